@@ -1,0 +1,283 @@
+//! Any subset of the five services in one process, over one bus: all of them for `rdfi demo` and `rdfi run`,
+//! the chosen ones for `rdfi serve`.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdfi_core::CancellationToken;
+use rdfi_core::bus::Bus;
+use rdfi_knowledge::{KnowledgeConfig, Store};
+use rdfi_planner::{PlannerConfig, PlannerHandle};
+use rdfi_proto::v1::{GetRunResponse, RunStatus};
+use rdfi_provider::Provider;
+use tokio::task::JoinSet;
+
+/// The services, by name.
+pub const SERVICES: &[&str] = &["planner", "executor", "monitor", "analyzer", "knowledge"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(
+        "unknown service {0:?}; expected any of planner, executor, monitor, analyzer, knowledge"
+    )]
+    UnknownService(String),
+    #[error("no service selected")]
+    NoService,
+    #[error("the {0} service needs a provider")]
+    NoProvider(&'static str),
+    #[error(transparent)]
+    Store(#[from] rdfi_knowledge::StoreError),
+    #[error("the {service} service failed: {reason}")]
+    Service {
+        service: &'static str,
+        reason: String,
+    },
+    #[error("run {run_id} did not complete within {waited:?}")]
+    RunTimeout { run_id: String, waited: Duration },
+    #[error("interrupted")]
+    Interrupted,
+}
+
+/// Parses `planner,executor,...` (or `all`).
+pub fn parse_services(list: &str) -> Result<BTreeSet<&'static str>, EngineError> {
+    let mut services = BTreeSet::new();
+    for name in list
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+    {
+        if name == "all" {
+            services.extend(SERVICES);
+            continue;
+        }
+        let known = SERVICES
+            .iter()
+            .find(|service| **service == name)
+            .ok_or_else(|| EngineError::UnknownService(name.to_owned()))?;
+        services.insert(*known);
+    }
+    if services.is_empty() {
+        return Err(EngineError::NoService);
+    }
+    Ok(services)
+}
+
+pub struct EngineConfig {
+    pub services: BTreeSet<&'static str>,
+    pub bus: Arc<dyn Bus>,
+    /// Needed by the executor and the monitor.
+    pub provider: Option<Arc<dyn Provider>>,
+    /// The executor's journal and, unless `database` says otherwise, the knowledge database.
+    pub state_dir: PathBuf,
+    pub database: Option<PathBuf>,
+    pub opt_in_tag: String,
+    pub webhook_listen: Option<SocketAddr>,
+    pub knowledge_listen: Option<SocketAddr>,
+    pub planner_listen: Option<SocketAddr>,
+    pub poll_interval: Duration,
+}
+
+/// Running services.
+pub struct Engine {
+    shutdown: CancellationToken,
+    tasks: JoinSet<(&'static str, Result<(), String>)>,
+    planner: PlannerHandle,
+    store: Option<Store>,
+}
+
+impl Engine {
+    /// Starts the configured services. They stop when `shutdown` is cancelled (or [`Engine::stop`] is called).
+    pub async fn start(
+        config: EngineConfig,
+        shutdown: CancellationToken,
+    ) -> Result<Engine, EngineError> {
+        let mut tasks = JoinSet::new();
+        let provider = |service: &'static str| {
+            config
+                .provider
+                .clone()
+                .ok_or(EngineError::NoProvider(service))
+        };
+        let mut store = None;
+        for &service in &config.services {
+            let bus = config.bus.clone();
+            let token = shutdown.clone();
+            match service {
+                "knowledge" => {
+                    let path = config
+                        .database
+                        .clone()
+                        .unwrap_or_else(|| config.state_dir.join("knowledge.sqlite"));
+                    let opened = Store::open(&path).await?;
+                    store = Some(opened.clone());
+                    let knowledge = KnowledgeConfig {
+                        bus,
+                        store: opened,
+                        grpc_listen: config.knowledge_listen,
+                    };
+                    tasks.spawn(async move {
+                        (
+                            service,
+                            stringify(rdfi_knowledge::run(knowledge, token).await),
+                        )
+                    });
+                }
+                "planner" => {
+                    let planner = PlannerConfig {
+                        bus,
+                        grpc_listen: config.planner_listen,
+                    };
+                    tasks.spawn(async move {
+                        (service, stringify(rdfi_planner::run(planner, token).await))
+                    });
+                }
+                "executor" => {
+                    let executor = rdfi_executor::ExecutorConfig {
+                        bus,
+                        provider: provider(service)?,
+                        state_dir: config.state_dir.clone(),
+                        opt_in_tag: config.opt_in_tag.clone(),
+                        revert_retry: rdfi_executor::RetryPolicy::default(),
+                    };
+                    tasks.spawn(async move {
+                        (
+                            service,
+                            stringify(rdfi_executor::run(executor, token).await),
+                        )
+                    });
+                }
+                "monitor" => {
+                    let monitor = rdfi_monitor::MonitorConfig {
+                        bus,
+                        provider: provider(service)?,
+                        opt_in_tag: config.opt_in_tag.clone(),
+                        webhook_listen: config.webhook_listen,
+                        poll_interval: config.poll_interval,
+                    };
+                    tasks.spawn(async move {
+                        (service, stringify(rdfi_monitor::run(monitor, token).await))
+                    });
+                }
+                "analyzer" => {
+                    let analyzer = rdfi_analyzer::AnalyzerConfig { bus };
+                    tasks.spawn(async move {
+                        (
+                            service,
+                            stringify(rdfi_analyzer::run(analyzer, token).await),
+                        )
+                    });
+                }
+                other => return Err(EngineError::UnknownService(other.to_owned())),
+            }
+        }
+        Ok(Engine {
+            shutdown,
+            tasks,
+            planner: PlannerHandle::new(config.bus),
+            store,
+        })
+    }
+
+    pub fn planner(&self) -> &PlannerHandle {
+        &self.planner
+    }
+
+    /// Waits until knowledge has recorded the run's completion, and returns the run. Fails when a service
+    /// stops, on shutdown, or after `timeout`.
+    pub async fn wait_for_run(
+        &mut self,
+        run_id: &str,
+        timeout: Duration,
+    ) -> Result<GetRunResponse, EngineError> {
+        let store = self.store.clone().ok_or(EngineError::NoService)?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(run) = store.get_run(run_id).await? {
+                if run
+                    .run
+                    .as_ref()
+                    .is_some_and(|summary| summary.status() == RunStatus::Completed)
+                {
+                    return Ok(run);
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                _ = self.shutdown.cancelled() => return Err(EngineError::Interrupted),
+                _ = tokio::time::sleep_until(deadline) => {
+                    return Err(EngineError::RunTimeout { run_id: run_id.to_owned(), waited: timeout });
+                }
+                Some(finished) = self.tasks.join_next() => return Err(service_ended(finished)),
+            }
+        }
+    }
+
+    /// Runs until shutdown or until a service stops on its own (an error).
+    pub async fn run_until_stopped(mut self) -> Result<(), EngineError> {
+        let outcome = tokio::select! {
+            _ = self.shutdown.cancelled() => Ok(()),
+            Some(finished) = self.tasks.join_next() => Err(service_ended(finished)),
+        };
+        let stopped = self.stop().await;
+        outcome.and(stopped)
+    }
+
+    /// Stops every service (the executor reverts what is active first) and waits for them.
+    pub async fn stop(mut self) -> Result<(), EngineError> {
+        self.shutdown.cancel();
+        let mut first_error = None;
+        while let Some(finished) = self.tasks.join_next().await {
+            if let Err(error) = finished_ok(finished) {
+                tracing::error!(%error, "service stopped with an error");
+                first_error.get_or_insert(error);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+fn stringify<E: std::fmt::Display>(result: Result<(), E>) -> Result<(), String> {
+    result.map_err(|error| error.to_string())
+}
+
+type Finished = Result<(&'static str, Result<(), String>), tokio::task::JoinError>;
+
+fn finished_ok(finished: Finished) -> Result<(), EngineError> {
+    match finished {
+        Ok((_, Ok(()))) => Ok(()),
+        Ok((service, Err(reason))) => Err(EngineError::Service { service, reason }),
+        Err(error) => Err(EngineError::Service {
+            service: "unknown",
+            reason: error.to_string(),
+        }),
+    }
+}
+
+/// A service that ended before shutdown failed, even when it returned cleanly.
+fn service_ended(finished: Finished) -> EngineError {
+    match finished {
+        Ok((service, Ok(()))) => EngineError::Service {
+            service,
+            reason: "stopped before shutdown".to_owned(),
+        },
+        other => finished_ok(other).err().unwrap_or(EngineError::Interrupted),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn services_parse_from_a_list() {
+        assert_eq!(parse_services("planner, executor").unwrap().len(), 2);
+        assert_eq!(parse_services("all").unwrap().len(), 5);
+        assert!(
+            matches!(parse_services("planer"), Err(EngineError::UnknownService(name)) if name == "planer")
+        );
+        assert!(matches!(parse_services(" , "), Err(EngineError::NoService)));
+    }
+}

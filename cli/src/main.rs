@@ -1,0 +1,343 @@
+//! `rdfi`: risk-driven security fault injection.
+//!
+//! Exit codes: 0 every hypothesis held, 1 a hypothesis failed (findings exist), 2 usage or configuration
+//! error (nothing was changed), 3 safety abort (interrupted, timed out, or a revert failed).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use rdfi::engine::{Engine, EngineConfig, SERVICES, parse_services};
+use rdfi::report::Report;
+use rdfi::{DEMO_EXPERIMENT, narrator};
+use rdfi_core::bus::Bus;
+use rdfi_core::cli::{CommonArgs, shutdown_on_signals};
+use rdfi_core::{CancellationToken, events, experiment, telemetry};
+use rdfi_provider::Provider;
+use rdfi_provider::sandbox::{SandboxAccount, SandboxProvider};
+use rdfi_provider::settings::ProviderArgs;
+
+#[derive(Parser)]
+#[command(
+    name = "rdfi",
+    version,
+    about = "Risk-driven security fault injection for AWS and GCP"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a campaign on the built-in sandbox account: inject faults, watch its controls, revert, report.
+    Demo {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Run one experiment file against a real target (AWS, or emulator endpoints).
+    Run(RunArgs),
+    /// Run services over NATS JetStream (cluster mode).
+    Serve(ServeArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The experiment file (YAML, apiVersion rdfi/v1, kind Experiment).
+    file: PathBuf,
+    /// AWS endpoint override (moto, LocalStack); the standard configuration and credential chain otherwise.
+    #[arg(long, env = "RDFI_AWS_ENDPOINT", value_name = "URL")]
+    aws_endpoint: Option<String>,
+    /// Where the monitor's signal webhook listens (POST /v1/signals).
+    #[arg(
+        long,
+        env = "RDFI_WEBHOOK_LISTEN",
+        default_value = "127.0.0.1:8787",
+        value_name = "ADDR"
+    )]
+    webhook_listen: SocketAddr,
+    /// Journal and knowledge database; default $XDG_STATE_HOME/rdfi (~/.local/state/rdfi).
+    #[arg(long, env = "RDFI_STATE_DIR", value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Do everything but the mutating calls.
+    #[arg(long)]
+    dry_run: bool,
+    /// The tag that opts a resource in.
+    #[arg(long, env = "RDFI_OPT_IN_TAG", default_value = rdfi_core::DEFAULT_OPT_IN_TAG, value_name = "KEY")]
+    opt_in_tag: String,
+    /// How often the monitor reads a faulted resource.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    poll_interval: Duration,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// The services to run, comma-separated (or all).
+    #[arg(
+        long,
+        env = "RDFI_SERVICES",
+        default_value = "all",
+        value_name = "LIST"
+    )]
+    services: String,
+    #[command(flatten)]
+    provider: ProviderArgs,
+    /// Journal and (unless --database) knowledge database.
+    #[arg(long, env = "RDFI_STATE_DIR", value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// The knowledge SQLite database file.
+    #[arg(long, env = "RDFI_DATABASE", value_name = "FILE")]
+    database: Option<PathBuf>,
+    #[arg(
+        long,
+        env = "RDFI_KNOWLEDGE_LISTEN",
+        default_value = "127.0.0.1:50051",
+        value_name = "ADDR"
+    )]
+    knowledge_listen: SocketAddr,
+    #[arg(
+        long,
+        env = "RDFI_PLANNER_LISTEN",
+        default_value = "127.0.0.1:50052",
+        value_name = "ADDR"
+    )]
+    planner_listen: SocketAddr,
+    #[arg(
+        long,
+        env = "RDFI_WEBHOOK_LISTEN",
+        default_value = "127.0.0.1:8787",
+        value_name = "ADDR"
+    )]
+    webhook_listen: SocketAddr,
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    poll_interval: Duration,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+/// Why the command stopped without a report.
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+fn usage(message: impl std::fmt::Display) -> Failure {
+    Failure {
+        code: 2,
+        message: message.to_string(),
+    }
+}
+
+fn abort(message: impl std::fmt::Display) -> Failure {
+    Failure {
+        code: 3,
+        message: message.to_string(),
+    }
+}
+
+fn default_state_dir() -> PathBuf {
+    std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/state")))
+        .map(|base| base.join("rdfi"))
+        .unwrap_or_else(|| PathBuf::from(".rdfi"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("rdfi: cannot start the async runtime: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => {
+            eprintln!("rdfi: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+async fn dispatch(command: Command) -> Result<u8, Failure> {
+    match command {
+        Command::Demo { format } => demo(format).await,
+        Command::Run(args) => run(args).await,
+        Command::Serve(args) => serve(args).await,
+    }
+}
+
+async fn demo(format: Format) -> Result<u8, Failure> {
+    let _telemetry = telemetry::init(&telemetry::TelemetryConfig {
+        service_name: "rdfi-demo".to_owned(),
+        log_format: telemetry::LogFormat::Plain,
+        otlp_endpoint: None,
+        default_filter: "warn",
+    })
+    .map_err(usage)?;
+    let spec = experiment::parse(DEMO_EXPERIMENT, "demo.yaml").map_err(usage)?;
+    let state_dir = tempfile::tempdir().map_err(usage)?;
+    let provider: Arc<dyn Provider> =
+        Arc::new(SandboxProvider::new(Arc::new(SandboxAccount::demo())));
+    let bus: Arc<dyn Bus> = Arc::new(rdfi_core::bus::memory::MemoryBus::new());
+    if matches!(format, Format::Table) {
+        println!(
+            "rdfi demo: {} on the sandbox account (built-in controls: a public-ACL detector on monitored buckets, an admin-policy reconciler)\n",
+            spec.name
+        );
+    }
+    let report = execute(
+        spec,
+        bus,
+        provider,
+        EngineConfigParts {
+            state_dir: state_dir.path().to_path_buf(),
+            opt_in_tag: rdfi_core::DEFAULT_OPT_IN_TAG.to_owned(),
+            webhook_listen: None,
+            poll_interval: Duration::from_millis(100),
+        },
+        matches!(format, Format::Table).then_some(true),
+    )
+    .await?;
+    print_report(&report, format);
+    Ok(0)
+}
+
+async fn run(args: RunArgs) -> Result<u8, Failure> {
+    let _telemetry = telemetry::init(&args.common.telemetry("rdfi", "info")).map_err(usage)?;
+    let file = args.file.display().to_string();
+    let source =
+        std::fs::read_to_string(&args.file).map_err(|error| usage(format!("{file}: {error}")))?;
+    let mut spec = experiment::parse(&source, &file).map_err(usage)?;
+    spec.dry_run |= args.dry_run;
+    let provider =
+        rdfi_provider::settings::connect(&spec.provider, &spec.region, args.aws_endpoint.clone())
+            .await
+            .map_err(usage)?;
+    let bus = args.common.bus().await.map_err(usage)?;
+    let report = execute(
+        spec,
+        bus,
+        provider,
+        EngineConfigParts {
+            state_dir: args.state_dir.clone().unwrap_or_else(default_state_dir),
+            opt_in_tag: args.opt_in_tag.clone(),
+            webhook_listen: Some(args.webhook_listen),
+            poll_interval: args.poll_interval,
+        },
+        matches!(args.format, Format::Table).then_some(false),
+    )
+    .await?;
+    print_report(&report, args.format);
+    Ok(report.exit_code() as u8)
+}
+
+struct EngineConfigParts {
+    state_dir: PathBuf,
+    opt_in_tag: String,
+    webhook_listen: Option<std::net::SocketAddr>,
+    poll_interval: Duration,
+}
+
+/// Runs one experiment with all five services in this process and returns its report. `narrate` prints the
+/// run as it happens: to stdout (`Some(true)`) or stderr (`Some(false)`).
+async fn execute(
+    spec: rdfi_proto::v1::ExperimentSpec,
+    bus: Arc<dyn Bus>,
+    provider: Arc<dyn Provider>,
+    parts: EngineConfigParts,
+    narrate: Option<bool>,
+) -> Result<Report, Failure> {
+    let shutdown = shutdown_on_signals();
+    let services = SERVICES.iter().copied().collect();
+    let timeout = experiment::hold_duration(spec.exposure_window_ms, spec.hypothesis.as_ref())
+        + Duration::from_secs(120);
+    let mut engine = Engine::start(
+        EngineConfig {
+            services,
+            bus: bus.clone(),
+            provider: Some(provider),
+            state_dir: parts.state_dir,
+            database: None,
+            opt_in_tag: parts.opt_in_tag,
+            webhook_listen: parts.webhook_listen,
+            knowledge_listen: None,
+            planner_listen: None,
+            poll_interval: parts.poll_interval,
+        },
+        shutdown.clone(),
+    )
+    .await
+    .map_err(usage)?;
+    let run_id = events::new_id();
+    let narration = CancellationToken::new();
+    if let Some(to_stdout) = narrate {
+        narrator::start(bus.clone(), run_id.clone(), to_stdout, narration.clone())
+            .await
+            .map_err(usage)?;
+    }
+    let outcome = match engine.planner().submit_as(run_id.clone(), spec).await {
+        Ok(_) => engine.wait_for_run(&run_id, timeout).await.map_err(abort),
+        Err(error) => Err(usage(error)),
+    };
+    narration.cancel();
+    let stopped = engine.stop().await;
+    let run = outcome?;
+    stopped.map_err(abort)?;
+    Ok(Report::from_run(&run))
+}
+
+fn print_report(report: &Report, format: Format) {
+    match format {
+        Format::Table => println!("\n{}", report.to_table()),
+        Format::Json => match serde_json::to_string_pretty(report) {
+            Ok(json) => println!("{json}"),
+            Err(error) => eprintln!("rdfi: cannot encode the report: {error}"),
+        },
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<u8, Failure> {
+    let _telemetry = telemetry::init(&args.common.telemetry("rdfi", "info")).map_err(usage)?;
+    let services = parse_services(&args.services).map_err(usage)?;
+    let bus = args.common.nats_bus().await.map_err(usage)?;
+    let provider = if services.contains("executor") || services.contains("monitor") {
+        Some(args.provider.connect().await.map_err(usage)?)
+    } else {
+        None
+    };
+    let engine = Engine::start(
+        EngineConfig {
+            services,
+            bus,
+            provider,
+            state_dir: args.state_dir.unwrap_or_else(default_state_dir),
+            database: args.database,
+            opt_in_tag: args.provider.opt_in_tag.clone(),
+            webhook_listen: Some(args.webhook_listen),
+            knowledge_listen: Some(args.knowledge_listen),
+            planner_listen: Some(args.planner_listen),
+            poll_interval: args.poll_interval,
+        },
+        shutdown_on_signals(),
+    )
+    .await
+    .map_err(usage)?;
+    engine.run_until_stopped().await.map_err(abort)?;
+    Ok(0)
+}

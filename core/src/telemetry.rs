@@ -1,0 +1,147 @@
+//! One telemetry init for every binary: tracing with an env filter (`RUST_LOG`, default `info`), plain or JSON
+//! logs on stderr, and OpenTelemetry spans exported over OTLP/gRPC when an endpoint is configured. The W3C trace
+//! context travels in NATS headers and gRPC metadata, so one fault's lifecycle is one trace.
+
+use std::collections::HashMap;
+
+use opentelemetry::propagation::TextMapPropagator;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig as _;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing::Span;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    #[default]
+    Plain,
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "plain" => Ok(LogFormat::Plain),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!(
+                "unknown log format {other:?}, expected plain or json"
+            )),
+        }
+    }
+}
+
+/// What telemetry to start.
+#[derive(Clone, Debug)]
+pub struct TelemetryConfig {
+    pub service_name: String,
+    pub log_format: LogFormat,
+    /// OTLP/gRPC endpoint (`http://collector:4317`); spans are not exported without one.
+    pub otlp_endpoint: Option<String>,
+    /// The log filter when `RUST_LOG` is not set, e.g. `info`.
+    pub default_filter: &'static str,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    #[error("cannot build the OTLP exporter for {endpoint}: {reason}")]
+    Exporter { endpoint: String, reason: String },
+    #[error("telemetry is already initialised: {0}")]
+    AlreadyInitialised(String),
+}
+
+/// Flushes and stops span export when dropped.
+pub struct TelemetryGuard {
+    provider: SdkTracerProvider,
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        if let Err(error) = self.provider.shutdown() {
+            eprintln!("telemetry shutdown: {error}");
+        }
+    }
+}
+
+/// Starts logging and tracing for this process. Call once, early, inside a Tokio runtime.
+pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
+    let mut builder = SdkTracerProvider::builder().with_resource(
+        opentelemetry_sdk::Resource::builder()
+            .with_service_name(config.service_name.clone())
+            .build(),
+    );
+    if let Some(endpoint) = &config.otlp_endpoint {
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(endpoint.clone())
+            .build()
+            .map_err(|error| TelemetryError::Exporter {
+                endpoint: endpoint.clone(),
+                reason: error.to_string(),
+            })?;
+        builder = builder.with_batch_exporter(exporter);
+    }
+    let provider = builder.build();
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    let otel_layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("rdfi"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(config.default_filter));
+    let registry = tracing_subscriber::registry().with(filter).with(otel_layer);
+    let result = match config.log_format {
+        LogFormat::Plain => registry
+            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .try_init(),
+        LogFormat::Json => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_writer(std::io::stderr),
+            )
+            .try_init(),
+    };
+    result.map_err(|error| TelemetryError::AlreadyInitialised(error.to_string()))?;
+    Ok(TelemetryGuard { provider })
+}
+
+/// The W3C `traceparent` of the current span, if tracing is on.
+pub fn current_traceparent() -> Option<String> {
+    let context = Span::current().context();
+    let mut carrier = HashMap::new();
+    TraceContextPropagator::new().inject_context(&context, &mut carrier);
+    carrier.remove("traceparent")
+}
+
+/// Makes `span` a child of the remote span a `traceparent` names (from a NATS header or gRPC metadata).
+pub fn set_remote_parent(span: &Span, traceparent: Option<&str>) {
+    let Some(traceparent) = traceparent else {
+        return;
+    };
+    let carrier = HashMap::from([("traceparent".to_owned(), traceparent.to_owned())]);
+    let context = TraceContextPropagator::new().extract(&carrier);
+    // Fails only when the span is disabled; then there is nothing to link.
+    let _ = span.set_parent(context);
+}
+
+/// Makes `span` a child of the trace in a gRPC request's metadata.
+pub fn set_parent_from_grpc(span: &Span, metadata: &tonic::metadata::MetadataMap) {
+    set_remote_parent(
+        span,
+        metadata
+            .get("traceparent")
+            .and_then(|value| value.to_str().ok()),
+    );
+}
+
+/// Puts the current trace context into a gRPC request's metadata.
+pub fn inject_into_grpc(metadata: &mut tonic::metadata::MetadataMap) {
+    if let Some(traceparent) = current_traceparent() {
+        if let Ok(value) = traceparent.parse() {
+            metadata.insert("traceparent", value);
+        }
+    }
+}

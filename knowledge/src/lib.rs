@@ -1,0 +1,67 @@
+//! The knowledge service (Knowledge): rdfi's system of record.
+//!
+//! Consumes every subject under `rdfi.v1.` (durable consumer `knowledge`) and stores each event once, by id,
+//! with projections of runs, faults, observations, verdicts and findings (SQLite). Serves
+//! `rdfi.v1.KnowledgeService` (ListRuns, GetRun, ListFindings) and the standard gRPC health service.
+
+mod grpc;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use rdfi_core::bus::{Bus, BusError, ConsumerConfig};
+use rdfi_core::{CancellationToken, subjects, worker};
+pub use store::{Store, StoreError};
+
+/// The durable consumer name.
+pub const CONSUMER: &str = "knowledge";
+
+pub struct KnowledgeConfig {
+    pub bus: Arc<dyn Bus>,
+    pub store: Store,
+    /// Where to serve gRPC; not served when `None` (one-process runs read the store directly).
+    pub grpc_listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KnowledgeError {
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    #[error(transparent)]
+    Grpc(#[from] rdfi_core::grpc::GrpcServeError),
+}
+
+/// Stores events until `shutdown`, serving gRPC meanwhile if configured.
+pub async fn run(
+    config: KnowledgeConfig,
+    shutdown: CancellationToken,
+) -> Result<(), KnowledgeError> {
+    let grpc = config.grpc_listen.map(|address| {
+        let store = config.store.clone();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move { grpc::serve(address, store, shutdown).await })
+    });
+    let store = config.store.clone();
+    let consumed = worker::consume(
+        config.bus,
+        ConsumerConfig::new(CONSUMER, &[subjects::ALL]),
+        shutdown.clone(),
+        |event| {
+            let store = store.clone();
+            async move {
+                store.record(&event).await?;
+                Ok(())
+            }
+        },
+    )
+    .await;
+    shutdown.cancel();
+    if let Some(grpc) = grpc {
+        match grpc.await {
+            Ok(result) => result?,
+            Err(error) => tracing::error!(%error, "gRPC server task failed"),
+        }
+    }
+    Ok(consumed?)
+}

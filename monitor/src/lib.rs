@@ -1,0 +1,392 @@
+//! The monitor service (Monitor): observes the cloud, never changes it.
+//!
+//! Consumes (durable consumer `monitor`):
+//! - `rdfi.v1.run.started`: discovers the opted-in resources matching the run's selector and publishes
+//!   `rdfi.v1.observation.inventory`;
+//! - `rdfi.v1.fault.injected`: polls the faulted resource until the misconfiguration is gone and publishes
+//!   `rdfi.v1.observation.restored` when someone else (a corrective control) removed it;
+//! - `rdfi.v1.fault.reverted`, `.revert_failed`: stops watching.
+//!
+//! Detection signals arrive on the HTTP webhook `POST /v1/signals` (JSON `{"resource", "source", "title",
+//! "severity"}`) and from the provider's own signal source; each is correlated to the active faults on the
+//! resource it names and published as `rdfi.v1.observation.signal`.
+
+mod webhook;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rdfi_core::bus::{Bus, BusError, ConsumerConfig};
+use rdfi_core::{CancellationToken, catalogue, events, subjects, targeting, worker};
+use rdfi_proto::v1::event::Payload;
+use rdfi_proto::v1::{
+    Event, ExperimentSpec, FaultInjected, InventoryObserved, ResourceRef, SignalReceived,
+    StateRestored,
+};
+use rdfi_proto::{timestamp_from_millis, unix_millis};
+use rdfi_provider::{DetectionSignal, Provider};
+use tracing::Instrument;
+
+/// The component name in events.
+pub const SOURCE: &str = "monitor";
+/// The durable consumer name.
+pub const CONSUMER: &str = "monitor";
+/// Signals that named no active fault are kept this long, in case the fault's injected event is still on its
+/// way (a fast detector can beat the bus).
+const EARLY_SIGNAL_MEMORY: Duration = Duration::from_secs(300);
+const EARLY_SIGNAL_LIMIT: usize = 10_000;
+/// A signal this much older than the injection can still be about it (clock skew between hosts).
+const SIGNAL_SLACK_MS: i64 = 1_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MonitorError {
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    #[error("webhook on {address}: {reason}")]
+    Webhook { address: SocketAddr, reason: String },
+}
+
+pub struct MonitorConfig {
+    pub bus: Arc<dyn Bus>,
+    pub provider: Arc<dyn Provider>,
+    pub opt_in_tag: String,
+    /// Where the signal webhook listens; none when `None`.
+    pub webhook_listen: Option<SocketAddr>,
+    /// How often a faulted resource is read to see whether someone else restored it.
+    pub poll_interval: Duration,
+}
+
+struct ActiveFault {
+    run_id: String,
+    resource: ResourceRef,
+    injected_at_ms: i64,
+    stop_watching: CancellationToken,
+}
+
+pub(crate) struct Monitor {
+    bus: Arc<dyn Bus>,
+    provider: Arc<dyn Provider>,
+    opt_in_tag: String,
+    poll_interval: Duration,
+    active: Mutex<HashMap<String, ActiveFault>>,
+    early_signals: Mutex<VecDeque<(i64, DetectionSignal)>>,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|since| since.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Observes until `shutdown`.
+pub async fn run(config: MonitorConfig, shutdown: CancellationToken) -> Result<(), MonitorError> {
+    let monitor = Arc::new(Monitor {
+        bus: config.bus,
+        provider: config.provider,
+        opt_in_tag: config.opt_in_tag,
+        poll_interval: config.poll_interval,
+        active: Mutex::default(),
+        early_signals: Mutex::default(),
+    });
+    let webhook = match config.webhook_listen {
+        Some(address) => Some(webhook::start(address, monitor.clone(), shutdown.clone()).await?),
+        None => None,
+    };
+    if let Some(mut signals) = monitor.provider.detection_signals() {
+        let monitor = monitor.clone();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    signal = signals.recv() => match signal {
+                        Ok(signal) => { monitor.ingest(signal).await; }
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                            tracing::warn!(missed, "provider signals were dropped");
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    },
+                }
+            }
+        });
+    }
+    let consumed = worker::consume(
+        monitor.bus.clone(),
+        ConsumerConfig::new(
+            CONSUMER,
+            &[
+                subjects::RUN_STARTED,
+                subjects::FAULT_INJECTED,
+                subjects::FAULT_REVERTED,
+                subjects::FAULT_REVERT_FAILED,
+            ],
+        ),
+        shutdown.clone(),
+        |event| {
+            let monitor = monitor.clone();
+            async move { monitor.on_event(event).await.map_err(Into::into) }
+        },
+    )
+    .await;
+    for (_, fault) in lock(&monitor.active).drain() {
+        fault.stop_watching.cancel();
+    }
+    shutdown.cancel();
+    if let Some(webhook) = webhook {
+        let _ = webhook.await;
+    }
+    Ok(consumed?)
+}
+
+impl Monitor {
+    async fn on_event(self: &Arc<Self>, event: Event) -> Result<(), BusError> {
+        match event.payload {
+            Some(Payload::RunStarted(started)) => {
+                let experiment = started.experiment.unwrap_or_default();
+                let inventory = self.discover(experiment).await;
+                tracing::info!(
+                    resources = inventory.resources.len(),
+                    error = %inventory.error,
+                    "inventory observed"
+                );
+                self.bus
+                    .publish(&events::event(
+                        SOURCE,
+                        &event.run_id,
+                        "",
+                        "",
+                        Payload::InventoryObserved(inventory),
+                    ))
+                    .await
+            }
+            Some(Payload::FaultInjected(injected)) => {
+                self.watch(&event.run_id, &event.fault_instance_id, injected)
+                    .await
+            }
+            Some(Payload::FaultReverted(_)) | Some(Payload::FaultRevertFailed(_)) => {
+                if let Some(fault) = lock(&self.active).remove(&event.fault_instance_id) {
+                    fault.stop_watching.cancel();
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The opted-in resources matching the experiment's selector, for the resource types of its faults.
+    async fn discover(&self, experiment: ExperimentSpec) -> InventoryObserved {
+        let mut inventory = InventoryObserved {
+            experiment: None,
+            resources: Vec::new(),
+            error: String::new(),
+        };
+        if experiment.provider != self.provider.name() {
+            inventory.error = format!(
+                "this monitor observes provider {:?}, the run targets {:?}",
+                self.provider.name(),
+                experiment.provider
+            );
+        } else {
+            let mut resource_types: Vec<&str> = experiment
+                .faults
+                .iter()
+                .filter_map(|selection| catalogue::find(&selection.fault_id))
+                .map(|model| model.resource_type)
+                .collect();
+            resource_types.sort_unstable();
+            resource_types.dedup();
+            for resource_type in resource_types {
+                match self.provider.discover(resource_type).await {
+                    Ok(resources) => {
+                        inventory
+                            .resources
+                            .extend(resources.into_iter().filter(|resource| {
+                                targeting::refusal(
+                                    &resource.tags,
+                                    &self.opt_in_tag,
+                                    &experiment.selector_tags,
+                                )
+                                .is_none()
+                            }))
+                    }
+                    Err(error) => {
+                        inventory.error = error.to_string();
+                        break;
+                    }
+                }
+            }
+        }
+        inventory.experiment = Some(experiment);
+        inventory
+    }
+
+    async fn watch(
+        self: &Arc<Self>,
+        run_id: &str,
+        fault_instance_id: &str,
+        injected: FaultInjected,
+    ) -> Result<(), BusError> {
+        let resource = injected.resource.unwrap_or_default();
+        let injected_at_ms = injected
+            .injected_at
+            .as_ref()
+            .map(unix_millis)
+            .unwrap_or_else(now_ms);
+        let stop_watching = CancellationToken::new();
+        lock(&self.active).insert(
+            fault_instance_id.to_owned(),
+            ActiveFault {
+                run_id: run_id.to_owned(),
+                resource: resource.clone(),
+                injected_at_ms,
+                stop_watching: stop_watching.clone(),
+            },
+        );
+        let early: Vec<(i64, DetectionSignal)> = lock(&self.early_signals)
+            .iter()
+            .filter(|(received_at, signal)| {
+                *received_at >= injected_at_ms - SIGNAL_SLACK_MS
+                    && resource.is_named_by(&signal.resource)
+            })
+            .cloned()
+            .collect();
+        for (received_at, signal) in early {
+            self.publish_signal(run_id, fault_instance_id, &signal, received_at)
+                .await?;
+        }
+        if !injected.dry_run {
+            let monitor = self.clone();
+            let (run_id, fault_instance_id) = (run_id.to_owned(), fault_instance_id.to_owned());
+            tokio::spawn(
+                async move {
+                    monitor
+                        .poll_until_restored(
+                            &run_id,
+                            &fault_instance_id,
+                            &injected.fault_id,
+                            &resource,
+                            stop_watching,
+                        )
+                        .await
+                }
+                .in_current_span(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Reads the resource every poll interval; once the fault's misconfiguration is gone and rdfi has not
+    /// reverted it yet, someone else corrected it.
+    async fn poll_until_restored(
+        &self,
+        run_id: &str,
+        fault_instance_id: &str,
+        fault_id: &str,
+        resource: &ResourceRef,
+        stop_watching: CancellationToken,
+    ) {
+        loop {
+            tokio::select! {
+                _ = stop_watching.cancelled() => return,
+                _ = tokio::time::sleep(self.poll_interval) => {}
+            }
+            match self.provider.faults().is_present(fault_id, resource).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    if stop_watching.is_cancelled() {
+                        return;
+                    }
+                    let observed_at = now_ms();
+                    tracing::info!(resource = %resource.id, "the fault was corrected by another actor");
+                    let event = events::event(
+                        SOURCE,
+                        run_id,
+                        fault_instance_id,
+                        "",
+                        Payload::StateRestored(StateRestored {
+                            resource: Some(resource.clone()),
+                            observed_at: Some(timestamp_from_millis(observed_at)),
+                        }),
+                    );
+                    if let Err(error) = self.bus.publish(&event).await {
+                        tracing::warn!(%error, "cannot publish the restored state; polling on");
+                        continue;
+                    }
+                    return;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, resource = %resource.id, "polling the faulted resource failed")
+                }
+            }
+        }
+    }
+
+    /// Correlates a detection signal with the active faults on the resource it names and publishes it for
+    /// each. Returns how many faults it was correlated with.
+    pub(crate) async fn ingest(&self, signal: DetectionSignal) -> usize {
+        let received_at = now_ms();
+        let matching: Vec<(String, String)> = lock(&self.active)
+            .iter()
+            .filter(|(_, fault)| {
+                fault.resource.is_named_by(&signal.resource)
+                    && received_at >= fault.injected_at_ms - SIGNAL_SLACK_MS
+            })
+            .map(|(id, fault)| (id.clone(), fault.run_id.clone()))
+            .collect();
+        if matching.is_empty() {
+            tracing::info!(%signal, "signal names no active fault; kept in case one is being injected");
+            let mut early = lock(&self.early_signals);
+            early.retain(|(at, _)| received_at - *at < EARLY_SIGNAL_MEMORY.as_millis() as i64);
+            if early.len() >= EARLY_SIGNAL_LIMIT {
+                early.pop_front();
+            }
+            early.push_back((received_at, signal));
+            return 0;
+        }
+        for (fault_instance_id, run_id) in &matching {
+            if let Err(error) = self
+                .publish_signal(run_id, fault_instance_id, &signal, received_at)
+                .await
+            {
+                tracing::error!(%error, "cannot publish a detection signal");
+            }
+        }
+        matching.len()
+    }
+
+    async fn publish_signal(
+        &self,
+        run_id: &str,
+        fault_instance_id: &str,
+        signal: &DetectionSignal,
+        received_at: i64,
+    ) -> Result<(), BusError> {
+        let span = tracing::info_span!("signal", %fault_instance_id, source = %signal.source);
+        tracing::info!(parent: &span, resource = %signal.resource, "detection signal correlated");
+        self.bus
+            .publish(&events::event(
+                SOURCE,
+                run_id,
+                fault_instance_id,
+                &format!("{}\u{1f}{}\u{1f}{received_at}", signal.source, signal.title),
+                Payload::SignalReceived(SignalReceived {
+                    resource: signal.resource.clone(),
+                    source: signal.source.clone(),
+                    title: signal.title.clone(),
+                    severity: signal.severity.clone(),
+                    received_at: Some(timestamp_from_millis(received_at)),
+                }),
+            ))
+            .instrument(span)
+            .await
+    }
+}

@@ -1,0 +1,47 @@
+//! `rdfi.v1.PlannerService` over tonic, with gRPC health.
+
+use std::net::SocketAddr;
+
+use rdfi_core::{CancellationToken, experiment, grpc, telemetry};
+use rdfi_proto::v1::planner_service_server::{PlannerService, PlannerServiceServer};
+use rdfi_proto::v1::{SubmitExperimentRequest, SubmitExperimentResponse};
+use tonic::service::Routes;
+use tonic::{Request, Response, Status};
+use tracing::Instrument;
+
+use crate::{PlannerError, PlannerHandle};
+
+struct Service {
+    handle: PlannerHandle,
+}
+
+#[tonic::async_trait]
+impl PlannerService for Service {
+    async fn submit_experiment(
+        &self,
+        request: Request<SubmitExperimentRequest>,
+    ) -> Result<Response<SubmitExperimentResponse>, Status> {
+        let span = tracing::info_span!("planner.grpc", rpc = "SubmitExperiment");
+        telemetry::set_parent_from_grpc(&span, request.metadata());
+        let request = request.into_inner();
+        let mut spec = experiment::parse(&request.experiment_yaml, "experiment")
+            .map_err(|error| Status::invalid_argument(error.to_string()))?;
+        spec.dry_run |= request.dry_run;
+        let run_id = self
+            .handle
+            .submit(spec)
+            .instrument(span)
+            .await
+            .map_err(|error| Status::unavailable(error.to_string()))?;
+        Ok(Response::new(SubmitExperimentResponse { run_id }))
+    }
+}
+
+pub(crate) async fn serve(
+    address: SocketAddr,
+    handle: PlannerHandle,
+    shutdown: CancellationToken,
+) -> Result<(), PlannerError> {
+    let routes = Routes::new(PlannerServiceServer::new(Service { handle }));
+    Ok(grpc::serve(address, "rdfi.v1.PlannerService", routes, shutdown).await?)
+}

@@ -1,0 +1,179 @@
+//! AWS through the official SDK: the standard configuration and credential chain (environment, profiles, SSO,
+//! assume-role), with an optional endpoint override for moto or LocalStack.
+
+mod iam;
+mod s3;
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_config::BehaviorVersion;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use rdfi_proto::v1::ResourceRef;
+
+use crate::{DriverSet, FaultOperations, Provider, ProviderError, Result};
+
+pub const BUCKET: &str = "aws.s3.bucket";
+pub const USER: &str = "aws.iam.user";
+
+/// A bucket as a resource reference; `provider` is `aws`, or `sandbox` for its in-memory twin.
+pub fn bucket_ref(
+    provider: &str,
+    name: &str,
+    region: &str,
+    tags: BTreeMap<String, String>,
+) -> ResourceRef {
+    ResourceRef {
+        provider: provider.to_owned(),
+        resource_type: BUCKET.to_owned(),
+        id: format!("arn:aws:s3:::{name}"),
+        name: name.to_owned(),
+        region: region.to_owned(),
+        tags: tags.into_iter().collect(),
+    }
+}
+
+/// An IAM user as a resource reference.
+pub fn user_ref(
+    provider: &str,
+    arn: &str,
+    name: &str,
+    tags: BTreeMap<String, String>,
+) -> ResourceRef {
+    ResourceRef {
+        provider: provider.to_owned(),
+        resource_type: USER.to_owned(),
+        id: arn.to_owned(),
+        name: name.to_owned(),
+        region: String::new(),
+        tags: tags.into_iter().collect(),
+    }
+}
+
+/// Error codes that mean the cloud refused the change on purpose: a preventive control.
+const REFUSAL_CODES: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "AccessControlListNotSupported",
+    "ExplicitDeny",
+];
+
+/// How to reach AWS.
+#[derive(Clone, Debug, Default)]
+pub struct AwsSettings {
+    pub region: String,
+    /// Endpoint override (moto, LocalStack); the SDK's own resolution when `None`.
+    pub endpoint: Option<String>,
+}
+
+/// The SDK clients the fault drivers use.
+pub struct AwsClients {
+    pub s3: aws_sdk_s3::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub region: String,
+}
+
+pub struct AwsProvider {
+    faults: DriverSet<AwsClients>,
+}
+
+impl AwsProvider {
+    pub async fn connect(settings: &AwsSettings) -> Result<Self> {
+        if settings.region.is_empty() {
+            return Err(ProviderError::Config(
+                "an AWS region is required".to_owned(),
+            ));
+        }
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(aws_config::Region::new(settings.region.clone()));
+        if let Some(endpoint) = &settings.endpoint {
+            loader = loader.endpoint_url(endpoint);
+        }
+        let shared = loader.load().await;
+        let s3_config = aws_sdk_s3::config::Builder::from(&shared)
+            .force_path_style(settings.endpoint.is_some())
+            .build();
+        let clients = AwsClients {
+            s3: aws_sdk_s3::Client::from_conf(s3_config),
+            iam: aws_sdk_iam::Client::new(&shared),
+            region: settings.region.clone(),
+        };
+        Ok(AwsProvider {
+            faults: DriverSet::new(
+                "aws",
+                clients,
+                vec![
+                    Box::new(s3::BucketPublicAcl),
+                    Box::new(iam::UserAdminPolicyAttached),
+                ],
+            ),
+        })
+    }
+}
+
+#[async_trait]
+impl Provider for AwsProvider {
+    fn name(&self) -> &'static str {
+        "aws"
+    }
+
+    fn faults(&self) -> &dyn FaultOperations {
+        &self.faults
+    }
+
+    async fn discover(&self, resource_type: &str) -> Result<Vec<ResourceRef>> {
+        match resource_type {
+            BUCKET => s3::discover_buckets(self.faults.clients()).await,
+            USER => iam::discover_users(self.faults.clients()).await,
+            other => Err(ProviderError::Config(format!(
+                "aws cannot discover resource type {other:?}"
+            ))),
+        }
+    }
+
+    async fn tags(&self, resource: &ResourceRef) -> Result<BTreeMap<String, String>> {
+        match resource.resource_type.as_str() {
+            BUCKET => s3::bucket_tags(self.faults.clients(), &resource.name).await,
+            USER => iam::user_tags(self.faults.clients(), &resource.name).await,
+            other => Err(ProviderError::Config(format!(
+                "aws cannot read tags of resource type {other:?}"
+            ))),
+        }
+    }
+}
+
+/// Maps an SDK error: refusals become [`ProviderError::Refused`], everything else [`ProviderError::Api`].
+pub(crate) fn sdk_error<E, R>(
+    operation: &str,
+    resource: &str,
+    error: SdkError<E, R>,
+) -> ProviderError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    let code = error.code().map(str::to_owned);
+    let message = error.message().map(str::to_owned);
+    let reason = match (&code, &message) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.clone(),
+        _ => aws_sdk_s3::error::DisplayErrorContext(&error).to_string(),
+    };
+    if code
+        .as_deref()
+        .is_some_and(|code| REFUSAL_CODES.contains(&code))
+    {
+        ProviderError::Refused {
+            operation: operation.to_owned(),
+            resource: resource.to_owned(),
+            reason,
+        }
+    } else {
+        ProviderError::Api {
+            operation: operation.to_owned(),
+            resource: resource.to_owned(),
+            reason,
+        }
+    }
+}
