@@ -195,15 +195,14 @@ impl Engine {
         let store = self.store.clone().ok_or(EngineError::NoService)?;
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            if let Some(run) = store.get_run(run_id).await? {
-                if run
+            if let Some(run) = store.get_run(run_id).await?
+                && run
                     .run
                     .as_ref()
                     .is_some_and(|summary| summary.status() == RunStatus::Completed)
                 {
                     return Ok(run);
                 }
-            }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(50)) => {}
                 _ = self.shutdown.cancelled() => return Err(EngineError::Interrupted),

@@ -1,10 +1,56 @@
-//! The `rdfi` command's library: the services of one process ([`engine`]), the run report ([`report`]) and
-//! the live narration of a run ([`narrator`]). The binary in `main.rs` parses flags and maps outcomes to exit
-//! codes.
+//! The `rdfi` command's library: the services of one process ([`engine`]), cluster mode ([`serve`]), the run
+//! report ([`report`]) and the live narration of a run ([`narrator`]). The binaries parse flags and map
+//! outcomes to exit codes: 0 every hypothesis held, 1 a hypothesis failed, 2 usage or configuration error
+//! (nothing was changed), 3 safety abort (interrupted, timed out, or a revert failed).
 
 pub mod engine;
 pub mod narrator;
 pub mod report;
+pub mod serve;
+
+use std::future::Future;
+use std::process::ExitCode;
 
 /// The experiment `rdfi demo` runs.
 pub const DEMO_EXPERIMENT: &str = include_str!("demo.yaml");
+
+/// Why a command stopped without a report, and its exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+/// A usage or configuration error: exit code 2.
+pub fn usage(message: impl std::fmt::Display) -> Failure {
+    Failure {
+        code: 2,
+        message: message.to_string(),
+    }
+}
+
+/// A safety abort: exit code 3.
+pub fn abort(message: impl std::fmt::Display) -> Failure {
+    Failure {
+        code: 3,
+        message: message.to_string(),
+    }
+}
+
+/// Runs a command on a fresh Tokio runtime and turns its outcome into the process exit code.
+pub fn block_on(command: impl Future<Output = Result<u8, Failure>>) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("rdfi: cannot start the async runtime: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(command) {
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => {
+            eprintln!("rdfi: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}

@@ -11,14 +11,20 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use rdfi::engine::{Engine, EngineConfig, SERVICES, parse_services};
+use rdfi::serve::{ServeArgs, default_state_dir, serve};
 use rdfi::report::Report;
-use rdfi::{DEMO_EXPERIMENT, narrator};
+use rdfi::{DEMO_EXPERIMENT, Failure, abort, narrator, usage};
 use rdfi_core::bus::Bus;
 use rdfi_core::cli::{CommonArgs, shutdown_on_signals};
 use rdfi_core::{CancellationToken, events, experiment, telemetry};
+use rdfi_proto::v1::knowledge_service_client::KnowledgeServiceClient;
+use rdfi_proto::v1::planner_service_client::PlannerServiceClient;
+use rdfi_proto::v1::{GetRunRequest, RunStatus, SubmitExperimentRequest};
 use rdfi_provider::Provider;
 use rdfi_provider::sandbox::{SandboxAccount, SandboxProvider};
-use rdfi_provider::settings::ProviderArgs;
+
+/// How long a run may take beyond its faults' hold before it is given up.
+const RUN_SLACK: Duration = Duration::from_secs(120);
 
 #[derive(Parser)]
 #[command(
@@ -41,7 +47,15 @@ enum Command {
     /// Run one experiment file against a real target (AWS, or emulator endpoints).
     Run(RunArgs),
     /// Run services over NATS JetStream (cluster mode).
-    Serve(ServeArgs),
+    Serve {
+        /// The services to run, comma-separated (or all).
+        #[arg(long, env = "RDFI_SERVICES", default_value = "all", value_name = "LIST")]
+        services: String,
+        #[command(flatten)]
+        args: ServeArgs,
+    },
+    /// Submit an experiment to a running cluster (planner and knowledge over gRPC) and wait for its report.
+    Submit(SubmitArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -84,101 +98,35 @@ struct RunArgs {
 }
 
 #[derive(clap::Args)]
-struct ServeArgs {
-    /// The services to run, comma-separated (or all).
-    #[arg(
-        long,
-        env = "RDFI_SERVICES",
-        default_value = "all",
-        value_name = "LIST"
-    )]
-    services: String,
-    #[command(flatten)]
-    provider: ProviderArgs,
-    /// Journal and (unless --database) knowledge database.
-    #[arg(long, env = "RDFI_STATE_DIR", value_name = "DIR")]
-    state_dir: Option<PathBuf>,
-    /// The knowledge SQLite database file.
-    #[arg(long, env = "RDFI_DATABASE", value_name = "FILE")]
-    database: Option<PathBuf>,
-    #[arg(
-        long,
-        env = "RDFI_KNOWLEDGE_LISTEN",
-        default_value = "127.0.0.1:50051",
-        value_name = "ADDR"
-    )]
-    knowledge_listen: SocketAddr,
-    #[arg(
-        long,
-        env = "RDFI_PLANNER_LISTEN",
-        default_value = "127.0.0.1:50052",
-        value_name = "ADDR"
-    )]
-    planner_listen: SocketAddr,
-    #[arg(
-        long,
-        env = "RDFI_WEBHOOK_LISTEN",
-        default_value = "127.0.0.1:8787",
-        value_name = "ADDR"
-    )]
-    webhook_listen: SocketAddr,
-    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration, value_name = "DURATION")]
-    poll_interval: Duration,
-    #[command(flatten)]
-    common: CommonArgs,
-}
-
-/// Why the command stopped without a report.
-struct Failure {
-    code: u8,
-    message: String,
-}
-
-fn usage(message: impl std::fmt::Display) -> Failure {
-    Failure {
-        code: 2,
-        message: message.to_string(),
-    }
-}
-
-fn abort(message: impl std::fmt::Display) -> Failure {
-    Failure {
-        code: 3,
-        message: message.to_string(),
-    }
-}
-
-fn default_state_dir() -> PathBuf {
-    std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/state")))
-        .map(|base| base.join("rdfi"))
-        .unwrap_or_else(|| PathBuf::from(".rdfi"))
+struct SubmitArgs {
+    /// The experiment file (YAML, apiVersion rdfi/v1, kind Experiment).
+    file: PathBuf,
+    /// The planner's gRPC URL.
+    #[arg(long, env = "RDFI_PLANNER_URL", default_value = "http://127.0.0.1:50052", value_name = "URL")]
+    planner: String,
+    /// The knowledge service's gRPC URL, read for the report.
+    #[arg(long, env = "RDFI_KNOWLEDGE_URL", default_value = "http://127.0.0.1:50051", value_name = "URL")]
+    knowledge: String,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Do everything but the mutating calls.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print the run id and return without waiting for the report.
+    #[arg(long)]
+    no_wait: bool,
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("rdfi: cannot start the async runtime: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    match runtime.block_on(dispatch(cli.command)) {
-        Ok(code) => ExitCode::from(code),
-        Err(failure) => {
-            eprintln!("rdfi: {}", failure.message);
-            ExitCode::from(failure.code)
-        }
-    }
+    rdfi::block_on(dispatch(Cli::parse().command))
 }
 
 async fn dispatch(command: Command) -> Result<u8, Failure> {
     match command {
         Command::Demo { format } => demo(format).await,
         Command::Run(args) => run(args).await,
-        Command::Serve(args) => serve(args).await,
+        Command::Serve { services, args } => serve(args, parse_services(&services).map_err(usage)?).await,
+        Command::Submit(args) => submit(args).await,
     }
 }
 
@@ -302,6 +250,66 @@ async fn execute(
     Ok(Report::from_run(&run))
 }
 
+async fn submit(args: SubmitArgs) -> Result<u8, Failure> {
+    let _telemetry = telemetry::init(&telemetry::TelemetryConfig {
+        service_name: "rdfi-submit".to_owned(),
+        log_format: telemetry::LogFormat::Plain,
+        otlp_endpoint: None,
+        default_filter: "warn",
+    })
+    .map_err(usage)?;
+    let file = args.file.display().to_string();
+    let source = std::fs::read_to_string(&args.file).map_err(|error| usage(format!("{file}: {error}")))?;
+    // Validated here too, so that a wrong file is reported with its name and nothing is submitted.
+    let spec = experiment::parse(&source, &file).map_err(usage)?;
+    let mut planner = PlannerServiceClient::connect(args.planner.clone())
+        .await
+        .map_err(|error| usage(format!("cannot reach the planner at {}: {error}", args.planner)))?;
+    let mut request = tonic::Request::new(SubmitExperimentRequest {
+        experiment_yaml: source,
+        dry_run: args.dry_run,
+    });
+    telemetry::inject_into_grpc(request.metadata_mut());
+    let run_id = planner
+        .submit_experiment(request)
+        .await
+        .map_err(|status| usage(format!("the planner refused the experiment: {}", status.message())))?
+        .into_inner()
+        .run_id;
+    if args.no_wait {
+        println!("{run_id}");
+        return Ok(0);
+    }
+    eprintln!("submitted run {run_id}; waiting for its report");
+    let mut knowledge = KnowledgeServiceClient::connect(args.knowledge.clone())
+        .await
+        .map_err(|error| usage(format!("cannot reach knowledge at {}: {error}", args.knowledge)))?;
+    let timeout = experiment::hold_duration(spec.exposure_window_ms, spec.hypothesis.as_ref()) + RUN_SLACK;
+    let deadline = tokio::time::Instant::now() + timeout;
+    let run = loop {
+        match knowledge
+            .get_run(GetRunRequest { run_id: run_id.clone() })
+            .await
+        {
+            Ok(response) => {
+                let run = response.into_inner();
+                if run.run.as_ref().is_some_and(|summary| summary.status() == RunStatus::Completed) {
+                    break run;
+                }
+            }
+            Err(status) if status.code() == tonic::Code::NotFound => {}
+            Err(status) => return Err(abort(format!("knowledge failed: {}", status.message()))),
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(abort(format!("run {run_id} did not complete within {timeout:?}")));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let report = Report::from_run(&run);
+    print_report(&report, args.format);
+    Ok(report.exit_code() as u8)
+}
+
 fn print_report(report: &Report, format: Format) {
     match format {
         Format::Table => println!("\n{}", report.to_table()),
@@ -312,32 +320,3 @@ fn print_report(report: &Report, format: Format) {
     }
 }
 
-async fn serve(args: ServeArgs) -> Result<u8, Failure> {
-    let _telemetry = telemetry::init(&args.common.telemetry("rdfi", "info")).map_err(usage)?;
-    let services = parse_services(&args.services).map_err(usage)?;
-    let bus = args.common.nats_bus().await.map_err(usage)?;
-    let provider = if services.contains("executor") || services.contains("monitor") {
-        Some(args.provider.connect().await.map_err(usage)?)
-    } else {
-        None
-    };
-    let engine = Engine::start(
-        EngineConfig {
-            services,
-            bus,
-            provider,
-            state_dir: args.state_dir.unwrap_or_else(default_state_dir),
-            database: args.database,
-            opt_in_tag: args.provider.opt_in_tag.clone(),
-            webhook_listen: Some(args.webhook_listen),
-            knowledge_listen: Some(args.knowledge_listen),
-            planner_listen: Some(args.planner_listen),
-            poll_interval: args.poll_interval,
-        },
-        shutdown_on_signals(),
-    )
-    .await
-    .map_err(usage)?;
-    engine.run_until_stopped().await.map_err(abort)?;
-    Ok(0)
-}

@@ -91,8 +91,8 @@ pub async fn start(
                     None => return,
                 },
             };
-            if delivery.event.run_id == run_id {
-                if let Some(line) = describe(&delivery.event) {
+            if delivery.event.run_id == run_id
+                && let Some(line) = describe(&delivery.event) {
                     let missed = matches!(
                         &delivery.event.payload,
                         Some(Payload::VerdictReached(verdict)) if verdict.verdict() == Verdict::Missed
@@ -108,7 +108,6 @@ pub async fn start(
                         let _ = writeln!(std::io::stderr(), "{line}");
                     }
                 }
-            }
             let _ = delivery.ack().await;
         }
     }))

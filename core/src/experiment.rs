@@ -263,8 +263,8 @@ pub fn parse(source: &str, file: &str) -> Result<ExperimentSpec, ExperimentError
         ("hypothesis.detect.within", detect),
         ("hypothesis.correct.within", correct),
     ] {
-        if let Some(deadline) = deadline {
-            if deadline.is_zero() || deadline > exposure {
+        if let Some(deadline) = deadline
+            && (deadline.is_zero() || deadline > exposure) {
                 return Err(fail(
                     field,
                     "within",
@@ -275,7 +275,6 @@ pub fn parse(source: &str, file: &str) -> Result<ExperimentSpec, ExperimentError
                     ),
                 ));
             }
-        }
     }
 
     Ok(ExperimentSpec {

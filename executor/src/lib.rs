@@ -37,6 +37,10 @@ pub const SOURCE: &str = "executor";
 /// The durable consumer name: replicas share it, so each planned fault reaches one of them.
 pub const CONSUMER: &str = "executor";
 
+/// A planned fault older than this is refused: the estate it was planned against may have changed, and a new
+/// executor replaying an old stream must not inject history.
+pub const STALE_PLAN: Duration = Duration::from_secs(300);
+
 #[derive(Debug, thiserror::Error)]
 pub enum ExecutorError {
     #[error(transparent)]
@@ -131,8 +135,9 @@ pub async fn run(config: ExecutorConfig, shutdown: CancellationToken) -> Result<
             let executor = executor.clone();
             async move {
                 if let Some(Payload::FaultPlanned(planned)) = event.payload {
+                    let planned_at_ms = event.time.as_ref().map(rdfi_proto::unix_millis).unwrap_or_default();
                     executor
-                        .on_planned(&event.run_id, &event.fault_instance_id, planned)
+                        .on_planned(&event.run_id, &event.fault_instance_id, planned_at_ms, planned)
                         .await?;
                 }
                 Ok(())
@@ -149,6 +154,7 @@ impl Executor {
         self: &Arc<Self>,
         run_id: &str,
         fault_instance_id: &str,
+        planned_at_ms: i64,
         planned: FaultPlanned,
     ) -> Result<(), ExecutorError> {
         if self.journal.get(fault_instance_id).is_some() {
@@ -173,6 +179,14 @@ impl Executor {
             reason: None,
             recorded_at_ms: now,
         };
+        if now - planned_at_ms > STALE_PLAN.as_millis() as i64 {
+            let reason = format!(
+                "planned {} s ago, more than the {} s a plan stays valid",
+                (now - planned_at_ms) / 1000,
+                STALE_PLAN.as_secs()
+            );
+            return self.reject(record, reason).await;
+        }
         if let Some(reason) = self.guard(&planned.fault_id, &resource).await {
             return self.reject(record, reason).await;
         }

@@ -91,15 +91,24 @@ impl AwsProvider {
             loader = loader.endpoint_url(endpoint);
         }
         let shared = loader.load().await;
-        let s3_config = aws_sdk_s3::config::Builder::from(&shared)
-            .force_path_style(settings.endpoint.is_some())
+        Ok(Self::from_sdk_config(&shared))
+    }
+
+    /// A provider over an SDK configuration built elsewhere (region, credentials, endpoint already set). S3 uses
+    /// path-style addressing when the endpoint is overridden, as emulators need.
+    pub fn from_sdk_config(shared: &aws_config::SdkConfig) -> Self {
+        let s3_config = aws_sdk_s3::config::Builder::from(shared)
+            .force_path_style(shared.endpoint_url().is_some())
             .build();
         let clients = AwsClients {
             s3: aws_sdk_s3::Client::from_conf(s3_config),
-            iam: aws_sdk_iam::Client::new(&shared),
-            region: settings.region.clone(),
+            iam: aws_sdk_iam::Client::new(shared),
+            region: shared
+                .region()
+                .map(|region| region.to_string())
+                .unwrap_or_default(),
         };
-        Ok(AwsProvider {
+        AwsProvider {
             faults: DriverSet::new(
                 "aws",
                 clients,
@@ -108,7 +117,7 @@ impl AwsProvider {
                     Box::new(iam::UserAdminPolicyAttached),
                 ],
             ),
-        })
+        }
     }
 }
 

@@ -1,0 +1,97 @@
+//! Cluster mode: any subset of the services over NATS JetStream, as `rdfi serve --services ...` or as the
+//! per-service binaries (`rdfi-planner`, `rdfi-executor`, `rdfi-monitor`, `rdfi-analyzer`, `rdfi-knowledge`).
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use rdfi_core::cli::{CommonArgs, shutdown_on_signals};
+use rdfi_core::telemetry;
+use rdfi_provider::settings::ProviderArgs;
+
+use crate::engine::{Engine, EngineConfig};
+use crate::{Failure, abort, usage};
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub provider: ProviderArgs,
+    /// Journal and (unless --database) knowledge database; default $XDG_STATE_HOME/rdfi.
+    #[arg(long, env = "RDFI_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// The knowledge SQLite database file.
+    #[arg(long, env = "RDFI_DATABASE", value_name = "FILE")]
+    pub database: Option<PathBuf>,
+    /// Where knowledge serves gRPC.
+    #[arg(long, env = "RDFI_KNOWLEDGE_LISTEN", default_value = "127.0.0.1:50051", value_name = "ADDR")]
+    pub knowledge_listen: SocketAddr,
+    /// Where the planner serves gRPC.
+    #[arg(long, env = "RDFI_PLANNER_LISTEN", default_value = "127.0.0.1:50052", value_name = "ADDR")]
+    pub planner_listen: SocketAddr,
+    /// Where the monitor's signal webhook listens (POST /v1/signals).
+    #[arg(long, env = "RDFI_WEBHOOK_LISTEN", default_value = "127.0.0.1:8787", value_name = "ADDR")]
+    pub webhook_listen: SocketAddr,
+    /// How often the monitor reads a faulted resource.
+    #[arg(long, env = "RDFI_POLL_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub poll_interval: Duration,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `$XDG_STATE_HOME/rdfi`, else `~/.local/state/rdfi`, else `./.rdfi`.
+pub fn default_state_dir() -> PathBuf {
+    std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/state")))
+        .map(|base| base.join("rdfi"))
+        .unwrap_or_else(|| PathBuf::from(".rdfi"))
+}
+
+/// Runs `services` over NATS until SIGINT or SIGTERM; returns the exit code.
+pub async fn serve(args: ServeArgs, services: BTreeSet<&'static str>) -> Result<u8, Failure> {
+    let name = match services.len() {
+        1 => format!("rdfi-{}", services.iter().next().copied().unwrap_or_default()),
+        _ => "rdfi".to_owned(),
+    };
+    let _telemetry = telemetry::init(&args.common.telemetry(&name, "info")).map_err(usage)?;
+    let bus = args.common.nats_bus().await.map_err(usage)?;
+    let provider = if services.contains("executor") || services.contains("monitor") {
+        Some(args.provider.connect().await.map_err(usage)?)
+    } else {
+        None
+    };
+    let engine = Engine::start(
+        EngineConfig {
+            services,
+            bus,
+            provider,
+            state_dir: args.state_dir.unwrap_or_else(default_state_dir),
+            database: args.database,
+            opt_in_tag: args.provider.opt_in_tag.clone(),
+            webhook_listen: Some(args.webhook_listen),
+            knowledge_listen: Some(args.knowledge_listen),
+            planner_listen: Some(args.planner_listen),
+            poll_interval: args.poll_interval,
+        },
+        shutdown_on_signals(),
+    )
+    .await
+    .map_err(usage)?;
+    engine.run_until_stopped().await.map_err(abort)?;
+    Ok(0)
+}
+
+#[derive(Parser)]
+struct ServiceCli {
+    #[command(flatten)]
+    args: ServeArgs,
+}
+
+/// The `main` of a per-service binary.
+pub fn service_main(service: &'static str) -> ExitCode {
+    let cli = ServiceCli::parse();
+    crate::block_on(serve(cli.args, BTreeSet::from([service])))
+}
