@@ -1,1 +1,271 @@
+//! The test harness: real servers on 127.0.0.1 at ports chosen at run time, stopped when dropped.
+//!
+//! - [`NatsServer`]: nats-server with JetStream, in a temporary store directory.
+//! - [`MotoServer`]: moto_server with AWS managed policies loaded.
+//! - [`Process`]: an rdfi binary as a child process, killed on drop, its log kept and printed when a test fails.
+//! - [`control`]: stand-in detective and corrective controls that watch a resource through the AWS SDK.
+//!
+//! nats-server and moto_server come from the project's venv (`scripts/test-deps.sh`), installed on first use.
 
+pub mod aws;
+pub mod control;
+
+use std::fs::File;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+/// The workspace's root directory.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate lives in the workspace")
+        .to_path_buf()
+}
+
+/// A program from the project's test venv, installed by `scripts/test-deps.sh` the first time it is needed.
+pub fn venv_program(name: &str) -> PathBuf {
+    static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
+    let venv = INSTALLED.get_or_init(|| {
+        let root = workspace_root();
+        let venv = std::env::var_os("RDFI_TEST_VENV")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join(".venv"));
+        let status = Command::new(root.join("scripts/test-deps.sh"))
+            .status()
+            .expect("scripts/test-deps.sh runs");
+        assert!(status.success(), "scripts/test-deps.sh failed: {status}");
+        venv
+    });
+    venv.join("bin").join(name)
+}
+
+/// An rdfi binary of this workspace (`rdfi`, `rdfi-executor`, ...), built by `cargo build --workspace --bins`.
+pub fn rdfi_binary(name: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let path = target.join("debug").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the binaries first (scripts/test.sh does: cargo build --workspace --bins)",
+        path.display()
+    );
+    path
+}
+
+/// A port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port")
+}
+
+/// Waits until something accepts connections on the port.
+pub fn wait_for_port(port: u16, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+pub async fn wait_until<F, Fut>(timeout: Duration, mut condition: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if condition().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A child process killed when dropped; its output goes to a log file printed if the test panics.
+pub struct Process {
+    name: String,
+    child: Child,
+    log: PathBuf,
+    _dir: TempDir,
+}
+
+impl Process {
+    pub fn spawn(program: &Path, args: &[String], envs: &[(String, String)]) -> Process {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let name = program
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let log = dir.path().join(format!("{name}.log"));
+        let output = File::create(&log).expect("a log file");
+        let child = Command::new(program)
+            .args(args)
+            .envs(envs.iter().map(|(key, value)| (key, value)))
+            .stdin(Stdio::null())
+            .stdout(output.try_clone().expect("a log handle"))
+            .stderr(output)
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start {}: {error}", program.display()));
+        Process {
+            name,
+            child,
+            log,
+            _dir: dir,
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("----- {} log -----\n{}", self.name, self.log());
+        }
+    }
+}
+
+/// nats-server with JetStream on a free port, its store in a temporary directory.
+pub struct NatsServer {
+    pub url: String,
+    pub port: u16,
+    process: Option<Process>,
+    store: TempDir,
+}
+
+impl NatsServer {
+    pub fn start() -> NatsServer {
+        let store = tempfile::tempdir().expect("a store directory");
+        let port = free_port();
+        let mut server = NatsServer {
+            url: format!("nats://127.0.0.1:{port}"),
+            port,
+            process: None,
+            store,
+        };
+        server.launch();
+        server
+    }
+
+    fn launch(&mut self) {
+        let args = vec![
+            "-a".to_owned(),
+            "127.0.0.1".to_owned(),
+            "-p".to_owned(),
+            self.port.to_string(),
+            "-js".to_owned(),
+            "-sd".to_owned(),
+            self.store.path().display().to_string(),
+        ];
+        self.process = Some(Process::spawn(&venv_program("nats-server"), &args, &[]));
+        assert!(
+            wait_for_port(self.port, Duration::from_secs(10)),
+            "nats-server did not listen on {}",
+            self.port
+        );
+    }
+
+    /// Stops the server; [`NatsServer::start_again`] brings it back on the same port with the same store.
+    pub fn stop(&mut self) {
+        self.process = None;
+    }
+
+    pub fn start_again(&mut self) {
+        self.launch();
+    }
+}
+
+/// moto_server on a free port, with AWS managed policies loaded.
+pub struct MotoServer {
+    pub endpoint: String,
+    _process: Process,
+}
+
+impl MotoServer {
+    pub fn start() -> MotoServer {
+        let port = free_port();
+        let process = Process::spawn(
+            &venv_program("moto_server"),
+            &["-H".to_owned(), "127.0.0.1".to_owned(), "-p".to_owned(), port.to_string()],
+            &[("MOTO_IAM_LOAD_MANAGED_POLICIES".to_owned(), "true".to_owned())],
+        );
+        assert!(
+            wait_for_port(port, Duration::from_secs(60)),
+            "moto_server did not listen on {port}"
+        );
+        MotoServer {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            _process: process,
+        }
+    }
+
+    /// The environment an rdfi process needs to reach this moto: test credentials and the region. The
+    /// endpoint is passed as a flag.
+    pub fn process_env(&self) -> Vec<(String, String)> {
+        [
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_REGION", aws::REGION),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("RUST_LOG", "info"),
+        ]
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .collect()
+    }
+}
+
+/// An experiment file for one fault.
+pub fn experiment_yaml(fault_id: &str, detect: &str, correct: Option<&str>, exposure: &str) -> String {
+    let correct = correct
+        .map(|within| format!("  correct: {{ within: {within} }}\n"))
+        .unwrap_or_default();
+    format!(
+        "apiVersion: rdfi/v1
+kind: Experiment
+metadata:
+  name: test-{fault_id}
+target:
+  provider: aws
+  region: {region}
+  selector:
+    tags: {{ rdfi-target: \"true\" }}
+faults:
+  - id: {fault_id}
+    maxTargets: 1
+hypothesis:
+  detect: {{ within: {detect} }}
+{correct}safety:
+  exposureWindow: {exposure}
+",
+        region = aws::REGION
+    )
+}

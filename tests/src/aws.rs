@@ -1,0 +1,220 @@
+//! The AWS SDK against moto: clients with test credentials, and the resources tests start from.
+
+use aws_config::BehaviorVersion;
+use aws_sdk_s3::types::{
+    AccessControlPolicy, BucketLocationConstraint, CreateBucketConfiguration, Grant, Grantee, Owner, Permission,
+    Tag, Tagging, Type,
+};
+
+pub const REGION: &str = "us-east-1";
+/// A canonical user id that is not the bucket owner, for non-trivial ACLs.
+pub const PARTNER_CANONICAL_ID: &str = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be";
+const LOG_DELIVERY_URI: &str = "http://acs.amazonaws.com/groups/s3/LogDelivery";
+
+/// The SDK configuration for a moto endpoint, with test credentials.
+pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "rdfi-tests"))
+        .load()
+        .await
+}
+
+pub struct Clients {
+    pub s3: aws_sdk_s3::Client,
+    pub iam: aws_sdk_iam::Client,
+}
+
+pub async fn clients(endpoint: &str) -> Clients {
+    let config = sdk_config(endpoint).await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    Clients {
+        s3,
+        iam: aws_sdk_iam::Client::new(&config),
+    }
+}
+
+fn grant(grantee: Grantee, permission: Permission) -> Grant {
+    Grant::builder().grantee(grantee).permission(permission).build()
+}
+
+impl Clients {
+    /// A bucket with tags and a non-trivial ACL: the owner's FULL_CONTROL, READ and READ_ACP for a partner
+    /// account, WRITE and READ_ACP for S3 log delivery.
+    pub async fn create_bucket(&self, name: &str, tags: &[(&str, &str)]) {
+        let mut create = self.s3.create_bucket().bucket(name);
+        if REGION != "us-east-1" {
+            create = create.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(REGION))
+                    .build(),
+            );
+        }
+        create.send().await.expect("CreateBucket");
+        if !tags.is_empty() {
+            let tag_set = tags
+                .iter()
+                .map(|(key, value)| Tag::builder().key(*key).value(*value).build().expect("a tag"))
+                .collect();
+            self.s3
+                .put_bucket_tagging()
+                .bucket(name)
+                .tagging(Tagging::builder().set_tag_set(Some(tag_set)).build().expect("tagging"))
+                .send()
+                .await
+                .expect("PutBucketTagging");
+        }
+        let acl = self.s3.get_bucket_acl().bucket(name).send().await.expect("GetBucketAcl");
+        let owner = acl.owner().cloned().expect("an owner");
+        let owner_id = owner.id().expect("an owner id").to_owned();
+        let canonical = |id: &str| {
+            Grantee::builder()
+                .r#type(Type::CanonicalUser)
+                .id(id)
+                .build()
+                .expect("a grantee")
+        };
+        let log_delivery = || {
+            Grantee::builder()
+                .r#type(Type::Group)
+                .uri(LOG_DELIVERY_URI)
+                .build()
+                .expect("a grantee")
+        };
+        let policy = AccessControlPolicy::builder()
+            .owner(Owner::builder().id(&owner_id).set_display_name(owner.display_name().map(str::to_owned)).build())
+            .grants(grant(canonical(&owner_id), Permission::FullControl))
+            .grants(grant(canonical(PARTNER_CANONICAL_ID), Permission::Read))
+            .grants(grant(canonical(PARTNER_CANONICAL_ID), Permission::ReadAcp))
+            .grants(grant(log_delivery(), Permission::Write))
+            .grants(grant(log_delivery(), Permission::ReadAcp))
+            .build();
+        self.s3
+            .put_bucket_acl()
+            .bucket(name)
+            .access_control_policy(policy)
+            .send()
+            .await
+            .expect("PutBucketAcl");
+    }
+
+    /// The bucket's ACL as sorted (grantee, permission) lines, for comparing grant for grant.
+    pub async fn acl_lines(&self, bucket: &str) -> Vec<String> {
+        let acl = self.s3.get_bucket_acl().bucket(bucket).send().await.expect("GetBucketAcl");
+        let mut lines: Vec<String> = acl
+            .grants()
+            .iter()
+            .map(|grant| {
+                let grantee = grant.grantee().expect("a grantee");
+                format!(
+                    "{} {} {} -> {}",
+                    grantee.r#type().as_str(),
+                    grantee.id().unwrap_or_default(),
+                    grantee.uri().unwrap_or_default(),
+                    grant.permission().map(|p| p.as_str()).unwrap_or_default()
+                )
+            })
+            .collect();
+        lines.push(format!("owner {}", acl.owner().and_then(|o| o.id()).unwrap_or_default()));
+        lines.sort();
+        lines
+    }
+
+    /// Whether the bucket's ACL grants anything to everyone.
+    pub async fn bucket_is_public(&self, bucket: &str) -> bool {
+        self.acl_lines(bucket)
+            .await
+            .iter()
+            .any(|line| line.contains("/global/AllUsers"))
+    }
+
+    /// An IAM user with tags, two managed policies (one AWS, one customer) and an inline policy.
+    pub async fn create_user(&self, name: &str, tags: &[(&str, &str)]) -> String {
+        let tags: Vec<_> = tags
+            .iter()
+            .map(|(key, value)| aws_sdk_iam::types::Tag::builder().key(*key).value(*value).build().expect("a tag"))
+            .collect();
+        let user = self
+            .iam
+            .create_user()
+            .user_name(name)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .expect("CreateUser");
+        let arn = user.user().expect("a user").arn().to_owned();
+        self.iam
+            .attach_user_policy()
+            .user_name(name)
+            .policy_arn("arn:aws:iam::aws:policy/ReadOnlyAccess")
+            .send()
+            .await
+            .expect("AttachUserPolicy ReadOnlyAccess");
+        let custom = self
+            .iam
+            .create_policy()
+            .policy_name(format!("{name}-deploy"))
+            .policy_document(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::artifacts/*"}]}"#,
+            )
+            .send()
+            .await
+            .expect("CreatePolicy");
+        self.iam
+            .attach_user_policy()
+            .user_name(name)
+            .policy_arn(custom.policy().and_then(|p| p.arn()).expect("a policy arn"))
+            .send()
+            .await
+            .expect("AttachUserPolicy custom");
+        self.iam
+            .put_user_policy()
+            .user_name(name)
+            .policy_name("inline-read-logs")
+            .policy_document(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"logs:Get*","Resource":"*"}]}"#,
+            )
+            .send()
+            .await
+            .expect("PutUserPolicy");
+        arn
+    }
+
+    /// The user's attached policy ARNs and inline policy names, sorted.
+    pub async fn user_policies(&self, name: &str) -> Vec<String> {
+        let attached = self
+            .iam
+            .list_attached_user_policies()
+            .user_name(name)
+            .send()
+            .await
+            .expect("ListAttachedUserPolicies");
+        let inline = self
+            .iam
+            .list_user_policies()
+            .user_name(name)
+            .send()
+            .await
+            .expect("ListUserPolicies");
+        let mut policies: Vec<String> = attached
+            .attached_policies()
+            .iter()
+            .filter_map(|policy| policy.policy_arn().map(str::to_owned))
+            .chain(inline.policy_names().iter().map(|name| format!("inline:{name}")))
+            .collect();
+        policies.sort();
+        policies
+    }
+
+    pub async fn user_is_admin(&self, name: &str) -> bool {
+        self.user_policies(name)
+            .await
+            .iter()
+            .any(|arn| arn.ends_with("policy/AdministratorAccess"))
+    }
+}
