@@ -200,9 +200,9 @@ impl Engine {
                     .run
                     .as_ref()
                     .is_some_and(|summary| summary.status() == RunStatus::Completed)
-                {
-                    return Ok(run);
-                }
+            {
+                return Ok(run);
+            }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(50)) => {}
                 _ = self.shutdown.cancelled() => return Err(EngineError::Interrupted),

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use rdfi::engine::{Engine, EngineConfig, SERVICES, parse_services};
-use rdfi::serve::{ServeArgs, default_state_dir, serve};
 use rdfi::report::Report;
+use rdfi::serve::{ServeArgs, default_state_dir, serve};
 use rdfi::{DEMO_EXPERIMENT, Failure, abort, narrator, usage};
 use rdfi_core::bus::Bus;
 use rdfi_core::cli::{CommonArgs, shutdown_on_signals};
@@ -49,7 +49,12 @@ enum Command {
     /// Run services over NATS JetStream (cluster mode).
     Serve {
         /// The services to run, comma-separated (or all).
-        #[arg(long, env = "RDFI_SERVICES", default_value = "all", value_name = "LIST")]
+        #[arg(
+            long,
+            env = "RDFI_SERVICES",
+            default_value = "all",
+            value_name = "LIST"
+        )]
         services: String,
         #[command(flatten)]
         args: ServeArgs,
@@ -102,10 +107,20 @@ struct SubmitArgs {
     /// The experiment file (YAML, apiVersion rdfi/v1, kind Experiment).
     file: PathBuf,
     /// The planner's gRPC URL.
-    #[arg(long, env = "RDFI_PLANNER_URL", default_value = "http://127.0.0.1:50052", value_name = "URL")]
+    #[arg(
+        long,
+        env = "RDFI_PLANNER_URL",
+        default_value = "http://127.0.0.1:50052",
+        value_name = "URL"
+    )]
     planner: String,
     /// The knowledge service's gRPC URL, read for the report.
-    #[arg(long, env = "RDFI_KNOWLEDGE_URL", default_value = "http://127.0.0.1:50051", value_name = "URL")]
+    #[arg(
+        long,
+        env = "RDFI_KNOWLEDGE_URL",
+        default_value = "http://127.0.0.1:50051",
+        value_name = "URL"
+    )]
     knowledge: String,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -125,7 +140,9 @@ async fn dispatch(command: Command) -> Result<u8, Failure> {
     match command {
         Command::Demo { format } => demo(format).await,
         Command::Run(args) => run(args).await,
-        Command::Serve { services, args } => serve(args, parse_services(&services).map_err(usage)?).await,
+        Command::Serve { services, args } => {
+            serve(args, parse_services(&services).map_err(usage)?).await
+        }
         Command::Submit(args) => submit(args).await,
     }
 }
@@ -259,12 +276,18 @@ async fn submit(args: SubmitArgs) -> Result<u8, Failure> {
     })
     .map_err(usage)?;
     let file = args.file.display().to_string();
-    let source = std::fs::read_to_string(&args.file).map_err(|error| usage(format!("{file}: {error}")))?;
+    let source =
+        std::fs::read_to_string(&args.file).map_err(|error| usage(format!("{file}: {error}")))?;
     // Validated here too, so that a wrong file is reported with its name and nothing is submitted.
     let spec = experiment::parse(&source, &file).map_err(usage)?;
     let mut planner = PlannerServiceClient::connect(args.planner.clone())
         .await
-        .map_err(|error| usage(format!("cannot reach the planner at {}: {error}", args.planner)))?;
+        .map_err(|error| {
+            usage(format!(
+                "cannot reach the planner at {}: {error}",
+                args.planner
+            ))
+        })?;
     let mut request = tonic::Request::new(SubmitExperimentRequest {
         experiment_yaml: source,
         dry_run: args.dry_run,
@@ -273,7 +296,12 @@ async fn submit(args: SubmitArgs) -> Result<u8, Failure> {
     let run_id = planner
         .submit_experiment(request)
         .await
-        .map_err(|status| usage(format!("the planner refused the experiment: {}", status.message())))?
+        .map_err(|status| {
+            usage(format!(
+                "the planner refused the experiment: {}",
+                status.message()
+            ))
+        })?
         .into_inner()
         .run_id;
     if args.no_wait {
@@ -283,17 +311,29 @@ async fn submit(args: SubmitArgs) -> Result<u8, Failure> {
     eprintln!("submitted run {run_id}; waiting for its report");
     let mut knowledge = KnowledgeServiceClient::connect(args.knowledge.clone())
         .await
-        .map_err(|error| usage(format!("cannot reach knowledge at {}: {error}", args.knowledge)))?;
-    let timeout = experiment::hold_duration(spec.exposure_window_ms, spec.hypothesis.as_ref()) + RUN_SLACK;
+        .map_err(|error| {
+            usage(format!(
+                "cannot reach knowledge at {}: {error}",
+                args.knowledge
+            ))
+        })?;
+    let timeout =
+        experiment::hold_duration(spec.exposure_window_ms, spec.hypothesis.as_ref()) + RUN_SLACK;
     let deadline = tokio::time::Instant::now() + timeout;
     let run = loop {
         match knowledge
-            .get_run(GetRunRequest { run_id: run_id.clone() })
+            .get_run(GetRunRequest {
+                run_id: run_id.clone(),
+            })
             .await
         {
             Ok(response) => {
                 let run = response.into_inner();
-                if run.run.as_ref().is_some_and(|summary| summary.status() == RunStatus::Completed) {
+                if run
+                    .run
+                    .as_ref()
+                    .is_some_and(|summary| summary.status() == RunStatus::Completed)
+                {
                     break run;
                 }
             }
@@ -301,7 +341,9 @@ async fn submit(args: SubmitArgs) -> Result<u8, Failure> {
             Err(status) => return Err(abort(format!("knowledge failed: {}", status.message()))),
         }
         if tokio::time::Instant::now() >= deadline {
-            return Err(abort(format!("run {run_id} did not complete within {timeout:?}")));
+            return Err(abort(format!(
+                "run {run_id} did not complete within {timeout:?}"
+            )));
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
@@ -319,4 +361,3 @@ fn print_report(report: &Report, format: Format) {
         },
     }
 }
-

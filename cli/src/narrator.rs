@@ -92,22 +92,23 @@ pub async fn start(
                 },
             };
             if delivery.event.run_id == run_id
-                && let Some(line) = describe(&delivery.event) {
-                    let missed = matches!(
-                        &delivery.event.payload,
-                        Some(Payload::VerdictReached(verdict)) if verdict.verdict() == Verdict::Missed
-                    );
-                    let line = if missed {
-                        format!("{line}  <- finding")
-                    } else {
-                        line
-                    };
-                    if to_stdout {
-                        let _ = writeln!(std::io::stdout(), "{line}");
-                    } else {
-                        let _ = writeln!(std::io::stderr(), "{line}");
-                    }
+                && let Some(line) = describe(&delivery.event)
+            {
+                let missed = matches!(
+                    &delivery.event.payload,
+                    Some(Payload::VerdictReached(verdict)) if verdict.verdict() == Verdict::Missed
+                );
+                let line = if missed {
+                    format!("{line}  <- finding")
+                } else {
+                    line
+                };
+                if to_stdout {
+                    let _ = writeln!(std::io::stdout(), "{line}");
+                } else {
+                    let _ = writeln!(std::io::stderr(), "{line}");
                 }
+            }
             let _ = delivery.ack().await;
         }
     }))

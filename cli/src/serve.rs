@@ -26,13 +26,28 @@ pub struct ServeArgs {
     #[arg(long, env = "RDFI_DATABASE", value_name = "FILE")]
     pub database: Option<PathBuf>,
     /// Where knowledge serves gRPC.
-    #[arg(long, env = "RDFI_KNOWLEDGE_LISTEN", default_value = "127.0.0.1:50051", value_name = "ADDR")]
+    #[arg(
+        long,
+        env = "RDFI_KNOWLEDGE_LISTEN",
+        default_value = "127.0.0.1:50051",
+        value_name = "ADDR"
+    )]
     pub knowledge_listen: SocketAddr,
     /// Where the planner serves gRPC.
-    #[arg(long, env = "RDFI_PLANNER_LISTEN", default_value = "127.0.0.1:50052", value_name = "ADDR")]
+    #[arg(
+        long,
+        env = "RDFI_PLANNER_LISTEN",
+        default_value = "127.0.0.1:50052",
+        value_name = "ADDR"
+    )]
     pub planner_listen: SocketAddr,
     /// Where the monitor's signal webhook listens (POST /v1/signals).
-    #[arg(long, env = "RDFI_WEBHOOK_LISTEN", default_value = "127.0.0.1:8787", value_name = "ADDR")]
+    #[arg(
+        long,
+        env = "RDFI_WEBHOOK_LISTEN",
+        default_value = "127.0.0.1:8787",
+        value_name = "ADDR"
+    )]
     pub webhook_listen: SocketAddr,
     /// How often the monitor reads a faulted resource.
     #[arg(long, env = "RDFI_POLL_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration, value_name = "DURATION")]
@@ -53,7 +68,10 @@ pub fn default_state_dir() -> PathBuf {
 /// Runs `services` over NATS until SIGINT or SIGTERM; returns the exit code.
 pub async fn serve(args: ServeArgs, services: BTreeSet<&'static str>) -> Result<u8, Failure> {
     let name = match services.len() {
-        1 => format!("rdfi-{}", services.iter().next().copied().unwrap_or_default()),
+        1 => format!(
+            "rdfi-{}",
+            services.iter().next().copied().unwrap_or_default()
+        ),
         _ => "rdfi".to_owned(),
     };
     let _telemetry = telemetry::init(&args.common.telemetry(&name, "info")).map_err(usage)?;

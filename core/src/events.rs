@@ -60,21 +60,30 @@ mod tests {
             "r1",
             "",
             "",
-            Payload::RunPlanned(RunPlanned { planned_faults: 2, notes: vec![] }),
+            Payload::RunPlanned(RunPlanned {
+                planned_faults: 2,
+                notes: vec![],
+            }),
         );
         let b = event(
             "planner",
             "r1",
             "",
             "",
-            Payload::RunPlanned(RunPlanned { planned_faults: 2, notes: vec![] }),
+            Payload::RunPlanned(RunPlanned {
+                planned_faults: 2,
+                notes: vec![],
+            }),
         );
         let c = event(
             "planner",
             "r2",
             "",
             "",
-            Payload::RunPlanned(RunPlanned { planned_faults: 2, notes: vec![] }),
+            Payload::RunPlanned(RunPlanned {
+                planned_faults: 2,
+                notes: vec![],
+            }),
         );
         assert_eq!(a.id, b.id);
         assert_ne!(a.id, c.id);

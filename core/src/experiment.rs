@@ -264,17 +264,18 @@ pub fn parse(source: &str, file: &str) -> Result<ExperimentSpec, ExperimentError
         ("hypothesis.correct.within", correct),
     ] {
         if let Some(deadline) = deadline
-            && (deadline.is_zero() || deadline > exposure) {
-                return Err(fail(
-                    field,
-                    "within",
-                    format!(
-                        "{} must be more than 0s and no longer than safety.exposureWindow ({})",
-                        humantime::format_duration(deadline),
-                        humantime::format_duration(exposure)
-                    ),
-                ));
-            }
+            && (deadline.is_zero() || deadline > exposure)
+        {
+            return Err(fail(
+                field,
+                "within",
+                format!(
+                    "{} must be more than 0s and no longer than safety.exposureWindow ({})",
+                    humantime::format_duration(deadline),
+                    humantime::format_duration(exposure)
+                ),
+            ));
+        }
     }
 
     Ok(ExperimentSpec {
@@ -333,7 +334,8 @@ fn locate(source: &str, field: &str, needle: &str) -> (usize, usize) {
             None => (segment, None),
         };
         let key_pattern = format!("{key}:");
-        let Some(found) = (from..lines.len()).find(|&line| lines[line].contains(&key_pattern)) else {
+        let Some(found) = (from..lines.len()).find(|&line| lines[line].contains(&key_pattern))
+        else {
             break;
         };
         from = found;

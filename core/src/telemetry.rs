@@ -140,7 +140,8 @@ pub fn set_parent_from_grpc(span: &Span, metadata: &tonic::metadata::MetadataMap
 /// Puts the current trace context into a gRPC request's metadata.
 pub fn inject_into_grpc(metadata: &mut tonic::metadata::MetadataMap) {
     if let Some(traceparent) = current_traceparent()
-        && let Ok(value) = traceparent.parse() {
-            metadata.insert("traceparent", value);
-        }
+        && let Ok(value) = traceparent.parse()
+    {
+        metadata.insert("traceparent", value);
+    }
 }

@@ -135,9 +135,18 @@ pub async fn run(config: ExecutorConfig, shutdown: CancellationToken) -> Result<
             let executor = executor.clone();
             async move {
                 if let Some(Payload::FaultPlanned(planned)) = event.payload {
-                    let planned_at_ms = event.time.as_ref().map(rdfi_proto::unix_millis).unwrap_or_default();
+                    let planned_at_ms = event
+                        .time
+                        .as_ref()
+                        .map(rdfi_proto::unix_millis)
+                        .unwrap_or_default();
                     executor
-                        .on_planned(&event.run_id, &event.fault_instance_id, planned_at_ms, planned)
+                        .on_planned(
+                            &event.run_id,
+                            &event.fault_instance_id,
+                            planned_at_ms,
+                            planned,
+                        )
                         .await?;
                 }
                 Ok(())

@@ -2,13 +2,14 @@
 
 use aws_config::BehaviorVersion;
 use aws_sdk_s3::types::{
-    AccessControlPolicy, BucketLocationConstraint, CreateBucketConfiguration, Grant, Grantee, Owner, Permission,
-    Tag, Tagging, Type,
+    AccessControlPolicy, BucketLocationConstraint, CreateBucketConfiguration, Grant, Grantee,
+    Owner, Permission, Tag, Tagging, Type,
 };
 
 pub const REGION: &str = "us-east-1";
 /// A canonical user id that is not the bucket owner, for non-trivial ACLs.
-pub const PARTNER_CANONICAL_ID: &str = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be";
+pub const PARTNER_CANONICAL_ID: &str =
+    "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be";
 const LOG_DELIVERY_URI: &str = "http://acs.amazonaws.com/groups/s3/LogDelivery";
 
 /// The SDK configuration for a moto endpoint, with test credentials.
@@ -16,11 +17,18 @@ pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(aws_config::Region::new(REGION))
         .endpoint_url(endpoint)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "rdfi-tests"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing",
+            "testing",
+            None,
+            None,
+            "rdfi-tests",
+        ))
         .load()
         .await
 }
 
+#[derive(Clone)]
 pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub iam: aws_sdk_iam::Client,
@@ -40,7 +48,10 @@ pub async fn clients(endpoint: &str) -> Clients {
 }
 
 fn grant(grantee: Grantee, permission: Permission) -> Grant {
-    Grant::builder().grantee(grantee).permission(permission).build()
+    Grant::builder()
+        .grantee(grantee)
+        .permission(permission)
+        .build()
 }
 
 impl Clients {
@@ -59,17 +70,34 @@ impl Clients {
         if !tags.is_empty() {
             let tag_set = tags
                 .iter()
-                .map(|(key, value)| Tag::builder().key(*key).value(*value).build().expect("a tag"))
+                .map(|(key, value)| {
+                    Tag::builder()
+                        .key(*key)
+                        .value(*value)
+                        .build()
+                        .expect("a tag")
+                })
                 .collect();
             self.s3
                 .put_bucket_tagging()
                 .bucket(name)
-                .tagging(Tagging::builder().set_tag_set(Some(tag_set)).build().expect("tagging"))
+                .tagging(
+                    Tagging::builder()
+                        .set_tag_set(Some(tag_set))
+                        .build()
+                        .expect("tagging"),
+                )
                 .send()
                 .await
                 .expect("PutBucketTagging");
         }
-        let acl = self.s3.get_bucket_acl().bucket(name).send().await.expect("GetBucketAcl");
+        let acl = self
+            .s3
+            .get_bucket_acl()
+            .bucket(name)
+            .send()
+            .await
+            .expect("GetBucketAcl");
         let owner = acl.owner().cloned().expect("an owner");
         let owner_id = owner.id().expect("an owner id").to_owned();
         let canonical = |id: &str| {
@@ -87,7 +115,12 @@ impl Clients {
                 .expect("a grantee")
         };
         let policy = AccessControlPolicy::builder()
-            .owner(Owner::builder().id(&owner_id).set_display_name(owner.display_name().map(str::to_owned)).build())
+            .owner(
+                Owner::builder()
+                    .id(&owner_id)
+                    .set_display_name(owner.display_name().map(str::to_owned))
+                    .build(),
+            )
             .grants(grant(canonical(&owner_id), Permission::FullControl))
             .grants(grant(canonical(PARTNER_CANONICAL_ID), Permission::Read))
             .grants(grant(canonical(PARTNER_CANONICAL_ID), Permission::ReadAcp))
@@ -105,7 +138,13 @@ impl Clients {
 
     /// The bucket's ACL as sorted (grantee, permission) lines, for comparing grant for grant.
     pub async fn acl_lines(&self, bucket: &str) -> Vec<String> {
-        let acl = self.s3.get_bucket_acl().bucket(bucket).send().await.expect("GetBucketAcl");
+        let acl = self
+            .s3
+            .get_bucket_acl()
+            .bucket(bucket)
+            .send()
+            .await
+            .expect("GetBucketAcl");
         let mut lines: Vec<String> = acl
             .grants()
             .iter()
@@ -120,7 +159,10 @@ impl Clients {
                 )
             })
             .collect();
-        lines.push(format!("owner {}", acl.owner().and_then(|o| o.id()).unwrap_or_default()));
+        lines.push(format!(
+            "owner {}",
+            acl.owner().and_then(|o| o.id()).unwrap_or_default()
+        ));
         lines.sort();
         lines
     }
@@ -137,7 +179,13 @@ impl Clients {
     pub async fn create_user(&self, name: &str, tags: &[(&str, &str)]) -> String {
         let tags: Vec<_> = tags
             .iter()
-            .map(|(key, value)| aws_sdk_iam::types::Tag::builder().key(*key).value(*value).build().expect("a tag"))
+            .map(|(key, value)| {
+                aws_sdk_iam::types::Tag::builder()
+                    .key(*key)
+                    .value(*value)
+                    .build()
+                    .expect("a tag")
+            })
             .collect();
         let user = self
             .iam
@@ -205,7 +253,12 @@ impl Clients {
             .attached_policies()
             .iter()
             .filter_map(|policy| policy.policy_arn().map(str::to_owned))
-            .chain(inline.policy_names().iter().map(|name| format!("inline:{name}")))
+            .chain(
+                inline
+                    .policy_names()
+                    .iter()
+                    .map(|name| format!("inline:{name}")),
+            )
             .collect();
         policies.sort();
         policies
@@ -216,5 +269,49 @@ impl Clients {
             .await
             .iter()
             .any(|arn| arn.ends_with("policy/AdministratorAccess"))
+    }
+
+    /// What a corrective control does: removes every grant to everyone, keeping the others.
+    pub async fn remove_public_grants(&self, bucket: &str) {
+        let acl = self
+            .s3
+            .get_bucket_acl()
+            .bucket(bucket)
+            .send()
+            .await
+            .expect("GetBucketAcl");
+        let grants = acl
+            .grants()
+            .iter()
+            .filter(|grant| {
+                !grant
+                    .grantee()
+                    .and_then(|grantee| grantee.uri())
+                    .is_some_and(|uri| uri.ends_with("/global/AllUsers"))
+            })
+            .cloned()
+            .collect();
+        let policy = AccessControlPolicy::builder()
+            .set_owner(acl.owner().cloned())
+            .set_grants(Some(grants))
+            .build();
+        self.s3
+            .put_bucket_acl()
+            .bucket(bucket)
+            .access_control_policy(policy)
+            .send()
+            .await
+            .expect("PutBucketAcl");
+    }
+
+    /// What an IAM reconciler does: detaches AdministratorAccess.
+    pub async fn detach_admin(&self, user: &str) {
+        self.iam
+            .detach_user_policy()
+            .user_name(user)
+            .policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
+            .send()
+            .await
+            .expect("DetachUserPolicy");
     }
 }

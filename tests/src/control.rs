@@ -37,5 +37,9 @@ pub async fn post_signal(webhook: &str, resource: &str, source: &str) {
         .send()
         .await
         .expect("the webhook answers");
-    assert_eq!(response.status(), reqwest::StatusCode::ACCEPTED, "webhook refused the signal");
+    assert_eq!(
+        response.status(),
+        reqwest::StatusCode::ACCEPTED,
+        "webhook refused the signal"
+    );
 }

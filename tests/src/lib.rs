@@ -214,8 +214,16 @@ impl MotoServer {
         let port = free_port();
         let process = Process::spawn(
             &venv_program("moto_server"),
-            &["-H".to_owned(), "127.0.0.1".to_owned(), "-p".to_owned(), port.to_string()],
-            &[("MOTO_IAM_LOAD_MANAGED_POLICIES".to_owned(), "true".to_owned())],
+            &[
+                "-H".to_owned(),
+                "127.0.0.1".to_owned(),
+                "-p".to_owned(),
+                port.to_string(),
+            ],
+            &[(
+                "MOTO_IAM_LOAD_MANAGED_POLICIES".to_owned(),
+                "true".to_owned(),
+            )],
         );
         assert!(
             wait_for_port(port, Duration::from_secs(60)),
@@ -244,7 +252,12 @@ impl MotoServer {
 }
 
 /// An experiment file for one fault.
-pub fn experiment_yaml(fault_id: &str, detect: &str, correct: Option<&str>, exposure: &str) -> String {
+pub fn experiment_yaml(
+    fault_id: &str,
+    detect: &str,
+    correct: Option<&str>,
+    exposure: &str,
+) -> String {
     let correct = correct
         .map(|within| format!("  correct: {{ within: {within} }}\n"))
         .unwrap_or_default();

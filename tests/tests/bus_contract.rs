@@ -13,7 +13,16 @@ use rdfi_proto::v1::{Event, FaultRejected, RunPlanned};
 use rdfi_tests::NatsServer;
 
 fn run_planned(run: &str, count: u32) -> Event {
-    events::event("test", run, "", "", Payload::RunPlanned(RunPlanned { planned_faults: count, notes: vec![] }))
+    events::event(
+        "test",
+        run,
+        "",
+        "",
+        Payload::RunPlanned(RunPlanned {
+            planned_faults: count,
+            notes: vec![],
+        }),
+    )
 }
 
 fn rejected(run: &str, fault: &str) -> Event {
@@ -46,7 +55,9 @@ async fn next(subscription: &mut Subscription, run: &str) -> Delivery {
 }
 
 async fn nothing_more(subscription: &mut Subscription) {
-    if let Ok(Some(delivery)) = tokio::time::timeout(Duration::from_millis(700), subscription.next()).await {
+    if let Ok(Some(delivery)) =
+        tokio::time::timeout(Duration::from_millis(700), subscription.next()).await
+    {
         panic!("unexpected delivery: {:?}", delivery.map(|d| d.event.id));
     }
 }
@@ -56,18 +67,32 @@ fn consumer(name: &str, subject: &str) -> ConsumerConfig {
 }
 
 async fn filters_and_keeps_order(bus: Arc<dyn Bus>) {
-    let mut faults = bus.consume(consumer("order-faults", subjects::FAULTS)).await.unwrap();
-    let mut runs = bus.consume(consumer("order-runs", subjects::RUN_PLANNED)).await.unwrap();
+    let mut faults = bus
+        .consume(consumer("order-faults", subjects::FAULTS))
+        .await
+        .unwrap();
+    let mut runs = bus
+        .consume(consumer("order-runs", subjects::RUN_PLANNED))
+        .await
+        .unwrap();
     for index in 0..50 {
-        bus.publish(&rejected("order", &format!("f{index:02}"))).await.unwrap();
+        bus.publish(&rejected("order", &format!("f{index:02}")))
+            .await
+            .unwrap();
         if index % 10 == 0 {
-            bus.publish(&run_planned(&format!("order-{index}"), index)).await.unwrap();
+            bus.publish(&run_planned(&format!("order-{index}"), index))
+                .await
+                .unwrap();
         }
     }
     for index in 0..50 {
         let delivery = next(&mut faults, "order").await;
         assert_eq!(delivery.subject, subjects::FAULT_REJECTED);
-        assert_eq!(delivery.event.fault_instance_id, format!("f{index:02}"), "per-subject order");
+        assert_eq!(
+            delivery.event.fault_instance_id,
+            format!("f{index:02}"),
+            "per-subject order"
+        );
         assert_eq!(delivery.delivery_count, 1);
         delivery.ack().await.unwrap();
     }
@@ -81,7 +106,8 @@ async fn filters_and_keeps_order(bus: Arc<dyn Bus>) {
 }
 
 async fn redelivers_what_was_not_acknowledged(bus: Arc<dyn Bus>) {
-    let config = ConsumerConfig::new("redeliver", &[subjects::FAULT_REJECTED]).with_ack_wait(Duration::from_millis(800));
+    let config = ConsumerConfig::new("redeliver", &[subjects::FAULT_REJECTED])
+        .with_ack_wait(Duration::from_millis(800));
     let mut subscription = bus.consume(config).await.unwrap();
     bus.publish(&rejected("redeliver", "a")).await.unwrap();
     bus.publish(&rejected("redeliver", "b")).await.unwrap();
@@ -92,14 +118,20 @@ async fn redelivers_what_was_not_acknowledged(bus: Arc<dyn Bus>) {
     assert_eq!(second.event.fault_instance_id, "b");
     second.ack().await.unwrap();
     let again = next(&mut subscription, "redeliver").await;
-    assert_eq!(again.event.fault_instance_id, "a", "the unacknowledged message comes back");
+    assert_eq!(
+        again.event.fault_instance_id, "a",
+        "the unacknowledged message comes back"
+    );
     assert_eq!(again.delivery_count, 2);
     again.ack().await.unwrap();
     nothing_more(&mut subscription).await;
 }
 
 async fn drops_duplicate_event_ids(bus: Arc<dyn Bus>) {
-    let mut subscription = bus.consume(consumer("dedup", subjects::FAULT_REJECTED)).await.unwrap();
+    let mut subscription = bus
+        .consume(consumer("dedup", subjects::FAULT_REJECTED))
+        .await
+        .unwrap();
     let event = rejected("dedup", "same");
     bus.publish(&event).await.unwrap();
     bus.publish(&event).await.unwrap();
@@ -108,16 +140,27 @@ async fn drops_duplicate_event_ids(bus: Arc<dyn Bus>) {
     assert_eq!(first.event.fault_instance_id, "same");
     first.ack().await.unwrap();
     let second = next(&mut subscription, "dedup").await;
-    assert_eq!(second.event.fault_instance_id, "other", "the duplicate was dropped");
+    assert_eq!(
+        second.event.fault_instance_id, "other",
+        "the duplicate was dropped"
+    );
     second.ack().await.unwrap();
     nothing_more(&mut subscription).await;
 }
 
 async fn replicas_share_one_durable_consumer(bus: Arc<dyn Bus>) {
-    let mut one = bus.consume(consumer("shared", subjects::FAULT_REJECTED)).await.unwrap();
-    let mut two = bus.consume(consumer("shared", subjects::FAULT_REJECTED)).await.unwrap();
+    let mut one = bus
+        .consume(consumer("shared", subjects::FAULT_REJECTED))
+        .await
+        .unwrap();
+    let mut two = bus
+        .consume(consumer("shared", subjects::FAULT_REJECTED))
+        .await
+        .unwrap();
     for index in 0..20 {
-        bus.publish(&rejected("shared", &format!("s{index}"))).await.unwrap();
+        bus.publish(&rejected("shared", &format!("s{index}")))
+            .await
+            .unwrap();
     }
     let mut seen = Vec::new();
     while seen.len() < 20 {
@@ -160,12 +203,15 @@ async fn the_nats_bus_keeps_the_contract() {
 async fn a_restarted_nats_consumer_resumes_where_it_stopped() {
     let nats = NatsServer::start();
     // Messages the first process had pulled but not acknowledged come back after the ack wait.
-    let config = ConsumerConfig::new("resume", &[subjects::FAULT_REJECTED]).with_ack_wait(Duration::from_secs(1));
+    let config = ConsumerConfig::new("resume", &[subjects::FAULT_REJECTED])
+        .with_ack_wait(Duration::from_secs(1));
     {
         let bus = NatsBus::connect(&nats.url).await.unwrap();
         let mut subscription = bus.consume(config.clone()).await.unwrap();
         for index in 0..6 {
-            bus.publish(&rejected("resume", &format!("r{index}"))).await.unwrap();
+            bus.publish(&rejected("resume", &format!("r{index}")))
+                .await
+                .unwrap();
         }
         for index in 0..3 {
             let delivery = next(&mut subscription, "resume").await;

@@ -1,0 +1,448 @@
+//! The whole loop against moto_server: the five services as separate processes over a real nats-server, and
+//! `rdfi run` in one process on the in-process bus. Stand-in controls watch the resources through the AWS SDK
+//! and answer as real detective and corrective controls do.
+
+use std::time::Duration;
+
+use rdfi_proto::v1::knowledge_service_client::KnowledgeServiceClient;
+use rdfi_proto::v1::{GetRunRequest, ListFindingsRequest, Verdict};
+use rdfi_tests::aws::{Clients, clients};
+use rdfi_tests::control::{post_signal, watch};
+use rdfi_tests::{
+    MotoServer, NatsServer, Process, experiment_yaml, free_port, rdfi_binary, wait_for_port,
+};
+use serde_json::Value;
+use tempfile::TempDir;
+
+const BUCKET_FAULT: &str = "aws.s3.bucket-public-acl";
+const ADMIN_FAULT: &str = "aws.iam.user-admin-policy-attached";
+
+/// The five services, each its own process, over one nats-server.
+struct Cluster {
+    _processes: Vec<Process>,
+    planner_url: String,
+    knowledge_url: String,
+    webhook_url: String,
+    state: TempDir,
+    env: Vec<(String, String)>,
+}
+
+impl Cluster {
+    fn start(nats: &NatsServer, moto: &MotoServer) -> Cluster {
+        let state = tempfile::tempdir().unwrap();
+        let (knowledge_port, planner_port, webhook_port) = (free_port(), free_port(), free_port());
+        let env = moto.process_env();
+        let common = |extra: &[String]| {
+            let mut args = vec![
+                "--nats".to_owned(),
+                nats.url.clone(),
+                "--knowledge-listen".to_owned(),
+                format!("127.0.0.1:{knowledge_port}"),
+                "--planner-listen".to_owned(),
+                format!("127.0.0.1:{planner_port}"),
+                "--webhook-listen".to_owned(),
+                format!("127.0.0.1:{webhook_port}"),
+                "--state-dir".to_owned(),
+                state.path().display().to_string(),
+                "--provider".to_owned(),
+                "aws".to_owned(),
+                "--aws-endpoint".to_owned(),
+                moto.endpoint.clone(),
+                "--poll-interval".to_owned(),
+                "200ms".to_owned(),
+            ];
+            args.extend_from_slice(extra);
+            args
+        };
+        let processes = ["knowledge", "planner", "executor", "monitor", "analyzer"]
+            .iter()
+            .map(|service| {
+                Process::spawn(&rdfi_binary(&format!("rdfi-{service}")), &common(&[]), &env)
+            })
+            .collect();
+        for port in [knowledge_port, planner_port, webhook_port] {
+            assert!(
+                wait_for_port(port, Duration::from_secs(30)),
+                "a service did not listen on {port}"
+            );
+        }
+        Cluster {
+            _processes: processes,
+            planner_url: format!("http://127.0.0.1:{planner_port}"),
+            knowledge_url: format!("http://127.0.0.1:{knowledge_port}"),
+            webhook_url: format!("http://127.0.0.1:{webhook_port}"),
+            state,
+            env,
+        }
+    }
+
+    /// `rdfi submit` with the experiment; its exit code and JSON report.
+    async fn submit(&self, experiment: &str) -> (i32, Value) {
+        let file = self.state.path().join("experiment.yaml");
+        std::fs::write(&file, experiment).unwrap();
+        let output = tokio::process::Command::new(rdfi_binary("rdfi"))
+            .args(["submit", &file.display().to_string(), "--format", "json"])
+            .args([
+                "--planner",
+                &self.planner_url,
+                "--knowledge",
+                &self.knowledge_url,
+            ])
+            .envs(self.env.iter().map(|(key, value)| (key, value)))
+            .output()
+            .await
+            .unwrap();
+        report_of(output)
+    }
+}
+
+fn report_of(output: std::process::Output) -> (i32, Value) {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report = serde_json::from_str(&stdout)
+        .unwrap_or_else(|error| panic!("no JSON report ({error}):\n{stdout}\n{stderr}"));
+    (output.status.code().unwrap_or(-1), report)
+}
+
+fn only_fault(report: &Value) -> &Value {
+    let faults = report["faults"].as_array().expect("faults[]");
+    assert_eq!(faults.len(), 1, "one fault planned: {report:#}");
+    &faults[0]
+}
+
+async fn start_estate() -> (NatsServer, MotoServer, Clients) {
+    let nats = NatsServer::start();
+    let moto = MotoServer::start();
+    let aws = clients(&moto.endpoint).await;
+    (nats, moto, aws)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_public_bucket_is_detected_and_restored_grant_for_grant_by_five_processes_over_nats() {
+    let (nats, moto, aws) = start_estate().await;
+    aws.create_bucket("payments-exports", &[("rdfi-target", "true")])
+        .await;
+    aws.create_bucket("untagged-archive", &[("team", "payments")])
+        .await;
+    let baseline = aws.acl_lines("payments-exports").await;
+    let untagged_baseline = aws.acl_lines("untagged-archive").await;
+    assert!(baseline.len() >= 6, "a non-trivial ACL: {baseline:?}");
+    let cluster = Cluster::start(&nats, &moto);
+
+    let watched = aws.clone();
+    let webhook = cluster.webhook_url.clone();
+    let detector = watch(
+        Duration::from_millis(300),
+        move || {
+            let watched = watched.clone();
+            async move { watched.bucket_is_public("payments-exports").await }
+        },
+        move || async move {
+            post_signal(
+                &webhook,
+                "arn:aws:s3:::payments-exports",
+                "stand-in-detector",
+            )
+            .await
+        },
+    );
+    // Asks for two targets: only the opted-in bucket may be one.
+    let experiment =
+        experiment_yaml(BUCKET_FAULT, "3s", None, "3s").replace("maxTargets: 1", "maxTargets: 2");
+    let (code, report) = cluster.submit(&experiment).await;
+    detector.abort();
+
+    assert_eq!(code, 0, "every hypothesis held: {report:#}");
+    let fault = only_fault(&report);
+    assert_eq!(fault["verdict"], "detected", "{report:#}");
+    assert_eq!(fault["resource"], "arn:aws:s3:::payments-exports");
+    let ttd = fault["timeToDetectMs"].as_u64().expect("a time to detect");
+    assert!(
+        (250..10_000).contains(&ttd),
+        "plausible time to detect: {ttd} ms"
+    );
+    assert!(fault["timeToCorrectMs"].is_null());
+    assert_eq!(fault["revertVerified"], true);
+    assert_eq!(
+        aws.acl_lines("payments-exports").await,
+        baseline,
+        "the ACL is back, grant for grant"
+    );
+    assert_eq!(
+        aws.acl_lines("untagged-archive").await,
+        untagged_baseline,
+        "the untagged bucket is untouched"
+    );
+    assert!(
+        report["notes"][0]
+            .as_str()
+            .unwrap_or_default()
+            .contains("1 of 2"),
+        "{report:#}"
+    );
+
+    let mut knowledge = KnowledgeServiceClient::connect(cluster.knowledge_url.clone())
+        .await
+        .unwrap();
+    let run = knowledge
+        .get_run(GetRunRequest {
+            run_id: report["runId"].as_str().unwrap().to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let stored = &run.faults[0];
+    assert_eq!(stored.verdict(), Verdict::Detected);
+    assert_eq!(stored.state, "reverted");
+    assert!(
+        stored
+            .observations
+            .iter()
+            .any(|o| o.kind == "signal" && o.source == "stand-in-detector")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undetected_public_bucket_is_missed_exits_1_and_leaves_a_queryable_finding() {
+    let (nats, moto, aws) = start_estate().await;
+    aws.create_bucket("ml-datasets", &[("rdfi-target", "true")])
+        .await;
+    let baseline = aws.acl_lines("ml-datasets").await;
+    let cluster = Cluster::start(&nats, &moto);
+
+    let (code, report) = cluster
+        .submit(&experiment_yaml(BUCKET_FAULT, "1s", None, "2s"))
+        .await;
+
+    assert_eq!(code, 1, "a hypothesis failed: {report:#}");
+    assert_eq!(only_fault(&report)["verdict"], "missed");
+    assert_eq!(
+        report["findings"].as_array().map(Vec::len),
+        Some(1),
+        "{report:#}"
+    );
+    assert_eq!(aws.acl_lines("ml-datasets").await, baseline);
+    let mut knowledge = KnowledgeServiceClient::connect(cluster.knowledge_url.clone())
+        .await
+        .unwrap();
+    let findings = knowledge
+        .list_findings(ListFindingsRequest {
+            run_id: report["runId"].as_str().unwrap().to_owned(),
+            limit: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .findings;
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0].fault_id, BUCKET_FAULT);
+    assert_eq!(findings[0].severity, "high");
+    assert!(findings[0].remediation.contains("Block Public Access"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_public_bucket_restored_by_a_corrective_control_is_corrected() {
+    let (nats, moto, aws) = start_estate().await;
+    aws.create_bucket("web-assets", &[("rdfi-target", "true")])
+        .await;
+    let baseline = aws.acl_lines("web-assets").await;
+    let cluster = Cluster::start(&nats, &moto);
+
+    let watched = aws.clone();
+    let corrector_clients = aws.clone();
+    let corrector = watch(
+        Duration::from_millis(300),
+        move || {
+            let watched = watched.clone();
+            async move { watched.bucket_is_public("web-assets").await }
+        },
+        move || async move { corrector_clients.remove_public_grants("web-assets").await },
+    );
+    let (code, report) = cluster
+        .submit(&experiment_yaml(BUCKET_FAULT, "2s", Some("3s"), "3s"))
+        .await;
+    corrector.abort();
+
+    assert_eq!(code, 0, "{report:#}");
+    let fault = only_fault(&report);
+    assert_eq!(fault["verdict"], "corrected", "{report:#}");
+    let ttc = fault["timeToCorrectMs"]
+        .as_u64()
+        .expect("a time to correct");
+    assert!(
+        (250..3_000).contains(&ttc),
+        "plausible time to correct: {ttc} ms"
+    );
+    assert_eq!(fault["revertVerified"], true);
+    assert_eq!(aws.acl_lines("web-assets").await, baseline);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_policy_on_a_user_is_detected_and_only_it_is_detached() {
+    let (nats, moto, aws) = start_estate().await;
+    let arn = aws
+        .create_user("ci-deployer", &[("rdfi-target", "true")])
+        .await;
+    aws.create_user("break-glass", &[]).await;
+    let baseline = aws.user_policies("ci-deployer").await;
+    let untagged_baseline = aws.user_policies("break-glass").await;
+    assert_eq!(
+        baseline.len(),
+        3,
+        "two managed policies and an inline one: {baseline:?}"
+    );
+    let cluster = Cluster::start(&nats, &moto);
+
+    let watched = aws.clone();
+    let webhook = cluster.webhook_url.clone();
+    let signal_arn = arn.clone();
+    let detector = watch(
+        Duration::from_millis(300),
+        move || {
+            let watched = watched.clone();
+            async move { watched.user_is_admin("ci-deployer").await }
+        },
+        move || async move { post_signal(&webhook, &signal_arn, "stand-in-iam-detector").await },
+    );
+    let (code, report) = cluster
+        .submit(&experiment_yaml(ADMIN_FAULT, "3s", None, "3s"))
+        .await;
+    detector.abort();
+
+    assert_eq!(code, 0, "{report:#}");
+    let fault = only_fault(&report);
+    assert_eq!(fault["verdict"], "detected", "{report:#}");
+    assert_eq!(fault["resource"], arn);
+    assert!(
+        fault["timeToDetectMs"]
+            .as_u64()
+            .is_some_and(|ttd| (250..10_000).contains(&ttd))
+    );
+    assert_eq!(fault["revertVerified"], true);
+    assert_eq!(
+        aws.user_policies("ci-deployer").await,
+        baseline,
+        "only AdministratorAccess was detached"
+    );
+    assert_eq!(aws.user_policies("break-glass").await, untagged_baseline);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rdfi_run_runs_the_loop_in_one_process_on_the_in_process_bus() {
+    let moto = MotoServer::start();
+    let aws = clients(&moto.endpoint).await;
+    aws.create_bucket("reports", &[("rdfi-target", "true")])
+        .await;
+    let arn = aws.create_user("analyst", &[("rdfi-target", "true")]).await;
+    let bucket_baseline = aws.acl_lines("reports").await;
+    let user_baseline = aws.user_policies("analyst").await;
+    let state = tempfile::tempdir().unwrap();
+    let webhook_port = free_port();
+    let webhook = format!("http://127.0.0.1:{webhook_port}");
+
+    // A detector for the bucket, a reconciler for the user.
+    let watched = aws.clone();
+    let detector = watch(
+        Duration::from_millis(300),
+        move || {
+            let watched = watched.clone();
+            async move { watched.bucket_is_public("reports").await }
+        },
+        move || async move { post_signal(&webhook, "reports", "stand-in-detector").await },
+    );
+    let watched = aws.clone();
+    let reconciler_clients = aws.clone();
+    let reconciler = watch(
+        Duration::from_millis(300),
+        move || {
+            let watched = watched.clone();
+            async move { watched.user_is_admin("analyst").await }
+        },
+        move || async move { reconciler_clients.detach_admin("analyst").await },
+    );
+    let experiment = experiment_yaml(BUCKET_FAULT, "3s", Some("3s"), "3s").replace(
+        "faults:\n",
+        &format!("faults:\n  - id: {ADMIN_FAULT}\n    maxTargets: 1\n"),
+    );
+    let file = state.path().join("experiment.yaml");
+    std::fs::write(&file, experiment).unwrap();
+    let output = tokio::process::Command::new(rdfi_binary("rdfi"))
+        .args([
+            "run",
+            &file.display().to_string(),
+            "--format",
+            "json",
+            "--poll-interval",
+            "200ms",
+        ])
+        .args([
+            "--aws-endpoint",
+            &moto.endpoint,
+            "--webhook-listen",
+            &format!("127.0.0.1:{webhook_port}"),
+        ])
+        .args(["--state-dir", &state.path().display().to_string()])
+        .envs(moto.process_env())
+        .output()
+        .await
+        .unwrap();
+    detector.abort();
+    reconciler.abort();
+    let (code, report) = report_of(output);
+
+    assert_eq!(code, 0, "{report:#}");
+    let faults = report["faults"].as_array().unwrap();
+    assert_eq!(faults.len(), 2, "{report:#}");
+    let verdict_of = |fault_id: &str| {
+        faults
+            .iter()
+            .find(|fault| fault["faultId"] == fault_id)
+            .map(|fault| (fault["verdict"].clone(), fault["resource"].clone()))
+            .unwrap()
+    };
+    assert_eq!(
+        verdict_of(BUCKET_FAULT).0,
+        "detected",
+        "the detector named the bucket by name: {report:#}"
+    );
+    assert_eq!(
+        verdict_of(ADMIN_FAULT),
+        (Value::from("corrected"), Value::from(arn))
+    );
+    assert_eq!(aws.acl_lines("reports").await, bucket_baseline);
+    assert_eq!(aws.user_policies("analyst").await, user_baseline);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_experiment_file_exits_2_naming_the_line_and_calls_no_cloud() {
+    // Stands where AWS would be, and counts who calls.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let state = tempfile::tempdir().unwrap();
+    let file = state.path().join("broken.yaml");
+    std::fs::write(
+        &file,
+        experiment_yaml(BUCKET_FAULT, "10s", None, "1m").replace("maxTargets: 1", "maxTarget: 1"),
+    )
+    .unwrap();
+    let output = tokio::process::Command::new(rdfi_binary("rdfi"))
+        .args([
+            "run",
+            &file.display().to_string(),
+            "--aws-endpoint",
+            &endpoint,
+        ])
+        .args(["--state-dir", &state.path().display().to_string()])
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("broken.yaml:12:"),
+        "names the file and line: {stderr}"
+    );
+    assert!(stderr.contains("maxTarget"), "names the field: {stderr}");
+    let called = tokio::time::timeout(Duration::from_millis(200), listener.accept()).await;
+    assert!(called.is_err(), "no cloud call was made");
+}
