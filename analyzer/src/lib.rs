@@ -49,13 +49,24 @@ struct FaultFacts {
     judged: bool,
 }
 
-#[derive(Default)]
 struct RunFacts {
     planned: Option<u32>,
     verdicts: u32,
     findings: u32,
     hypotheses_held: bool,
     completed: bool,
+}
+
+impl Default for RunFacts {
+    fn default() -> Self {
+        RunFacts {
+            planned: None,
+            verdicts: 0,
+            findings: 0,
+            hypotheses_held: true,
+            completed: false,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -109,13 +120,7 @@ impl State {
         let at = |timestamp: &Option<rdfi_proto::Timestamp>| timestamp.as_ref().map(unix_millis);
         match payload {
             Payload::RunPlanned(planned) => {
-                let run = self
-                    .runs
-                    .entry(event.run_id.clone())
-                    .or_insert_with(|| RunFacts {
-                        hypotheses_held: true,
-                        ..Default::default()
-                    });
+                let run = self.runs.entry(event.run_id.clone()).or_default();
                 run.planned = Some(planned.planned_faults);
                 return self.complete_if_done(&event.run_id);
             }
@@ -159,21 +164,17 @@ impl State {
                 return self.conclude(event, Verdict::Inconclusive, None, &reason, false);
             }
             Payload::FaultReverted(reverted) => {
-                let Some(fault) = self.faults.get(&fault_key) else {
+                let Some((fault, injected_at_ms)) = self
+                    .faults
+                    .get(&fault_key)
+                    .and_then(|fault| fault.injected_at_ms.map(|at| (fault, at)))
+                else {
+                    let reason = "the analyzer missed this fault's injection";
                     return self.conclude(
                         event,
                         Verdict::Inconclusive,
                         None,
-                        "the analyzer missed this fault's injection",
-                        reverted.verified,
-                    );
-                };
-                let Some(injected_at_ms) = fault.injected_at_ms else {
-                    return self.conclude(
-                        event,
-                        Verdict::Inconclusive,
-                        None,
-                        "the analyzer missed this fault's injection",
+                        reason,
                         reverted.verified,
                     );
                 };
@@ -246,13 +247,7 @@ impl State {
                 revert_verified,
             }),
         )];
-        let run = self
-            .runs
-            .entry(event.run_id.clone())
-            .or_insert_with(|| RunFacts {
-                hypotheses_held: true,
-                ..Default::default()
-            });
+        let run = self.runs.entry(event.run_id.clone()).or_default();
         run.verdicts += 1;
         if verdict == Verdict::Missed {
             run.findings += 1;

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tonic::service::Routes;
 
@@ -37,4 +38,33 @@ pub async fn serve(
         )
         .await
         .map_err(|error| fail(error.to_string()))
+}
+
+/// A gRPC server beside a service's consumer loop, when the service is configured to serve one.
+pub struct GrpcServer(Option<JoinHandle<Result<(), GrpcServeError>>>);
+
+impl GrpcServer {
+    /// Starts serving `routes` on `address`, or nothing when `address` is `None`.
+    pub fn spawn(
+        address: Option<SocketAddr>,
+        service_name: &'static str,
+        routes: Routes,
+        shutdown: CancellationToken,
+    ) -> GrpcServer {
+        GrpcServer(
+            address.map(|address| tokio::spawn(serve(address, service_name, routes, shutdown))),
+        )
+    }
+
+    /// Cancels `shutdown` (the consumer loop has ended) and waits for the server to stop.
+    pub async fn stop(self, shutdown: &CancellationToken) -> Result<(), GrpcServeError> {
+        shutdown.cancel();
+        match self.0 {
+            Some(server) => server.await.unwrap_or_else(|error| {
+                tracing::error!(%error, "gRPC server task failed");
+                Ok(())
+            }),
+            None => Ok(()),
+        }
+    }
 }

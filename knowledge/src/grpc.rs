@@ -1,8 +1,6 @@
 //! `rdfi.v1.KnowledgeService` over tonic, with gRPC health.
 
-use std::net::SocketAddr;
-
-use rdfi_core::{CancellationToken, grpc, telemetry};
+use rdfi_core::telemetry;
 use rdfi_proto::v1::knowledge_service_server::{KnowledgeService, KnowledgeServiceServer};
 use rdfi_proto::v1::{
     GetRunRequest, GetRunResponse, ListFindingsRequest, ListFindingsResponse, ListRunsRequest,
@@ -12,7 +10,7 @@ use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
-use crate::{KnowledgeError, Store, StoreError};
+use crate::{Store, StoreError};
 
 const DEFAULT_LIMIT: u32 = 100;
 
@@ -91,11 +89,9 @@ impl KnowledgeService for Service {
     }
 }
 
-pub(crate) async fn serve(
-    address: SocketAddr,
-    store: Store,
-    shutdown: CancellationToken,
-) -> Result<(), KnowledgeError> {
-    let routes = Routes::new(KnowledgeServiceServer::new(Service { store }));
-    Ok(grpc::serve(address, "rdfi.v1.KnowledgeService", routes, shutdown).await?)
+/// The gRPC service's full name, as reported by the health service.
+pub(crate) const SERVICE_NAME: &str = "rdfi.v1.KnowledgeService";
+
+pub(crate) fn routes(store: Store) -> Routes {
+    Routes::new(KnowledgeServiceServer::new(Service { store }))
 }

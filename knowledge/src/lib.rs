@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use rdfi_core::bus::{Bus, BusError, ConsumerConfig};
+use rdfi_core::grpc::GrpcServer;
 use rdfi_core::{CancellationToken, subjects, worker};
 pub use store::{Store, StoreError};
 
@@ -37,11 +38,12 @@ pub async fn run(
     config: KnowledgeConfig,
     shutdown: CancellationToken,
 ) -> Result<(), KnowledgeError> {
-    let grpc = config.grpc_listen.map(|address| {
-        let store = config.store.clone();
-        let shutdown = shutdown.clone();
-        tokio::spawn(async move { grpc::serve(address, store, shutdown).await })
-    });
+    let grpc = GrpcServer::spawn(
+        config.grpc_listen,
+        grpc::SERVICE_NAME,
+        grpc::routes(config.store.clone()),
+        shutdown.clone(),
+    );
     let store = config.store.clone();
     let consumed = worker::consume(
         config.bus,
@@ -56,12 +58,6 @@ pub async fn run(
         },
     )
     .await;
-    shutdown.cancel();
-    if let Some(grpc) = grpc {
-        match grpc.await {
-            Ok(result) => result?,
-            Err(error) => tracing::error!(%error, "gRPC server task failed"),
-        }
-    }
+    grpc.stop(&shutdown).await?;
     Ok(consumed?)
 }

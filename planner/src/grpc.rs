@@ -1,15 +1,13 @@
 //! `rdfi.v1.PlannerService` over tonic, with gRPC health.
 
-use std::net::SocketAddr;
-
-use rdfi_core::{CancellationToken, experiment, grpc, telemetry};
+use rdfi_core::{experiment, telemetry};
 use rdfi_proto::v1::planner_service_server::{PlannerService, PlannerServiceServer};
 use rdfi_proto::v1::{SubmitExperimentRequest, SubmitExperimentResponse};
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
-use crate::{PlannerError, PlannerHandle};
+use crate::PlannerHandle;
 
 struct Service {
     handle: PlannerHandle,
@@ -37,11 +35,9 @@ impl PlannerService for Service {
     }
 }
 
-pub(crate) async fn serve(
-    address: SocketAddr,
-    handle: PlannerHandle,
-    shutdown: CancellationToken,
-) -> Result<(), PlannerError> {
-    let routes = Routes::new(PlannerServiceServer::new(Service { handle }));
-    Ok(grpc::serve(address, "rdfi.v1.PlannerService", routes, shutdown).await?)
+/// The gRPC service's full name, as reported by the health service.
+pub(crate) const SERVICE_NAME: &str = "rdfi.v1.PlannerService";
+
+pub(crate) fn routes(handle: PlannerHandle) -> Routes {
+    Routes::new(PlannerServiceServer::new(Service { handle }))
 }

@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use rdfi_core::bus::{Bus, BusError, ConsumerConfig};
+use rdfi_core::grpc::GrpcServer;
 use rdfi_core::{CancellationToken, events, subjects, worker};
 use rdfi_proto::v1::event::Payload;
 use rdfi_proto::v1::{ExperimentSpec, RunStarted};
@@ -77,11 +78,12 @@ pub struct PlannerConfig {
 
 /// Plans runs until `shutdown`.
 pub async fn run(config: PlannerConfig, shutdown: CancellationToken) -> Result<(), PlannerError> {
-    let handle = PlannerHandle::new(config.bus.clone());
-    let grpc = config.grpc_listen.map(|address| {
-        let shutdown = shutdown.clone();
-        tokio::spawn(grpc::serve(address, handle, shutdown))
-    });
+    let grpc = GrpcServer::spawn(
+        config.grpc_listen,
+        grpc::SERVICE_NAME,
+        grpc::routes(PlannerHandle::new(config.bus.clone())),
+        shutdown.clone(),
+    );
     let bus = config.bus.clone();
     let consumed = worker::consume(
         config.bus,
@@ -101,12 +103,6 @@ pub async fn run(config: PlannerConfig, shutdown: CancellationToken) -> Result<(
         },
     )
     .await;
-    shutdown.cancel();
-    if let Some(grpc) = grpc {
-        match grpc.await {
-            Ok(result) => result?,
-            Err(error) => tracing::error!(%error, "gRPC server task failed"),
-        }
-    }
+    grpc.stop(&shutdown).await?;
     Ok(consumed?)
 }

@@ -34,6 +34,22 @@ pub struct Grant {
     pub permission: String,
 }
 
+impl Grant {
+    /// A grant to an AWS account by its canonical user id.
+    pub fn canonical_user(id: &str, permission: &str) -> Grant {
+        Grant {
+            grantee: Grantee {
+                grantee_type: "CanonicalUser".to_owned(),
+                id: Some(id.to_owned()),
+                uri: None,
+                email_address: None,
+                display_name: None,
+            },
+            permission: permission.to_owned(),
+        }
+    }
+}
+
 /// A bucket's access control list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -123,25 +139,15 @@ impl AttachedPolicies {
 mod tests {
     use super::*;
 
-    fn user_grant(id: &str, permission: &str) -> Grant {
-        Grant {
-            grantee: Grantee {
-                grantee_type: "CanonicalUser".to_owned(),
-                id: Some(id.to_owned()),
-                uri: None,
-                email_address: None,
-                display_name: None,
-            },
-            permission: permission.to_owned(),
-        }
-    }
-
     #[test]
     fn public_read_is_added_and_removed_without_touching_other_grants() {
         let acl = BucketAcl::new(
             "owner".to_owned(),
             None,
-            vec![user_grant("b", "READ"), user_grant("a", "FULL_CONTROL")],
+            vec![
+                Grant::canonical_user("b", "READ"),
+                Grant::canonical_user("a", "FULL_CONTROL"),
+            ],
         );
         assert!(!acl.grants_public_read());
         let public = acl.with_public_read();
@@ -155,12 +161,18 @@ mod tests {
         let one = BucketAcl::new(
             "o".into(),
             None,
-            vec![user_grant("a", "READ"), user_grant("b", "READ")],
+            vec![
+                Grant::canonical_user("a", "READ"),
+                Grant::canonical_user("b", "READ"),
+            ],
         );
         let two = BucketAcl::new(
             "o".into(),
             None,
-            vec![user_grant("b", "READ"), user_grant("a", "READ")],
+            vec![
+                Grant::canonical_user("b", "READ"),
+                Grant::canonical_user("a", "READ"),
+            ],
         );
         assert_eq!(one, two);
     }

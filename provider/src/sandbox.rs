@@ -13,7 +13,7 @@ use tokio::sync::broadcast;
 
 use crate::aws::{BUCKET, USER};
 
-use crate::model::{ADMINISTRATOR_ACCESS_ARN, AttachedPolicies, BucketAcl, Grant, Grantee};
+use crate::model::{ADMINISTRATOR_ACCESS_ARN, AttachedPolicies, BucketAcl, Grant};
 use crate::{
     DetectionSignal, DriverSet, FaultDriver, FaultOperations, Provider, ProviderError, Result,
     Snapshot, to_snapshot, typed_snapshot,
@@ -94,19 +94,6 @@ fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn canonical_user(id: &str, permission: &str) -> Grant {
-    Grant {
-        grantee: Grantee {
-            grantee_type: "CanonicalUser".to_owned(),
-            id: Some(id.to_owned()),
-            uri: None,
-            email_address: None,
-            display_name: None,
-        },
-        permission: permission.to_owned(),
-    }
-}
-
 impl SandboxAccount {
     /// An empty account; add resources and controls with the builder methods.
     pub fn new() -> Self {
@@ -119,7 +106,7 @@ impl SandboxAccount {
         let owner = "b1c4f0d2e3a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1";
         let partner = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be";
         let private_acl = |extra: Vec<Grant>| {
-            let mut grants = vec![canonical_user(owner, "FULL_CONTROL")];
+            let mut grants = vec![Grant::canonical_user(owner, "FULL_CONTROL")];
             grants.extend(extra);
             BucketAcl::new(owner.to_owned(), Some("platform".to_owned()), grants)
         };
@@ -131,7 +118,7 @@ impl SandboxAccount {
                     ("monitored", "true"),
                     ("team", "payments"),
                 ]),
-                private_acl(vec![canonical_user(partner, "READ")]),
+                private_acl(vec![Grant::canonical_user(partner, "READ")]),
             )
             .with_bucket(
                 "ml-training-data",

@@ -229,3 +229,49 @@ async fn a_restarted_nats_consumer_resumes_where_it_stopped() {
     }
     nothing_more(&mut subscription).await;
 }
+
+#[tokio::test]
+async fn both_buses_carry_the_publishers_trace_context() {
+    use rdfi_core::telemetry::{self, LogFormat, TelemetryConfig};
+    use tracing::Instrument;
+
+    // The only test of this binary that installs the global subscriber.
+    let _telemetry = telemetry::init(&TelemetryConfig {
+        service_name: "bus-contract".to_owned(),
+        log_format: LogFormat::Plain,
+        otlp_endpoint: None,
+        default_filter: "warn",
+    })
+    .expect("telemetry starts");
+    let nats = NatsServer::start();
+    let buses: [Arc<dyn Bus>; 2] = [
+        Arc::new(MemoryBus::new()),
+        Arc::new(NatsBus::connect(&nats.url).await.unwrap()),
+    ];
+    for bus in buses {
+        let span = tracing::warn_span!("publisher");
+        let published = span
+            .in_scope(telemetry::current_traceparent)
+            .expect("a span has a trace context");
+        let mut subscription = bus
+            .consume(consumer("trace", subjects::FAULT_REJECTED))
+            .await
+            .unwrap();
+        bus.publish(&rejected("trace", "t"))
+            .instrument(span)
+            .await
+            .unwrap();
+        let delivery = next(&mut subscription, "trace").await;
+        let carried = delivery
+            .traceparent
+            .clone()
+            .expect("the delivery carries a traceparent");
+        // version-traceid-spanid-flags: the trace id is the same.
+        assert_eq!(
+            carried.split('-').nth(1),
+            published.split('-').nth(1),
+            "{carried} vs {published}"
+        );
+        delivery.ack().await.unwrap();
+    }
+}
