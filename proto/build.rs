@@ -5,6 +5,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "rdfi/v1/events.proto",
         "rdfi/v1/knowledge.proto",
         "rdfi/v1/planner.proto",
+        "rdfi/v1/executor.proto",
     ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");

@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use rdfi_core::CancellationToken;
 use rdfi_core::bus::Bus;
+use rdfi_executor::Journal;
+use rdfi_executor::args::SafetyArgs;
+use rdfi_executor::journal::file::FileJournal;
 use rdfi_knowledge::{KnowledgeConfig, Store};
 use rdfi_planner::{PlannerConfig, PlannerHandle};
 use rdfi_proto::v1::{GetRunResponse, RunStatus};
@@ -70,13 +73,18 @@ pub struct EngineConfig {
     pub bus: Arc<dyn Bus>,
     /// Needed by the executor and the monitor.
     pub provider: Option<Arc<dyn Provider>>,
-    /// The executor's journal and, unless `database` says otherwise, the knowledge database.
+    /// The executor's journal (unless `journal` is given) and, unless `database` says otherwise, the knowledge
+    /// database.
     pub state_dir: PathBuf,
     pub database: Option<PathBuf>,
+    /// The executor's journal; a file in `state_dir` when `None`.
+    pub journal: Option<Arc<dyn Journal>>,
     pub opt_in_tag: String,
+    pub safety: SafetyArgs,
     pub webhook_listen: Option<SocketAddr>,
     pub knowledge_listen: Option<SocketAddr>,
     pub planner_listen: Option<SocketAddr>,
+    pub executor_listen: Option<SocketAddr>,
     pub poll_interval: Duration,
 }
 
@@ -135,12 +143,25 @@ impl Engine {
                     });
                 }
                 "executor" => {
+                    let journal = match &config.journal {
+                        Some(journal) => journal.clone(),
+                        None => {
+                            Arc::new(FileJournal::open(&config.state_dir).map_err(|error| {
+                                EngineError::Service {
+                                    service,
+                                    reason: error.to_string(),
+                                }
+                            })?)
+                        }
+                    };
                     let executor = rdfi_executor::ExecutorConfig {
                         bus,
                         provider: provider(service)?,
-                        state_dir: config.state_dir.clone(),
-                        opt_in_tag: config.opt_in_tag.clone(),
-                        revert_retry: rdfi_executor::RetryPolicy::default(),
+                        journal,
+                        limits: config.safety.blast_radius(&config.opt_in_tag),
+                        retry: config.safety.retry(),
+                        revert_concurrency: config.safety.revert_concurrency,
+                        grpc_listen: config.executor_listen,
                     };
                     tasks.spawn(async move {
                         (

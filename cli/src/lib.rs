@@ -6,6 +6,7 @@
 pub mod engine;
 pub mod narrator;
 pub mod report;
+pub mod safety;
 pub mod serve;
 
 use std::future::Future;

@@ -12,11 +12,13 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 use rdfi::engine::{Engine, EngineConfig, SERVICES, parse_services};
 use rdfi::report::Report;
+use rdfi::safety;
 use rdfi::serve::{ServeArgs, default_state_dir, serve};
 use rdfi::{DEMO_EXPERIMENT, Failure, abort, narrator, usage};
 use rdfi_core::bus::Bus;
 use rdfi_core::cli::{CommonArgs, shutdown_on_signals};
 use rdfi_core::{CancellationToken, events, experiment, telemetry};
+use rdfi_executor::args::SafetyArgs;
 use rdfi_proto::v1::knowledge_service_client::KnowledgeServiceClient;
 use rdfi_proto::v1::planner_service_client::PlannerServiceClient;
 use rdfi_proto::v1::{GetRunRequest, RunStatus, SubmitExperimentRequest};
@@ -61,6 +63,12 @@ enum Command {
     },
     /// Submit an experiment to a running cluster (planner and knowledge over gRPC) and wait for its report.
     Submit(SubmitArgs),
+    /// Revert every fault the journal holds open, now; exits 0 only when none is left open.
+    Recover(safety::RecoverArgs),
+    /// Show the faults the journal holds open; exits 3 when a revert failed or a deadline is long past.
+    Status(safety::StatusArgs),
+    /// Revert every active fault (of one run) now: over gRPC to an executor, or as a safety.abort event.
+    Abort(safety::AbortArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -98,6 +106,8 @@ struct RunArgs {
     /// How often the monitor reads a faulted resource.
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration, value_name = "DURATION")]
     poll_interval: Duration,
+    #[command(flatten)]
+    safety: SafetyArgs,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -144,6 +154,9 @@ async fn dispatch(command: Command) -> Result<u8, Failure> {
             serve(args, parse_services(&services).map_err(usage)?).await
         }
         Command::Submit(args) => submit(args).await,
+        Command::Recover(args) => safety::recover(args).await,
+        Command::Status(args) => safety::status(args).await,
+        Command::Abort(args) => safety::abort(args).await,
     }
 }
 
@@ -173,6 +186,7 @@ async fn demo(format: Format) -> Result<u8, Failure> {
         EngineConfigParts {
             state_dir: state_dir.path().to_path_buf(),
             opt_in_tag: rdfi_core::DEFAULT_OPT_IN_TAG.to_owned(),
+            safety: SafetyArgs::default(),
             webhook_listen: None,
             poll_interval: Duration::from_millis(100),
         },
@@ -202,6 +216,7 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
         EngineConfigParts {
             state_dir: args.state_dir.clone().unwrap_or_else(default_state_dir),
             opt_in_tag: args.opt_in_tag.clone(),
+            safety: args.safety.clone(),
             webhook_listen: Some(args.webhook_listen),
             poll_interval: args.poll_interval,
         },
@@ -215,6 +230,7 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
 struct EngineConfigParts {
     state_dir: PathBuf,
     opt_in_tag: String,
+    safety: SafetyArgs,
     webhook_listen: Option<std::net::SocketAddr>,
     poll_interval: Duration,
 }
@@ -239,10 +255,13 @@ async fn execute(
             provider: Some(provider),
             state_dir: parts.state_dir,
             database: None,
+            journal: None,
             opt_in_tag: parts.opt_in_tag,
+            safety: parts.safety,
             webhook_listen: parts.webhook_listen,
             knowledge_listen: None,
             planner_listen: None,
+            executor_listen: None,
             poll_interval: parts.poll_interval,
         },
         shutdown.clone(),

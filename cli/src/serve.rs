@@ -3,13 +3,19 @@
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use rdfi_core::bus::nats::NatsBus;
 use rdfi_core::cli::{CommonArgs, shutdown_on_signals};
 use rdfi_core::telemetry;
+use rdfi_executor::Journal;
+use rdfi_executor::args::SafetyArgs;
+use rdfi_executor::journal::file::FileJournal;
+use rdfi_executor::journal::nats::NatsJournal;
 use rdfi_provider::settings::ProviderArgs;
 
 use crate::engine::{Engine, EngineConfig};
@@ -49,11 +55,68 @@ pub struct ServeArgs {
         value_name = "ADDR"
     )]
     pub webhook_listen: SocketAddr,
+    /// Where the executor serves gRPC (Abort, ListActive).
+    #[arg(
+        long,
+        env = "RDFI_EXECUTOR_LISTEN",
+        default_value = "127.0.0.1:50053",
+        value_name = "ADDR"
+    )]
+    pub executor_listen: SocketAddr,
     /// How often the monitor reads a faulted resource.
     #[arg(long, env = "RDFI_POLL_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub poll_interval: Duration,
     #[command(flatten)]
+    pub journal: JournalArgs,
+    #[command(flatten)]
+    pub safety: SafetyArgs,
+    #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// Where the executor keeps its journal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum JournalKind {
+    /// A file in the state directory: one executor.
+    File,
+    /// The NATS key-value bucket RDFI_JOURNAL: shared by executor replicas.
+    Nats,
+}
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct JournalArgs {
+    /// The executor's journal: file (in --state-dir) or nats (shared by replicas, needs --nats).
+    #[arg(long = "journal", env = "RDFI_JOURNAL", value_enum, default_value_t = JournalKind::Nats)]
+    pub kind: JournalKind,
+    /// Replicas of the NATS journal bucket (the NATS cluster's size, up to 5).
+    #[arg(
+        long,
+        env = "RDFI_JOURNAL_REPLICAS",
+        default_value_t = 1,
+        value_name = "N"
+    )]
+    pub journal_replicas: usize,
+}
+
+impl JournalArgs {
+    /// Opens the journal these flags name.
+    pub async fn open(
+        &self,
+        state_dir: &Path,
+        nats: Option<&NatsBus>,
+    ) -> Result<Arc<dyn Journal>, Failure> {
+        match (self.kind, nats) {
+            (JournalKind::File, _) => Ok(Arc::new(FileJournal::open(state_dir).map_err(usage)?)),
+            (JournalKind::Nats, Some(nats)) => Ok(Arc::new(
+                NatsJournal::open(nats.jetstream(), self.journal_replicas)
+                    .await
+                    .map_err(usage)?,
+            )),
+            (JournalKind::Nats, None) => Err(usage(
+                "--journal nats needs --nats URL (or use --journal file)",
+            )),
+        }
+    }
 }
 
 /// `$XDG_STATE_HOME/rdfi`, else `~/.local/state/rdfi`, else `./.rdfi`.
@@ -75,7 +138,13 @@ pub async fn serve(args: ServeArgs, services: BTreeSet<&'static str>) -> Result<
         _ => "rdfi".to_owned(),
     };
     let _telemetry = telemetry::init(&args.common.telemetry(&name, "info")).map_err(usage)?;
-    let bus = args.common.nats_bus().await.map_err(usage)?;
+    let nats = args.common.nats_bus().await.map_err(usage)?;
+    let state_dir = args.state_dir.unwrap_or_else(default_state_dir);
+    let journal = if services.contains("executor") {
+        Some(args.journal.open(&state_dir, Some(&nats)).await?)
+    } else {
+        None
+    };
     let provider = if services.contains("executor") || services.contains("monitor") {
         Some(args.provider.connect().await.map_err(usage)?)
     } else {
@@ -84,14 +153,17 @@ pub async fn serve(args: ServeArgs, services: BTreeSet<&'static str>) -> Result<
     let engine = Engine::start(
         EngineConfig {
             services,
-            bus,
+            bus: Arc::new(nats),
             provider,
-            state_dir: args.state_dir.unwrap_or_else(default_state_dir),
+            state_dir,
             database: args.database,
+            journal,
             opt_in_tag: args.provider.opt_in_tag.clone(),
+            safety: args.safety,
             webhook_listen: Some(args.webhook_listen),
             knowledge_listen: Some(args.knowledge_listen),
             planner_listen: Some(args.planner_listen),
+            executor_listen: Some(args.executor_listen),
             poll_interval: args.poll_interval,
         },
         shutdown_on_signals(),

@@ -45,9 +45,9 @@ impl CommonArgs {
     }
 
     /// The NATS bus; services running on their own need one.
-    pub async fn nats_bus(&self) -> Result<Arc<dyn Bus>, BusError> {
+    pub async fn nats_bus(&self) -> Result<NatsBus, BusError> {
         match &self.nats {
-            Some(url) => Ok(Arc::new(NatsBus::connect(url).await?)),
+            Some(url) => NatsBus::connect(url).await,
             None => Err(BusError::Connect {
                 url: String::new(),
                 reason: "--nats URL (or RDFI_NATS_URL) is required for a service on its own"

@@ -25,6 +25,7 @@ pub const OBSERVATIONS: &str = "rdfi.v1.observation.*";
 pub const ANALYSIS_VERDICT: &str = "rdfi.v1.analysis.verdict";
 pub const ANALYSIS_COMPLETED: &str = "rdfi.v1.analysis.completed";
 pub const FINDING_CREATED: &str = "rdfi.v1.finding.created";
+pub const SAFETY_ABORT: &str = "rdfi.v1.safety.abort";
 
 /// The subject an event with this payload travels on.
 pub fn for_payload(payload: &Payload) -> &'static str {
@@ -43,6 +44,7 @@ pub fn for_payload(payload: &Payload) -> &'static str {
         Payload::VerdictReached(_) => ANALYSIS_VERDICT,
         Payload::FindingCreated(_) => FINDING_CREATED,
         Payload::AnalysisCompleted(_) => ANALYSIS_COMPLETED,
+        Payload::SafetyAbort(_) => SAFETY_ABORT,
     }
 }
 

@@ -53,7 +53,8 @@ CREATE TABLE IF NOT EXISTS faults (
     detected_by TEXT NOT NULL DEFAULT '',
     reason TEXT NOT NULL DEFAULT '',
     dry_run INTEGER NOT NULL DEFAULT 0,
-    planned_ms INTEGER NOT NULL
+    planned_ms INTEGER NOT NULL,
+    change TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS faults_by_run ON faults (run_id, planned_ms);
 CREATE TABLE IF NOT EXISTS observations (
@@ -268,7 +269,7 @@ async fn project(
         }
         Payload::FaultInjected(injected) => {
             sqlx::query(
-                "UPDATE faults SET state = 'injected', injected_ms = ? WHERE fault_instance_id = ?",
+                "UPDATE faults SET state = 'injected', injected_ms = ?, change = ? WHERE fault_instance_id = ?",
             )
             .bind(
                 injected
@@ -277,6 +278,7 @@ async fn project(
                     .map(unix_millis)
                     .unwrap_or(time_ms),
             )
+            .bind(&injected.change)
             .bind(fault_id)
             .execute(&mut **transaction)
             .await?;
@@ -392,7 +394,7 @@ async fn project(
             .execute(&mut **transaction)
             .await?;
         }
-        Payload::InventoryObserved(_) => {}
+        Payload::InventoryObserved(_) | Payload::SafetyAbort(_) => {}
     }
     Ok(())
 }
@@ -484,6 +486,7 @@ fn fault_record(row: &SqliteRow) -> Result<FaultRecord> {
         reason: row.try_get("reason")?,
         observations: Vec::new(),
         dry_run: row.try_get("dry_run")?,
+        change: row.try_get("change")?,
     })
 }
 

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use async_trait::async_trait;
+use model::FaultSemantics;
 use rdfi_proto::v1::ResourceRef;
 use serde::{Deserialize, Serialize};
 
@@ -34,11 +35,13 @@ pub enum ProviderError {
     #[error("precondition not met on {resource}: {reason}")]
     Precondition { resource: String, reason: String },
     /// The call failed (network, throttling, server error, not found); whether it took effect is unknown.
+    /// `retryable`: throttling, a server error or a transport failure, worth trying again.
     #[error("{operation} on {resource} failed: {reason}")]
     Api {
         operation: String,
         resource: String,
         reason: String,
+        retryable: bool,
     },
     #[error("provider {provider} does not implement fault {fault_id}")]
     Unsupported { provider: String, fault_id: String },
@@ -64,23 +67,88 @@ pub struct DetectionSignal {
     pub severity: String,
 }
 
-/// One fault's implementation on one provider's clients `C`.
+/// One fault's implementation on one provider's clients `C`, over the typed state its [`FaultSemantics`]
+/// describe. Providers implement only the reads and writes; the snapshot, the precondition, the probe and the
+/// description come from the shared semantics.
 #[async_trait]
-pub trait FaultDriver<C: Sync>: Send + Sync {
-    fn fault_id(&self) -> &'static str;
+pub trait StateDriver<C: Sync>: Send + Sync {
+    type Fault: FaultSemantics;
 
     /// Reads the state the fault changes and its revert needs.
+    async fn read(&self, clients: &C, resource: &ResourceRef) -> Result<FaultStateOf<Self, C>>;
+
+    /// Injects the fault into a resource whose state is `before` (its precondition holds).
+    async fn inject(
+        &self,
+        clients: &C,
+        resource: &ResourceRef,
+        before: &FaultStateOf<Self, C>,
+    ) -> Result<()>;
+
+    /// Restores `before`, touching only what the fault changed.
+    async fn revert(
+        &self,
+        clients: &C,
+        resource: &ResourceRef,
+        before: &FaultStateOf<Self, C>,
+    ) -> Result<()>;
+}
+
+/// The state type a driver's fault changes.
+pub type FaultStateOf<D, C> = <<D as StateDriver<C>>::Fault as FaultSemantics>::State;
+
+/// A driver as the provider dispatches to it: untyped snapshots in, untyped snapshots out.
+#[async_trait]
+pub(crate) trait FaultDriver<C: Sync>: Send + Sync {
+    fn fault_id(&self) -> &'static str;
     async fn snapshot(&self, clients: &C, resource: &ResourceRef) -> Result<Snapshot>;
-
-    /// Injects the fault into a resource whose state is `snapshot`. Fails with
-    /// [`ProviderError::Precondition`] before any call when the resource cannot take the fault.
     async fn inject(&self, clients: &C, resource: &ResourceRef, snapshot: &Snapshot) -> Result<()>;
-
-    /// Restores the state in `snapshot`, touching only what the fault changed.
     async fn revert(&self, clients: &C, resource: &ResourceRef, snapshot: &Snapshot) -> Result<()>;
-
-    /// Whether the fault's misconfiguration is present now.
     async fn is_present(&self, clients: &C, resource: &ResourceRef) -> Result<bool>;
+    fn describe(&self, resource: &ResourceRef, snapshot: &Snapshot) -> Result<String>;
+}
+
+#[async_trait]
+impl<C: Sync, D: StateDriver<C>> FaultDriver<C> for D {
+    fn fault_id(&self) -> &'static str {
+        D::Fault::ID
+    }
+
+    async fn snapshot(&self, clients: &C, resource: &ResourceRef) -> Result<Snapshot> {
+        to_snapshot(resource, &self.read(clients, resource).await?)
+    }
+
+    async fn inject(&self, clients: &C, resource: &ResourceRef, snapshot: &Snapshot) -> Result<()> {
+        let before = typed_snapshot(resource, snapshot)?;
+        if D::Fault::is_present(&before) {
+            return Err(ProviderError::Precondition {
+                resource: resource.id.clone(),
+                reason: format!(
+                    "the misconfiguration is already there: {}",
+                    D::Fault::PRESENT
+                ),
+            });
+        }
+        StateDriver::inject(self, clients, resource, &before).await
+    }
+
+    async fn revert(&self, clients: &C, resource: &ResourceRef, snapshot: &Snapshot) -> Result<()> {
+        StateDriver::revert(
+            self,
+            clients,
+            resource,
+            &typed_snapshot(resource, snapshot)?,
+        )
+        .await
+    }
+
+    async fn is_present(&self, clients: &C, resource: &ResourceRef) -> Result<bool> {
+        Ok(D::Fault::is_present(&self.read(clients, resource).await?))
+    }
+
+    fn describe(&self, resource: &ResourceRef, snapshot: &Snapshot) -> Result<String> {
+        Ok(D::Fault::describe(&typed_snapshot(resource, snapshot)?))
+    }
 }
 
 /// A provider's fault drivers over its clients.
@@ -91,7 +159,11 @@ pub struct DriverSet<C> {
 }
 
 impl<C: Sync> DriverSet<C> {
-    pub fn new(provider: &'static str, clients: C, drivers: Vec<Box<dyn FaultDriver<C>>>) -> Self {
+    pub(crate) fn new(
+        provider: &'static str,
+        clients: C,
+        drivers: Vec<Box<dyn FaultDriver<C>>>,
+    ) -> Self {
         DriverSet {
             provider,
             clients,
@@ -133,6 +205,13 @@ pub trait FaultOperations: Send + Sync {
         snapshot: &Snapshot,
     ) -> Result<()>;
     async fn is_present(&self, fault_id: &str, resource: &ResourceRef) -> Result<bool>;
+    /// What injecting the fault into a resource in state `snapshot` changes, for people.
+    fn describe(
+        &self,
+        fault_id: &str,
+        resource: &ResourceRef,
+        snapshot: &Snapshot,
+    ) -> Result<String>;
 }
 
 #[async_trait]
@@ -174,6 +253,15 @@ impl<C: Send + Sync> FaultOperations for DriverSet<C> {
             .is_present(&self.clients, resource)
             .await
     }
+
+    fn describe(
+        &self,
+        fault_id: &str,
+        resource: &ResourceRef,
+        snapshot: &Snapshot,
+    ) -> Result<String> {
+        self.driver(fault_id)?.describe(resource, snapshot)
+    }
 }
 
 /// A cloud (or the sandbox) as rdfi's services see it.
@@ -190,6 +278,11 @@ pub trait Provider: Send + Sync + 'static {
 
     /// The resource's tags (labels) as they are now.
     async fn tags(&self, resource: &ResourceRef) -> Result<BTreeMap<String, String>>;
+
+    /// The identities rdfi acts as (ARNs): never a target, whatever their tags say.
+    async fn caller_identity(&self) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
 
     /// Detection signals the provider itself produces (the sandbox's built-in detective controls).
     fn detection_signals(&self) -> Option<tokio::sync::broadcast::Receiver<DetectionSignal>> {
@@ -214,6 +307,19 @@ pub(crate) fn to_snapshot<T: Serialize>(resource: &ResourceRef, state: &T) -> Re
         resource: resource.id.clone(),
         reason: error.to_string(),
     })
+}
+
+impl ProviderError {
+    /// Whether trying the same call again may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            ProviderError::Api {
+                retryable: true,
+                ..
+            }
+        )
+    }
 }
 
 impl fmt::Display for DetectionSignal {

@@ -4,7 +4,63 @@
 
 use std::collections::BTreeSet;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+
+/// What one fault means for the state it changes, the same for every provider that implements it.
+pub trait FaultSemantics: Send + Sync + 'static {
+    /// The catalogue id.
+    const ID: &'static str;
+    /// The misconfiguration, in a few words, as "the misconfiguration is already there: {PRESENT}".
+    const PRESENT: &'static str;
+    type State: Serialize + DeserializeOwned + PartialEq + Clone + Send + Sync;
+
+    /// Whether the misconfiguration is in this state.
+    fn is_present(state: &Self::State) -> bool;
+
+    /// What injecting the fault into this state changes, for people (dry runs show it).
+    fn describe(state: &Self::State) -> String;
+}
+
+/// `aws.s3.bucket-public-acl`: READ for everyone added to a bucket's ACL.
+pub struct BucketPublicAcl;
+
+impl FaultSemantics for BucketPublicAcl {
+    const ID: &'static str = "aws.s3.bucket-public-acl";
+    const PRESENT: &'static str = "the bucket ACL grants READ to everyone";
+    type State = BucketAcl;
+
+    fn is_present(acl: &BucketAcl) -> bool {
+        acl.grants_public_read()
+    }
+
+    fn describe(acl: &BucketAcl) -> String {
+        format!(
+            "PutBucketAcl: add READ for AllUsers to the {} existing grant(s)",
+            acl.grants.len()
+        )
+    }
+}
+
+/// `aws.iam.user-admin-policy-attached`: AdministratorAccess attached to a user.
+pub struct UserAdminPolicyAttached;
+
+impl FaultSemantics for UserAdminPolicyAttached {
+    const ID: &'static str = "aws.iam.user-admin-policy-attached";
+    const PRESENT: &'static str = "the user has AdministratorAccess attached";
+    type State = AttachedPolicies;
+
+    fn is_present(attached: &AttachedPolicies) -> bool {
+        attached.has_administrator_access()
+    }
+
+    fn describe(attached: &AttachedPolicies) -> String {
+        format!(
+            "AttachUserPolicy: attach {ADMINISTRATOR_ACCESS_ARN} beside the {} attached polic(ies)",
+            attached.policy_arns.len()
+        )
+    }
+}
 
 /// The S3 group URI meaning "everyone, anonymous included".
 pub const ALL_USERS_URI: &str = "http://acs.amazonaws.com/groups/global/AllUsers";

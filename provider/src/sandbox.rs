@@ -13,10 +13,11 @@ use tokio::sync::broadcast;
 
 use crate::aws::{BUCKET, USER};
 
-use crate::model::{ADMINISTRATOR_ACCESS_ARN, AttachedPolicies, BucketAcl, Grant};
+use crate::model::{
+    self, ADMINISTRATOR_ACCESS_ARN, AttachedPolicies, BucketAcl, FaultSemantics, Grant,
+};
 use crate::{
-    DetectionSignal, DriverSet, FaultDriver, FaultOperations, Provider, ProviderError, Result,
-    Snapshot, to_snapshot, typed_snapshot,
+    DetectionSignal, DriverSet, FaultOperations, Provider, ProviderError, Result, StateDriver,
 };
 
 const ACCOUNT_ID: &str = "000000000000";
@@ -217,6 +218,7 @@ impl SandboxAccount {
             operation: "read".to_owned(),
             resource: resource.id.clone(),
             reason: "no such resource in the sandbox".to_owned(),
+            retryable: false,
         }
     }
 
@@ -267,12 +269,12 @@ impl SandboxAccount {
     /// Whether `fault_id`'s misconfiguration is on the resource now.
     fn misconfigured(&self, fault_id: &str, resource: &ResourceRef) -> bool {
         match fault_id {
-            "aws.s3.bucket-public-acl" => self
+            model::BucketPublicAcl::ID => self
                 .bucket(&resource.name)
-                .is_some_and(|bucket| bucket.acl.grants_public_read()),
-            "aws.iam.user-admin-policy-attached" => self
+                .is_some_and(|bucket| model::BucketPublicAcl::is_present(&bucket.acl)),
+            model::UserAdminPolicyAttached::ID => self
                 .user(&resource.name)
-                .is_some_and(|user| user.attached.has_administrator_access()),
+                .is_some_and(|user| model::UserAdminPolicyAttached::is_present(&user.attached)),
             _ => false,
         }
     }
@@ -313,7 +315,7 @@ impl SandboxAccount {
             }
             ControlAction::Correct => {
                 let outcome = match control.fault_id.as_str() {
-                    "aws.s3.bucket-public-acl" => self.read_bucket(resource).and_then(|bucket| {
+                    model::BucketPublicAcl::ID => self.read_bucket(resource).and_then(|bucket| {
                         self.write_acl(resource, bucket.acl.without_public_grants())
                     }),
                     "aws.iam.user-admin-policy-attached" => {
@@ -344,7 +346,7 @@ impl SandboxProvider {
             faults: DriverSet::new(
                 "sandbox",
                 account,
-                vec![Box::new(BucketPublicAcl), Box::new(UserAdminPolicyAttached)],
+                vec![Box::new(PublicAclDriver), Box::new(AdminPolicyDriver)],
             ),
         }
     }
@@ -396,85 +398,60 @@ impl Provider for SandboxProvider {
     }
 }
 
-struct BucketPublicAcl;
+struct PublicAclDriver;
 
 #[async_trait]
-impl FaultDriver<Arc<SandboxAccount>> for BucketPublicAcl {
-    fn fault_id(&self) -> &'static str {
-        "aws.s3.bucket-public-acl"
-    }
+impl StateDriver<Arc<SandboxAccount>> for PublicAclDriver {
+    type Fault = model::BucketPublicAcl;
 
-    async fn snapshot(
+    async fn read(
         &self,
         account: &Arc<SandboxAccount>,
         resource: &ResourceRef,
-    ) -> Result<Snapshot> {
-        to_snapshot(resource, &account.read_bucket(resource)?.acl)
+    ) -> Result<BucketAcl> {
+        Ok(account.read_bucket(resource)?.acl)
     }
 
     async fn inject(
         &self,
         account: &Arc<SandboxAccount>,
         resource: &ResourceRef,
-        snapshot: &Snapshot,
+        before: &BucketAcl,
     ) -> Result<()> {
-        let acl: BucketAcl = typed_snapshot(resource, snapshot)?;
-        if acl.grants_public_read() {
-            return Err(ProviderError::Precondition {
-                resource: resource.id.clone(),
-                reason: "the bucket ACL already grants READ to everyone".to_owned(),
-            });
-        }
-        account.write_acl(resource, acl.with_public_read())
+        account.write_acl(resource, before.with_public_read())
     }
 
     async fn revert(
         &self,
         account: &Arc<SandboxAccount>,
         resource: &ResourceRef,
-        snapshot: &Snapshot,
+        before: &BucketAcl,
     ) -> Result<()> {
-        account.write_acl(resource, typed_snapshot(resource, snapshot)?)
-    }
-
-    async fn is_present(
-        &self,
-        account: &Arc<SandboxAccount>,
-        resource: &ResourceRef,
-    ) -> Result<bool> {
-        Ok(account.read_bucket(resource)?.acl.grants_public_read())
+        account.write_acl(resource, before.clone())
     }
 }
 
-struct UserAdminPolicyAttached;
+struct AdminPolicyDriver;
 
 #[async_trait]
-impl FaultDriver<Arc<SandboxAccount>> for UserAdminPolicyAttached {
-    fn fault_id(&self) -> &'static str {
-        "aws.iam.user-admin-policy-attached"
-    }
+impl StateDriver<Arc<SandboxAccount>> for AdminPolicyDriver {
+    type Fault = model::UserAdminPolicyAttached;
 
-    async fn snapshot(
+    async fn read(
         &self,
         account: &Arc<SandboxAccount>,
         resource: &ResourceRef,
-    ) -> Result<Snapshot> {
-        to_snapshot(resource, &account.read_user(resource)?.attached)
+    ) -> Result<AttachedPolicies> {
+        Ok(account.read_user(resource)?.attached)
     }
 
     async fn inject(
         &self,
         account: &Arc<SandboxAccount>,
         resource: &ResourceRef,
-        snapshot: &Snapshot,
+        before: &AttachedPolicies,
     ) -> Result<()> {
-        let mut attached: AttachedPolicies = typed_snapshot(resource, snapshot)?;
-        if attached.has_administrator_access() {
-            return Err(ProviderError::Precondition {
-                resource: resource.id.clone(),
-                reason: "the user already has AdministratorAccess attached".to_owned(),
-            });
-        }
+        let mut attached = before.clone();
         attached
             .policy_arns
             .insert(ADMINISTRATOR_ACCESS_ARN.to_owned());
@@ -485,24 +462,12 @@ impl FaultDriver<Arc<SandboxAccount>> for UserAdminPolicyAttached {
         &self,
         account: &Arc<SandboxAccount>,
         resource: &ResourceRef,
-        snapshot: &Snapshot,
+        before: &AttachedPolicies,
     ) -> Result<()> {
-        let before: AttachedPolicies = typed_snapshot(resource, snapshot)?;
         let mut now = account.read_user(resource)?.attached;
         if !before.has_administrator_access() {
             now.policy_arns.remove(ADMINISTRATOR_ACCESS_ARN);
         }
         account.write_attached(resource, now)
-    }
-
-    async fn is_present(
-        &self,
-        account: &Arc<SandboxAccount>,
-        resource: &ResourceRef,
-    ) -> Result<bool> {
-        Ok(account
-            .read_user(resource)?
-            .attached
-            .has_administrator_access())
     }
 }

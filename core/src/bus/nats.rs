@@ -62,6 +62,11 @@ impl NatsBus {
         .map_err(|error| BusError::Setup(error.to_string()))?;
         Ok(NatsBus { context, stream })
     }
+
+    /// The JetStream context, for other JetStream state (the executor's journal).
+    pub fn jetstream(&self) -> &jetstream::Context {
+        &self.context
+    }
 }
 
 fn headers_for(event: &Event, subject: &str) -> HeaderMap {

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use rdfi_proto::v1::ResourceRef;
 
 use super::{AwsClients, sdk_error, user_ref};
-use crate::model::{ADMINISTRATOR_ACCESS_ARN, AttachedPolicies};
-use crate::{FaultDriver, ProviderError, Result, Snapshot, to_snapshot, typed_snapshot};
+use crate::model::{self, ADMINISTRATOR_ACCESS_ARN, AttachedPolicies};
+use crate::{Result, StateDriver};
 
 /// Every IAM user, with its tags.
 pub(crate) async fn discover_users(clients: &AwsClients) -> Result<Vec<ResourceRef>> {
@@ -63,31 +63,22 @@ async fn attached_policies(clients: &AwsClients, user: &str) -> Result<AttachedP
 }
 
 /// `aws.iam.user-admin-policy-attached`: attaches AdministratorAccess; the revert detaches only that.
-pub(crate) struct UserAdminPolicyAttached;
+pub(crate) struct AdminPolicyDriver;
 
 #[async_trait]
-impl FaultDriver<AwsClients> for UserAdminPolicyAttached {
-    fn fault_id(&self) -> &'static str {
-        "aws.iam.user-admin-policy-attached"
-    }
+impl StateDriver<AwsClients> for AdminPolicyDriver {
+    type Fault = model::UserAdminPolicyAttached;
 
-    async fn snapshot(&self, clients: &AwsClients, resource: &ResourceRef) -> Result<Snapshot> {
-        to_snapshot(resource, &attached_policies(clients, &resource.name).await?)
+    async fn read(&self, clients: &AwsClients, resource: &ResourceRef) -> Result<AttachedPolicies> {
+        attached_policies(clients, &resource.name).await
     }
 
     async fn inject(
         &self,
         clients: &AwsClients,
         resource: &ResourceRef,
-        snapshot: &Snapshot,
+        _before: &AttachedPolicies,
     ) -> Result<()> {
-        let attached: AttachedPolicies = typed_snapshot(resource, snapshot)?;
-        if attached.has_administrator_access() {
-            return Err(ProviderError::Precondition {
-                resource: resource.id.clone(),
-                reason: "the user already has AdministratorAccess attached".to_owned(),
-            });
-        }
         clients
             .iam
             .attach_user_policy()
@@ -103,14 +94,13 @@ impl FaultDriver<AwsClients> for UserAdminPolicyAttached {
         &self,
         clients: &AwsClients,
         resource: &ResourceRef,
-        snapshot: &Snapshot,
+        before: &AttachedPolicies,
     ) -> Result<()> {
-        let before: AttachedPolicies = typed_snapshot(resource, snapshot)?;
-        if before.has_administrator_access() {
-            return Ok(());
-        }
-        let now = attached_policies(clients, &resource.name).await?;
-        if !now.has_administrator_access() {
+        if before.has_administrator_access()
+            || !attached_policies(clients, &resource.name)
+                .await?
+                .has_administrator_access()
+        {
             return Ok(());
         }
         clients
@@ -122,11 +112,5 @@ impl FaultDriver<AwsClients> for UserAdminPolicyAttached {
             .await
             .map_err(|error| sdk_error("DetachUserPolicy", &resource.id, error))?;
         Ok(())
-    }
-
-    async fn is_present(&self, clients: &AwsClients, resource: &ResourceRef) -> Result<bool> {
-        Ok(attached_policies(clients, &resource.name)
-            .await?
-            .has_administrator_access())
     }
 }

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_config::BehaviorVersion;
+use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use rdfi_proto::v1::ResourceRef;
 
@@ -50,6 +51,18 @@ pub fn user_ref(
     }
 }
 
+/// Error codes that mean "slow down" or "try again".
+const RETRYABLE_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "SlowDown",
+    "TooManyRequestsException",
+    "ServiceUnavailable",
+    "InternalError",
+];
+
 /// Error codes that mean the cloud refused the change on purpose: a preventive control.
 const REFUSAL_CODES: &[&str] = &[
     "AccessDenied",
@@ -71,6 +84,7 @@ pub struct AwsSettings {
 pub struct AwsClients {
     pub s3: aws_sdk_s3::Client,
     pub iam: aws_sdk_iam::Client,
+    pub sts: aws_sdk_sts::Client,
     pub region: String,
 }
 
@@ -103,6 +117,7 @@ impl AwsProvider {
         let clients = AwsClients {
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             iam: aws_sdk_iam::Client::new(shared),
+            sts: aws_sdk_sts::Client::new(shared),
             region: shared
                 .region()
                 .map(|region| region.to_string())
@@ -113,8 +128,8 @@ impl AwsProvider {
                 "aws",
                 clients,
                 vec![
-                    Box::new(s3::BucketPublicAcl),
-                    Box::new(iam::UserAdminPolicyAttached),
+                    Box::new(s3::PublicAclDriver),
+                    Box::new(iam::AdminPolicyDriver),
                 ],
             ),
         }
@@ -141,6 +156,31 @@ impl Provider for AwsProvider {
         }
     }
 
+    async fn caller_identity(&self) -> Result<Vec<String>> {
+        let identity = self
+            .faults
+            .clients()
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|error| sdk_error("GetCallerIdentity", "caller", error))?;
+        let Some(arn) = identity.arn() else {
+            return Ok(Vec::new());
+        };
+        let mut identities = vec![arn.to_owned()];
+        // arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION acts as arn:aws:iam::ACCOUNT:role/ROLE.
+        if let Some((prefix, rest)) = arn.split_once(":assumed-role/")
+            && let Some((role, _session)) = rest.split_once('/')
+        {
+            identities.push(format!(
+                "{}:role/{role}",
+                prefix.replacen(":sts:", ":iam:", 1)
+            ));
+        }
+        Ok(identities)
+    }
+
     async fn tags(&self, resource: &ResourceRef) -> Result<BTreeMap<String, String>> {
         match resource.resource_type.as_str() {
             BUCKET => s3::bucket_tags(self.faults.clients(), &resource.name).await,
@@ -153,15 +193,21 @@ impl Provider for AwsProvider {
 }
 
 /// Maps an SDK error: refusals become [`ProviderError::Refused`], everything else [`ProviderError::Api`].
-pub(crate) fn sdk_error<E, R>(
+pub(crate) fn sdk_error<E>(
     operation: &str,
     resource: &str,
-    error: SdkError<E, R>,
+    error: SdkError<E, HttpResponse>,
 ) -> ProviderError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
 {
+    let transport = matches!(
+        error,
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
+    );
+    let server_error = error
+        .raw_response()
+        .is_some_and(|response| response.status().is_server_error());
     let code = error.code().map(str::to_owned);
     let message = error.message().map(str::to_owned);
     let reason = match (&code, &message) {
@@ -179,10 +225,16 @@ where
             reason,
         }
     } else {
+        let retryable = transport
+            || server_error
+            || code
+                .as_deref()
+                .is_some_and(|code| RETRYABLE_CODES.contains(&code));
         ProviderError::Api {
             operation: operation.to_owned(),
             resource: resource.to_owned(),
             reason,
+            retryable,
         }
     }
 }

@@ -8,8 +8,8 @@ use aws_sdk_s3::types::{self as s3_types, AccessControlPolicy, Owner, Permission
 use rdfi_proto::v1::ResourceRef;
 
 use super::{AwsClients, bucket_ref, sdk_error};
-use crate::model::{BucketAcl, Grant, Grantee};
-use crate::{FaultDriver, ProviderError, Result, Snapshot, to_snapshot, typed_snapshot};
+use crate::model::{self, BucketAcl, Grant, Grantee};
+use crate::{ProviderError, Result, StateDriver};
 
 /// Every bucket in the configured region, with its tags.
 pub(crate) async fn discover_buckets(clients: &AwsClients) -> Result<Vec<ResourceRef>> {
@@ -124,47 +124,31 @@ async fn write_acl(clients: &AwsClients, bucket: &str, acl: &BucketAcl) -> Resul
 }
 
 /// `aws.s3.bucket-public-acl`: adds READ for AllUsers; the revert writes back the exact previous ACL.
-pub(crate) struct BucketPublicAcl;
+pub(crate) struct PublicAclDriver;
 
 #[async_trait]
-impl FaultDriver<AwsClients> for BucketPublicAcl {
-    fn fault_id(&self) -> &'static str {
-        "aws.s3.bucket-public-acl"
-    }
+impl StateDriver<AwsClients> for PublicAclDriver {
+    type Fault = model::BucketPublicAcl;
 
-    async fn snapshot(&self, clients: &AwsClients, resource: &ResourceRef) -> Result<Snapshot> {
-        to_snapshot(resource, &read_acl(clients, &resource.name).await?)
+    async fn read(&self, clients: &AwsClients, resource: &ResourceRef) -> Result<BucketAcl> {
+        read_acl(clients, &resource.name).await
     }
 
     async fn inject(
         &self,
         clients: &AwsClients,
         resource: &ResourceRef,
-        snapshot: &Snapshot,
+        before: &BucketAcl,
     ) -> Result<()> {
-        let acl: BucketAcl = typed_snapshot(resource, snapshot)?;
-        if acl.grants_public_read() {
-            return Err(ProviderError::Precondition {
-                resource: resource.id.clone(),
-                reason: "the bucket ACL already grants READ to everyone".to_owned(),
-            });
-        }
-        write_acl(clients, &resource.name, &acl.with_public_read()).await
+        write_acl(clients, &resource.name, &before.with_public_read()).await
     }
 
     async fn revert(
         &self,
         clients: &AwsClients,
         resource: &ResourceRef,
-        snapshot: &Snapshot,
+        before: &BucketAcl,
     ) -> Result<()> {
-        let acl: BucketAcl = typed_snapshot(resource, snapshot)?;
-        write_acl(clients, &resource.name, &acl).await
-    }
-
-    async fn is_present(&self, clients: &AwsClients, resource: &ResourceRef) -> Result<bool> {
-        Ok(read_acl(clients, &resource.name)
-            .await?
-            .grants_public_read())
+        write_acl(clients, &resource.name, before).await
     }
 }

@@ -19,6 +19,7 @@ use rdfi_core::bus::memory::MemoryBus;
 use rdfi_core::bus::nats::NatsBus;
 use rdfi_core::bus::{Bus, ConsumerConfig};
 use rdfi_core::{CancellationToken, events, experiment, subjects};
+use rdfi_executor::args::SafetyArgs;
 use rdfi_proto::v1::event::Payload;
 use rdfi_provider::model::BucketAcl;
 use rdfi_provider::sandbox::{SandboxAccount, SandboxProvider};
@@ -92,10 +93,17 @@ async fn main() -> anyhow::Result<()> {
             provider: Some(Arc::new(SandboxProvider::new(Arc::new(account)))),
             state_dir: state.path().to_path_buf(),
             database: None,
+            journal: None,
             opt_in_tag: rdfi_core::DEFAULT_OPT_IN_TAG.to_owned(),
+            safety: SafetyArgs {
+                max_active_faults: faults,
+                max_active_per_run: faults,
+                ..SafetyArgs::default()
+            },
             webhook_listen: None,
             knowledge_listen: None,
             planner_listen: None,
+            executor_listen: None,
             poll_interval: Duration::from_millis(500),
         },
         shutdown.clone(),

@@ -1,0 +1,264 @@
+//! The blast radius: which planned faults the executor refuses, and why. Pure; the executor reads the
+//! resource's tags fresh and passes what it holds active.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use rdfi_core::targeting;
+use rdfi_proto::v1::ResourceRef;
+
+/// The limits every planned fault is checked against.
+#[derive(Clone, Debug)]
+pub struct BlastRadius {
+    /// The tag (label) that opts a resource in.
+    pub opt_in_tag: String,
+    /// Resources never touched: patterns on the id (ARN) or the name, `*` matching any run of characters.
+    pub protected: Vec<String>,
+    /// Faults active at once, overall.
+    pub max_active: usize,
+    /// Faults active at once in one run (experiment or campaign).
+    pub max_active_per_run: usize,
+    /// The longest a fault may stay injected.
+    pub max_exposure: Duration,
+}
+
+impl Default for BlastRadius {
+    fn default() -> Self {
+        BlastRadius {
+            opt_in_tag: rdfi_core::DEFAULT_OPT_IN_TAG.to_owned(),
+            protected: Vec::new(),
+            max_active: 100,
+            max_active_per_run: 25,
+            max_exposure: Duration::from_secs(60 * 60),
+        }
+    }
+}
+
+/// A fault the executor holds active, as the limits see it.
+pub struct Held<'a> {
+    pub run_id: &'a str,
+    pub resource_id: &'a str,
+}
+
+/// What the guard looks at for one planned fault.
+pub struct Candidate<'a> {
+    pub run_id: &'a str,
+    pub resource: &'a ResourceRef,
+    /// The resource's tags as read just now.
+    pub tags: &'a HashMap<String, String>,
+    pub exposure: Duration,
+    /// The identities the executor acts as.
+    pub own_identity: &'a [String],
+}
+
+/// `*` matches any run of characters; everything else matches itself.
+pub fn pattern_matches(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, tail)) => {
+            text.starts_with(head)
+                && (0..=text.len() - head.len())
+                    .filter(|&skip| text.is_char_boundary(head.len() + skip))
+                    .any(|skip| pattern_matches(tail, &text[head.len() + skip..]))
+        }
+    }
+}
+
+impl BlastRadius {
+    /// Why the candidate may not be injected, or `None` when it may.
+    pub fn refusal(&self, candidate: &Candidate<'_>, held: &[Held<'_>]) -> Option<String> {
+        let resource = candidate.resource;
+        if candidate
+            .own_identity
+            .iter()
+            .any(|identity| identity == &resource.id)
+        {
+            return Some("the resource is the identity rdfi acts as".to_owned());
+        }
+        if let Some(pattern) = self.protected.iter().find(|pattern| {
+            pattern_matches(pattern, &resource.id) || pattern_matches(pattern, &resource.name)
+        }) {
+            return Some(format!(
+                "the resource is protected by the pattern {pattern:?}"
+            ));
+        }
+        if let Some(reason) = targeting::refusal(candidate.tags, &self.opt_in_tag, &HashMap::new())
+        {
+            return Some(reason);
+        }
+        if candidate.exposure > self.max_exposure {
+            return Some(format!(
+                "its exposure window ({}) is longer than the executor allows (--max-exposure {})",
+                humantime::format_duration(candidate.exposure),
+                humantime::format_duration(self.max_exposure)
+            ));
+        }
+        if held.iter().any(|fault| fault.resource_id == resource.id) {
+            return Some("the resource already has an active fault".to_owned());
+        }
+        if held.len() >= self.max_active {
+            return Some(format!(
+                "{} faults are active, the most allowed at once (--max-active-faults)",
+                held.len()
+            ));
+        }
+        let in_run = held
+            .iter()
+            .filter(|fault| fault.run_id == candidate.run_id)
+            .count();
+        if in_run >= self.max_active_per_run {
+            return Some(format!(
+                "{in_run} faults of this run are active, the most allowed (--max-active-per-run)"
+            ));
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bucket(name: &str) -> ResourceRef {
+        ResourceRef {
+            id: format!("arn:aws:s3:::{name}"),
+            name: name.to_owned(),
+            ..Default::default()
+        }
+    }
+
+    fn opted_in() -> HashMap<String, String> {
+        HashMap::from([("rdfi-target".to_owned(), "true".to_owned())])
+    }
+
+    fn check(
+        limits: &BlastRadius,
+        resource: &ResourceRef,
+        tags: &HashMap<String, String>,
+        held: &[Held<'_>],
+    ) -> Option<String> {
+        limits.refusal(
+            &Candidate {
+                run_id: "run",
+                resource,
+                tags,
+                exposure: Duration::from_secs(60),
+                own_identity: &["arn:aws:iam::1:user/rdfi".to_owned()],
+            },
+            held,
+        )
+    }
+
+    #[test]
+    fn patterns_match_like_globs() {
+        assert!(pattern_matches("prod-*", "prod-db"));
+        assert!(pattern_matches("*-logs", "audit-logs"));
+        assert!(pattern_matches(
+            "arn:aws:s3:::*secret*",
+            "arn:aws:s3:::my-secret-bucket"
+        ));
+        assert!(pattern_matches("exact", "exact"));
+        assert!(!pattern_matches("prod-*", "staging-db"));
+        assert!(!pattern_matches("*-logs", "audit-logs-2"));
+    }
+
+    #[test]
+    fn an_opted_in_resource_within_limits_passes() {
+        assert_eq!(
+            check(&BlastRadius::default(), &bucket("b"), &opted_in(), &[]),
+            None
+        );
+    }
+
+    #[test]
+    fn protection_identity_and_opt_in_are_refused() {
+        let limits = BlastRadius {
+            protected: vec!["prod-*".to_owned()],
+            ..Default::default()
+        };
+        assert!(
+            check(&limits, &bucket("prod-data"), &opted_in(), &[])
+                .unwrap()
+                .contains("protected")
+        );
+        assert!(
+            check(&limits, &bucket("b"), &HashMap::new(), &[])
+                .unwrap()
+                .contains("not opted in")
+        );
+        let myself = ResourceRef {
+            id: "arn:aws:iam::1:user/rdfi".to_owned(),
+            name: "rdfi".to_owned(),
+            ..Default::default()
+        };
+        assert!(
+            check(&limits, &myself, &opted_in(), &[])
+                .unwrap()
+                .contains("identity")
+        );
+        let mut tagged = opted_in();
+        tagged.insert("rdfi-protected".to_owned(), "true".to_owned());
+        assert!(
+            check(&limits, &bucket("b"), &tagged, &[])
+                .unwrap()
+                .contains("protected")
+        );
+    }
+
+    #[test]
+    fn caps_hold() {
+        let limits = BlastRadius {
+            max_active: 2,
+            max_active_per_run: 1,
+            max_exposure: Duration::from_secs(30),
+            ..Default::default()
+        };
+        let other_run = [Held {
+            run_id: "other",
+            resource_id: "x",
+        }];
+        let same_run = [Held {
+            run_id: "run",
+            resource_id: "x",
+        }];
+        let full = [
+            Held {
+                run_id: "a",
+                resource_id: "x",
+            },
+            Held {
+                run_id: "b",
+                resource_id: "y",
+            },
+        ];
+        let same_resource = [Held {
+            run_id: "other",
+            resource_id: "arn:aws:s3:::b",
+        }];
+        let relaxed = BlastRadius {
+            max_exposure: Duration::from_secs(120),
+            ..limits.clone()
+        };
+        assert!(
+            check(&limits, &bucket("b"), &opted_in(), &[])
+                .unwrap()
+                .contains("exposure")
+        );
+        assert_eq!(check(&relaxed, &bucket("b"), &opted_in(), &other_run), None);
+        assert!(
+            check(&relaxed, &bucket("b"), &opted_in(), &same_run)
+                .unwrap()
+                .contains("this run")
+        );
+        assert!(
+            check(&relaxed, &bucket("b"), &opted_in(), &full)
+                .unwrap()
+                .contains("most allowed at once")
+        );
+        assert!(
+            check(&relaxed, &bucket("b"), &opted_in(), &same_resource)
+                .unwrap()
+                .contains("already")
+        );
+    }
+}
