@@ -33,6 +33,8 @@ pub struct FaultReport {
     pub revert_verified: bool,
     pub state: String,
     pub dry_run: bool,
+    /// What the injection changed, or in a dry run would have changed.
+    pub change: Option<String>,
     pub reason: Option<String>,
 }
 
@@ -83,6 +85,7 @@ impl Report {
                         revert_verified: fault.revert_verified || untouched,
                         state: fault.state.clone(),
                         dry_run: fault.dry_run,
+                        change: non_empty(&fault.change),
                         reason: non_empty(&fault.reason),
                     }
                 })
@@ -173,6 +176,11 @@ impl Report {
                 .collect();
             out.push_str(cells.join("  ").trim_end());
             out.push('\n');
+        }
+        for fault in self.faults.iter().filter(|fault| fault.dry_run) {
+            if let Some(change) = &fault.change {
+                out.push_str(&format!("\nwould change {}: {change}", fault.resource_name));
+            }
         }
         for fault in self
             .faults

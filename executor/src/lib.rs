@@ -25,7 +25,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rand::Rng;
 use rdfi_core::bus::{Bus, BusError, ConsumerConfig};
 use rdfi_core::grpc::{GrpcServeError, GrpcServer};
 use rdfi_core::{CancellationToken, events, experiment, subjects, worker};
@@ -35,7 +34,8 @@ use rdfi_proto::v1::{
     FaultInjected, FaultPlanned, FaultPrevented, FaultRejected, FaultRevertFailed, FaultReverted,
     ResourceRef,
 };
-use rdfi_provider::{Provider, ProviderError};
+pub use rdfi_provider::RetryPolicy;
+use rdfi_provider::{Provider, ProviderError, with_retry};
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
@@ -63,35 +63,6 @@ pub enum ExecutorError {
     Journal(#[from] JournalError),
     #[error(transparent)]
     Grpc(#[from] GrpcServeError),
-}
-
-/// How hard a cloud call is tried: the injection when the cloud throttles, the revert until it verifies.
-#[derive(Clone, Copy, Debug)]
-pub struct RetryPolicy {
-    pub attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            attempts: 6,
-            base_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(10),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// Exponential backoff with jitter in its upper half.
-    fn delay(&self, attempt: u32) -> Duration {
-        let exponential = self
-            .base_delay
-            .saturating_mul(1 << attempt.min(16))
-            .min(self.max_delay);
-        exponential.mul_f64(rand::rng().random_range(0.5..=1.0))
-    }
 }
 
 pub struct ExecutorConfig {
@@ -381,7 +352,11 @@ impl Executor {
             return self.reject(record, reason, true).await;
         }
         let faults = self.provider.faults();
-        let snapshot = match faults.snapshot(&planned.fault_id, &resource).await {
+        let snapshot = match with_retry(&self.retry, "snapshot", || {
+            faults.snapshot(&planned.fault_id, &resource)
+        })
+        .await
+        {
             Ok(snapshot) => snapshot,
             Err(error) => {
                 return self
@@ -432,7 +407,11 @@ impl Executor {
             }
             Err(error) => {
                 // Whether the call took effect is unknown: read the resource to find out.
-                match faults.is_present(&planned.fault_id, &resource).await {
+                match with_retry(&self.retry, "probe", || {
+                    faults.is_present(&planned.fault_id, &resource)
+                })
+                .await
+                {
                     Ok(false) => {
                         self.reject(record, format!("injection failed: {error}"), false)
                             .await
@@ -455,20 +434,15 @@ impl Executor {
         snapshot: &rdfi_provider::Snapshot,
     ) -> Result<(), ProviderError> {
         let faults = self.provider.faults();
-        let mut attempt = 0;
-        loop {
-            match faults.inject(fault_id, resource, snapshot).await {
-                Err(error) if error.is_retryable() && attempt + 1 < self.retry.attempts => {
-                    tracing::warn!(%error, attempt, "injection throttled or failed; retrying");
-                    tokio::time::sleep(self.retry.delay(attempt)).await;
-                    attempt += 1;
-                    if faults.is_present(fault_id, resource).await.unwrap_or(false) {
-                        return Ok(());
-                    }
-                }
-                outcome => return outcome,
+        let tried = std::sync::atomic::AtomicBool::new(false);
+        with_retry(&self.retry, "inject", || async {
+            let retry = tried.swap(true, std::sync::atomic::Ordering::SeqCst);
+            if retry && faults.is_present(fault_id, resource).await.unwrap_or(false) {
+                return Ok(());
             }
-        }
+            faults.inject(fault_id, resource, snapshot).await
+        })
+        .await
     }
 
     /// Why this planned fault may not be injected, read from the resource as it is now.
@@ -500,7 +474,7 @@ impl Executor {
                 planned.fault_id
             ));
         }
-        let tags = match self.provider.tags(resource).await {
+        let tags = match with_retry(&self.retry, "tags", || self.provider.tags(resource)).await {
             Ok(tags) => tags.into_iter().collect(),
             Err(error) => return Some(format!("cannot read the resource's tags: {error}")),
         };

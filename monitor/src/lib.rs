@@ -26,7 +26,7 @@ use rdfi_proto::v1::{
     StateRestored,
 };
 use rdfi_proto::{timestamp_from_millis, unix_millis};
-use rdfi_provider::{DetectionSignal, Provider};
+use rdfi_provider::{DetectionSignal, Provider, RetryPolicy, with_retry};
 use tracing::Instrument;
 
 /// The component name in events.
@@ -205,7 +205,11 @@ impl Monitor {
             resource_types.sort_unstable();
             resource_types.dedup();
             for resource_type in resource_types {
-                match self.provider.discover(resource_type).await {
+                let discovered = with_retry(&RetryPolicy::default(), "discover", || {
+                    self.provider.discover(resource_type)
+                })
+                .await;
+                match discovered {
                     Ok(resources) => {
                         inventory
                             .resources

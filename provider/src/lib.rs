@@ -12,9 +12,11 @@ pub mod settings;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use model::FaultSemantics;
+use rand::Rng;
 use rdfi_proto::v1::ResourceRef;
 use serde::{Deserialize, Serialize};
 
@@ -307,6 +309,55 @@ pub(crate) fn to_snapshot<T: Serialize>(resource: &ResourceRef, state: &T) -> Re
         resource: resource.id.clone(),
         reason: error.to_string(),
     })
+}
+
+/// How hard a cloud call is tried: the injection when the cloud throttles, the revert until it verifies.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 6,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Exponential backoff with jitter in its upper half.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let exponential = self
+            .base_delay
+            .saturating_mul(1 << attempt.min(16))
+            .min(self.max_delay);
+        exponential.mul_f64(rand::rng().random_range(0.5..=1.0))
+    }
+}
+
+/// Runs a provider call, trying it again with backoff while it fails with a retryable error (throttling, a
+/// server error, a transport failure).
+pub async fn with_retry<T, F, Fut>(policy: &RetryPolicy, what: &str, mut call: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut attempt = 0;
+    loop {
+        match call().await {
+            Err(error) if error.is_retryable() && attempt + 1 < policy.attempts => {
+                tracing::warn!(%error, attempt, what, "cloud call throttled or failed; retrying");
+                tokio::time::sleep(policy.delay(attempt)).await;
+                attempt += 1;
+            }
+            outcome => return outcome,
+        }
+    }
 }
 
 impl ProviderError {

@@ -1,0 +1,411 @@
+//! Nothing is ever left behind: crashes at 20 points, SIGTERM, dry runs and a throttling cloud, against moto.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use rdfi_tests::aws::{Clients, clients};
+use rdfi_tests::{MotoServer, Process, free_port, rdfi_binary, wait_until};
+use serde_json::Value;
+use tempfile::TempDir;
+
+const BUCKET_FAULT: &str = "aws.s3.bucket-public-acl";
+const ADMIN_FAULT: &str = "aws.iam.user-admin-policy-attached";
+
+/// An experiment aimed at the resources tagged `round=ROUND`: two buckets and one user.
+fn round_experiment(round: &str, exposure: &str) -> String {
+    format!(
+        "apiVersion: rdfi/v1
+kind: Experiment
+metadata:
+  name: crash-{round}
+target:
+  provider: aws
+  region: us-east-1
+  selector:
+    tags: {{ round: \"{round}\" }}
+faults:
+  - id: {BUCKET_FAULT}
+    maxTargets: 2
+  - id: {ADMIN_FAULT}
+    maxTargets: 1
+hypothesis:
+  detect: {{ within: {exposure} }}
+safety:
+  exposureWindow: {exposure}
+"
+    )
+}
+
+/// The state of one round's resources, as read through the SDK.
+async fn round_state(aws: &Clients, round: &str) -> Vec<Vec<String>> {
+    vec![
+        aws.acl_lines(&format!("{round}-a")).await,
+        aws.acl_lines(&format!("{round}-b")).await,
+        aws.user_policies(&format!("{round}-user")).await,
+    ]
+}
+
+async fn prepare_round(aws: &Clients, round: &str) -> Vec<Vec<String>> {
+    let tags = [("rdfi-target", "true"), ("round", round)];
+    aws.create_bucket(&format!("{round}-a"), &tags).await;
+    aws.create_bucket(&format!("{round}-b"), &tags).await;
+    aws.create_user(&format!("{round}-user"), &tags).await;
+    round_state(aws, round).await
+}
+
+struct Run {
+    state: TempDir,
+    file: std::path::PathBuf,
+    args: Vec<String>,
+}
+
+impl Run {
+    fn new(moto: &MotoServer, experiment: &str, extra: &[&str]) -> Run {
+        let state = tempfile::tempdir().unwrap();
+        let file = state.path().join("experiment.yaml");
+        std::fs::write(&file, experiment).unwrap();
+        let mut args: Vec<String> = vec![
+            "run".into(),
+            file.display().to_string(),
+            "--aws-endpoint".into(),
+            moto.endpoint.clone(),
+            "--webhook-listen".into(),
+            format!("127.0.0.1:{}", free_port()),
+            "--state-dir".into(),
+            state.path().display().to_string(),
+            "--poll-interval".into(),
+            "200ms".into(),
+            "--format".into(),
+            "json".into(),
+        ];
+        args.extend(extra.iter().map(|arg| (*arg).to_owned()));
+        Run { state, file, args }
+    }
+
+    fn spawn(&self, moto: &MotoServer, extra_env: &[(&str, &str)]) -> Process {
+        let mut env = moto.process_env();
+        env.extend(
+            extra_env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        Process::spawn(&rdfi_binary("rdfi"), &self.args, &env)
+    }
+
+    async fn output(&self, moto: &MotoServer) -> (i32, Value) {
+        let output = tokio::process::Command::new(rdfi_binary("rdfi"))
+            .args(&self.args)
+            .envs(moto.process_env())
+            .output()
+            .await
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let report = serde_json::from_str(&stdout).unwrap_or_else(|error| {
+            panic!(
+                "no JSON report ({error}): {stdout}\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+        (output.status.code().unwrap_or(-1), report)
+    }
+
+    /// `rdfi recover` then `rdfi status` on this run's state directory; both must say nothing is open.
+    async fn recover(&self, moto: &MotoServer, endpoint: &str) {
+        let state_dir = self.state.path().display().to_string();
+        let common = [
+            "--provider",
+            "aws",
+            "--aws-endpoint",
+            endpoint,
+            "--journal",
+            "file",
+            "--state-dir",
+            &state_dir,
+        ];
+        let recovered = tokio::process::Command::new(rdfi_binary("rdfi"))
+            .arg("recover")
+            .args(common)
+            .envs(moto.process_env())
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(
+            recovered.status.code(),
+            Some(0),
+            "recover: {}{}",
+            String::from_utf8_lossy(&recovered.stdout),
+            String::from_utf8_lossy(&recovered.stderr)
+        );
+        let status = tokio::process::Command::new(rdfi_binary("rdfi"))
+            .args(["status", "--journal", "file", "--state-dir", &state_dir])
+            .output()
+            .await
+            .unwrap();
+        let said = String::from_utf8_lossy(&status.stdout);
+        assert_eq!(status.status.code(), Some(0), "status: {said}");
+        assert!(said.contains("no open fault"), "status: {said}");
+    }
+
+    fn journal(&self) -> String {
+        std::fs::read_to_string(self.state.path().join("executor-journal.jsonl"))
+            .unwrap_or_default()
+    }
+}
+
+async fn wait_for_exit(process: &mut Process, timeout: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + timeout;
+    while process.is_running() {
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    true
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_twenty_points_the_estate_is_restored_by_recover() {
+    let moto = MotoServer::start();
+    let aws = clients(&moto.endpoint).await;
+    // Named crash points inside the executor, then kills at moments spread over the run's life.
+    let failpoints = [
+        "after-intent",
+        "after-inject-call",
+        "after-injected",
+        "before-revert",
+        "after-revert",
+    ];
+    let delays_ms = [
+        50, 120, 200, 280, 360, 450, 550, 700, 850, 1_000, 1_200, 1_400, 1_600, 1_800, 2_050,
+    ];
+    let mut points = 0;
+    let mut crashed_with_open_faults = 0;
+    for (round, point) in failpoints
+        .iter()
+        .map(|point| (*point, None))
+        .chain(delays_ms.iter().map(|delay| ("kill", Some(*delay))))
+        .enumerate()
+        .map(|(index, (name, delay))| (format!("r{index:02}"), (name, delay)))
+    {
+        let (name, delay) = point;
+        let baseline = prepare_round(&aws, &round).await;
+        let run = Run::new(&moto, &round_experiment(&round, "2s"), &[]);
+        let mut process = match delay {
+            None => run.spawn(&moto, &[("RDFI_FAILPOINT", name)]),
+            Some(delay) => {
+                let process = run.spawn(&moto, &[]);
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+                process
+            }
+        };
+        if delay.is_some() {
+            // SIGKILL: no handler runs, no revert, as a crash.
+            std::process::Command::new("kill")
+                .args(["-9", &process.pid().to_string()])
+                .status()
+                .unwrap();
+        }
+        assert!(
+            wait_for_exit(&mut process, Duration::from_secs(30)).await,
+            "{round}: the process ended"
+        );
+        if run.journal().contains("\"state\":\"injected\"")
+            || run.journal().contains("\"state\":\"intended\"")
+        {
+            crashed_with_open_faults += 1;
+        }
+        run.recover(&moto, &moto.endpoint).await;
+        assert_eq!(
+            round_state(&aws, &round).await,
+            baseline,
+            "{round} ({name} {delay:?}): every resource reads back as before"
+        );
+        points += 1;
+    }
+    assert_eq!(points, 20);
+    assert!(
+        crashed_with_open_faults >= 10,
+        "most crashes left faults open: {crashed_with_open_faults}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_reverts_and_verifies_everything_before_exit() {
+    let moto = MotoServer::start();
+    let aws = clients(&moto.endpoint).await;
+    let baseline = prepare_round(&aws, "term").await;
+    let run = Run::new(&moto, &round_experiment("term", "2m"), &[]);
+    let mut process = run.spawn(&moto, &[]);
+    let injected = wait_until(Duration::from_secs(30), || {
+        let aws = aws.clone();
+        async move { aws.bucket_is_public("term-a").await && aws.user_is_admin("term-user").await }
+    })
+    .await;
+    assert!(injected, "the faults were injected:\n{}", process.log());
+    std::process::Command::new("kill")
+        .args(["-TERM", &process.pid().to_string()])
+        .status()
+        .unwrap();
+    std::process::Command::new("kill")
+        .args(["-INT", &process.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(
+        wait_for_exit(&mut process, Duration::from_secs(30)).await,
+        "it exits"
+    );
+    assert_eq!(
+        round_state(&aws, "term").await,
+        baseline,
+        "reverted before exit"
+    );
+    let journal = run.journal();
+    assert_eq!(
+        journal.matches("\"state\":\"reverted\"").count(),
+        3,
+        "{journal}"
+    );
+    assert!(process.log().contains("reverting"), "{}", process.log());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_changes_nothing_and_says_what_it_would_change() {
+    let moto = MotoServer::start();
+    let aws = clients(&moto.endpoint).await;
+    let baseline = prepare_round(&aws, "dry").await;
+    let watcher_aws = aws.clone();
+    let ever_changed = tokio::spawn(async move {
+        loop {
+            if round_state(&watcher_aws, "dry").await != baseline {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    let run = Run::new(&moto, &round_experiment("dry", "2s"), &["--dry-run"]);
+    let (code, report) = run.output(&moto).await;
+    assert!(
+        !ever_changed.is_finished(),
+        "the estate never changed during the dry run"
+    );
+    ever_changed.abort();
+    assert_eq!(code, 0, "{report:#}");
+    let faults = report["faults"].as_array().unwrap();
+    assert_eq!(faults.len(), 3);
+    for fault in faults {
+        assert_eq!(fault["verdict"], "inconclusive", "{fault:#}");
+        assert_eq!(fault["dryRun"], true);
+        let change = fault["change"].as_str().unwrap_or_default();
+        assert!(
+            change.starts_with("PutBucketAcl") || change.starts_with("AttachUserPolicy"),
+            "{fault:#}"
+        );
+    }
+    assert!(run.file.exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cloud_that_fails_every_other_call_still_ends_reverted() {
+    let moto = MotoServer::start();
+    let aws = clients(&moto.endpoint).await;
+    let baseline = prepare_round(&aws, "flaky").await;
+    let (proxy, failures) = flaky_proxy(moto.endpoint.clone()).await;
+    let mut run = Run::new(&moto, &round_experiment("flaky", "2s"), &[]);
+    let position = run
+        .args
+        .iter()
+        .position(|arg| arg == "--aws-endpoint")
+        .unwrap();
+    run.args[position + 1] = proxy.clone();
+    let (code, report) = run.output(&moto).await;
+    assert_eq!(
+        code, 1,
+        "no detector: a hypothesis failed, nothing else: {report:#}"
+    );
+    for fault in report["faults"].as_array().unwrap() {
+        assert_eq!(fault["revertVerified"], true, "{fault:#}");
+        assert_eq!(fault["verdict"], "missed", "{fault:#}");
+    }
+    assert!(
+        failures.load(Ordering::SeqCst) >= 10,
+        "the proxy failed calls: {failures:?}"
+    );
+    assert_eq!(round_state(&aws, "flaky").await, baseline);
+    run.recover(&moto, &proxy).await;
+}
+
+/// An HTTP proxy to moto that answers every other request with 503 SlowDown.
+async fn flaky_proxy(upstream: String) -> (String, Arc<AtomicUsize>) {
+    use axum::body::Body;
+    use axum::extract::{Request, State};
+    use axum::response::Response;
+
+    #[derive(Clone)]
+    struct Proxy {
+        upstream: String,
+        client: reqwest::Client,
+        calls: Arc<AtomicUsize>,
+        failures: Arc<AtomicUsize>,
+    }
+
+    async fn forward(State(proxy): State<Proxy>, request: Request) -> Response {
+        if proxy.calls.fetch_add(1, Ordering::SeqCst) % 2 == 1 {
+            proxy.failures.fetch_add(1, Ordering::SeqCst);
+            return Response::builder()
+                .status(503)
+                .header("content-type", "application/xml")
+                .body(Body::from(
+                    "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>",
+                ))
+                .unwrap();
+        }
+        let (parts, body) = request.into_parts();
+        let url = format!(
+            "{}{}",
+            proxy.upstream,
+            parts
+                .uri
+                .path_and_query()
+                .map(|pq| pq.as_str())
+                .unwrap_or("/")
+        );
+        let body = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .unwrap_or_default();
+        let mut upstream = proxy.client.request(parts.method, url).body(body);
+        for (name, value) in &parts.headers {
+            if name != "host" {
+                upstream = upstream.header(name, value);
+            }
+        }
+        match upstream.send().await {
+            Ok(answer) => {
+                let mut response = Response::builder().status(answer.status());
+                for (name, value) in answer.headers() {
+                    response = response.header(name, value);
+                }
+                response
+                    .body(Body::from(answer.bytes().await.unwrap_or_default()))
+                    .unwrap()
+            }
+            Err(error) => Response::builder()
+                .status(502)
+                .body(Body::from(error.to_string()))
+                .unwrap(),
+        }
+    }
+
+    let failures = Arc::new(AtomicUsize::new(0));
+    let proxy = Proxy {
+        upstream,
+        client: reqwest::Client::new(),
+        calls: Arc::new(AtomicUsize::new(0)),
+        failures: failures.clone(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let app = axum::Router::new().fallback(forward).with_state(proxy);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{address}"), failures)
+}
