@@ -54,6 +54,8 @@ pub const STALE_PLAN: Duration = Duration::from_secs(300);
 /// How long past its deadline an open fault nobody here holds waits before the sweeper reverts it.
 const SWEEP_GRACE: Duration = Duration::from_secs(30);
 const SWEEP_EVERY: Duration = Duration::from_secs(10);
+/// How long a fault event is retried while the bus is down.
+const PUBLISH_PATIENCE: Duration = Duration::from_secs(120);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecutorError {
@@ -719,7 +721,8 @@ impl Executor {
         ))
     }
 
-    /// Publishes a fault's event. The fault's safety never depends on the bus: a failure is logged.
+    /// Publishes a fault's event, retrying for a while when the bus is down (a restarting NATS). The fault's
+    /// safety never depends on the bus: the revert has already happened, and a failure is logged.
     async fn publish(&self, record: &JournalRecord, payload: Payload) {
         let event = events::event(
             SOURCE,
@@ -728,15 +731,21 @@ impl Executor {
             "",
             payload,
         );
-        for attempt in 0..5u32 {
+        let deadline = tokio::time::Instant::now() + PUBLISH_PATIENCE;
+        let mut attempt = 0;
+        loop {
             match self.bus.publish(&event).await {
                 Ok(()) => return,
+                Err(error) if tokio::time::Instant::now() < deadline => {
+                    tracing::warn!(%error, attempt, "publishing a fault event failed; retrying");
+                    tokio::time::sleep(self.retry.delay(attempt).min(Duration::from_secs(5))).await;
+                    attempt += 1;
+                }
                 Err(error) => {
-                    tracing::warn!(%error, attempt, "publishing a fault event failed");
-                    tokio::time::sleep(Duration::from_millis(200) * (attempt + 1)).await;
+                    tracing::error!(%error, event_id = %event.id, "fault event not published; the journal still holds the fault's state");
+                    return;
                 }
             }
         }
-        tracing::error!(event_id = %event.id, "fault event not published; the journal still holds it");
     }
 }

@@ -8,6 +8,7 @@
 //! nats-server and moto_server come from the project's venv (`scripts/test-deps.sh`), installed on first use.
 
 pub mod aws;
+pub mod cluster;
 pub mod control;
 
 use std::fs::File;

@@ -7,102 +7,13 @@ use std::time::Duration;
 use rdfi_proto::v1::knowledge_service_client::KnowledgeServiceClient;
 use rdfi_proto::v1::{GetRunRequest, ListFindingsRequest, Verdict};
 use rdfi_tests::aws::{Clients, clients};
+use rdfi_tests::cluster::{Cluster, report_of};
 use rdfi_tests::control::{post_signal, watch};
-use rdfi_tests::{
-    MotoServer, NatsServer, Process, experiment_yaml, free_port, rdfi_binary, wait_for_port,
-};
+use rdfi_tests::{MotoServer, NatsServer, experiment_yaml, free_port, rdfi_binary};
 use serde_json::Value;
-use tempfile::TempDir;
 
 const BUCKET_FAULT: &str = "aws.s3.bucket-public-acl";
 const ADMIN_FAULT: &str = "aws.iam.user-admin-policy-attached";
-
-/// The five services, each its own process, over one nats-server.
-struct Cluster {
-    _processes: Vec<Process>,
-    planner_url: String,
-    knowledge_url: String,
-    webhook_url: String,
-    state: TempDir,
-    env: Vec<(String, String)>,
-}
-
-impl Cluster {
-    fn start(nats: &NatsServer, moto: &MotoServer) -> Cluster {
-        let state = tempfile::tempdir().unwrap();
-        let (knowledge_port, planner_port, webhook_port) = (free_port(), free_port(), free_port());
-        let env = moto.process_env();
-        let common = |extra: &[String]| {
-            let mut args = vec![
-                "--nats".to_owned(),
-                nats.url.clone(),
-                "--knowledge-listen".to_owned(),
-                format!("127.0.0.1:{knowledge_port}"),
-                "--planner-listen".to_owned(),
-                format!("127.0.0.1:{planner_port}"),
-                "--webhook-listen".to_owned(),
-                format!("127.0.0.1:{webhook_port}"),
-                "--state-dir".to_owned(),
-                state.path().display().to_string(),
-                "--provider".to_owned(),
-                "aws".to_owned(),
-                "--aws-endpoint".to_owned(),
-                moto.endpoint.clone(),
-                "--poll-interval".to_owned(),
-                "200ms".to_owned(),
-            ];
-            args.extend_from_slice(extra);
-            args
-        };
-        let processes = ["knowledge", "planner", "executor", "monitor", "analyzer"]
-            .iter()
-            .map(|service| {
-                Process::spawn(&rdfi_binary(&format!("rdfi-{service}")), &common(&[]), &env)
-            })
-            .collect();
-        for port in [knowledge_port, planner_port, webhook_port] {
-            assert!(
-                wait_for_port(port, Duration::from_secs(30)),
-                "a service did not listen on {port}"
-            );
-        }
-        Cluster {
-            _processes: processes,
-            planner_url: format!("http://127.0.0.1:{planner_port}"),
-            knowledge_url: format!("http://127.0.0.1:{knowledge_port}"),
-            webhook_url: format!("http://127.0.0.1:{webhook_port}"),
-            state,
-            env,
-        }
-    }
-
-    /// `rdfi submit` with the experiment; its exit code and JSON report.
-    async fn submit(&self, experiment: &str) -> (i32, Value) {
-        let file = self.state.path().join("experiment.yaml");
-        std::fs::write(&file, experiment).unwrap();
-        let output = tokio::process::Command::new(rdfi_binary("rdfi"))
-            .args(["submit", &file.display().to_string(), "--format", "json"])
-            .args([
-                "--planner",
-                &self.planner_url,
-                "--knowledge",
-                &self.knowledge_url,
-            ])
-            .envs(self.env.iter().map(|(key, value)| (key, value)))
-            .output()
-            .await
-            .unwrap();
-        report_of(output)
-    }
-}
-
-fn report_of(output: std::process::Output) -> (i32, Value) {
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let report = serde_json::from_str(&stdout)
-        .unwrap_or_else(|error| panic!("no JSON report ({error}):\n{stdout}\n{stderr}"));
-    (output.status.code().unwrap_or(-1), report)
-}
 
 fn only_fault(report: &Value) -> &Value {
     let faults = report["faults"].as_array().expect("faults[]");

@@ -1,0 +1,176 @@
+//! The executor's blast radius, on the in-process bus and the sandbox: planned faults it must refuse are
+//! refused with a reason, as events, and the refused resources are never changed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use rdfi::engine::{Engine, EngineConfig};
+use rdfi_core::bus::memory::MemoryBus;
+use rdfi_core::bus::{Bus, ConsumerConfig};
+use rdfi_core::{CancellationToken, events, subjects};
+use rdfi_executor::args::SafetyArgs;
+use rdfi_proto::v1::event::Payload;
+use rdfi_proto::v1::{FaultPlanned, Hypothesis};
+use rdfi_provider::model::BucketAcl;
+use rdfi_provider::sandbox::{SandboxAccount, SandboxProvider};
+
+fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_faults_are_events_with_reasons_and_change_nothing() {
+    let opted_in = [("rdfi-target", "true")];
+    let acl = || BucketAcl::new("owner".into(), None, Vec::new());
+    let account = Arc::new(
+        SandboxAccount::new()
+            .with_bucket("prod-ledger", tags(&opted_in), acl())
+            .with_bucket(
+                "tagged-protected",
+                tags(&[("rdfi-target", "true"), ("rdfi-protected", "true")]),
+                acl(),
+            )
+            .with_bucket("not-opted-in", tags(&[("team", "web")]), acl())
+            .with_bucket("ok-1", tags(&opted_in), acl())
+            .with_bucket("ok-2", tags(&opted_in), acl())
+            .with_bucket("over-cap", tags(&opted_in), acl())
+            .with_bucket("long-exposure", tags(&opted_in), acl()),
+    );
+    let bus: Arc<dyn Bus> = Arc::new(MemoryBus::new());
+    let state = tempfile::tempdir().unwrap();
+    let engine = Engine::start(
+        EngineConfig {
+            services: ["executor"].into_iter().collect(),
+            bus: bus.clone(),
+            provider: Some(Arc::new(SandboxProvider::new(account.clone()))),
+            state_dir: state.path().to_path_buf(),
+            database: None,
+            journal: None,
+            opt_in_tag: "rdfi-target".to_owned(),
+            safety: SafetyArgs {
+                protected: vec!["arn:aws:s3:::prod-*".to_owned()],
+                max_active_per_run: 2,
+                max_exposure: Duration::from_secs(120),
+                ..SafetyArgs::default()
+            },
+            webhook_listen: None,
+            knowledge_listen: None,
+            planner_listen: None,
+            executor_listen: None,
+            poll_interval: Duration::from_secs(1),
+        },
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    let mut outcomes = bus
+        .consume(ConsumerConfig::new(
+            "test",
+            &[subjects::FAULT_INJECTED, subjects::FAULT_REJECTED],
+        ))
+        .await
+        .unwrap();
+    let plan = [
+        ("prod-ledger", 60),
+        ("tagged-protected", 60),
+        ("not-opted-in", 60),
+        ("ok-1", 60),
+        ("ok-2", 60),
+        ("over-cap", 60),
+        ("long-exposure", 600),
+    ];
+    for (bucket, exposure_s) in plan {
+        let resource = rdfi_provider::aws::bucket_ref(
+            "sandbox",
+            bucket,
+            "sandbox",
+            account.bucket(bucket).unwrap().tags,
+        );
+        let fault_instance_id =
+            events::fault_instance_id("run", "aws.s3.bucket-public-acl", &resource.id);
+        bus.publish(&events::event(
+            "test",
+            "run",
+            &fault_instance_id,
+            "",
+            Payload::FaultPlanned(FaultPlanned {
+                fault_id: "aws.s3.bucket-public-acl".to_owned(),
+                resource: Some(resource),
+                hypothesis: Some(Hypothesis {
+                    detect_within_ms: Some(1_000),
+                    correct_within_ms: None,
+                }),
+                exposure_window_ms: exposure_s * 1_000,
+                dry_run: false,
+            }),
+        ))
+        .await
+        .unwrap();
+    }
+    let mut outcome = HashMap::new();
+    while outcome.len() < plan.len() {
+        let delivery = tokio::time::timeout(Duration::from_secs(10), outcomes.next())
+            .await
+            .expect("an outcome per planned fault")
+            .unwrap()
+            .unwrap();
+        let (resource, said) = match &delivery.event.payload {
+            Some(Payload::FaultInjected(injected)) => (
+                injected.resource.clone().unwrap().name,
+                "injected".to_owned(),
+            ),
+            Some(Payload::FaultRejected(rejected)) => (
+                rejected.resource.clone().unwrap().name,
+                rejected.reason.clone(),
+            ),
+            other => panic!("unexpected {other:?}"),
+        };
+        outcome.insert(resource, said);
+        delivery.ack().await.unwrap();
+    }
+    let said = |bucket: &str| outcome[bucket].clone();
+    assert!(
+        said("prod-ledger").contains("protected by the pattern"),
+        "{outcome:?}"
+    );
+    assert!(
+        said("tagged-protected").contains("rdfi-protected"),
+        "{outcome:?}"
+    );
+    assert!(said("not-opted-in").contains("not opted in"), "{outcome:?}");
+    assert_eq!(said("ok-1"), "injected");
+    assert_eq!(said("ok-2"), "injected");
+    assert!(
+        said("over-cap").contains("--max-active-per-run"),
+        "{outcome:?}"
+    );
+    assert!(
+        said("long-exposure").contains("--max-exposure"),
+        "{outcome:?}"
+    );
+    for bucket in [
+        "prod-ledger",
+        "tagged-protected",
+        "not-opted-in",
+        "over-cap",
+        "long-exposure",
+    ] {
+        assert!(
+            !account.bucket(bucket).unwrap().acl.grants_public_read(),
+            "{bucket} was never changed"
+        );
+    }
+    assert!(account.bucket("ok-1").unwrap().acl.grants_public_read());
+    engine.stop().await.unwrap();
+    for bucket in ["ok-1", "ok-2"] {
+        assert!(
+            !account.bucket(bucket).unwrap().acl.grants_public_read(),
+            "{bucket} reverted on stop"
+        );
+    }
+}

@@ -1,0 +1,179 @@
+//! Safety in cluster mode: a restarting nats-server, executor replicas sharing the plan stream, and abort
+//! through gRPC and through the safety.abort event.
+
+use std::time::Duration;
+
+use rdfi_tests::aws::clients;
+use rdfi_tests::cluster::Cluster;
+use rdfi_tests::{MotoServer, NatsServer, experiment_yaml, wait_until};
+
+const BUCKET_FAULT: &str = "aws.s3.bucket-public-acl";
+
+fn campaign(max_targets: u32, exposure: &str) -> String {
+    experiment_yaml(BUCKET_FAULT, exposure, None, exposure)
+        .replace("maxTargets: 1", &format!("maxTargets: {max_targets}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nats_restart_in_the_middle_loses_no_event() {
+    let mut nats = NatsServer::start();
+    let moto = MotoServer::start();
+    let aws = clients(&moto.endpoint).await;
+    for name in ["restart-a", "restart-b"] {
+        aws.create_bucket(name, &[("rdfi-target", "true")]).await;
+    }
+    let baseline = (
+        aws.acl_lines("restart-a").await,
+        aws.acl_lines("restart-b").await,
+    );
+    let cluster = Cluster::start(&nats, &moto);
+    let submitted = {
+        let experiment = campaign(2, "4s");
+        let cluster = &cluster;
+        async move { cluster.submit(&experiment).await }
+    };
+    let restart = async {
+        let injected = wait_until(Duration::from_secs(30), || {
+            let aws = aws.clone();
+            async move {
+                aws.bucket_is_public("restart-a").await && aws.bucket_is_public("restart-b").await
+            }
+        })
+        .await;
+        assert!(injected, "both faults were injected");
+        nats.stop();
+        tokio::time::sleep(Duration::from_secs(6)).await; // the deadline passes while NATS is down
+        nats.start_again();
+    };
+    let ((code, report), ()) = tokio::join!(submitted, restart);
+
+    assert_eq!(code, 1, "no detector, so missed: {report:#}");
+    let faults = report["faults"].as_array().unwrap();
+    assert_eq!(faults.len(), 2, "{report:#}");
+    for fault in faults {
+        assert_eq!(fault["verdict"], "missed", "{fault:#}");
+        assert_eq!(fault["state"], "reverted", "{fault:#}");
+        assert_eq!(fault["revertVerified"], true, "{fault:#}");
+    }
+    assert_eq!(report["findings"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        (
+            aws.acl_lines("restart-a").await,
+            aws.acl_lines("restart-b").await
+        ),
+        baseline
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_executors_on_one_plan_stream_inject_each_fault_once() {
+    let nats = NatsServer::start();
+    let moto = MotoServer::start();
+    let aws = clients(&moto.endpoint).await;
+    let names: Vec<String> = (0..6).map(|index| format!("replica-{index}")).collect();
+    for name in &names {
+        aws.create_bucket(name, &[("rdfi-target", "true")]).await;
+    }
+    let mut cluster = Cluster::with_executors(&nats, &moto, 2);
+    let (code, report) = cluster.submit(&campaign(6, "2s")).await;
+
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        report["faults"].as_array().map(Vec::len),
+        Some(6),
+        "{report:#}"
+    );
+    let injections: Vec<usize> = cluster
+        .executors
+        .iter_mut()
+        .map(|executor| executor.log().matches("fault injected").count())
+        .collect();
+    assert_eq!(
+        injections.iter().sum::<usize>(),
+        6,
+        "each fault injected exactly once: {injections:?}"
+    );
+    for name in &names {
+        assert!(!aws.bucket_is_public(name).await, "{name} reverted");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rdfi_abort_over_grpc_reverts_at_once() {
+    let nats = NatsServer::start();
+    let moto = MotoServer::start();
+    let aws = clients(&moto.endpoint).await;
+    aws.create_bucket("abort-grpc", &[("rdfi-target", "true")])
+        .await;
+    let baseline = aws.acl_lines("abort-grpc").await;
+    let cluster = Cluster::start(&nats, &moto);
+    let experiment = campaign(1, "10m");
+    let submitted = cluster.submit(&experiment);
+    let abort = async {
+        let injected = wait_until(Duration::from_secs(30), || {
+            let aws = aws.clone();
+            async move { aws.bucket_is_public("abort-grpc").await }
+        })
+        .await;
+        assert!(injected);
+        let output = cluster
+            .rdfi(&["abort", "--executor", &cluster.executor_url])
+            .await;
+        let said = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{said}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(said.contains("reverted and verified 1 fault"), "{said}");
+        // The abort answers once the revert is verified.
+        assert_eq!(aws.acl_lines("abort-grpc").await, baseline);
+    };
+    let ((code, report), ()) = tokio::join!(submitted, abort);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(report["faults"][0]["revertVerified"], true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_safety_abort_event_reaches_every_executor() {
+    let nats = NatsServer::start();
+    let moto = MotoServer::start();
+    let aws = clients(&moto.endpoint).await;
+    let names: Vec<String> = (0..4).map(|index| format!("abort-event-{index}")).collect();
+    for name in &names {
+        aws.create_bucket(name, &[("rdfi-target", "true")]).await;
+    }
+    let cluster = Cluster::with_executors(&nats, &moto, 2);
+    let experiment = campaign(4, "10m");
+    let submitted = cluster.submit(&experiment);
+    let abort = async {
+        let injected = wait_until(Duration::from_secs(30), || {
+            let (aws, names) = (aws.clone(), names.clone());
+            async move {
+                for name in &names {
+                    if !aws.bucket_is_public(name).await {
+                        return false;
+                    }
+                }
+                true
+            }
+        })
+        .await;
+        assert!(injected, "all four injected");
+        let output = cluster
+            .rdfi(&["abort", "--nats", &cluster.nats_url, "--reason", "test"])
+            .await;
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let ((code, report), ()) = tokio::join!(submitted, abort);
+    assert_eq!(code, 1, "{report:#}");
+    for name in &names {
+        assert!(!aws.bucket_is_public(name).await, "{name} reverted");
+    }
+}
