@@ -88,6 +88,31 @@ pub struct EngineConfig {
     pub poll_interval: Duration,
 }
 
+impl EngineConfig {
+    /// All five services in one process, serving nothing on the network, with the default safety limits.
+    pub fn one_process(
+        bus: Arc<dyn Bus>,
+        provider: Arc<dyn Provider>,
+        state_dir: PathBuf,
+    ) -> EngineConfig {
+        EngineConfig {
+            services: SERVICES.iter().copied().collect(),
+            bus,
+            provider: Some(provider),
+            state_dir,
+            database: None,
+            journal: None,
+            opt_in_tag: rdfi_core::DEFAULT_OPT_IN_TAG.to_owned(),
+            safety: SafetyArgs::default(),
+            webhook_listen: None,
+            knowledge_listen: None,
+            planner_listen: None,
+            executor_listen: None,
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+}
+
 /// Running services.
 pub struct Engine {
     shutdown: CancellationToken,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use rdfi::engine::{Engine, EngineConfig, SERVICES, parse_services};
+use rdfi::engine::{Engine, EngineConfig, parse_services};
 use rdfi::report::Report;
 use rdfi::safety;
 use rdfi::serve::{ServeArgs, default_state_dir, serve};
@@ -245,24 +245,15 @@ async fn execute(
     narrate: Option<bool>,
 ) -> Result<Report, Failure> {
     let shutdown = shutdown_on_signals();
-    let services = SERVICES.iter().copied().collect();
     let timeout = experiment::hold_duration(spec.exposure_window_ms, spec.hypothesis.as_ref())
         + Duration::from_secs(120);
     let mut engine = Engine::start(
         EngineConfig {
-            services,
-            bus: bus.clone(),
-            provider: Some(provider),
-            state_dir: parts.state_dir,
-            database: None,
-            journal: None,
             opt_in_tag: parts.opt_in_tag,
             safety: parts.safety,
             webhook_listen: parts.webhook_listen,
-            knowledge_listen: None,
-            planner_listen: None,
-            executor_listen: None,
             poll_interval: parts.poll_interval,
+            ..EngineConfig::one_process(bus.clone(), provider, parts.state_dir)
         },
         shutdown.clone(),
     )

@@ -6,10 +6,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rdfi_core::bus::Bus;
 use rdfi_core::bus::memory::MemoryBus;
+use rdfi_core::bus::nats::NatsBus;
 use rdfi_core::cli::CommonArgs;
 use rdfi_core::{events, telemetry};
 use rdfi_executor::args::SafetyArgs;
-use rdfi_executor::{ExecutorConfig, FaultState, JournalRecord};
+use rdfi_executor::{ExecutorConfig, FaultState, Journal, JournalRecord};
 use rdfi_proto::v1::event::Payload;
 use rdfi_proto::v1::executor_service_client::ExecutorServiceClient;
 use rdfi_proto::v1::{AbortRequest, SafetyAbort};
@@ -65,15 +66,24 @@ fn quiet_telemetry(common: &CommonArgs) -> Result<telemetry::TelemetryGuard, Fai
     telemetry::init(&common.telemetry("rdfi", "warn")).map_err(usage)
 }
 
+/// The journal the flags name, and the NATS connection when `--nats` was given.
+async fn open_journal(
+    common: &CommonArgs,
+    journal: &JournalArgs,
+    state_dir: Option<PathBuf>,
+) -> Result<(Arc<dyn Journal>, Option<NatsBus>), Failure> {
+    let state_dir = state_dir.unwrap_or_else(default_state_dir);
+    let nats = match &common.nats {
+        Some(_) => Some(common.nats_bus().await.map_err(usage)?),
+        None => None,
+    };
+    Ok((journal.open(&state_dir, nats.as_ref()).await?, nats))
+}
+
 /// `rdfi recover`: exit 0 only when the journal holds no open fault afterwards.
 pub async fn recover(args: RecoverArgs) -> Result<u8, Failure> {
     let _telemetry = quiet_telemetry(&args.common)?;
-    let state_dir = args.state_dir.unwrap_or_else(default_state_dir);
-    let nats = match &args.common.nats {
-        Some(_) => Some(args.common.nats_bus().await.map_err(usage)?),
-        None => None,
-    };
-    let journal = args.journal.open(&state_dir, nats.as_ref()).await?;
+    let (journal, nats) = open_journal(&args.common, &args.journal, args.state_dir).await?;
     let provider = args.provider.connect().await.map_err(usage)?;
     let bus: Arc<dyn Bus> = match nats {
         Some(nats) => Arc::new(nats),
@@ -127,12 +137,7 @@ fn describe(record: &JournalRecord, now: i64) -> String {
 /// `rdfi status`: the open faults; exit 3 when one failed to revert or is long overdue.
 pub async fn status(args: StatusArgs) -> Result<u8, Failure> {
     let _telemetry = quiet_telemetry(&args.common)?;
-    let state_dir = args.state_dir.unwrap_or_else(default_state_dir);
-    let nats = match &args.common.nats {
-        Some(_) => Some(args.common.nats_bus().await.map_err(usage)?),
-        None => None,
-    };
-    let journal = args.journal.open(&state_dir, nats.as_ref()).await?;
+    let (journal, _nats) = open_journal(&args.common, &args.journal, args.state_dir).await?;
     let open = journal.open_faults().await.map_err(usage)?;
     if open.is_empty() {
         println!("no open fault: the estate is as rdfi found it");

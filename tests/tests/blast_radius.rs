@@ -46,23 +46,17 @@ async fn refused_faults_are_events_with_reasons_and_change_nothing() {
     let engine = Engine::start(
         EngineConfig {
             services: ["executor"].into_iter().collect(),
-            bus: bus.clone(),
-            provider: Some(Arc::new(SandboxProvider::new(account.clone()))),
-            state_dir: state.path().to_path_buf(),
-            database: None,
-            journal: None,
-            opt_in_tag: "rdfi-target".to_owned(),
             safety: SafetyArgs {
                 protected: vec!["arn:aws:s3:::prod-*".to_owned()],
                 max_active_per_run: 2,
                 max_exposure: Duration::from_secs(120),
                 ..SafetyArgs::default()
             },
-            webhook_listen: None,
-            knowledge_listen: None,
-            planner_listen: None,
-            executor_listen: None,
-            poll_interval: Duration::from_secs(1),
+            ..EngineConfig::one_process(
+                bus.clone(),
+                Arc::new(SandboxProvider::new(account.clone())),
+                state.path().to_path_buf(),
+            )
         },
         CancellationToken::new(),
     )

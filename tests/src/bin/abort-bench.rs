@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use rdfi::engine::{Engine, EngineConfig, SERVICES};
+use rdfi::engine::{Engine, EngineConfig};
 use rdfi_core::bus::memory::MemoryBus;
 use rdfi_core::bus::{Bus, ConsumerConfig};
 use rdfi_core::{CancellationToken, events, experiment, subjects};
@@ -68,24 +68,14 @@ async fn main() -> anyhow::Result<()> {
     let state = tempfile::tempdir()?;
     let engine = Engine::start(
         EngineConfig {
-            services: SERVICES.iter().copied().collect(),
-            bus: bus.clone(),
-            provider: Some(provider),
-            state_dir: state.path().to_path_buf(),
-            database: None,
-            journal: None,
-            opt_in_tag: rdfi_core::DEFAULT_OPT_IN_TAG.to_owned(),
             safety: SafetyArgs {
                 max_active_faults: faults,
                 max_active_per_run: faults,
                 revert_concurrency: concurrency,
                 ..SafetyArgs::default()
             },
-            webhook_listen: None,
-            knowledge_listen: None,
-            planner_listen: None,
-            executor_listen: None,
             poll_interval: Duration::from_secs(3600),
+            ..EngineConfig::one_process(bus.clone(), provider, state.path().to_path_buf())
         },
         CancellationToken::new(),
     )

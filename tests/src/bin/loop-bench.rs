@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use rdfi::engine::{Engine, EngineConfig, SERVICES};
+use rdfi::engine::{Engine, EngineConfig};
 use rdfi_core::bus::memory::MemoryBus;
 use rdfi_core::bus::nats::NatsBus;
 use rdfi_core::bus::{Bus, ConsumerConfig};
@@ -88,23 +88,16 @@ async fn main() -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let mut engine = Engine::start(
         EngineConfig {
-            services: SERVICES.iter().copied().collect(),
-            bus: bus.clone(),
-            provider: Some(Arc::new(SandboxProvider::new(Arc::new(account)))),
-            state_dir: state.path().to_path_buf(),
-            database: None,
-            journal: None,
-            opt_in_tag: rdfi_core::DEFAULT_OPT_IN_TAG.to_owned(),
             safety: SafetyArgs {
                 max_active_faults: faults,
                 max_active_per_run: faults,
                 ..SafetyArgs::default()
             },
-            webhook_listen: None,
-            knowledge_listen: None,
-            planner_listen: None,
-            executor_listen: None,
-            poll_interval: Duration::from_millis(500),
+            ..EngineConfig::one_process(
+                bus.clone(),
+                Arc::new(SandboxProvider::new(Arc::new(account))),
+                state.path().to_path_buf(),
+            )
         },
         shutdown.clone(),
     )
