@@ -86,6 +86,8 @@ pub struct EngineConfig {
     pub planner_listen: Option<SocketAddr>,
     pub executor_listen: Option<SocketAddr>,
     pub poll_interval: Duration,
+    /// Detection sources whose signals abort everything (stop conditions).
+    pub stop_sources: Vec<String>,
 }
 
 impl EngineConfig {
@@ -109,6 +111,7 @@ impl EngineConfig {
             planner_listen: None,
             executor_listen: None,
             poll_interval: Duration::from_secs(1),
+            stop_sources: Vec::new(),
         }
     }
 }
@@ -202,6 +205,7 @@ impl Engine {
                         opt_in_tag: config.opt_in_tag.clone(),
                         webhook_listen: config.webhook_listen,
                         poll_interval: config.poll_interval,
+                        stop_sources: config.stop_sources.clone(),
                     };
                     tasks.spawn(async move {
                         (service, stringify(rdfi_monitor::run(monitor, token).await))

@@ -106,6 +106,14 @@ struct RunArgs {
     /// How often the monitor reads a faulted resource.
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration, value_name = "DURATION")]
     poll_interval: Duration,
+    /// A stop condition: signals from this detection source abort the run (repeatable).
+    #[arg(
+        long = "stop-on-source",
+        env = "RDFI_STOP_ON_SOURCE",
+        value_delimiter = ',',
+        value_name = "SOURCE"
+    )]
+    stop_sources: Vec<String>,
     #[command(flatten)]
     safety: SafetyArgs,
     #[command(flatten)]
@@ -181,14 +189,9 @@ async fn demo(format: Format) -> Result<u8, Failure> {
     }
     let report = execute(
         spec,
-        bus,
-        provider,
-        EngineConfigParts {
-            state_dir: state_dir.path().to_path_buf(),
-            opt_in_tag: rdfi_core::DEFAULT_OPT_IN_TAG.to_owned(),
-            safety: SafetyArgs::default(),
-            webhook_listen: None,
+        EngineConfig {
             poll_interval: Duration::from_millis(100),
+            ..EngineConfig::one_process(bus, provider, state_dir.path().to_path_buf())
         },
         matches!(format, Format::Table).then_some(true),
     )
@@ -211,14 +214,17 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
     let bus = args.common.bus().await.map_err(usage)?;
     let report = execute(
         spec,
-        bus,
-        provider,
-        EngineConfigParts {
-            state_dir: args.state_dir.clone().unwrap_or_else(default_state_dir),
+        EngineConfig {
             opt_in_tag: args.opt_in_tag.clone(),
             safety: args.safety.clone(),
             webhook_listen: Some(args.webhook_listen),
             poll_interval: args.poll_interval,
+            stop_sources: args.stop_sources.clone(),
+            ..EngineConfig::one_process(
+                bus,
+                provider,
+                args.state_dir.clone().unwrap_or_else(default_state_dir),
+            )
         },
         matches!(args.format, Format::Table).then_some(false),
     )
@@ -227,38 +233,20 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
     Ok(report.exit_code() as u8)
 }
 
-struct EngineConfigParts {
-    state_dir: PathBuf,
-    opt_in_tag: String,
-    safety: SafetyArgs,
-    webhook_listen: Option<std::net::SocketAddr>,
-    poll_interval: Duration,
-}
-
 /// Runs one experiment with all five services in this process and returns its report. `narrate` prints the
 /// run as it happens: to stdout (`Some(true)`) or stderr (`Some(false)`).
 async fn execute(
     spec: rdfi_proto::v1::ExperimentSpec,
-    bus: Arc<dyn Bus>,
-    provider: Arc<dyn Provider>,
-    parts: EngineConfigParts,
+    config: EngineConfig,
     narrate: Option<bool>,
 ) -> Result<Report, Failure> {
+    let bus = config.bus.clone();
     let shutdown = shutdown_on_signals();
     let timeout = experiment::hold_duration(spec.exposure_window_ms, spec.hypothesis.as_ref())
         + Duration::from_secs(120);
-    let mut engine = Engine::start(
-        EngineConfig {
-            opt_in_tag: parts.opt_in_tag,
-            safety: parts.safety,
-            webhook_listen: parts.webhook_listen,
-            poll_interval: parts.poll_interval,
-            ..EngineConfig::one_process(bus.clone(), provider, parts.state_dir)
-        },
-        shutdown.clone(),
-    )
-    .await
-    .map_err(usage)?;
+    let mut engine = Engine::start(config, shutdown.clone())
+        .await
+        .map_err(usage)?;
     let run_id = events::new_id();
     let narration = CancellationToken::new();
     if let Some(to_stdout) = narrate {

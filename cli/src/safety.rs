@@ -123,7 +123,7 @@ fn describe(record: &JournalRecord, now: i64) -> String {
     };
     format!(
         "{:<14} {:<36} {:<40} {deadline}{}",
-        format!("{:?}", record.state).to_lowercase(),
+        record.state.as_str(),
         record.fault_id,
         record.resource.id,
         record

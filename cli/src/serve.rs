@@ -66,6 +66,14 @@ pub struct ServeArgs {
     /// How often the monitor reads a faulted resource.
     #[arg(long, env = "RDFI_POLL_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub poll_interval: Duration,
+    /// A stop condition: signals from this detection source abort every run (repeatable).
+    #[arg(
+        long = "stop-on-source",
+        env = "RDFI_STOP_ON_SOURCE",
+        value_delimiter = ',',
+        value_name = "SOURCE"
+    )]
+    pub stop_sources: Vec<String>,
     #[command(flatten)]
     pub journal: JournalArgs,
     #[command(flatten)]
@@ -165,6 +173,7 @@ pub async fn serve(args: ServeArgs, services: BTreeSet<&'static str>) -> Result<
             planner_listen: Some(args.planner_listen),
             executor_listen: Some(args.executor_listen),
             poll_interval: args.poll_interval,
+            stop_sources: args.stop_sources,
         },
         shutdown_on_signals(),
     )

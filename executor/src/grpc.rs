@@ -10,7 +10,7 @@ use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
-use crate::{ExecutorError, ExecutorHandle, FaultState};
+use crate::{ExecutorError, ExecutorHandle};
 
 /// The gRPC service's full name, as reported by the health service.
 pub(crate) const SERVICE_NAME: &str = "rdfi.v1.ExecutorService";
@@ -26,18 +26,6 @@ struct Service {
 fn status(error: ExecutorError) -> Status {
     tracing::error!(%error, "executor request failed");
     Status::internal(error.to_string())
-}
-
-fn state_name(state: FaultState) -> &'static str {
-    match state {
-        FaultState::Intended => "intended",
-        FaultState::Injected => "injected",
-        FaultState::Reverting => "reverting",
-        FaultState::Reverted => "reverted",
-        FaultState::RevertFailed => "revert_failed",
-        FaultState::Prevented => "prevented",
-        FaultState::Rejected => "rejected",
-    }
 }
 
 #[tonic::async_trait]
@@ -82,7 +70,7 @@ impl ExecutorService for Service {
                 run_id: record.run_id,
                 fault_id: record.fault_id,
                 resource: Some(record.resource),
-                state: state_name(record.state).to_owned(),
+                state: record.state.as_str().to_owned(),
                 injected_at: record.injected_at_ms.map(timestamp_from_millis),
                 revert_due_at: Some(timestamp_from_millis(record.revert_due_at_ms)),
                 reason: record.reason.unwrap_or_default(),

@@ -9,7 +9,8 @@
 //!
 //! Detection signals arrive on the HTTP webhook `POST /v1/signals` (JSON `{"resource", "source", "title",
 //! "severity"}`) and from the provider's own signal source; each is correlated to the active faults on the
-//! resource it names and published as `rdfi.v1.observation.signal`.
+//! resource it names and published as `rdfi.v1.observation.signal`. A signal from a configured stop source
+//! (`--stop-on-source`, an SLO alarm say) raises `rdfi.v1.safety.abort`: every executor reverts everything.
 
 mod webhook;
 
@@ -22,8 +23,8 @@ use rdfi_core::bus::{Bus, BusError, ConsumerConfig};
 use rdfi_core::{CancellationToken, catalogue, events, subjects, targeting, worker};
 use rdfi_proto::v1::event::Payload;
 use rdfi_proto::v1::{
-    Event, ExperimentSpec, FaultInjected, InventoryObserved, ResourceRef, SignalReceived,
-    StateRestored,
+    Event, ExperimentSpec, FaultInjected, InventoryObserved, ResourceRef, SafetyAbort,
+    SignalReceived, StateRestored,
 };
 use rdfi_proto::{timestamp_from_millis, unix_millis};
 use rdfi_provider::{DetectionSignal, Provider, RetryPolicy, with_retry};
@@ -56,6 +57,8 @@ pub struct MonitorConfig {
     pub webhook_listen: Option<SocketAddr>,
     /// How often a faulted resource is read to see whether someone else restored it.
     pub poll_interval: Duration,
+    /// Stop conditions: a signal from one of these sources (an SLO alarm, a pager) aborts every run.
+    pub stop_sources: Vec<String>,
 }
 
 struct ActiveFault {
@@ -70,6 +73,7 @@ pub(crate) struct Monitor {
     provider: Arc<dyn Provider>,
     opt_in_tag: String,
     poll_interval: Duration,
+    stop_sources: Vec<String>,
     active: Mutex<HashMap<String, ActiveFault>>,
     early_signals: Mutex<VecDeque<(i64, DetectionSignal)>>,
 }
@@ -94,6 +98,7 @@ pub async fn run(config: MonitorConfig, shutdown: CancellationToken) -> Result<(
         provider: config.provider,
         opt_in_tag: config.opt_in_tag,
         poll_interval: config.poll_interval,
+        stop_sources: config.stop_sources,
         active: Mutex::default(),
         early_signals: Mutex::default(),
     });
@@ -338,6 +343,9 @@ impl Monitor {
     /// each. Returns how many faults it was correlated with.
     pub(crate) async fn ingest(&self, signal: DetectionSignal) -> usize {
         let received_at = now_ms();
+        if self.stop_sources.contains(&signal.source) {
+            self.raise_abort(&signal, received_at).await;
+        }
         let matching: Vec<(String, String)> = lock(&self.active)
             .iter()
             .filter(|(_, fault)| {
@@ -365,6 +373,28 @@ impl Monitor {
             }
         }
         matching.len()
+    }
+
+    /// A stop condition held: every executor reverts every active fault.
+    async fn raise_abort(&self, signal: &DetectionSignal, received_at: i64) {
+        let reason = format!(
+            "stop condition: {} signalled {:?} on {}",
+            signal.source, signal.title, signal.resource
+        );
+        tracing::warn!(%reason, "raising safety.abort");
+        let event = events::event(
+            SOURCE,
+            "",
+            "",
+            &format!("{}\u{1f}{received_at}", signal.source),
+            Payload::SafetyAbort(SafetyAbort {
+                run_id: String::new(),
+                reason,
+            }),
+        );
+        if let Err(error) = self.bus.publish(&event).await {
+            tracing::error!(%error, "cannot publish safety.abort");
+        }
     }
 
     async fn publish_signal(

@@ -8,6 +8,9 @@ use tempfile::TempDir;
 
 use crate::{MotoServer, NatsServer, Process, free_port, rdfi_binary, wait_for_port};
 
+/// Signals from this source are the cluster's stop condition.
+pub const STOP_SOURCE: &str = "checkout-slo-alarm";
+
 pub struct Cluster {
     pub executors: Vec<Process>,
     _others: Vec<Process>,
@@ -44,6 +47,7 @@ impl Cluster {
                 ("--provider", "aws".to_owned()),
                 ("--aws-endpoint", moto.endpoint.clone()),
                 ("--poll-interval", "200ms".to_owned()),
+                ("--stop-on-source", STOP_SOURCE.to_owned()),
             ]
             .into_iter()
             .flat_map(|(flag, value)| [flag.to_owned(), value])

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use rdfi_tests::aws::clients;
-use rdfi_tests::cluster::Cluster;
+use rdfi_tests::cluster::{Cluster, STOP_SOURCE};
+use rdfi_tests::control::post_signal;
 use rdfi_tests::{MotoServer, NatsServer, experiment_yaml, wait_until};
 
 const BUCKET_FAULT: &str = "aws.s3.bucket-public-acl";
@@ -174,6 +175,37 @@ async fn a_safety_abort_event_reaches_every_executor() {
     let ((code, report), ()) = tokio::join!(submitted, abort);
     assert_eq!(code, 1, "{report:#}");
     for name in &names {
+        assert!(!aws.bucket_is_public(name).await, "{name} reverted");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_condition_signal_makes_the_monitor_abort_everything() {
+    let nats = NatsServer::start();
+    let moto = MotoServer::start();
+    let aws = clients(&moto.endpoint).await;
+    for name in ["stop-a", "stop-b"] {
+        aws.create_bucket(name, &[("rdfi-target", "true")]).await;
+    }
+    let cluster = Cluster::start(&nats, &moto);
+    let experiment = campaign(2, "10m");
+    let submitted = cluster.submit(&experiment);
+    let alarm = async {
+        let injected =
+            wait_until(Duration::from_secs(30), || {
+                let aws = aws.clone();
+                async move {
+                    aws.bucket_is_public("stop-a").await && aws.bucket_is_public("stop-b").await
+                }
+            })
+            .await;
+        assert!(injected);
+        // An SLO alarm about something else entirely: the stop condition holds.
+        post_signal(&cluster.webhook_url, "checkout-service", STOP_SOURCE).await;
+    };
+    let ((code, report), ()) = tokio::join!(submitted, alarm);
+    assert_eq!(code, 1, "{report:#}");
+    for name in ["stop-a", "stop-b"] {
         assert!(!aws.bucket_is_public(name).await, "{name} reverted");
     }
 }

@@ -270,6 +270,61 @@ async fn sigterm_reverts_and_verifies_everything_before_exit() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revert_that_cannot_be_verified_is_reported_kept_open_and_recovered_later() {
+    let moto = MotoServer::start();
+    let aws = clients(&moto.endpoint).await;
+    let baseline = prepare_round(&aws, "drift").await;
+    let experiment = round_experiment("drift", "2s")
+        .replace(&format!("  - id: {BUCKET_FAULT}\n    maxTargets: 2\n"), "");
+    let run = Run::new(&moto, &experiment, &["--revert-attempts", "2"]);
+    // Someone attaches another policy to the user while the fault is on: the user no longer reads back as
+    // its snapshot, whatever rdfi detaches.
+    let meddler = aws.clone();
+    let meddling = tokio::spawn(async move {
+        while !meddler.user_is_admin("drift-user").await {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        meddler
+            .iam
+            .attach_user_policy()
+            .user_name("drift-user")
+            .policy_arn("arn:aws:iam::aws:policy/IAMUserChangePassword")
+            .send()
+            .await
+            .expect("AttachUserPolicy");
+    });
+    let (code, report) = run.output(&moto).await;
+    meddling.await.unwrap();
+    assert_eq!(code, 3, "a failed revert is a safety abort: {report:#}");
+    let fault = &report["faults"][0];
+    assert_eq!(fault["state"], "revert_failed", "{report:#}");
+    assert_eq!(fault["revertVerified"], false);
+    assert!(
+        !aws.user_is_admin("drift-user").await,
+        "the injected policy itself was detached"
+    );
+    let state_dir = run.state.path().display().to_string();
+    let status = tokio::process::Command::new(rdfi_binary("rdfi"))
+        .args(["status", "--journal", "file", "--state-dir", &state_dir])
+        .output()
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&status.stdout);
+    assert_eq!(status.status.code(), Some(3), "{said}");
+    assert!(said.contains("revert_failed"), "{said}");
+    // The operator undoes the other change; recovery now verifies and closes the fault.
+    aws.iam
+        .detach_user_policy()
+        .user_name("drift-user")
+        .policy_arn("arn:aws:iam::aws:policy/IAMUserChangePassword")
+        .send()
+        .await
+        .unwrap();
+    run.recover(&moto, &moto.endpoint).await;
+    assert_eq!(round_state(&aws, "drift").await, baseline);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dry_run_changes_nothing_and_says_what_it_would_change() {
     let moto = MotoServer::start();
     let aws = clients(&moto.endpoint).await;

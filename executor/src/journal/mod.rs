@@ -30,6 +30,19 @@ pub enum FaultState {
 }
 
 impl FaultState {
+    /// The state's name, as in the journal and in `fault.*` subjects: `injected`, `revert_failed`, ...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FaultState::Intended => "intended",
+            FaultState::Injected => "injected",
+            FaultState::Reverting => "reverting",
+            FaultState::Reverted => "reverted",
+            FaultState::RevertFailed => "revert_failed",
+            FaultState::Prevented => "prevented",
+            FaultState::Rejected => "rejected",
+        }
+    }
+
     /// Whether the resource may still carry the fault, so a revert is owed.
     pub fn is_open(self) -> bool {
         matches!(
