@@ -306,7 +306,9 @@ fn finding(event: &Event, fault_id: &str, resource: Option<ResourceRef>, reason:
             fault_id: fault_id.to_owned(),
             resource,
             title: format!("{title}: {reason}"),
-            severity: model.map_or("medium", |model| model.severity).to_owned(),
+            severity: model
+                .map_or("medium", |model| model.severity().label())
+                .to_owned(),
             remediation: model.map_or("", |model| model.remediation).to_owned(),
         }),
     )

@@ -80,7 +80,10 @@ struct Selector {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct FaultEntry {
-    id: String,
+    /// One fault by its id ...
+    id: Option<String>,
+    /// ... or every fault of the target's provider with this intent.
+    intent: Option<String>,
     #[serde(default = "one")]
     max_targets: u32,
 }
@@ -190,28 +193,8 @@ pub fn parse(source: &str, file: &str) -> Result<ExperimentSpec, ExperimentError
             "lists no fault; name at least one fault id (see `rdfi catalog`)".to_owned(),
         ));
     }
-    let mut faults = Vec::with_capacity(parsed.faults.len());
+    let mut faults: Vec<FaultSelection> = Vec::with_capacity(parsed.faults.len());
     for (index, entry) in parsed.faults.iter().enumerate() {
-        let field = format!("faults[{index}].id");
-        let Some(model) = catalogue::find(&entry.id) else {
-            let known: Vec<_> = catalogue::all().iter().map(|model| model.id).collect();
-            return Err(fail(
-                &field,
-                &entry.id,
-                format!("unknown fault {:?}; known: {}", entry.id, known.join(", ")),
-            ));
-        };
-        if provider != "sandbox" && model.provider() != provider {
-            return Err(fail(
-                &field,
-                &entry.id,
-                format!(
-                    "fault {:?} is for provider {:?}, but the target is {provider:?}",
-                    entry.id,
-                    model.provider()
-                ),
-            ));
-        }
         if entry.max_targets == 0 {
             return Err(fail(
                 &format!("faults[{index}].maxTargets"),
@@ -219,20 +202,72 @@ pub fn parse(source: &str, file: &str) -> Result<ExperimentSpec, ExperimentError
                 "must be at least 1".to_owned(),
             ));
         }
-        if faults
-            .iter()
-            .any(|selected: &FaultSelection| selected.fault_id == entry.id)
-        {
-            return Err(fail(
-                &field,
-                &entry.id,
-                format!("fault {:?} is listed twice", entry.id),
-            ));
+        let ids: Vec<&'static str> = match (&entry.id, &entry.intent) {
+            (Some(id), None) => {
+                let field = format!("faults[{index}].id");
+                let Some(model) = catalogue::find(id) else {
+                    return Err(fail(
+                        &field,
+                        id,
+                        format!("unknown fault {id:?}; `rdfi catalog` lists them"),
+                    ));
+                };
+                if provider != "sandbox" && model.provider() != provider {
+                    return Err(fail(
+                        &field,
+                        id,
+                        format!(
+                            "fault {id:?} is for provider {:?}, but the target is {provider:?}",
+                            model.provider()
+                        ),
+                    ));
+                }
+                vec![model.id]
+            }
+            (None, Some(intent)) => {
+                let field = format!("faults[{index}].intent");
+                if !catalogue::INTENTS.iter().any(|(known, _)| known == intent) {
+                    let known: Vec<_> =
+                        catalogue::INTENTS.iter().map(|(known, _)| *known).collect();
+                    return Err(fail(
+                        &field,
+                        intent,
+                        format!("unknown intent {intent:?}; known: {}", known.join(", ")),
+                    ));
+                }
+                let ids: Vec<_> = catalogue::by_intent(intent, provider)
+                    .map(|model| model.id)
+                    .collect();
+                if ids.is_empty() {
+                    return Err(fail(
+                        &field,
+                        intent,
+                        format!("provider {provider:?} has no fault with intent {intent:?}"),
+                    ));
+                }
+                ids
+            }
+            _ => {
+                return Err(fail(
+                    &format!("faults[{index}]"),
+                    "- ",
+                    "give exactly one of id or intent".to_owned(),
+                ));
+            }
+        };
+        for id in ids {
+            if faults.iter().any(|selected| selected.fault_id == id) {
+                return Err(fail(
+                    &format!("faults[{index}]"),
+                    id,
+                    format!("fault {id:?} is asked for twice"),
+                ));
+            }
+            faults.push(FaultSelection {
+                fault_id: id.to_owned(),
+                max_targets: entry.max_targets,
+            });
         }
-        faults.push(FaultSelection {
-            fault_id: entry.id.clone(),
-            max_targets: entry.max_targets,
-        });
     }
 
     let exposure = parsed
@@ -425,6 +460,46 @@ safety:
         let error = error_for(&two);
         assert!(error.message.starts_with("faults[1].maxTargets"), "{error}");
         assert_eq!(error.line, 14, "{error}");
+    }
+
+    #[test]
+    fn an_intent_expands_to_the_providers_faults() {
+        let spec = parse(
+            &VALID.replace(
+                "  - id: aws.s3.bucket-public-acl\n",
+                "  - intent: public-storage-read\n",
+            ),
+            "x.yaml",
+        )
+        .unwrap();
+        let ids: Vec<_> = spec
+            .faults
+            .iter()
+            .map(|fault| fault.fault_id.as_str())
+            .collect();
+        assert!(ids.contains(&"aws.s3.bucket-public-acl"), "{ids:?}");
+        assert!(
+            ids.iter().all(|id| id.starts_with("aws.")),
+            "only the target's provider: {ids:?}"
+        );
+        assert!(spec.faults.iter().all(|fault| fault.max_targets == 2));
+        let error =
+            error_for(&VALID.replace("  - id: aws.s3.bucket-public-acl\n", "  - intent: chaos\n"));
+        assert!(
+            error
+                .message
+                .starts_with("faults[0].intent: unknown intent"),
+            "{error}"
+        );
+        assert_eq!(error.line, 11, "{error}");
+        let error = error_for(&VALID.replace(
+            "  - id: aws.s3.bucket-public-acl\n    maxTargets: 2\n",
+            "  - maxTargets: 1\n",
+        ));
+        assert!(
+            error.message.contains("exactly one of id or intent"),
+            "{error}"
+        );
     }
 
     #[test]

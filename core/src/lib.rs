@@ -5,6 +5,7 @@
 pub mod bus;
 pub mod catalogue;
 pub mod cli;
+pub mod cvss;
 pub mod events;
 pub mod experiment;
 pub mod grpc;

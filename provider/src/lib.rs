@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use model::FaultSemantics;
+
 use rand::Rng;
 use rdfi_proto::v1::ResourceRef;
 use serde::{Deserialize, Serialize};

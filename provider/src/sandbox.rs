@@ -1,52 +1,40 @@
-//! The sandbox: an in-memory cloud account with AWS-like buckets and users, and built-in example security
-//! controls (a detective one that raises signals, a corrective one that restores the secure state), each after
-//! a delay, as event-driven cloud controls do. `rdfi demo` and fast tests run on it; its faults mean what the
-//! real providers' faults mean, through the shared [`crate::model`].
+//! The sandbox: an in-memory cloud account whose resources (AWS-like and GCS-like) hold the states the fault
+//! semantics describe, one per aspect, and whose built-in security controls answer faults as cloud controls
+//! do: a preventive control refuses the change, a detective one raises a signal after a delay, a corrective one
+//! removes the misconfiguration after a delay. Every fault of the catalogue runs on it through
+//! [`SandboxDriver`], from its [`FaultSemantics`] alone, so the sandbox means what the real providers mean.
 
 use std::collections::BTreeMap;
+use std::marker::PhantomData;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use rdfi_proto::v1::ResourceRef;
+use serde_json::Value;
 use tokio::sync::broadcast;
 
-use crate::aws::{BUCKET, USER};
-
-use crate::model::{
-    self, ADMINISTRATOR_ACCESS_ARN, AttachedPolicies, BucketAcl, FaultSemantics, Grant,
-};
+use crate::model::{self, FaultSemantics};
 use crate::{
     DetectionSignal, DriverSet, FaultOperations, Provider, ProviderError, Result, StateDriver,
+    to_snapshot, typed_snapshot,
 };
 
 const ACCOUNT_ID: &str = "000000000000";
 
-#[derive(Clone, Debug)]
-pub struct SandboxBucket {
-    pub tags: BTreeMap<String, String>,
-    pub acl: BucketAcl,
-    /// Block Public Access: refuses ACLs that grant public access (a preventive control).
-    pub block_public_acls: bool,
-}
-
-#[derive(Clone, Debug)]
-pub struct SandboxUser {
-    pub tags: BTreeMap<String, String>,
-    pub attached: AttachedPolicies,
-}
-
-/// What a built-in control does when it sees the misconfiguration it watches.
+/// What a built-in control does about the misconfiguration it watches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ControlAction {
-    /// Raise a detection signal naming the resource.
+    /// Refuse the change (like S3 Block Public Access, an SCP or an org policy).
+    Prevent,
+    /// Raise a detection signal naming the resource, after the delay.
     Detect,
-    /// Restore the secure state.
+    /// Remove the misconfiguration, after the delay.
     Correct,
 }
 
 /// A built-in security control watching one fault's misconfiguration on resources carrying `scope_tag`
-/// (every resource of the type when `None`).
+/// (every resource of the fault's type when `None`).
 #[derive(Clone, Debug)]
 pub struct Control {
     pub name: String,
@@ -56,15 +44,25 @@ pub struct Control {
     pub action: ControlAction,
 }
 
-#[derive(Default)]
-struct Estate {
-    buckets: BTreeMap<String, SandboxBucket>,
-    users: BTreeMap<String, SandboxUser>,
+impl Control {
+    fn watches(&self, fault_id: &str, resource: &ResourceRef) -> bool {
+        self.fault_id == fault_id
+            && self.scope_tag.as_ref().is_none_or(|(key, value)| {
+                resource.tags.get(key).is_some_and(|found| found == value)
+            })
+    }
+}
+
+/// One resource: its reference (with tags) and its state per aspect.
+#[derive(Clone, Debug)]
+pub struct SandboxResource {
+    pub resource: ResourceRef,
+    pub aspects: BTreeMap<String, Value>,
 }
 
 /// The in-memory account.
 pub struct SandboxAccount {
-    estate: Mutex<Estate>,
+    resources: Mutex<BTreeMap<String, SandboxResource>>,
     controls: Vec<Control>,
     signals: broadcast::Sender<DetectionSignal>,
 }
@@ -72,20 +70,21 @@ pub struct SandboxAccount {
 impl Default for SandboxAccount {
     fn default() -> Self {
         SandboxAccount {
-            estate: Mutex::default(),
+            resources: Mutex::default(),
             controls: Vec::new(),
             signals: broadcast::channel(1024).0,
         }
     }
 }
 
-fn bucket_ref(name: &str, tags: &BTreeMap<String, String>) -> ResourceRef {
-    crate::aws::bucket_ref("sandbox", name, "sandbox", tags.clone())
-}
-
-fn user_ref(name: &str, tags: &BTreeMap<String, String>) -> ResourceRef {
-    let arn = format!("arn:aws:iam::{ACCOUNT_ID}:user/{name}");
-    crate::aws::user_ref("sandbox", &arn, name, tags.clone())
+/// The id a sandbox resource gets: the ARN its AWS twin would have, or a sandbox URN.
+pub fn resource_id(resource_type: &str, name: &str) -> String {
+    match resource_type {
+        "aws.s3.bucket" => format!("arn:aws:s3:::{name}"),
+        "aws.iam.user" => format!("arn:aws:iam::{ACCOUNT_ID}:user/{name}"),
+        "aws.iam.role" => format!("arn:aws:iam::{ACCOUNT_ID}:role/{name}"),
+        other => format!("sandbox:{other}/{name}"),
+    }
 }
 
 fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -101,89 +100,83 @@ impl SandboxAccount {
         Self::default()
     }
 
-    /// The demo estate: two opted-in buckets (one watched by a public-ACL detector), an untouchable archive
-    /// bucket, two opted-in users watched by an admin-policy reconciler.
+    /// The demo estate: two opted-in buckets (one watched by a public-ACL detector), an archive bucket that is
+    /// not opted in, two opted-in users watched by an admin-policy reconciler.
     pub fn demo() -> Self {
-        let owner = "b1c4f0d2e3a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1";
-        let partner = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be";
-        let private_acl = |extra: Vec<Grant>| {
-            let mut grants = vec![Grant::canonical_user(owner, "FULL_CONTROL")];
-            grants.extend(extra);
-            BucketAcl::new(owner.to_owned(), Some("platform".to_owned()), grants)
-        };
+        let bucket = "aws.s3.bucket";
+        let user = "aws.iam.user";
         SandboxAccount::new()
-            .with_bucket(
+            .with_resource(
+                bucket,
                 "payments-exports",
                 tags(&[
                     ("rdfi-target", "true"),
                     ("monitored", "true"),
                     ("team", "payments"),
                 ]),
-                private_acl(vec![Grant::canonical_user(partner, "READ")]),
             )
-            .with_bucket(
+            .with_resource(
+                bucket,
                 "ml-training-data",
                 tags(&[("rdfi-target", "true"), ("team", "ml")]),
-                private_acl(vec![]),
             )
-            .with_bucket(
-                "audit-archive",
-                tags(&[("team", "security")]),
-                private_acl(vec![]),
-            )
-            .with_user(
-                "ci-deployer",
-                tags(&[("rdfi-target", "true")]),
-                &["arn:aws:iam::aws:policy/ReadOnlyAccess"],
-            )
-            .with_user(
+            .with_resource(bucket, "audit-archive", tags(&[("team", "security")]))
+            .with_resource(user, "ci-deployer", tags(&[("rdfi-target", "true")]))
+            .with_resource(
+                user,
                 "data-analyst",
                 tags(&[("rdfi-target", "true"), ("team", "ml")]),
-                &["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"],
             )
             .with_control(Control {
                 name: "s3-public-acl-detector".to_owned(),
-                fault_id: "aws.s3.bucket-public-acl".to_owned(),
+                fault_id: model::s3::BucketPublicAcl::ID.to_owned(),
                 scope_tag: Some(("monitored".to_owned(), "true".to_owned())),
                 delay: Duration::from_millis(400),
                 action: ControlAction::Detect,
             })
             .with_control(Control {
                 name: "iam-admin-reconciler".to_owned(),
-                fault_id: "aws.iam.user-admin-policy-attached".to_owned(),
+                fault_id: model::iam::UserAdminPolicyAttached::ID.to_owned(),
                 scope_tag: None,
                 delay: Duration::from_millis(700),
                 action: ControlAction::Correct,
             })
     }
 
-    pub fn with_bucket(self, name: &str, tags: BTreeMap<String, String>, acl: BucketAcl) -> Self {
-        self.estate().buckets.insert(
-            name.to_owned(),
-            SandboxBucket {
-                tags,
-                acl,
-                block_public_acls: false,
-            },
-        );
+    /// Adds a resource whose aspects start as the example state of every fault aimed at its type.
+    pub fn with_resource(
+        self,
+        resource_type: &str,
+        name: &str,
+        tags: BTreeMap<String, String>,
+    ) -> Self {
+        let aspects = rdfi_core::catalogue::all()
+            .filter(|entry| entry.resource_type == resource_type)
+            .filter_map(|entry| model::find(entry.id))
+            .map(|fault| (fault.aspect().to_owned(), fault.example()))
+            .collect();
+        let resource = ResourceRef {
+            provider: "sandbox".to_owned(),
+            resource_type: resource_type.to_owned(),
+            id: resource_id(resource_type, name),
+            name: name.to_owned(),
+            region: "sandbox".to_owned(),
+            tags: tags.into_iter().collect(),
+        };
+        self.lock()
+            .insert(resource.id.clone(), SandboxResource { resource, aspects });
         self
     }
 
-    pub fn with_user(
-        self,
-        name: &str,
-        tags: BTreeMap<String, String>,
-        policy_arns: &[&str],
-    ) -> Self {
-        self.estate().users.insert(
-            name.to_owned(),
-            SandboxUser {
-                tags,
-                attached: AttachedPolicies {
-                    policy_arns: policy_arns.iter().map(|arn| (*arn).to_owned()).collect(),
-                },
-            },
-        );
+    /// Sets one aspect of a resource (by name) to a given state.
+    pub fn with_aspect(self, name: &str, aspect: &str, state: Value) -> Self {
+        if let Some(resource) = self
+            .lock()
+            .values_mut()
+            .find(|found| found.resource.name == name)
+        {
+            resource.aspects.insert(aspect.to_owned(), state);
+        }
         self
     }
 
@@ -192,102 +185,88 @@ impl SandboxAccount {
         self
     }
 
-    /// Turns Block Public Access on for a bucket.
-    pub fn block_public_acls(&self, bucket: &str) {
-        if let Some(bucket) = self.estate().buckets.get_mut(bucket) {
-            bucket.block_public_acls = true;
-        }
+    /// The resource with this name.
+    pub fn resource(&self, name: &str) -> Option<SandboxResource> {
+        self.lock()
+            .values()
+            .find(|found| found.resource.name == name)
+            .cloned()
     }
 
-    pub fn bucket(&self, name: &str) -> Option<SandboxBucket> {
-        self.estate().buckets.get(name).cloned()
+    /// Whether the named resource carries this fault's misconfiguration now.
+    pub fn has_fault(&self, fault_id: &str, name: &str) -> bool {
+        let (Some(fault), Some(resource)) = (model::find(fault_id), self.resource(name)) else {
+            return false;
+        };
+        resource
+            .aspects
+            .get(fault.aspect())
+            .is_some_and(|state| fault.is_present(state).unwrap_or(false))
     }
 
-    pub fn user(&self, name: &str) -> Option<SandboxUser> {
-        self.estate().users.get(name).cloned()
-    }
-
-    fn estate(&self) -> MutexGuard<'_, Estate> {
-        self.estate
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, SandboxResource>> {
+        self.resources
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn not_found(resource: &ResourceRef) -> ProviderError {
+    fn not_found(resource: &ResourceRef, what: &str) -> ProviderError {
         ProviderError::Api {
             operation: "read".to_owned(),
             resource: resource.id.clone(),
-            reason: "no such resource in the sandbox".to_owned(),
+            reason: format!("the sandbox has no {what}"),
             retryable: false,
         }
     }
 
-    fn read_bucket(&self, resource: &ResourceRef) -> Result<SandboxBucket> {
-        self.bucket(&resource.name)
-            .ok_or_else(|| Self::not_found(resource))
+    fn read_aspect(&self, resource: &ResourceRef, aspect: &str) -> Result<Value> {
+        let resources = self.lock();
+        let found = resources
+            .get(&resource.id)
+            .ok_or_else(|| Self::not_found(resource, "such resource"))?;
+        found
+            .aspects
+            .get(aspect)
+            .cloned()
+            .ok_or_else(|| Self::not_found(resource, &format!("{aspect} state on this resource")))
     }
 
-    fn read_user(&self, resource: &ResourceRef) -> Result<SandboxUser> {
-        self.user(&resource.name)
-            .ok_or_else(|| Self::not_found(resource))
-    }
-
-    fn write_acl(self: &Arc<Self>, resource: &ResourceRef, acl: BucketAcl) -> Result<()> {
-        {
-            let mut estate = self.estate();
-            let bucket = estate
-                .buckets
-                .get_mut(&resource.name)
-                .ok_or_else(|| Self::not_found(resource))?;
-            if bucket.block_public_acls && acl.grants_public_read() {
-                return Err(ProviderError::Refused {
-                    operation: "PutBucketAcl".to_owned(),
-                    resource: resource.id.clone(),
-                    reason: "AccessDenied: Block Public Access is on for this bucket".to_owned(),
-                });
-            }
-            bucket.acl = acl;
-        }
-        self.changed(resource);
-        Ok(())
-    }
-
-    fn write_attached(
+    fn write_aspect(
         self: &Arc<Self>,
         resource: &ResourceRef,
-        attached: AttachedPolicies,
+        aspect: &str,
+        state: Value,
     ) -> Result<()> {
-        self.estate()
-            .users
-            .get_mut(&resource.name)
-            .ok_or_else(|| Self::not_found(resource))?
-            .attached = attached;
-        self.changed(resource);
+        self.lock()
+            .get_mut(&resource.id)
+            .ok_or_else(|| Self::not_found(resource, "such resource"))?
+            .aspects
+            .insert(aspect.to_owned(), state);
+        self.changed(resource, aspect);
         Ok(())
     }
 
-    /// Whether `fault_id`'s misconfiguration is on the resource now.
-    fn misconfigured(&self, fault_id: &str, resource: &ResourceRef) -> bool {
-        match fault_id {
-            model::BucketPublicAcl::ID => self
-                .bucket(&resource.name)
-                .is_some_and(|bucket| model::BucketPublicAcl::is_present(&bucket.acl)),
-            model::UserAdminPolicyAttached::ID => self
-                .user(&resource.name)
-                .is_some_and(|user| model::UserAdminPolicyAttached::is_present(&user.attached)),
-            _ => false,
-        }
+    /// The preventive control that refuses this fault on this resource, if any.
+    fn preventing(&self, fault_id: &str, resource: &ResourceRef) -> Option<&Control> {
+        self.controls.iter().find(|control| {
+            control.action == ControlAction::Prevent && control.watches(fault_id, resource)
+        })
     }
 
-    /// Lets every control that watches this resource look at it after its delay.
-    fn changed(self: &Arc<Self>, resource: &ResourceRef) {
-        for control in &self.controls {
-            let in_scope = rdfi_core::catalogue::find(&control.fault_id)
-                .is_some_and(|model| model.resource_type == resource.resource_type)
-                && control.scope_tag.as_ref().is_none_or(|(key, value)| {
-                    resource.tags.get(key).is_some_and(|found| found == value)
-                });
-            if !in_scope || !self.misconfigured(&control.fault_id, resource) {
+    /// Lets every detective and corrective control that watches this aspect look at it after its delay.
+    fn changed(self: &Arc<Self>, resource: &ResourceRef, aspect: &str) {
+        for control in self
+            .controls
+            .iter()
+            .filter(|control| control.action != ControlAction::Prevent)
+        {
+            let Some(fault) = model::find(&control.fault_id) else {
+                continue;
+            };
+            if fault.aspect() != aspect
+                || !control.watches(&control.fault_id, resource)
+                || !self.misconfigured(fault, resource)
+            {
                 continue;
             }
             let account = Arc::clone(self);
@@ -295,14 +274,25 @@ impl SandboxAccount {
             let resource = resource.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(control.delay).await;
-                if account.misconfigured(&control.fault_id, &resource) {
-                    account.act(&control, &resource);
+                if account.misconfigured(fault, &resource) {
+                    account.act(fault, &control, &resource);
                 }
             });
         }
     }
 
-    fn act(self: &Arc<Self>, control: &Control, resource: &ResourceRef) {
+    fn misconfigured(&self, fault: &dyn model::DynFault, resource: &ResourceRef) -> bool {
+        self.read_aspect(resource, fault.aspect())
+            .ok()
+            .is_some_and(|state| fault.is_present(&state).unwrap_or(false))
+    }
+
+    fn act(
+        self: &Arc<Self>,
+        fault: &dyn model::DynFault,
+        control: &Control,
+        resource: &ResourceRef,
+    ) {
         match control.action {
             ControlAction::Detect => {
                 // No receiver is not an error: nobody is listening to this sandbox.
@@ -314,24 +304,88 @@ impl SandboxAccount {
                 });
             }
             ControlAction::Correct => {
-                let outcome = match control.fault_id.as_str() {
-                    model::BucketPublicAcl::ID => self.read_bucket(resource).and_then(|bucket| {
-                        self.write_acl(resource, bucket.acl.without_public_grants())
-                    }),
-                    "aws.iam.user-admin-policy-attached" => {
-                        self.read_user(resource).and_then(|user| {
-                            let mut attached = user.attached;
-                            attached.policy_arns.remove(ADMINISTRATOR_ACCESS_ARN);
-                            self.write_attached(resource, attached)
-                        })
-                    }
-                    _ => Ok(()),
-                };
+                let outcome = self
+                    .read_aspect(resource, fault.aspect())
+                    .and_then(|state| {
+                        fault
+                            .remediate(&state)
+                            .map_err(|reason| ProviderError::Snapshot {
+                                resource: resource.id.clone(),
+                                reason,
+                            })
+                    })
+                    .and_then(|remediated| self.write_aspect(resource, fault.aspect(), remediated));
                 if let Err(error) = outcome {
                     tracing::warn!(control = %control.name, %error, "sandbox corrective control failed");
                 }
             }
+            ControlAction::Prevent => {}
         }
+    }
+}
+
+/// Any fault on the sandbox, from its semantics.
+pub struct SandboxDriver<F>(PhantomData<F>);
+
+impl<F> SandboxDriver<F> {
+    pub fn new() -> Self {
+        SandboxDriver(PhantomData)
+    }
+}
+
+impl<F> Default for SandboxDriver<F> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[async_trait]
+impl<F: FaultSemantics> StateDriver<Arc<SandboxAccount>> for SandboxDriver<F> {
+    type Fault = F;
+
+    async fn read(
+        &self,
+        account: &Arc<SandboxAccount>,
+        resource: &ResourceRef,
+    ) -> Result<F::State> {
+        typed_snapshot(resource, &account.read_aspect(resource, F::ASPECT)?)
+    }
+
+    async fn inject(
+        &self,
+        account: &Arc<SandboxAccount>,
+        resource: &ResourceRef,
+        before: &F::State,
+    ) -> Result<()> {
+        if let Some(control) = account.preventing(F::ID, resource) {
+            return Err(ProviderError::Refused {
+                operation: F::ID.to_owned(),
+                resource: resource.id.clone(),
+                reason: format!(
+                    "AccessDenied: refused by the preventive control {}",
+                    control.name
+                ),
+            });
+        }
+        account.write_aspect(
+            resource,
+            F::ASPECT,
+            to_snapshot(resource, &F::inject(before))?,
+        )
+    }
+
+    async fn revert(
+        &self,
+        account: &Arc<SandboxAccount>,
+        resource: &ResourceRef,
+        before: &F::State,
+    ) -> Result<()> {
+        let current = self.read(account, resource).await?;
+        account.write_aspect(
+            resource,
+            F::ASPECT,
+            to_snapshot(resource, &F::revert(&current, before))?,
+        )
     }
 }
 
@@ -343,11 +397,7 @@ pub struct SandboxProvider {
 impl SandboxProvider {
     pub fn new(account: Arc<SandboxAccount>) -> Self {
         SandboxProvider {
-            faults: DriverSet::new(
-                "sandbox",
-                account,
-                vec![Box::new(PublicAclDriver), Box::new(AdminPolicyDriver)],
-            ),
+            faults: DriverSet::new("sandbox", account, model::sandbox_drivers()),
         }
     }
 
@@ -367,107 +417,24 @@ impl Provider for SandboxProvider {
     }
 
     async fn discover(&self, resource_type: &str) -> Result<Vec<ResourceRef>> {
-        let estate = self.account().estate();
-        match resource_type {
-            BUCKET => Ok(estate
-                .buckets
-                .iter()
-                .map(|(name, bucket)| bucket_ref(name, &bucket.tags))
-                .collect()),
-            USER => Ok(estate
-                .users
-                .iter()
-                .map(|(name, user)| user_ref(name, &user.tags))
-                .collect()),
-            other => Err(ProviderError::Config(format!(
-                "the sandbox has no resources of type {other:?}"
-            ))),
-        }
+        Ok(self
+            .account()
+            .lock()
+            .values()
+            .filter(|found| found.resource.resource_type == resource_type)
+            .map(|found| found.resource.clone())
+            .collect())
     }
 
     async fn tags(&self, resource: &ResourceRef) -> Result<BTreeMap<String, String>> {
-        match resource.resource_type.as_str() {
-            BUCKET => Ok(self.account().read_bucket(resource)?.tags),
-            USER => Ok(self.account().read_user(resource)?.tags),
-            _ => Err(SandboxAccount::not_found(resource)),
-        }
+        self.account()
+            .lock()
+            .get(&resource.id)
+            .map(|found| found.resource.tags.clone().into_iter().collect())
+            .ok_or_else(|| SandboxAccount::not_found(resource, "such resource"))
     }
 
     fn detection_signals(&self) -> Option<broadcast::Receiver<DetectionSignal>> {
         Some(self.account().signals.subscribe())
-    }
-}
-
-struct PublicAclDriver;
-
-#[async_trait]
-impl StateDriver<Arc<SandboxAccount>> for PublicAclDriver {
-    type Fault = model::BucketPublicAcl;
-
-    async fn read(
-        &self,
-        account: &Arc<SandboxAccount>,
-        resource: &ResourceRef,
-    ) -> Result<BucketAcl> {
-        Ok(account.read_bucket(resource)?.acl)
-    }
-
-    async fn inject(
-        &self,
-        account: &Arc<SandboxAccount>,
-        resource: &ResourceRef,
-        before: &BucketAcl,
-    ) -> Result<()> {
-        account.write_acl(resource, before.with_public_read())
-    }
-
-    async fn revert(
-        &self,
-        account: &Arc<SandboxAccount>,
-        resource: &ResourceRef,
-        before: &BucketAcl,
-    ) -> Result<()> {
-        account.write_acl(resource, before.clone())
-    }
-}
-
-struct AdminPolicyDriver;
-
-#[async_trait]
-impl StateDriver<Arc<SandboxAccount>> for AdminPolicyDriver {
-    type Fault = model::UserAdminPolicyAttached;
-
-    async fn read(
-        &self,
-        account: &Arc<SandboxAccount>,
-        resource: &ResourceRef,
-    ) -> Result<AttachedPolicies> {
-        Ok(account.read_user(resource)?.attached)
-    }
-
-    async fn inject(
-        &self,
-        account: &Arc<SandboxAccount>,
-        resource: &ResourceRef,
-        before: &AttachedPolicies,
-    ) -> Result<()> {
-        let mut attached = before.clone();
-        attached
-            .policy_arns
-            .insert(ADMINISTRATOR_ACCESS_ARN.to_owned());
-        account.write_attached(resource, attached)
-    }
-
-    async fn revert(
-        &self,
-        account: &Arc<SandboxAccount>,
-        resource: &ResourceRef,
-        before: &AttachedPolicies,
-    ) -> Result<()> {
-        let mut now = account.read_user(resource)?.attached;
-        if !before.has_administrator_access() {
-            now.policy_arns.remove(ADMINISTRATOR_ACCESS_ARN);
-        }
-        account.write_attached(resource, now)
     }
 }

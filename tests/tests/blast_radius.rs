@@ -13,7 +13,6 @@ use rdfi_core::{CancellationToken, events, subjects};
 use rdfi_executor::args::SafetyArgs;
 use rdfi_proto::v1::event::Payload;
 use rdfi_proto::v1::{FaultPlanned, Hypothesis};
-use rdfi_provider::model::BucketAcl;
 use rdfi_provider::sandbox::{SandboxAccount, SandboxProvider};
 
 fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -26,20 +25,19 @@ fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_faults_are_events_with_reasons_and_change_nothing() {
     let opted_in = [("rdfi-target", "true")];
-    let acl = || BucketAcl::new("owner".into(), None, Vec::new());
     let account = Arc::new(
         SandboxAccount::new()
-            .with_bucket("prod-ledger", tags(&opted_in), acl())
-            .with_bucket(
+            .with_resource("aws.s3.bucket", "prod-ledger", tags(&opted_in))
+            .with_resource(
+                "aws.s3.bucket",
                 "tagged-protected",
                 tags(&[("rdfi-target", "true"), ("rdfi-protected", "true")]),
-                acl(),
             )
-            .with_bucket("not-opted-in", tags(&[("team", "web")]), acl())
-            .with_bucket("ok-1", tags(&opted_in), acl())
-            .with_bucket("ok-2", tags(&opted_in), acl())
-            .with_bucket("over-cap", tags(&opted_in), acl())
-            .with_bucket("long-exposure", tags(&opted_in), acl()),
+            .with_resource("aws.s3.bucket", "not-opted-in", tags(&[("team", "web")]))
+            .with_resource("aws.s3.bucket", "ok-1", tags(&opted_in))
+            .with_resource("aws.s3.bucket", "ok-2", tags(&opted_in))
+            .with_resource("aws.s3.bucket", "over-cap", tags(&opted_in))
+            .with_resource("aws.s3.bucket", "long-exposure", tags(&opted_in)),
     );
     let bus: Arc<dyn Bus> = Arc::new(MemoryBus::new());
     let state = tempfile::tempdir().unwrap();
@@ -79,12 +77,7 @@ async fn refused_faults_are_events_with_reasons_and_change_nothing() {
         ("long-exposure", 600),
     ];
     for (bucket, exposure_s) in plan {
-        let resource = rdfi_provider::aws::bucket_ref(
-            "sandbox",
-            bucket,
-            "sandbox",
-            account.bucket(bucket).unwrap().tags,
-        );
+        let resource = account.resource(bucket).unwrap().resource;
         let fault_instance_id =
             events::fault_instance_id("run", "aws.s3.bucket-public-acl", &resource.id);
         bus.publish(&events::event(
@@ -155,15 +148,15 @@ async fn refused_faults_are_events_with_reasons_and_change_nothing() {
         "long-exposure",
     ] {
         assert!(
-            !account.bucket(bucket).unwrap().acl.grants_public_read(),
+            !account.has_fault("aws.s3.bucket-public-acl", bucket),
             "{bucket} was never changed"
         );
     }
-    assert!(account.bucket("ok-1").unwrap().acl.grants_public_read());
+    assert!(account.has_fault("aws.s3.bucket-public-acl", "ok-1"));
     engine.stop().await.unwrap();
     for bucket in ["ok-1", "ok-2"] {
         assert!(
-            !account.bucket(bucket).unwrap().acl.grants_public_read(),
+            !account.has_fault("aws.s3.bucket-public-acl", bucket),
             "{bucket} reverted on stop"
         );
     }

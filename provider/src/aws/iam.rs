@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use rdfi_proto::v1::ResourceRef;
 
 use super::{AwsClients, sdk_error, user_ref};
-use crate::model::{self, ADMINISTRATOR_ACCESS_ARN, AttachedPolicies};
+use crate::model::iam::{self as model, ADMINISTRATOR_ACCESS_ARN, AttachedPolicies};
 use crate::{Result, StateDriver};
 
 /// Every IAM user, with its tags.

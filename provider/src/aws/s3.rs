@@ -8,7 +8,7 @@ use aws_sdk_s3::types::{self as s3_types, AccessControlPolicy, Owner, Permission
 use rdfi_proto::v1::ResourceRef;
 
 use super::{AwsClients, bucket_ref, sdk_error};
-use crate::model::{self, BucketAcl, Grant, Grantee};
+use crate::model::s3::{self as model, BucketAcl, Grant, Grantee};
 use crate::{ProviderError, Result, StateDriver};
 
 /// Every bucket in the configured region, with its tags.

@@ -16,7 +16,6 @@ use rdfi_core::{CancellationToken, events, experiment, subjects};
 use rdfi_executor::args::SafetyArgs;
 use rdfi_provider::Provider;
 use rdfi_provider::aws::AwsProvider;
-use rdfi_provider::model::BucketAcl;
 use rdfi_provider::sandbox::{SandboxAccount, SandboxProvider};
 use rdfi_tests::MotoServer;
 use rdfi_tests::aws::{clients, sdk_config};
@@ -42,11 +41,7 @@ async fn main() -> anyhow::Result<()> {
         "sandbox" => {
             let mut account = SandboxAccount::new();
             for name in &names {
-                account = account.with_bucket(
-                    name,
-                    opted_in.clone(),
-                    BucketAcl::new("owner".into(), None, Vec::new()),
-                );
+                account = account.with_resource("aws.s3.bucket", name, opted_in.clone());
             }
             let account = Arc::new(account);
             sandbox = Some(account.clone());
@@ -114,9 +109,7 @@ async fn main() -> anyhow::Result<()> {
     if let Some(account) = &sandbox {
         for name in &names {
             anyhow::ensure!(
-                account
-                    .bucket(name)
-                    .is_some_and(|bucket| !bucket.acl.grants_public_read()),
+                !account.has_fault("aws.s3.bucket-public-acl", name),
                 "{name} is still public"
             );
         }

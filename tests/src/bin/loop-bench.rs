@@ -21,7 +21,6 @@ use rdfi_core::bus::{Bus, ConsumerConfig};
 use rdfi_core::{CancellationToken, events, experiment, subjects};
 use rdfi_executor::args::SafetyArgs;
 use rdfi_proto::v1::event::Payload;
-use rdfi_provider::model::BucketAcl;
 use rdfi_provider::sandbox::{SandboxAccount, SandboxProvider};
 use rdfi_tests::NatsServer;
 
@@ -78,10 +77,10 @@ async fn main() -> anyhow::Result<()> {
     };
     let mut account = SandboxAccount::new();
     for index in 0..faults {
-        account = account.with_bucket(
+        account = account.with_resource(
+            "aws.s3.bucket",
             &format!("bench-{index:06}"),
             BTreeMap::from([("rdfi-target".to_owned(), "true".to_owned())]),
-            BucketAcl::new("owner".to_owned(), None, Vec::new()),
         );
     }
     let state = tempfile::tempdir()?;

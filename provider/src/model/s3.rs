@@ -1,71 +1,17 @@
-//! The security-relevant state faults change, and the pure operations on it. Real providers read and write
-//! this state through their APIs; the sandbox keeps it in memory. Snapshots are these types as JSON, kept in a
-//! canonical order so that two reads of the same state compare equal.
+//! S3: bucket ACLs.
 
-use std::collections::BTreeSet;
-
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-/// What one fault means for the state it changes, the same for every provider that implements it.
-pub trait FaultSemantics: Send + Sync + 'static {
-    /// The catalogue id.
-    const ID: &'static str;
-    /// The misconfiguration, in a few words, as "the misconfiguration is already there: {PRESENT}".
-    const PRESENT: &'static str;
-    type State: Serialize + DeserializeOwned + PartialEq + Clone + Send + Sync;
+use super::{FaultSemantics, register_faults};
 
-    /// Whether the misconfiguration is in this state.
-    fn is_present(state: &Self::State) -> bool;
-
-    /// What injecting the fault into this state changes, for people (dry runs show it).
-    fn describe(state: &Self::State) -> String;
-}
-
-/// `aws.s3.bucket-public-acl`: READ for everyone added to a bucket's ACL.
-pub struct BucketPublicAcl;
-
-impl FaultSemantics for BucketPublicAcl {
-    const ID: &'static str = "aws.s3.bucket-public-acl";
-    const PRESENT: &'static str = "the bucket ACL grants READ to everyone";
-    type State = BucketAcl;
-
-    fn is_present(acl: &BucketAcl) -> bool {
-        acl.grants_public_read()
-    }
-
-    fn describe(acl: &BucketAcl) -> String {
-        format!(
-            "PutBucketAcl: add READ for AllUsers to the {} existing grant(s)",
-            acl.grants.len()
-        )
-    }
-}
-
-/// `aws.iam.user-admin-policy-attached`: AdministratorAccess attached to a user.
-pub struct UserAdminPolicyAttached;
-
-impl FaultSemantics for UserAdminPolicyAttached {
-    const ID: &'static str = "aws.iam.user-admin-policy-attached";
-    const PRESENT: &'static str = "the user has AdministratorAccess attached";
-    type State = AttachedPolicies;
-
-    fn is_present(attached: &AttachedPolicies) -> bool {
-        attached.has_administrator_access()
-    }
-
-    fn describe(attached: &AttachedPolicies) -> String {
-        format!(
-            "AttachUserPolicy: attach {ADMINISTRATOR_ACCESS_ARN} beside the {} attached polic(ies)",
-            attached.policy_arns.len()
-        )
-    }
-}
+register_faults![BucketPublicAcl];
 
 /// The S3 group URI meaning "everyone, anonymous included".
 pub const ALL_USERS_URI: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
-/// The AWS managed policy that grants everything.
-pub const ADMINISTRATOR_ACCESS_ARN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
+/// The S3 group URI for S3 server access log delivery.
+pub const LOG_DELIVERY_URI: &str = "http://acs.amazonaws.com/groups/s3/LogDelivery";
+const EXAMPLE_OWNER: &str = "b1c4f0d2e3a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1";
+const EXAMPLE_PARTNER: &str = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be";
 
 /// Who an ACL grant is for. Exactly the fields S3 reports for the grantee's type are set.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -118,6 +64,31 @@ pub struct BucketAcl {
 }
 
 impl BucketAcl {
+    /// A typical private bucket shared with a partner account and the log delivery group.
+    pub fn example() -> BucketAcl {
+        let log_delivery = |permission: &str| Grant {
+            grantee: Grantee {
+                grantee_type: "Group".to_owned(),
+                id: None,
+                uri: Some(LOG_DELIVERY_URI.to_owned()),
+                email_address: None,
+                display_name: None,
+            },
+            permission: permission.to_owned(),
+        };
+        BucketAcl::new(
+            EXAMPLE_OWNER.to_owned(),
+            Some("platform".to_owned()),
+            vec![
+                Grant::canonical_user(EXAMPLE_OWNER, "FULL_CONTROL"),
+                Grant::canonical_user(EXAMPLE_PARTNER, "READ"),
+                Grant::canonical_user(EXAMPLE_PARTNER, "READ_ACP"),
+                log_delivery("WRITE"),
+                log_delivery("READ_ACP"),
+            ],
+        )
+    }
+
     pub fn new(
         owner_id: String,
         owner_display_name: Option<String>,
@@ -179,15 +150,36 @@ impl BucketAcl {
     }
 }
 
-/// The managed policies attached to an IAM user, by ARN.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AttachedPolicies {
-    pub policy_arns: BTreeSet<String>,
-}
+/// `aws.s3.bucket-public-acl`: READ for everyone added to a bucket's ACL.
+pub struct BucketPublicAcl;
 
-impl AttachedPolicies {
-    pub fn has_administrator_access(&self) -> bool {
-        self.policy_arns.contains(ADMINISTRATOR_ACCESS_ARN)
+impl FaultSemantics for BucketPublicAcl {
+    const ID: &'static str = "aws.s3.bucket-public-acl";
+    const PRESENT: &'static str = "the bucket ACL grants READ to everyone";
+    const ASPECT: &'static str = "s3.bucket-acl";
+    type State = BucketAcl;
+
+    fn is_present(acl: &BucketAcl) -> bool {
+        acl.grants_public_read()
+    }
+
+    fn inject(acl: &BucketAcl) -> BucketAcl {
+        acl.with_public_read()
+    }
+
+    fn remediate(acl: &BucketAcl) -> BucketAcl {
+        acl.without_public_grants()
+    }
+
+    fn describe(acl: &BucketAcl) -> String {
+        format!(
+            "PutBucketAcl: add READ for AllUsers to the {} existing grant(s)",
+            acl.grants.len()
+        )
+    }
+
+    fn example() -> BucketAcl {
+        BucketAcl::example()
     }
 }
 

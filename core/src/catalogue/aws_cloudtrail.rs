@@ -1,0 +1,5 @@
+//! CloudTrail faults.
+
+use super::FaultModel;
+
+pub(super) static FAULTS: &[FaultModel] = &[];

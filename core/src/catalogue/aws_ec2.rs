@@ -1,0 +1,5 @@
+//! EC2 faults.
+
+use super::FaultModel;
+
+pub(super) static FAULTS: &[FaultModel] = &[];

@@ -1,0 +1,5 @@
+//! KMS faults.
+
+use super::FaultModel;
+
+pub(super) static FAULTS: &[FaultModel] = &[];

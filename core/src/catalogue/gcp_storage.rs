@@ -1,0 +1,5 @@
+//! Google Cloud Storage faults.
+
+use super::FaultModel;
+
+pub(super) static FAULTS: &[FaultModel] = &[];
