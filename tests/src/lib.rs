@@ -9,6 +9,7 @@
 
 pub mod aws;
 pub mod cluster;
+pub mod conformance;
 pub mod control;
 
 use std::fs::File;

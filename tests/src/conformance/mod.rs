@@ -1,0 +1,37 @@
+//! The conformance suite's cases: for every fault of the catalogue, how to prepare a resource with a
+//! non-trivial prior state on its real backend, and how to read that resource independently of rdfi's
+//! provider code (straight through the SDK or the JSON API), so that the suite proves the misconfiguration and
+//! the exact revert with eyes of its own.
+//!
+//! One module per service; `tests/tests/conformance_*.rs` run every case and check that every fault of the
+//! catalogue has one.
+
+pub mod aws_iam;
+pub mod aws_s3;
+
+use async_trait::async_trait;
+use rdfi_proto::v1::ResourceRef;
+use serde_json::Value;
+
+use crate::aws::Clients;
+
+/// One AWS fault's conformance case, against moto.
+#[async_trait]
+pub trait AwsCase: Send + Sync {
+    fn fault_id(&self) -> &'static str;
+
+    /// Creates a resource named after `name` (unique per case), tagged `rdfi-target=true`, with a non-trivial
+    /// prior state (several grants, statements, tags or rules), and returns it as rdfi names it.
+    async fn prepare(&self, aws: &Clients, name: &str) -> ResourceRef;
+
+    /// The resource's state as the SDK reads it, in a canonical form (sorted), independent of rdfi's code.
+    async fn read(&self, aws: &Clients, resource: &ResourceRef) -> Value;
+
+    /// Whether an independent read shows the fault's misconfiguration.
+    fn misconfigured(&self, read: &Value) -> bool;
+}
+
+/// Every AWS case.
+pub fn aws_cases() -> Vec<Box<dyn AwsCase>> {
+    [aws_s3::cases(), aws_iam::cases()].into_iter().flatten().collect()
+}
