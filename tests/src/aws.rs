@@ -32,6 +32,9 @@ pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
 pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub iam: aws_sdk_iam::Client,
+    pub ec2: aws_sdk_ec2::Client,
+    pub cloudtrail: aws_sdk_cloudtrail::Client,
+    pub kms: aws_sdk_kms::Client,
 }
 
 pub async fn clients(endpoint: &str) -> Clients {
@@ -44,6 +47,9 @@ pub async fn clients(endpoint: &str) -> Clients {
     Clients {
         s3,
         iam: aws_sdk_iam::Client::new(&config),
+        ec2: aws_sdk_ec2::Client::new(&config),
+        cloudtrail: aws_sdk_cloudtrail::Client::new(&config),
+        kms: aws_sdk_kms::Client::new(&config),
     }
 }
 

@@ -28,23 +28,45 @@ async fn every_aws_fault_injects_and_reverts_exactly_on_moto() {
             if case.misconfigured(&before) {
                 return Err("the prepared resource is already misconfigured".into());
             }
-            let snapshot = faults.snapshot(fault_id, &resource).await.map_err(|e| format!("snapshot: {e}"))?;
-            faults.inject(fault_id, &resource, &snapshot).await.map_err(|e| format!("inject: {e}"))?;
+            let snapshot = faults
+                .snapshot(fault_id, &resource)
+                .await
+                .map_err(|e| format!("snapshot: {e}"))?;
+            faults
+                .inject(fault_id, &resource, &snapshot)
+                .await
+                .map_err(|e| format!("inject: {e}"))?;
             let during = case.read(&aws, &resource).await;
             if !case.misconfigured(&during) {
-                return Err(format!("after inject an independent read shows no misconfiguration: {during}"));
+                return Err(format!(
+                    "after inject an independent read shows no misconfiguration: {during}"
+                ));
             }
-            if !faults.is_present(fault_id, &resource).await.map_err(|e| format!("probe: {e}"))? {
+            if !faults
+                .is_present(fault_id, &resource)
+                .await
+                .map_err(|e| format!("probe: {e}"))?
+            {
                 return Err("after inject the provider's probe sees no fault".into());
             }
-            faults.revert(fault_id, &resource, &snapshot).await.map_err(|e| format!("revert: {e}"))?;
+            faults
+                .revert(fault_id, &resource, &snapshot)
+                .await
+                .map_err(|e| format!("revert: {e}"))?;
             let after = case.read(&aws, &resource).await;
             if after != before {
-                return Err(format!("after revert the resource differs:\n  before {before}\n  after  {after}"));
+                return Err(format!(
+                    "after revert the resource differs:\n  before {before}\n  after  {after}"
+                ));
             }
-            let again = faults.snapshot(fault_id, &resource).await.map_err(|e| format!("re-read: {e}"))?;
+            let again = faults
+                .snapshot(fault_id, &resource)
+                .await
+                .map_err(|e| format!("re-read: {e}"))?;
             if again != snapshot {
-                return Err(format!("the provider's re-read differs from its snapshot: {again} vs {snapshot}"));
+                return Err(format!(
+                    "the provider's re-read differs from its snapshot: {again} vs {snapshot}"
+                ));
             }
             Ok(())
         }
@@ -53,12 +75,26 @@ async fn every_aws_fault_injects_and_reverts_exactly_on_moto() {
             failures.push(format!("{fault_id}: {problem}"));
         }
     }
-    eprintln!("conformance: {} AWS faults on moto in {:.1} s", cases.len(), started.elapsed().as_secs_f64());
-    assert!(failures.is_empty(), "{} of {} failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    eprintln!(
+        "conformance: {} AWS faults on moto in {:.1} s",
+        cases.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 
     let covered: Vec<&str> = cases.iter().map(|case| case.fault_id()).collect();
     for model in rdfi_core::catalogue::all().filter(|model| model.provider() == "aws") {
-        assert!(covered.contains(&model.id), "{} has no conformance case", model.id);
+        assert!(
+            covered.contains(&model.id),
+            "{} has no conformance case",
+            model.id
+        );
         assert!(faults.supports(model.id), "{} has no AWS driver", model.id);
     }
 }

@@ -19,12 +19,30 @@ async fn every_fault_injects_and_reverts_exactly_on_the_sandbox() {
     for model in rdfi_core::catalogue::all() {
         let resource = account.resource(model.id).expect("the resource").resource;
         let snapshot = faults.snapshot(model.id, &resource).await.unwrap();
-        assert!(!faults.is_present(model.id, &resource).await.unwrap(), "{}", model.id);
+        assert!(
+            !faults.is_present(model.id, &resource).await.unwrap(),
+            "{}",
+            model.id
+        );
         faults.inject(model.id, &resource, &snapshot).await.unwrap();
-        assert!(faults.is_present(model.id, &resource).await.unwrap(), "{}", model.id);
+        assert!(
+            faults.is_present(model.id, &resource).await.unwrap(),
+            "{}",
+            model.id
+        );
         assert!(account.has_fault(model.id, model.id), "{}", model.id);
-        assert!(!faults.describe(model.id, &resource, &snapshot).unwrap().is_empty());
+        assert!(
+            !faults
+                .describe(model.id, &resource, &snapshot)
+                .unwrap()
+                .is_empty()
+        );
         faults.revert(model.id, &resource, &snapshot).await.unwrap();
-        assert_eq!(faults.snapshot(model.id, &resource).await.unwrap(), snapshot, "{}", model.id);
+        assert_eq!(
+            faults.snapshot(model.id, &resource).await.unwrap(),
+            snapshot,
+            "{}",
+            model.id
+        );
     }
 }

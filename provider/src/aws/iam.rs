@@ -7,10 +7,26 @@ use rdfi_proto::v1::ResourceRef;
 
 use super::{AwsClients, sdk_error, user_ref};
 use crate::model::iam::{self as model, ADMINISTRATOR_ACCESS_ARN, AttachedPolicies};
-use crate::{Result, StateDriver};
+use crate::{FaultDriver, Result, StateDriver};
+
+pub(crate) const RESOURCE_TYPES: &[&str] = &[super::USER];
+
+pub(crate) fn drivers() -> Vec<Box<dyn FaultDriver<AwsClients>>> {
+    vec![Box::new(AdminPolicyDriver)]
+}
+
+pub(crate) async fn tags(
+    clients: &AwsClients,
+    resource: &ResourceRef,
+) -> Result<BTreeMap<String, String>> {
+    user_tags(clients, &resource.name).await
+}
 
 /// Every IAM user, with its tags.
-pub(crate) async fn discover_users(clients: &AwsClients) -> Result<Vec<ResourceRef>> {
+pub(crate) async fn discover(
+    clients: &AwsClients,
+    _resource_type: &str,
+) -> Result<Vec<ResourceRef>> {
     let mut pages = clients.iam.list_users().into_paginator().send();
     let mut users = Vec::new();
     while let Some(page) = pages.next().await {

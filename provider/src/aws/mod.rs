@@ -1,7 +1,10 @@
 //! AWS through the official SDK: the standard configuration and credential chain (environment, profiles, SSO,
 //! assume-role), with an optional endpoint override for moto or LocalStack.
 
+mod cloudtrail;
+mod ec2;
 mod iam;
+mod kms;
 mod s3;
 
 use std::collections::BTreeMap;
@@ -85,6 +88,9 @@ pub struct AwsClients {
     pub s3: aws_sdk_s3::Client,
     pub iam: aws_sdk_iam::Client,
     pub sts: aws_sdk_sts::Client,
+    pub ec2: aws_sdk_ec2::Client,
+    pub cloudtrail: aws_sdk_cloudtrail::Client,
+    pub kms: aws_sdk_kms::Client,
     pub region: String,
 }
 
@@ -118,6 +124,9 @@ impl AwsProvider {
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             iam: aws_sdk_iam::Client::new(shared),
             sts: aws_sdk_sts::Client::new(shared),
+            ec2: aws_sdk_ec2::Client::new(shared),
+            cloudtrail: aws_sdk_cloudtrail::Client::new(shared),
+            kms: aws_sdk_kms::Client::new(shared),
             region: shared
                 .region()
                 .map(|region| region.to_string())
@@ -127,10 +136,16 @@ impl AwsProvider {
             faults: DriverSet::new(
                 "aws",
                 clients,
-                vec![
-                    Box::new(s3::PublicAclDriver),
-                    Box::new(iam::AdminPolicyDriver),
-                ],
+                [
+                    s3::drivers(),
+                    iam::drivers(),
+                    ec2::drivers(),
+                    cloudtrail::drivers(),
+                    kms::drivers(),
+                ]
+                .into_iter()
+                .flatten()
+                .collect(),
             ),
         }
     }
@@ -147,12 +162,13 @@ impl Provider for AwsProvider {
     }
 
     async fn discover(&self, resource_type: &str) -> Result<Vec<ResourceRef>> {
-        match resource_type {
-            BUCKET => s3::discover_buckets(self.faults.clients()).await,
-            USER => iam::discover_users(self.faults.clients()).await,
-            other => Err(ProviderError::Config(format!(
-                "aws cannot discover resource type {other:?}"
-            ))),
+        let clients = self.faults.clients();
+        match service_of(resource_type)? {
+            Service::S3 => s3::discover(clients, resource_type).await,
+            Service::Iam => iam::discover(clients, resource_type).await,
+            Service::Ec2 => ec2::discover(clients, resource_type).await,
+            Service::CloudTrail => cloudtrail::discover(clients, resource_type).await,
+            Service::Kms => kms::discover(clients, resource_type).await,
         }
     }
 
@@ -182,13 +198,42 @@ impl Provider for AwsProvider {
     }
 
     async fn tags(&self, resource: &ResourceRef) -> Result<BTreeMap<String, String>> {
-        match resource.resource_type.as_str() {
-            BUCKET => s3::bucket_tags(self.faults.clients(), &resource.name).await,
-            USER => iam::user_tags(self.faults.clients(), &resource.name).await,
-            other => Err(ProviderError::Config(format!(
-                "aws cannot read tags of resource type {other:?}"
-            ))),
+        let clients = self.faults.clients();
+        match service_of(&resource.resource_type)? {
+            Service::S3 => s3::tags(clients, resource).await,
+            Service::Iam => iam::tags(clients, resource).await,
+            Service::Ec2 => ec2::tags(clients, resource).await,
+            Service::CloudTrail => cloudtrail::tags(clients, resource).await,
+            Service::Kms => kms::tags(clients, resource).await,
         }
+    }
+}
+
+/// The AWS services rdfi drives; each module lists the resource types it owns in `RESOURCE_TYPES`.
+enum Service {
+    S3,
+    Iam,
+    Ec2,
+    CloudTrail,
+    Kms,
+}
+
+fn service_of(resource_type: &str) -> Result<Service> {
+    let owned_by = |types: &[&str]| types.contains(&resource_type);
+    if owned_by(s3::RESOURCE_TYPES) {
+        Ok(Service::S3)
+    } else if owned_by(iam::RESOURCE_TYPES) {
+        Ok(Service::Iam)
+    } else if owned_by(ec2::RESOURCE_TYPES) {
+        Ok(Service::Ec2)
+    } else if owned_by(cloudtrail::RESOURCE_TYPES) {
+        Ok(Service::CloudTrail)
+    } else if owned_by(kms::RESOURCE_TYPES) {
+        Ok(Service::Kms)
+    } else {
+        Err(ProviderError::Config(format!(
+            "aws has no resource type {resource_type:?}"
+        )))
     }
 }
 

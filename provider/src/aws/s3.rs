@@ -9,10 +9,26 @@ use rdfi_proto::v1::ResourceRef;
 
 use super::{AwsClients, bucket_ref, sdk_error};
 use crate::model::s3::{self as model, BucketAcl, Grant, Grantee};
-use crate::{ProviderError, Result, StateDriver};
+use crate::{FaultDriver, ProviderError, Result, StateDriver};
+
+pub(crate) const RESOURCE_TYPES: &[&str] = &[super::BUCKET];
+
+pub(crate) fn drivers() -> Vec<Box<dyn FaultDriver<AwsClients>>> {
+    vec![Box::new(PublicAclDriver)]
+}
+
+pub(crate) async fn tags(
+    clients: &AwsClients,
+    resource: &ResourceRef,
+) -> Result<BTreeMap<String, String>> {
+    bucket_tags(clients, &resource.name).await
+}
 
 /// Every bucket in the configured region, with its tags.
-pub(crate) async fn discover_buckets(clients: &AwsClients) -> Result<Vec<ResourceRef>> {
+pub(crate) async fn discover(
+    clients: &AwsClients,
+    _resource_type: &str,
+) -> Result<Vec<ResourceRef>> {
     let mut pages = clients.s3.list_buckets().into_paginator().send();
     let mut buckets = Vec::new();
     while let Some(page) = pages.next().await {

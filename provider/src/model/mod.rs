@@ -6,7 +6,11 @@
 //!
 //! One module per cloud service; each lists its faults once with [`register_faults!`].
 
+pub mod cloudtrail;
+pub mod ec2;
+pub mod gcs;
 pub mod iam;
+pub mod kms;
 pub mod s3;
 
 use std::marker::PhantomData;
@@ -120,7 +124,17 @@ pub(crate) use register_faults;
 
 /// Every fault of every service.
 pub fn all() -> impl Iterator<Item = &'static dyn DynFault> {
-    [s3::FAULTS, iam::FAULTS].into_iter().flatten().copied()
+    [
+        s3::FAULTS,
+        iam::FAULTS,
+        ec2::FAULTS,
+        cloudtrail::FAULTS,
+        kms::FAULTS,
+        gcs::FAULTS,
+    ]
+    .into_iter()
+    .flatten()
+    .copied()
 }
 
 /// The fault with this id.
@@ -131,10 +145,17 @@ pub fn find(id: &str) -> Option<&'static dyn DynFault> {
 /// The sandbox drivers of every fault.
 pub(crate) fn sandbox_drivers()
 -> Vec<Box<dyn crate::FaultDriver<std::sync::Arc<crate::sandbox::SandboxAccount>>>> {
-    [s3::sandbox_drivers(), iam::sandbox_drivers()]
-        .into_iter()
-        .flatten()
-        .collect()
+    [
+        s3::sandbox_drivers(),
+        iam::sandbox_drivers(),
+        ec2::sandbox_drivers(),
+        cloudtrail::sandbox_drivers(),
+        kms::sandbox_drivers(),
+        gcs::sandbox_drivers(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 #[cfg(test)]

@@ -14,8 +14,15 @@ pub fn cases() -> Vec<Box<dyn AwsCase>> {
 
 /// A tagged user with two managed policies and an inline one.
 pub async fn prepare_user(aws: &Clients, name: &str) -> ResourceRef {
-    let arn = aws.create_user(name, &[("rdfi-target", "true"), ("team", "conformance")]).await;
-    user_ref("aws", &arn, name, [("rdfi-target".to_owned(), "true".to_owned())].into())
+    let arn = aws
+        .create_user(name, &[("rdfi-target", "true"), ("team", "conformance")])
+        .await;
+    user_ref(
+        "aws",
+        &arn,
+        name,
+        [("rdfi-target".to_owned(), "true".to_owned())].into(),
+    )
 }
 
 struct UserAdminPolicyAttached;
@@ -35,7 +42,10 @@ impl AwsCase for UserAdminPolicyAttached {
     }
 
     fn misconfigured(&self, read: &Value) -> bool {
-        read.as_array()
-            .is_some_and(|policies| policies.iter().any(|policy| policy == "arn:aws:iam::aws:policy/AdministratorAccess"))
+        read.as_array().is_some_and(|policies| {
+            policies
+                .iter()
+                .any(|policy| policy == "arn:aws:iam::aws:policy/AdministratorAccess")
+        })
     }
 }

@@ -14,8 +14,14 @@ pub fn cases() -> Vec<Box<dyn AwsCase>> {
 
 /// A tagged bucket with the harness's non-trivial ACL.
 pub async fn prepare_bucket(aws: &Clients, name: &str) -> ResourceRef {
-    aws.create_bucket(name, &[("rdfi-target", "true"), ("team", "conformance")]).await;
-    bucket_ref("aws", name, REGION, [("rdfi-target".to_owned(), "true".to_owned())].into())
+    aws.create_bucket(name, &[("rdfi-target", "true"), ("team", "conformance")])
+        .await;
+    bucket_ref(
+        "aws",
+        name,
+        REGION,
+        [("rdfi-target".to_owned(), "true".to_owned())].into(),
+    )
 }
 
 struct BucketPublicAcl;
@@ -36,9 +42,10 @@ impl AwsCase for BucketPublicAcl {
 
     fn misconfigured(&self, read: &Value) -> bool {
         read.as_array().is_some_and(|lines| {
-            lines
-                .iter()
-                .any(|line| line.as_str().is_some_and(|line| line.contains("/global/AllUsers") && line.ends_with("READ")))
+            lines.iter().any(|line| {
+                line.as_str()
+                    .is_some_and(|line| line.contains("/global/AllUsers") && line.ends_with("READ"))
+            })
         })
     }
 }

@@ -6,7 +6,10 @@
 //! One module per service; `tests/tests/conformance_*.rs` run every case and check that every fault of the
 //! catalogue has one.
 
+pub mod aws_cloudtrail;
+pub mod aws_ec2;
 pub mod aws_iam;
+pub mod aws_kms;
 pub mod aws_s3;
 
 use async_trait::async_trait;
@@ -33,5 +36,14 @@ pub trait AwsCase: Send + Sync {
 
 /// Every AWS case.
 pub fn aws_cases() -> Vec<Box<dyn AwsCase>> {
-    [aws_s3::cases(), aws_iam::cases()].into_iter().flatten().collect()
+    [
+        aws_s3::cases(),
+        aws_iam::cases(),
+        aws_ec2::cases(),
+        aws_cloudtrail::cases(),
+        aws_kms::cases(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }

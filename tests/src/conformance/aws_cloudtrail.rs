@@ -1,0 +1,7 @@
+//! CloudTrail conformance cases.
+
+use super::AwsCase;
+
+pub fn cases() -> Vec<Box<dyn AwsCase>> {
+    Vec::new()
+}

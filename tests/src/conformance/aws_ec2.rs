@@ -1,0 +1,7 @@
+//! EC2 conformance cases.
+
+use super::AwsCase;
+
+pub fn cases() -> Vec<Box<dyn AwsCase>> {
+    Vec::new()
+}

@@ -1,0 +1,7 @@
+//! KMS conformance cases.
+
+use super::AwsCase;
+
+pub fn cases() -> Vec<Box<dyn AwsCase>> {
+    Vec::new()
+}
