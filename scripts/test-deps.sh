@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the tests start (moto_server, nats-server) into a project-local Python venv, .venv/.
+# Installs what the tests start (moto_server, nats-server, gcp-storage-emulator) into a project-local Python
+# venv, .venv/.
 # Idempotent and safe to run concurrently: it does nothing when the venv already matches
 # scripts/requirements-test.txt.
 set -euo pipefail
@@ -14,7 +15,8 @@ exec 9>"$venv.lock"
 flock 9
 
 if [ -f "$stamp" ] && cmp -s "$stamp" "$requirements" \
-   && [ -x "$venv/bin/moto_server" ] && [ -x "$venv/bin/nats-server" ]; then
+   && [ -x "$venv/bin/moto_server" ] && [ -x "$venv/bin/nats-server" ] \
+   && [ -x "$venv/bin/gcp-storage-emulator" ]; then
   exit 0
 fi
 echo "test-deps: installing test servers into $venv" >&2

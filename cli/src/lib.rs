@@ -3,6 +3,7 @@
 //! outcomes to exit codes: 0 every hypothesis held, 1 a hypothesis failed, 2 usage or configuration error
 //! (nothing was changed), 3 safety abort (interrupted, timed out, or a revert failed).
 
+pub mod catalog;
 pub mod engine;
 pub mod narrator;
 pub mod report;

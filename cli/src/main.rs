@@ -24,6 +24,7 @@ use rdfi_proto::v1::planner_service_client::PlannerServiceClient;
 use rdfi_proto::v1::{GetRunRequest, RunStatus, SubmitExperimentRequest};
 use rdfi_provider::Provider;
 use rdfi_provider::sandbox::{SandboxAccount, SandboxProvider};
+use rdfi_provider::settings::Endpoints;
 
 /// How long a run may take beyond its faults' hold before it is given up.
 const RUN_SLACK: Duration = Duration::from_secs(120);
@@ -39,6 +40,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per process; boxing the larger variants would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run a campaign on the built-in sandbox account: inject faults, watch its controls, revert, report.
@@ -63,12 +66,27 @@ enum Command {
     },
     /// Submit an experiment to a running cluster (planner and knowledge over gRPC) and wait for its report.
     Submit(SubmitArgs),
+    /// List the fault catalogue.
+    Catalog {
+        #[arg(long, value_enum, default_value_t = CatalogFormat::Table)]
+        format: CatalogFormat,
+        /// Only the faults this provider implements: aws, gcp, sandbox.
+        #[arg(long, value_name = "PROVIDER")]
+        provider: Option<String>,
+    },
     /// Revert every fault the journal holds open, now; exits 0 only when none is left open.
     Recover(safety::RecoverArgs),
     /// Show the faults the journal holds open; exits 3 when a revert failed or a deadline is long past.
     Status(safety::StatusArgs),
     /// Revert every active fault (of one run) now: over gRPC to an executor, or as a safety.abort event.
     Abort(safety::AbortArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CatalogFormat {
+    Table,
+    Json,
+    Markdown,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -81,9 +99,8 @@ enum Format {
 struct RunArgs {
     /// The experiment file (YAML, apiVersion rdfi/v1, kind Experiment).
     file: PathBuf,
-    /// AWS endpoint override (moto, LocalStack); the standard configuration and credential chain otherwise.
-    #[arg(long, env = "RDFI_AWS_ENDPOINT", value_name = "URL")]
-    aws_endpoint: Option<String>,
+    #[command(flatten)]
+    endpoints: Endpoints,
     /// Where the monitor's signal webhook listens (POST /v1/signals).
     #[arg(
         long,
@@ -162,6 +179,7 @@ async fn dispatch(command: Command) -> Result<u8, Failure> {
             serve(args, parse_services(&services).map_err(usage)?).await
         }
         Command::Submit(args) => submit(args).await,
+        Command::Catalog { format, provider } => catalog(format, provider),
         Command::Recover(args) => safety::recover(args).await,
         Command::Status(args) => safety::status(args).await,
         Command::Abort(args) => safety::abort(args).await,
@@ -207,10 +225,9 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
         std::fs::read_to_string(&args.file).map_err(|error| usage(format!("{file}: {error}")))?;
     let mut spec = experiment::parse(&source, &file).map_err(usage)?;
     spec.dry_run |= args.dry_run;
-    let provider =
-        rdfi_provider::settings::connect(&spec.provider, &spec.region, args.aws_endpoint.clone())
-            .await
-            .map_err(usage)?;
+    let provider = rdfi_provider::settings::connect(&spec.provider, &spec.region, &args.endpoints)
+        .await
+        .map_err(usage)?;
     let bus = args.common.bus().await.map_err(usage)?;
     let report = execute(
         spec,
@@ -348,6 +365,28 @@ async fn submit(args: SubmitArgs) -> Result<u8, Failure> {
     let report = Report::from_run(&run);
     print_report(&report, args.format);
     Ok(report.exit_code() as u8)
+}
+
+fn catalog(format: CatalogFormat, provider: Option<String>) -> Result<u8, Failure> {
+    if let Some(provider) = provider
+        .as_deref()
+        .filter(|provider| !experiment::PROVIDERS.contains(provider))
+    {
+        return Err(usage(format!(
+            "--provider {provider:?}: expected one of {}",
+            experiment::PROVIDERS.join(", ")
+        )));
+    }
+    let entries = rdfi::catalog::entries(provider.as_deref());
+    match format {
+        CatalogFormat::Table => print!("{}", rdfi::catalog::table(&entries)),
+        CatalogFormat::Markdown => print!("{}", rdfi::catalog::markdown(&entries)),
+        CatalogFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&entries).map_err(|error| usage(error.to_string()))?
+        ),
+    }
+    Ok(0)
 }
 
 fn print_report(report: &Report, format: Format) {

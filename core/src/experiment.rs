@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::catalogue;
 
 /// Providers a target may name.
-pub const PROVIDERS: &[&str] = &["aws", "sandbox"];
+pub const PROVIDERS: &[&str] = &["aws", "gcp", "sandbox"];
 const DEFAULT_EXPOSURE_WINDOW: Duration = Duration::from_secs(60);
 /// The longest a fault may stay injected.
 pub const MAX_EXPOSURE_WINDOW: Duration = Duration::from_secs(12 * 60 * 60);

@@ -6,6 +6,7 @@
 //! code in [`model`], shared by the real providers and the sandbox, so the sandbox means what AWS means.
 
 pub mod aws;
+pub mod gcp;
 pub mod model;
 pub mod sandbox;
 pub mod settings;

@@ -101,11 +101,28 @@ impl SandboxAccount {
     }
 
     /// The demo estate: two opted-in buckets (one watched by a public-ACL detector), an archive bucket that is
-    /// not opted in, two opted-in users watched by an admin-policy reconciler.
+    /// not opted in, two opted-in users watched by an admin-policy reconciler, and one opted-in resource of
+    /// every other type the catalogue's faults aim at, so that an experiment on the sandbox can use any fault.
     pub fn demo() -> Self {
         let bucket = "aws.s3.bucket";
         let user = "aws.iam.user";
-        SandboxAccount::new()
+        let mut other_types: Vec<&str> = rdfi_core::catalogue::all()
+            .map(|entry| entry.resource_type)
+            .filter(|resource_type| ![bucket, user].contains(resource_type))
+            .collect();
+        other_types.sort_unstable();
+        other_types.dedup();
+        let account =
+            other_types
+                .into_iter()
+                .fold(SandboxAccount::new(), |account, resource_type| {
+                    let name = format!(
+                        "demo-{}",
+                        resource_type.rsplit('.').next().unwrap_or(resource_type)
+                    );
+                    account.with_resource(resource_type, &name, tags(&[("rdfi-target", "true")]))
+                });
+        account
             .with_resource(
                 bucket,
                 "payments-exports",

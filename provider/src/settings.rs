@@ -3,12 +3,13 @@
 use std::sync::Arc;
 
 use crate::aws::{AwsProvider, AwsSettings};
+use crate::gcp::{GcpProvider, GcpSettings};
 use crate::sandbox::{SandboxAccount, SandboxProvider};
 use crate::{Provider, ProviderError};
 
 #[derive(Clone, Debug, clap::Args)]
 pub struct ProviderArgs {
-    /// The cloud to act on: aws, or sandbox (the in-memory demo account).
+    /// The cloud to act on: aws, gcp, or sandbox (the in-memory demo account).
     #[arg(
         long,
         env = "RDFI_PROVIDER",
@@ -24,17 +25,31 @@ pub struct ProviderArgs {
         value_name = "REGION"
     )]
     pub region: String,
-    /// AWS endpoint override (moto, LocalStack); the standard endpoints and credential chain otherwise.
-    #[arg(long, env = "RDFI_AWS_ENDPOINT", value_name = "URL")]
-    pub aws_endpoint: Option<String>,
+    #[command(flatten)]
+    pub endpoints: Endpoints,
     /// The tag (label) that opts a resource in.
     #[arg(long, env = "RDFI_OPT_IN_TAG", default_value = rdfi_core::DEFAULT_OPT_IN_TAG, value_name = "KEY")]
     pub opt_in_tag: String,
 }
 
+/// Where a target's APIs are, beyond the provider and region: endpoint overrides and the GCP project.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct Endpoints {
+    /// AWS endpoint override (moto, LocalStack); the standard endpoints and credential chain otherwise.
+    #[arg(long = "aws-endpoint", env = "RDFI_AWS_ENDPOINT", value_name = "URL")]
+    pub aws: Option<String>,
+    /// The GCP project whose Cloud Storage buckets are targets.
+    #[arg(long = "gcp-project", env = "RDFI_GCP_PROJECT", value_name = "PROJECT")]
+    pub gcp_project: Option<String>,
+    /// Cloud Storage JSON API base URL override (gcp-storage-emulator), called anonymously; Google's endpoint
+    /// with application default credentials otherwise.
+    #[arg(long = "gcs-endpoint", env = "RDFI_GCS_ENDPOINT", value_name = "URL")]
+    pub gcs: Option<String>,
+}
+
 impl ProviderArgs {
     pub async fn connect(&self) -> Result<Arc<dyn Provider>, ProviderError> {
-        connect(&self.provider, &self.region, self.aws_endpoint.clone()).await
+        connect(&self.provider, &self.region, &self.endpoints).await
     }
 }
 
@@ -42,21 +57,25 @@ impl ProviderArgs {
 pub async fn connect(
     provider: &str,
     region: &str,
-    aws_endpoint: Option<String>,
+    endpoints: &Endpoints,
 ) -> Result<Arc<dyn Provider>, ProviderError> {
     match provider {
         "aws" => Ok(Arc::new(
             AwsProvider::connect(&AwsSettings {
                 region: region.to_owned(),
-                endpoint: aws_endpoint,
+                endpoint: endpoints.aws.clone(),
             })
             .await?,
         )),
+        "gcp" => Ok(Arc::new(GcpProvider::connect(&GcpSettings {
+            project: endpoints.gcp_project.clone().unwrap_or_default(),
+            endpoint: endpoints.gcs.clone(),
+        })?)),
         "sandbox" => Ok(Arc::new(SandboxProvider::new(Arc::new(
             SandboxAccount::demo(),
         )))),
         other => Err(ProviderError::Config(format!(
-            "unknown provider {other:?}, expected aws or sandbox"
+            "unknown provider {other:?}, expected aws, gcp or sandbox"
         ))),
     }
 }

@@ -14,12 +14,21 @@ const LOG_DELIVERY_URI: &str = "http://acs.amazonaws.com/groups/s3/LogDelivery";
 
 /// The SDK configuration for a moto endpoint, with test credentials.
 pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    sdk_config_as(endpoint, "testing", "testing").await
+}
+
+/// The SDK configuration for a moto endpoint, as the identity owning this access key.
+pub async fn sdk_config_as(
+    endpoint: &str,
+    access_key_id: &str,
+    secret: &str,
+) -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(aws_config::Region::new(REGION))
         .endpoint_url(endpoint)
         .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "testing",
-            "testing",
+            access_key_id,
+            secret,
             None,
             None,
             "rdfi-tests",
@@ -38,18 +47,26 @@ pub struct Clients {
 }
 
 pub async fn clients(endpoint: &str) -> Clients {
-    let config = sdk_config(endpoint).await;
+    clients_of(&sdk_config(endpoint).await)
+}
+
+/// Clients acting as the identity owning this access key.
+pub async fn clients_as(endpoint: &str, access_key_id: &str, secret: &str) -> Clients {
+    clients_of(&sdk_config_as(endpoint, access_key_id, secret).await)
+}
+
+fn clients_of(config: &aws_config::SdkConfig) -> Clients {
     let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
+        aws_sdk_s3::config::Builder::from(config)
             .force_path_style(true)
             .build(),
     );
     Clients {
         s3,
-        iam: aws_sdk_iam::Client::new(&config),
-        ec2: aws_sdk_ec2::Client::new(&config),
-        cloudtrail: aws_sdk_cloudtrail::Client::new(&config),
-        kms: aws_sdk_kms::Client::new(&config),
+        iam: aws_sdk_iam::Client::new(config),
+        ec2: aws_sdk_ec2::Client::new(config),
+        cloudtrail: aws_sdk_cloudtrail::Client::new(config),
+        kms: aws_sdk_kms::Client::new(config),
     }
 }
 

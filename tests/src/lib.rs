@@ -2,6 +2,7 @@
 //!
 //! - [`NatsServer`]: nats-server with JetStream, in a temporary store directory.
 //! - [`MotoServer`]: moto_server with AWS managed policies loaded.
+//! - [`gcs::GcsEmulator`]: gcp-storage-emulator, in memory.
 //! - [`Process`]: an rdfi binary as a child process, killed on drop, its log kept and printed when a test fails.
 //! - [`control`]: stand-in detective and corrective controls that watch a resource through the AWS SDK.
 //!
@@ -11,6 +12,7 @@ pub mod aws;
 pub mod cluster;
 pub mod conformance;
 pub mod control;
+pub mod gcs;
 
 use std::fs::File;
 use std::net::{TcpListener, TcpStream};
@@ -47,17 +49,74 @@ pub fn venv_program(name: &str) -> PathBuf {
 }
 
 /// An rdfi binary of this workspace (`rdfi`, `rdfi-executor`, ...), built by `cargo build --workspace --bins`.
+/// Refuses a binary older than the newest source file: a test must not pass against yesterday's code.
 pub fn rdfi_binary(name: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target"));
     let path = target.join("debug").join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: build the binaries first (scripts/test.sh does: cargo build --workspace --bins)",
-        path.display()
-    );
+    let built = std::fs::metadata(&path).and_then(|metadata| metadata.modified()).unwrap_or_else(|_| {
+        panic!(
+            "{} is missing: build the binaries first (scripts/test.sh does: cargo build --workspace --bins)",
+            path.display()
+        )
+    });
+    if let Some(source) = newest_source().filter(|(modified, _)| *modified > built) {
+        panic!(
+            "{} is older than {}: rebuild the binaries (cargo build --workspace --bins)",
+            path.display(),
+            source.1.display()
+        );
+    }
     path
+}
+
+/// The most recently modified Rust source or manifest of the workspace.
+fn newest_source() -> Option<(std::time::SystemTime, PathBuf)> {
+    static NEWEST: OnceLock<Option<(std::time::SystemTime, PathBuf)>> = OnceLock::new();
+    NEWEST
+        .get_or_init(|| {
+            let root = workspace_root();
+            let mut newest = None;
+            let mut pending: Vec<PathBuf> = [
+                "core",
+                "proto",
+                "provider",
+                "planner",
+                "executor",
+                "monitor",
+                "analyzer",
+                "knowledge",
+                "cli",
+            ]
+            .iter()
+            .map(|crate_dir| root.join(crate_dir))
+            .collect();
+            while let Some(dir) = pending.pop() {
+                let Ok(entries) = std::fs::read_dir(&dir) else {
+                    continue;
+                };
+                for entry in entries.flatten() {
+                    let path = entry.path();
+                    if path.is_dir() {
+                        pending.push(path);
+                        continue;
+                    }
+                    let source = path
+                        .extension()
+                        .is_some_and(|ext| ext == "rs" || ext == "proto" || ext == "yaml")
+                        || path.file_name().is_some_and(|file| file == "Cargo.toml");
+                    let modified = entry.metadata().and_then(|metadata| metadata.modified());
+                    if let (true, Ok(modified)) = (source, modified)
+                        && newest.as_ref().is_none_or(|(time, _)| modified > *time)
+                    {
+                        newest = Some((modified, path));
+                    }
+                }
+            }
+            newest
+        })
+        .clone()
 }
 
 /// A port on 127.0.0.1 that was free a moment ago.
@@ -213,7 +272,26 @@ pub struct MotoServer {
 
 impl MotoServer {
     pub fn start() -> MotoServer {
+        MotoServer::start_with(&[])
+    }
+
+    /// With IAM policies enforced after the first `calls` requests (moto's INITIAL_NO_AUTH_ACTION_COUNT):
+    /// set-up first, then real AccessDenied answers.
+    pub fn start_enforcing_iam_after(calls: u32) -> MotoServer {
+        MotoServer::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", &calls.to_string())])
+    }
+
+    fn start_with(extra_env: &[(&str, &str)]) -> MotoServer {
         let port = free_port();
+        let mut env = vec![(
+            "MOTO_IAM_LOAD_MANAGED_POLICIES".to_owned(),
+            "true".to_owned(),
+        )];
+        env.extend(
+            extra_env
+                .iter()
+                .map(|(key, value)| ((*key).to_owned(), (*value).to_owned())),
+        );
         let process = Process::spawn(
             &venv_program("moto_server"),
             &[
@@ -222,10 +300,7 @@ impl MotoServer {
                 "-p".to_owned(),
                 port.to_string(),
             ],
-            &[(
-                "MOTO_IAM_LOAD_MANAGED_POLICIES".to_owned(),
-                "true".to_owned(),
-            )],
+            &env,
         );
         assert!(
             wait_for_port(port, Duration::from_secs(60)),

@@ -1,5 +1,66 @@
-//! KMS faults.
+//! KMS faults: key hygiene (rotation) and key policies opened to everyone.
 
-use super::FaultModel;
+use std::time::Duration;
 
-pub(super) static FAULTS: &[FaultModel] = &[];
+use super::{ControlKind, ExpectedControl, FaultModel, SecurityAttribute};
+
+pub(super) static FAULTS: &[FaultModel] = &[
+    FaultModel {
+        id: "aws.kms.key-rotation-disabled",
+        title: "Automatic rotation disabled on a customer managed KMS key",
+        resource_type: "aws.kms.key",
+        security_attribute: SecurityAttribute::Confidentiality,
+        attack_technique: "T1562",
+        cis_control: Some("CIS AWS Foundations 3.6"),
+        cvss_vector: "CVSS:3.1/AV:N/AC:H/PR:H/UI:N/S:U/C:L/I:N/A:N",
+        preconditions: "the key is a symmetric customer managed key with automatic rotation enabled",
+        expected_controls: &[
+            ExpectedControl {
+                kind: ControlKind::Preventive,
+                example: "an SCP denying kms:DisableKeyRotation",
+                default_deadline: Duration::ZERO,
+            },
+            ExpectedControl {
+                kind: ControlKind::Detective,
+                example: "AWS Config rule cmk-backing-key-rotation-enabled, Security Hub KMS.4, EventBridge rule on DisableKeyRotation",
+                default_deadline: Duration::from_secs(15 * 60),
+            },
+            ExpectedControl {
+                kind: ControlKind::Corrective,
+                example: "an AWS Config remediation or Cloud Custodian kms-key policy that re-enables rotation",
+                default_deadline: Duration::from_secs(5 * 60),
+            },
+        ],
+        intents: &["encryption-disabled"],
+        remediation: "Re-enable automatic rotation on the key (EnableKeyRotation), deny kms:DisableKeyRotation with an SCP, and manage key settings in infrastructure as code.",
+    },
+    FaultModel {
+        id: "aws.kms.key-policy-public",
+        title: "KMS key policy lets anyone (*) decrypt with the key",
+        resource_type: "aws.kms.key",
+        security_attribute: SecurityAttribute::Confidentiality,
+        attack_technique: "T1098",
+        cis_control: None,
+        cvss_vector: "CVSS:3.1/AV:N/AC:H/PR:L/UI:N/S:C/C:H/I:N/A:N",
+        preconditions: "the key policy has no unconditioned statement allowing kms:Decrypt to Principal *",
+        expected_controls: &[
+            ExpectedControl {
+                kind: ControlKind::Preventive,
+                example: "an SCP denying kms:PutKeyPolicy outside the key administrators' pipeline",
+                default_deadline: Duration::ZERO,
+            },
+            ExpectedControl {
+                kind: ControlKind::Detective,
+                example: "IAM Access Analyzer public access finding on the key, Security Hub KMS.5, EventBridge rule on PutKeyPolicy",
+                default_deadline: Duration::from_secs(5 * 60),
+            },
+            ExpectedControl {
+                kind: ControlKind::Corrective,
+                example: "a Cloud Custodian kms-key policy that removes statements granting access to *",
+                default_deadline: Duration::from_secs(60),
+            },
+        ],
+        intents: &["encryption-disabled", "external-access"],
+        remediation: "Restore the key policy without the statement for Principal *, name the exact accounts and roles that may use the key (or condition on aws:PrincipalOrgID or kms:CallerAccount), and review Access Analyzer findings for KMS keys.",
+    },
+];

@@ -1,33 +1,219 @@
-//! KMS: customer managed keys.
+//! KMS customer managed keys: discovery, tags, and the rotation and key policy faults.
 
 use std::collections::BTreeMap;
+use std::marker::PhantomData;
 
+use async_trait::async_trait;
+use aws_sdk_kms::types::KeyManagerType;
 use rdfi_proto::v1::ResourceRef;
 
-use super::AwsClients;
-use crate::{FaultDriver, ProviderError, Result};
+use super::iam::decode_policy_document;
+use super::{AwsClients, sdk_error};
+use crate::model::FaultSemantics;
+use crate::model::kms::{self as model, KeyPolicy, KeyRotation};
+use crate::{FaultDriver, Result, StateDriver};
 
-pub(crate) const RESOURCE_TYPES: &[&str] = &[];
+/// The resource type of KMS keys.
+const KEY: &str = "aws.kms.key";
+
+/// KMS keys have one key policy, always named `default`.
+const DEFAULT_POLICY: &str = "default";
+
+pub(crate) const RESOURCE_TYPES: &[&str] = &[KEY];
 
 pub(crate) fn drivers() -> Vec<Box<dyn FaultDriver<AwsClients>>> {
-    Vec::new()
+    vec![
+        Box::new(RotationDriver),
+        Box::new(KeyPolicyDriver::<model::KeyPolicyPublic>(PhantomData)),
+    ]
 }
 
+/// Every customer managed key of the configured region (all pages), with its tags; AWS managed keys are
+/// not the account's to change.
 pub(crate) async fn discover(
-    _clients: &AwsClients,
-    resource_type: &str,
+    clients: &AwsClients,
+    _resource_type: &str,
 ) -> Result<Vec<ResourceRef>> {
-    Err(ProviderError::Config(format!(
-        "no {resource_type} in this module yet"
-    )))
+    let mut pages = clients.kms.list_keys().into_paginator().send();
+    let mut keys = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|error| sdk_error("ListKeys", "account", error))?;
+        for entry in page.keys() {
+            let Some(key_id) = entry.key_id() else {
+                continue;
+            };
+            let described = clients
+                .kms
+                .describe_key()
+                .key_id(key_id)
+                .send()
+                .await
+                .map_err(|error| sdk_error("DescribeKey", key_id, error))?;
+            let Some(metadata) = described.key_metadata() else {
+                continue;
+            };
+            if metadata.key_manager() != Some(&KeyManagerType::Customer) {
+                continue;
+            }
+            let arn = metadata.arn().or(entry.key_arn()).unwrap_or(key_id);
+            keys.push(ResourceRef {
+                provider: "aws".to_owned(),
+                resource_type: KEY.to_owned(),
+                id: arn.to_owned(),
+                name: key_id.to_owned(),
+                region: clients.region.clone(),
+                tags: key_tags(clients, key_id).await?.into_iter().collect(),
+            });
+        }
+    }
+    Ok(keys)
 }
 
 pub(crate) async fn tags(
-    _clients: &AwsClients,
+    clients: &AwsClients,
     resource: &ResourceRef,
 ) -> Result<BTreeMap<String, String>> {
-    Err(ProviderError::Config(format!(
-        "no {} in this module yet",
-        resource.resource_type
-    )))
+    key_tags(clients, &resource.name).await
+}
+
+async fn key_tags(clients: &AwsClients, key_id: &str) -> Result<BTreeMap<String, String>> {
+    let mut pages = clients
+        .kms
+        .list_resource_tags()
+        .key_id(key_id)
+        .into_paginator()
+        .send();
+    let mut tags = BTreeMap::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|error| sdk_error("ListResourceTags", key_id, error))?;
+        for tag in page.tags() {
+            tags.insert(tag.tag_key().to_owned(), tag.tag_value().to_owned());
+        }
+    }
+    Ok(tags)
+}
+
+async fn key_rotation(clients: &AwsClients, resource: &ResourceRef) -> Result<KeyRotation> {
+    let status = clients
+        .kms
+        .get_key_rotation_status()
+        .key_id(&resource.name)
+        .send()
+        .await
+        .map_err(|error| sdk_error("GetKeyRotationStatus", &resource.id, error))?;
+    Ok(KeyRotation {
+        rotation_enabled: status.key_rotation_enabled(),
+        rotation_period_in_days: status.rotation_period_in_days(),
+    })
+}
+
+/// `aws.kms.key-rotation-disabled`: DisableKeyRotation; the revert enables rotation again with the
+/// snapshot's period.
+pub(crate) struct RotationDriver;
+
+#[async_trait]
+impl StateDriver<AwsClients> for RotationDriver {
+    type Fault = model::KeyRotationDisabled;
+
+    async fn read(&self, clients: &AwsClients, resource: &ResourceRef) -> Result<KeyRotation> {
+        key_rotation(clients, resource).await
+    }
+
+    async fn inject(
+        &self,
+        clients: &AwsClients,
+        resource: &ResourceRef,
+        _before: &KeyRotation,
+    ) -> Result<()> {
+        clients
+            .kms
+            .disable_key_rotation()
+            .key_id(&resource.name)
+            .send()
+            .await
+            .map_err(|error| sdk_error("DisableKeyRotation", &resource.id, error))?;
+        Ok(())
+    }
+
+    async fn revert(
+        &self,
+        clients: &AwsClients,
+        resource: &ResourceRef,
+        before: &KeyRotation,
+    ) -> Result<()> {
+        if !before.rotation_enabled || key_rotation(clients, resource).await? == *before {
+            return Ok(());
+        }
+        clients
+            .kms
+            .enable_key_rotation()
+            .key_id(&resource.name)
+            .set_rotation_period_in_days(before.rotation_period_in_days)
+            .send()
+            .await
+            .map_err(|error| sdk_error("EnableKeyRotation", &resource.id, error))?;
+        Ok(())
+    }
+}
+
+async fn key_policy(clients: &AwsClients, resource: &ResourceRef) -> Result<KeyPolicy> {
+    let output = clients
+        .kms
+        .get_key_policy()
+        .key_id(&resource.name)
+        .policy_name(DEFAULT_POLICY)
+        .send()
+        .await
+        .map_err(|error| sdk_error("GetKeyPolicy", &resource.id, error))?;
+    Ok(KeyPolicy {
+        document: decode_policy_document(&resource.id, output.policy().unwrap_or_default())?,
+    })
+}
+
+async fn write_key_policy(
+    clients: &AwsClients,
+    resource: &ResourceRef,
+    policy: &KeyPolicy,
+) -> Result<()> {
+    clients
+        .kms
+        .put_key_policy()
+        .key_id(&resource.name)
+        .policy_name(DEFAULT_POLICY)
+        .policy(policy.document.to_string())
+        .send()
+        .await
+        .map_err(|error| sdk_error("PutKeyPolicy", &resource.id, error))?;
+    Ok(())
+}
+
+/// `aws.kms.key-policy-public`: writes the key policy with the fault's statement added; the revert writes
+/// back the exact previous policy.
+pub(crate) struct KeyPolicyDriver<F>(PhantomData<F>);
+
+#[async_trait]
+impl<F: FaultSemantics<State = KeyPolicy>> StateDriver<AwsClients> for KeyPolicyDriver<F> {
+    type Fault = F;
+
+    async fn read(&self, clients: &AwsClients, resource: &ResourceRef) -> Result<KeyPolicy> {
+        key_policy(clients, resource).await
+    }
+
+    async fn inject(
+        &self,
+        clients: &AwsClients,
+        resource: &ResourceRef,
+        before: &KeyPolicy,
+    ) -> Result<()> {
+        write_key_policy(clients, resource, &F::inject(before)).await
+    }
+
+    async fn revert(
+        &self,
+        clients: &AwsClients,
+        resource: &ResourceRef,
+        before: &KeyPolicy,
+    ) -> Result<()> {
+        write_key_policy(clients, resource, before).await
+    }
 }

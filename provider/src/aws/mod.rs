@@ -237,6 +237,13 @@ fn service_of(resource_type: &str) -> Result<Service> {
     }
 }
 
+/// The text of the first `<name>...</name>` element in an XML body.
+fn xml_element(body: &str, name: &str) -> Option<String> {
+    let start = body.find(&format!("<{name}>"))? + name.len() + 2;
+    let end = start + body[start..].find(&format!("</{name}>"))?;
+    Some(body[start..end].trim().to_owned())
+}
+
 /// Maps an SDK error: refusals become [`ProviderError::Refused`], everything else [`ProviderError::Api`].
 pub(crate) fn sdk_error<E>(
     operation: &str,
@@ -253,8 +260,17 @@ where
     let server_error = error
         .raw_response()
         .is_some_and(|response| response.status().is_server_error());
-    let code = error.code().map(str::to_owned);
-    let message = error.message().map(str::to_owned);
+    // An error body the SDK could not model (an emulator's, or a new shape) still names its code.
+    let body = error
+        .raw_response()
+        .and_then(|response| response.body().bytes())
+        .map(String::from_utf8_lossy);
+    let element = |name: &str| body.as_deref().and_then(|body| xml_element(body, name));
+    let code = error.code().map(str::to_owned).or_else(|| element("Code"));
+    let message = error
+        .message()
+        .map(str::to_owned)
+        .or_else(|| element("Message"));
     let reason = match (&code, &message) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
         (Some(code), None) => code.clone(),
@@ -281,5 +297,21 @@ where
             reason,
             retryable,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::xml_element;
+
+    #[test]
+    fn error_codes_are_found_in_bodies_the_sdk_could_not_model() {
+        let body = "<ErrorResponse><Errors><Error><Code>AccessDenied</Code><Message>not authorized</Message></Error></Errors></ErrorResponse>";
+        assert_eq!(xml_element(body, "Code").as_deref(), Some("AccessDenied"));
+        assert_eq!(
+            xml_element(body, "Message").as_deref(),
+            Some("not authorized")
+        );
+        assert_eq!(xml_element(body, "RequestId"), None);
     }
 }

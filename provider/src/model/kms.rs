@@ -1,5 +1,143 @@
 //! KMS: key rotation and key policies.
 
-use super::register_faults;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
-register_faults![];
+use super::iam::{allows_everyone, statements, with_statement, without_statements};
+use super::{FaultSemantics, register_faults};
+
+register_faults![KeyRotationDisabled, KeyPolicyPublic];
+
+/// Whether a customer managed key's material rotates automatically, and how often.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRotation {
+    pub rotation_enabled: bool,
+    /// Days between rotations, where KMS reports it (it may not, e.g. emulators); kept so that the revert
+    /// re-enables rotation with the same period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation_period_in_days: Option<i32>,
+}
+
+/// `aws.kms.key-rotation-disabled`: automatic rotation turned off on a key that had it.
+pub struct KeyRotationDisabled;
+
+impl FaultSemantics for KeyRotationDisabled {
+    const ID: &'static str = "aws.kms.key-rotation-disabled";
+    const PRESENT: &'static str = "automatic rotation of the key is disabled";
+    const ASPECT: &'static str = "kms.key-rotation";
+    type State = KeyRotation;
+
+    fn is_present(rotation: &KeyRotation) -> bool {
+        !rotation.rotation_enabled
+    }
+
+    fn inject(rotation: &KeyRotation) -> KeyRotation {
+        KeyRotation {
+            rotation_enabled: false,
+            ..rotation.clone()
+        }
+    }
+
+    fn remediate(current: &KeyRotation) -> KeyRotation {
+        KeyRotation {
+            rotation_enabled: true,
+            ..current.clone()
+        }
+    }
+
+    fn describe(rotation: &KeyRotation) -> String {
+        match rotation.rotation_period_in_days {
+            Some(days) => format!("DisableKeyRotation: stop rotating the key every {days} days"),
+            None => "DisableKeyRotation: stop rotating the key".to_owned(),
+        }
+    }
+
+    fn example() -> KeyRotation {
+        KeyRotation {
+            rotation_enabled: true,
+            rotation_period_in_days: Some(365),
+        }
+    }
+}
+
+/// A key's `default` key policy document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyPolicy {
+    pub document: Value,
+}
+
+/// The action the public key policy fault grants to everyone.
+const PUBLIC_ACTION: &str = "kms:Decrypt";
+
+/// `aws.kms.key-policy-public`: anyone may decrypt with the key.
+pub struct KeyPolicyPublic;
+
+impl FaultSemantics for KeyPolicyPublic {
+    const ID: &'static str = "aws.kms.key-policy-public";
+    const PRESENT: &'static str = "the key policy lets anyone (*) decrypt with the key";
+    const ASPECT: &'static str = "kms.key-policy";
+    type State = KeyPolicy;
+
+    fn is_present(policy: &KeyPolicy) -> bool {
+        statements(&policy.document)
+            .into_iter()
+            .any(|statement| allows_everyone(statement, PUBLIC_ACTION))
+    }
+
+    fn inject(policy: &KeyPolicy) -> KeyPolicy {
+        KeyPolicy {
+            document: with_statement(
+                &policy.document,
+                json!({"Sid": "RdfiFaultPublicDecrypt", "Effect": "Allow", "Principal": "*", "Action": PUBLIC_ACTION, "Resource": "*"}),
+            ),
+        }
+    }
+
+    fn remediate(current: &KeyPolicy) -> KeyPolicy {
+        KeyPolicy {
+            document: without_statements(&current.document, |statement| {
+                allows_everyone(statement, PUBLIC_ACTION)
+            }),
+        }
+    }
+
+    fn describe(policy: &KeyPolicy) -> String {
+        format!(
+            "PutKeyPolicy: add a statement allowing kms:Decrypt to Principal * beside {} statement(s)",
+            statements(&policy.document).len()
+        )
+    }
+
+    /// The usual shape: the account's IAM policies decide, one admin role manages, one app role uses.
+    fn example() -> KeyPolicy {
+        KeyPolicy {
+            document: json!({
+                "Version": "2012-10-17",
+                "Id": "key-default-1",
+                "Statement": [
+                    {
+                        "Sid": "EnableIamPolicies",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                        "Action": "kms:*",
+                        "Resource": "*",
+                    },
+                    {
+                        "Sid": "KeyAdministrators",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": "arn:aws:iam::123456789012:role/key-admin"},
+                        "Action": ["kms:Describe*", "kms:Enable*", "kms:Put*", "kms:ScheduleKeyDeletion"],
+                        "Resource": "*",
+                    },
+                    {
+                        "Sid": "KeyUsers",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": "arn:aws:iam::123456789012:role/app"},
+                        "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*"],
+                        "Resource": "*",
+                    },
+                ],
+            }),
+        }
+    }
+}

@@ -1,7 +1,160 @@
-//! KMS conformance cases.
+//! KMS conformance cases: a tagged customer managed key with a three-statement key policy and rotation
+//! enabled, read straight through the SDK.
+
+use async_trait::async_trait;
+use aws_sdk_kms::types::Tag;
+use rdfi_proto::v1::ResourceRef;
+use serde_json::{Value, json};
 
 use super::AwsCase;
+use crate::aws::{Clients, REGION};
 
 pub fn cases() -> Vec<Box<dyn AwsCase>> {
-    Vec::new()
+    vec![Box::new(KeyRotationDisabled), Box::new(KeyPolicyPublic)]
+}
+
+/// A symmetric customer managed key tagged opted-in, whose policy lets the account's IAM policies decide,
+/// a key administrator role manage and an application role use the key, with automatic rotation enabled.
+/// The resource is named by key id, identified by key ARN.
+pub async fn prepare_key(aws: &Clients, name: &str) -> ResourceRef {
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Id": format!("{name}-policy"),
+        "Statement": [
+            {
+                "Sid": "EnableIamPolicies",
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "KeyAdministrators",
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:role/key-admin"},
+                "Action": ["kms:Describe*", "kms:Enable*", "kms:Put*"],
+                "Resource": "*",
+            },
+            {
+                "Sid": "KeyUsers",
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:role/app"},
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+            },
+        ],
+    });
+    let tags = [("rdfi-target", "true"), ("name", name)].map(|(key, value)| {
+        Tag::builder()
+            .tag_key(key)
+            .tag_value(value)
+            .build()
+            .expect("a tag")
+    });
+    let created = aws
+        .kms
+        .create_key()
+        .description(format!("rdfi conformance key {name}"))
+        .policy(policy.to_string())
+        .set_tags(Some(tags.to_vec()))
+        .send()
+        .await
+        .expect("CreateKey");
+    let metadata = created.key_metadata().expect("key metadata");
+    let key_id = metadata.key_id().to_owned();
+    aws.kms
+        .enable_key_rotation()
+        .key_id(&key_id)
+        .send()
+        .await
+        .expect("EnableKeyRotation");
+    ResourceRef {
+        provider: "aws".to_owned(),
+        resource_type: "aws.kms.key".to_owned(),
+        id: metadata.arn().expect("a key arn").to_owned(),
+        name: key_id,
+        region: REGION.to_owned(),
+        tags: [("rdfi-target".to_owned(), "true".to_owned())].into(),
+    }
+}
+
+/// The key's rotation status and its parsed key policy: the two things the KMS faults change.
+async fn read_key(aws: &Clients, key_id: &str) -> Value {
+    let rotation = aws
+        .kms
+        .get_key_rotation_status()
+        .key_id(key_id)
+        .send()
+        .await
+        .expect("GetKeyRotationStatus");
+    let policy = aws
+        .kms
+        .get_key_policy()
+        .key_id(key_id)
+        .policy_name("default")
+        .send()
+        .await
+        .expect("GetKeyPolicy");
+    let policy: Value =
+        serde_json::from_str(policy.policy().expect("a key policy")).expect("a JSON key policy");
+    json!({"rotation_enabled": rotation.key_rotation_enabled(), "policy": policy})
+}
+
+struct KeyRotationDisabled;
+
+#[async_trait]
+impl AwsCase for KeyRotationDisabled {
+    fn fault_id(&self) -> &'static str {
+        "aws.kms.key-rotation-disabled"
+    }
+
+    async fn prepare(&self, aws: &Clients, name: &str) -> ResourceRef {
+        prepare_key(aws, name).await
+    }
+
+    async fn read(&self, aws: &Clients, resource: &ResourceRef) -> Value {
+        read_key(aws, &resource.name).await
+    }
+
+    fn misconfigured(&self, read: &Value) -> bool {
+        read["rotation_enabled"] == false
+    }
+}
+
+struct KeyPolicyPublic;
+
+#[async_trait]
+impl AwsCase for KeyPolicyPublic {
+    fn fault_id(&self) -> &'static str {
+        "aws.kms.key-policy-public"
+    }
+
+    async fn prepare(&self, aws: &Clients, name: &str) -> ResourceRef {
+        prepare_key(aws, name).await
+    }
+
+    async fn read(&self, aws: &Clients, resource: &ResourceRef) -> Value {
+        read_key(aws, &resource.name).await
+    }
+
+    /// Some statement allows kms:Decrypt (or every KMS action) to everyone.
+    fn misconfigured(&self, read: &Value) -> bool {
+        read["policy"]["Statement"]
+            .as_array()
+            .is_some_and(|statements| {
+                statements.iter().any(|statement| {
+                    let principal = &statement["Principal"];
+                    let everyone = principal == "*" || principal["AWS"] == "*";
+                    let actions = match &statement["Action"] {
+                        Value::Array(actions) => actions.clone(),
+                        action => vec![action.clone()],
+                    };
+                    statement["Effect"] == "Allow"
+                        && everyone
+                        && actions.iter().any(|action| {
+                            action == "kms:Decrypt" || action == "kms:*" || action == "*"
+                        })
+                })
+            })
+    }
 }

@@ -1,0 +1,277 @@
+//! A small client of the Cloud Storage JSON API (`/storage/v1`): list buckets, get and patch a bucket, get and
+//! set a bucket's IAM policy. Bucket configuration goes through the JSON API rather than the
+//! `google-cloud-storage` crate because that crate reaches bucket, IAM and ACL settings over gRPC only, which no
+//! offline emulator speaks.
+//!
+//! Against Google, every call carries an OAuth access token from application default credentials
+//! (`google-cloud-auth`); against an emulator (base URL overridden) calls are anonymous.
+
+use std::time::Duration;
+
+use google_cloud_auth::credentials::{AccessTokenCredentials, Builder as CredentialsBuilder};
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::{ProviderError, Result};
+
+/// Google's Cloud Storage endpoint.
+pub const DEFAULT_BASE_URL: &str = "https://storage.googleapis.com";
+/// The OAuth scope bucket configuration (IAM, ACLs, settings) needs.
+const FULL_CONTROL_SCOPE: &str = "https://www.googleapis.com/auth/devstorage.full_control";
+/// How long one call may take before it counts as a (retryable) transport failure.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The JSON API client: base URL, project, and the credentials (none for an emulator).
+pub struct JsonApiClient {
+    http: reqwest::Client,
+    base_url: String,
+    project: String,
+    credentials: Option<AccessTokenCredentials>,
+}
+
+impl JsonApiClient {
+    /// A client of Google's endpoint, authenticated with application default credentials.
+    pub fn google(project: &str) -> Result<Self> {
+        let credentials = CredentialsBuilder::default()
+            .with_scopes([FULL_CONTROL_SCOPE])
+            .build_access_token_credentials()
+            .map_err(|error| {
+                ProviderError::Config(format!("google application default credentials: {error}"))
+            })?;
+        Self::new(DEFAULT_BASE_URL, project, Some(credentials))
+    }
+
+    /// An anonymous client of an emulator at `base_url` (`http://127.0.0.1:PORT`).
+    pub fn anonymous(base_url: &str, project: &str) -> Result<Self> {
+        Self::new(base_url, project, None)
+    }
+
+    fn new(
+        base_url: &str,
+        project: &str,
+        credentials: Option<AccessTokenCredentials>,
+    ) -> Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .map_err(|error| ProviderError::Config(format!("http client: {error}")))?;
+        Ok(JsonApiClient {
+            http,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            project: project.to_owned(),
+            credentials,
+        })
+    }
+
+    fn bucket_url(&self, bucket: &str) -> String {
+        format!("{}/storage/v1/b/{bucket}", self.base_url)
+    }
+
+    /// Every bucket of the project, all pages (`buckets.list` with `pageToken`).
+    pub async fn list_buckets(&self) -> Result<Vec<Value>> {
+        let mut buckets = Vec::new();
+        let mut page_token: Option<String> = None;
+        loop {
+            let mut query = vec![("project", self.project.clone())];
+            if let Some(token) = &page_token {
+                query.push(("pageToken", token.clone()));
+            }
+            let request = self
+                .http
+                .get(format!("{}/storage/v1/b", self.base_url))
+                .query(&query);
+            let page: Value = self.send("buckets.list", &self.project, request).await?;
+            if let Some(items) = page.get("items").and_then(Value::as_array) {
+                buckets.extend(items.iter().cloned());
+            }
+            page_token = page
+                .get("nextPageToken")
+                .and_then(Value::as_str)
+                .filter(|token| !token.is_empty())
+                .map(str::to_owned);
+            if page_token.is_none() {
+                return Ok(buckets);
+            }
+        }
+    }
+
+    /// A bucket's full metadata, ACLs included (`projection=full`).
+    pub async fn get_bucket<T: DeserializeOwned>(&self, bucket: &str) -> Result<T> {
+        let request = self
+            .http
+            .get(self.bucket_url(bucket))
+            .query(&[("projection", "full")]);
+        self.send("buckets.get", bucket, request).await
+    }
+
+    /// Patches the bucket fields in `patch`, leaving every other field as it is.
+    pub async fn patch_bucket(&self, bucket: &str, patch: &Value) -> Result<()> {
+        let request = self
+            .http
+            .request(Method::PATCH, self.bucket_url(bucket))
+            .query(&[("projection", "full")])
+            .json(patch);
+        self.send::<Value>("buckets.patch", bucket, request)
+            .await
+            .map(drop)
+    }
+
+    /// The bucket's IAM policy, conditional bindings included (policy version 3).
+    pub async fn get_iam_policy<T: DeserializeOwned>(&self, bucket: &str) -> Result<T> {
+        let request = self
+            .http
+            .get(format!("{}/iam", self.bucket_url(bucket)))
+            .query(&[("optionsRequestedPolicyVersion", "3")]);
+        self.send("buckets.getIamPolicy", bucket, request).await
+    }
+
+    /// Replaces the bucket's IAM policy; the policy carries the etag it was read with, so a concurrent change
+    /// makes Google answer 412 instead of being overwritten.
+    pub async fn set_iam_policy<T: Serialize>(&self, bucket: &str, policy: &T) -> Result<()> {
+        let request = self
+            .http
+            .put(format!("{}/iam", self.bucket_url(bucket)))
+            .json(policy);
+        self.send::<Value>("buckets.setIamPolicy", bucket, request)
+            .await
+            .map(drop)
+    }
+
+    /// Sends a request with the access token (if any) and reads its JSON answer, mapping failures.
+    async fn send<T: DeserializeOwned>(
+        &self,
+        operation: &str,
+        resource: &str,
+        mut request: RequestBuilder,
+    ) -> Result<T> {
+        let api_error = |reason: String, retryable: bool| ProviderError::Api {
+            operation: operation.to_owned(),
+            resource: resource.to_owned(),
+            reason,
+            retryable,
+        };
+        if let Some(credentials) = &self.credentials {
+            let token = credentials.access_token().await.map_err(|error| {
+                api_error(format!("access token: {error}"), error.is_transient())
+            })?;
+            request = request.bearer_auth(token.token);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|error| api_error(error.to_string(), true))?;
+        let status = response.status();
+        let body = response
+            .text()
+            .await
+            .map_err(|error| api_error(error.to_string(), true))?;
+        if !status.is_success() {
+            return Err(status_error(operation, resource, status, &body));
+        }
+        serde_json::from_str(&body)
+            .map_err(|error| api_error(format!("unexpected answer ({error}): {body}"), false))
+    }
+}
+
+/// What Google says when a preventive control refuses a change with 400 or 412 rather than 403: public access
+/// prevention refusing allUsers/allAuthenticatedUsers, domain restricted sharing refusing an outside member,
+/// an organization policy constraint, uniform bucket-level access refusing an ACL change.
+const REFUSAL_MESSAGES: &[&str] = &[
+    "public access prevention",
+    "permitted customer",
+    "organization policy",
+    "constraint",
+    "uniform bucket-level access",
+];
+
+/// Maps an HTTP error answer: 403, and a 400 or 412 naming a preventive control, is a refusal; throttling,
+/// server errors and etag conflicts (another 412) are worth retrying; anything else is not.
+fn status_error(operation: &str, resource: &str, status: StatusCode, body: &str) -> ProviderError {
+    let message = serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|answer| {
+            answer
+                .pointer("/error/message")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| body.trim().to_owned());
+    let reason = format!("HTTP {}: {message}", status.as_u16());
+    let names_a_control = matches!(
+        status,
+        StatusCode::BAD_REQUEST | StatusCode::PRECONDITION_FAILED
+    ) && REFUSAL_MESSAGES
+        .iter()
+        .any(|fragment| message.to_lowercase().contains(fragment));
+    if status == StatusCode::FORBIDDEN || names_a_control {
+        return ProviderError::Refused {
+            operation: operation.to_owned(),
+            resource: resource.to_owned(),
+            reason,
+        };
+    }
+    let retryable = status.is_server_error()
+        || matches!(
+            status,
+            StatusCode::TOO_MANY_REQUESTS
+                | StatusCode::REQUEST_TIMEOUT
+                | StatusCode::CONFLICT
+                | StatusCode::PRECONDITION_FAILED
+        );
+    ProviderError::Api {
+        operation: operation.to_owned(),
+        resource: resource.to_owned(),
+        reason,
+        retryable,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_map_to_refusals_and_retryable_failures() {
+        let body = r#"{"error": {"code": 403, "message": "public access prevention is enforced"}}"#;
+        let refused = status_error("buckets.setIamPolicy", "b", StatusCode::FORBIDDEN, body);
+        assert!(
+            matches!(refused, ProviderError::Refused { ref reason, .. } if reason.contains("prevention"))
+        );
+        let public_access_prevention = r#"{"error": {"code": 412, "message": "The member bindings allUsers and allAuthenticatedUsers are not allowed since public access prevention is enforced."}}"#;
+        assert!(matches!(
+            status_error(
+                "buckets.setIamPolicy",
+                "b",
+                StatusCode::PRECONDITION_FAILED,
+                public_access_prevention
+            ),
+            ProviderError::Refused { .. }
+        ));
+        let etag_conflict = r#"{"error": {"code": 412, "message": "At least one of the pre-conditions you specified did not hold."}}"#;
+        assert!(
+            status_error("op", "b", StatusCode::PRECONDITION_FAILED, etag_conflict).is_retryable()
+        );
+        for retryable in [
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::SERVICE_UNAVAILABLE,
+            StatusCode::PRECONDITION_FAILED,
+        ] {
+            assert!(
+                status_error("op", "b", retryable, "").is_retryable(),
+                "{retryable}"
+            );
+        }
+        for permanent in [
+            StatusCode::NOT_FOUND,
+            StatusCode::BAD_REQUEST,
+            StatusCode::UNAUTHORIZED,
+        ] {
+            assert!(
+                !status_error("op", "b", permanent, "").is_retryable(),
+                "{permanent}"
+            );
+        }
+    }
+}

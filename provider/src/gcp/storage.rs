@@ -1,0 +1,414 @@
+//! Cloud Storage buckets: discovery, labels, and the `gcp.storage.bucket-*` faults.
+//!
+//! Bucket settings are written with `buckets.patch`, one top-level field at a time, always with every sub-field
+//! the state holds, and cleared sub-fields sent as JSON `null` inside their object (`{"encryption":
+//! {"defaultKmsKeyName": null}}`): Google merges a patch field by field and clears what is null, while
+//! gcp-storage-emulator replaces a top-level field whole and ignores a top-level null, so this form means the
+//! same on both. IAM policies are read-modify-written with their etag.
+
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+
+use async_trait::async_trait;
+use rdfi_proto::v1::ResourceRef;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::json_api::JsonApiClient;
+use super::{BUCKET, bucket_ref};
+use crate::model::FaultSemantics;
+use crate::model::gcs::{
+    self as model, AccessControlList, AclEntry, BucketEncryption, BucketIamConfiguration,
+    BucketIamMemberGranted, BucketIamPolicy, BucketLogging, BucketRetention, BucketVersioning,
+    IamBinding, IamGrant,
+};
+use crate::{FaultDriver, Result, StateDriver};
+
+pub(crate) const RESOURCE_TYPES: &[&str] = &[BUCKET];
+
+pub(crate) fn drivers() -> Vec<Box<dyn FaultDriver<JsonApiClient>>> {
+    vec![
+        Box::new(IamMemberDriver::<model::AllUsersViewer>(PhantomData)),
+        Box::new(IamMemberDriver::<model::AllAuthenticatedViewer>(
+            PhantomData,
+        )),
+        Box::new(IamMemberDriver::<model::AllUsersAdmin>(PhantomData)),
+        Box::new(IamMemberDriver::<model::ExternalAdmin>(PhantomData)),
+        Box::new(BucketFieldDriver::<model::BucketUniformAccessDisabled>(
+            PhantomData,
+        )),
+        Box::new(BucketFieldDriver::<
+            model::BucketPublicAccessPreventionUnenforced,
+        >(PhantomData)),
+        Box::new(BucketFieldDriver::<model::BucketAclPublicRead>(PhantomData)),
+        Box::new(BucketFieldDriver::<model::BucketDefaultObjectAclPublicRead>(PhantomData)),
+        Box::new(BucketFieldDriver::<model::BucketVersioningDisabled>(
+            PhantomData,
+        )),
+        Box::new(BucketFieldDriver::<model::BucketLoggingRemoved>(
+            PhantomData,
+        )),
+        Box::new(BucketFieldDriver::<model::BucketRetentionRemoved>(
+            PhantomData,
+        )),
+        Box::new(BucketFieldDriver::<model::BucketDefaultKmsKeyRemoved>(
+            PhantomData,
+        )),
+    ]
+}
+
+/// Every bucket of the project, all pages, with its labels.
+pub(crate) async fn discover(client: &JsonApiClient) -> Result<Vec<ResourceRef>> {
+    Ok(client
+        .list_buckets()
+        .await?
+        .iter()
+        .filter_map(|bucket| {
+            let name = bucket.get("name").and_then(Value::as_str)?;
+            let location = bucket
+                .get("location")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            Some(bucket_ref("gcp", name, location, labels_of(bucket)))
+        })
+        .collect())
+}
+
+/// A bucket's labels as they are now.
+pub(crate) async fn labels(
+    client: &JsonApiClient,
+    bucket: &str,
+) -> Result<BTreeMap<String, String>> {
+    Ok(labels_of(&client.get_bucket::<Value>(bucket).await?))
+}
+
+fn labels_of(bucket: &Value) -> BTreeMap<String, String> {
+    bucket
+        .get("labels")
+        .and_then(Value::as_object)
+        .map(|labels| {
+            labels
+                .iter()
+                .filter_map(|(key, value)| Some((key.clone(), value.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A bucket IAM policy as the JSON API reads and writes it.
+#[derive(Debug, Deserialize, Serialize)]
+struct WirePolicy {
+    #[serde(default)]
+    bindings: Vec<IamBinding>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    etag: Option<String>,
+    /// 3 on writes: conditional bindings need it, and it is valid for any policy.
+    #[serde(default)]
+    version: u32,
+}
+
+/// The IAM policy version that allows conditional bindings.
+const CONDITIONAL_POLICY_VERSION: u32 = 3;
+
+/// The faults that add one member to one role: inject and revert are read-modify-writes with the etag just
+/// read, so a binding changed meanwhile is never overwritten (Google answers 412 and the call is retried).
+struct IamMemberDriver<G>(PhantomData<G>);
+
+impl<G: IamGrant> IamMemberDriver<G> {
+    async fn read_with_etag(
+        client: &JsonApiClient,
+        bucket: &str,
+    ) -> Result<(BucketIamPolicy, Option<String>)> {
+        let policy: WirePolicy = client.get_iam_policy(bucket).await?;
+        Ok((BucketIamPolicy::new(policy.bindings), policy.etag))
+    }
+
+    /// Writes `change(policy now)` with the etag of that read.
+    async fn update(
+        client: &JsonApiClient,
+        bucket: &str,
+        change: impl FnOnce(&BucketIamPolicy) -> BucketIamPolicy + Send,
+    ) -> Result<()> {
+        let (current, etag) = Self::read_with_etag(client, bucket).await?;
+        let policy = WirePolicy {
+            bindings: change(&current).bindings,
+            etag,
+            version: CONDITIONAL_POLICY_VERSION,
+        };
+        client.set_iam_policy(bucket, &policy).await
+    }
+}
+
+#[async_trait]
+impl<G: IamGrant> StateDriver<JsonApiClient> for IamMemberDriver<G> {
+    type Fault = BucketIamMemberGranted<G>;
+
+    async fn read(
+        &self,
+        client: &JsonApiClient,
+        resource: &ResourceRef,
+    ) -> Result<BucketIamPolicy> {
+        Ok(Self::read_with_etag(client, &resource.name).await?.0)
+    }
+
+    /// Adds the member to the policy as it is now (which may have changed since `before`).
+    async fn inject(
+        &self,
+        client: &JsonApiClient,
+        resource: &ResourceRef,
+        _before: &BucketIamPolicy,
+    ) -> Result<()> {
+        Self::update(client, &resource.name, Self::Fault::inject).await
+    }
+
+    async fn revert(
+        &self,
+        client: &JsonApiClient,
+        resource: &ResourceRef,
+        before: &BucketIamPolicy,
+    ) -> Result<()> {
+        Self::update(client, &resource.name, |current| {
+            Self::Fault::revert(current, before)
+        })
+        .await
+    }
+}
+
+/// A fault on one top-level field of the bucket resource: how its state is read from `buckets.get` and
+/// written with `buckets.patch`.
+trait BucketFieldFault: FaultSemantics {
+    fn from_bucket(bucket: &Value) -> Self::State;
+    fn patch(state: &Self::State) -> Value;
+}
+
+/// The faults on one bucket field: inject patches the faulty field, revert patches the field the fault's
+/// semantics restore (the snapshot's).
+struct BucketFieldDriver<F>(PhantomData<F>);
+
+#[async_trait]
+impl<F: BucketFieldFault> StateDriver<JsonApiClient> for BucketFieldDriver<F> {
+    type Fault = F;
+
+    async fn read(&self, client: &JsonApiClient, resource: &ResourceRef) -> Result<F::State> {
+        Ok(F::from_bucket(
+            &client.get_bucket::<Value>(&resource.name).await?,
+        ))
+    }
+
+    async fn inject(
+        &self,
+        client: &JsonApiClient,
+        resource: &ResourceRef,
+        before: &F::State,
+    ) -> Result<()> {
+        client
+            .patch_bucket(&resource.name, &F::patch(&F::inject(before)))
+            .await
+    }
+
+    async fn revert(
+        &self,
+        client: &JsonApiClient,
+        resource: &ResourceRef,
+        before: &F::State,
+    ) -> Result<()> {
+        let current = self.read(client, resource).await?;
+        client
+            .patch_bucket(&resource.name, &F::patch(&F::revert(&current, before)))
+            .await
+    }
+}
+
+fn iam_configuration_of(bucket: &Value) -> BucketIamConfiguration {
+    BucketIamConfiguration {
+        uniform_bucket_level_access: bucket
+            .pointer("/iamConfiguration/uniformBucketLevelAccess/enabled")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        // Google reports `inherited` for a bucket that never set it; the emulator reports nothing.
+        public_access_prevention: bucket
+            .pointer("/iamConfiguration/publicAccessPrevention")
+            .and_then(Value::as_str)
+            .unwrap_or("inherited")
+            .to_owned(),
+    }
+}
+
+fn iam_configuration_patch(configuration: &BucketIamConfiguration) -> Value {
+    json!({"iamConfiguration": {
+        "uniformBucketLevelAccess": {"enabled": configuration.uniform_bucket_level_access},
+        "publicAccessPrevention": configuration.public_access_prevention,
+    }})
+}
+
+impl BucketFieldFault for model::BucketUniformAccessDisabled {
+    fn from_bucket(bucket: &Value) -> BucketIamConfiguration {
+        iam_configuration_of(bucket)
+    }
+
+    fn patch(configuration: &BucketIamConfiguration) -> Value {
+        iam_configuration_patch(configuration)
+    }
+}
+
+impl BucketFieldFault for model::BucketPublicAccessPreventionUnenforced {
+    fn from_bucket(bucket: &Value) -> BucketIamConfiguration {
+        iam_configuration_of(bucket)
+    }
+
+    fn patch(configuration: &BucketIamConfiguration) -> Value {
+        iam_configuration_patch(configuration)
+    }
+}
+
+/// The entity and role of each entry of an ACL field (`acl`, `defaultObjectAcl`); Google derives the rest.
+fn acl_of(bucket: &Value, field: &str) -> AccessControlList {
+    let entries = bucket
+        .get(field)
+        .and_then(Value::as_array)
+        .map(|entries| {
+            entries
+                .iter()
+                .filter_map(|entry| {
+                    Some(AclEntry {
+                        entity: entry.get("entity")?.as_str()?.to_owned(),
+                        role: entry.get("role")?.as_str()?.to_owned(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    AccessControlList::new(entries)
+}
+
+fn acl_patch(field: &str, acl: &AccessControlList) -> Value {
+    json!({ field: acl.entries })
+}
+
+impl BucketFieldFault for model::BucketAclPublicRead {
+    fn from_bucket(bucket: &Value) -> AccessControlList {
+        acl_of(bucket, "acl")
+    }
+
+    fn patch(acl: &AccessControlList) -> Value {
+        acl_patch("acl", acl)
+    }
+}
+
+impl BucketFieldFault for model::BucketDefaultObjectAclPublicRead {
+    fn from_bucket(bucket: &Value) -> AccessControlList {
+        acl_of(bucket, "defaultObjectAcl")
+    }
+
+    fn patch(acl: &AccessControlList) -> Value {
+        acl_patch("defaultObjectAcl", acl)
+    }
+}
+
+impl BucketFieldFault for model::BucketVersioningDisabled {
+    fn from_bucket(bucket: &Value) -> BucketVersioning {
+        BucketVersioning {
+            enabled: bucket
+                .pointer("/versioning/enabled")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        }
+    }
+
+    fn patch(versioning: &BucketVersioning) -> Value {
+        json!({"versioning": {"enabled": versioning.enabled}})
+    }
+}
+
+fn string_at(bucket: &Value, pointer: &str) -> Option<String> {
+    bucket
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .filter(|value| !value.is_empty())
+        .map(str::to_owned)
+}
+
+impl BucketFieldFault for model::BucketLoggingRemoved {
+    fn from_bucket(bucket: &Value) -> BucketLogging {
+        BucketLogging {
+            log_bucket: string_at(bucket, "/logging/logBucket"),
+            log_object_prefix: string_at(bucket, "/logging/logObjectPrefix"),
+        }
+    }
+
+    fn patch(logging: &BucketLogging) -> Value {
+        json!({"logging": {
+            "logBucket": logging.log_bucket,
+            "logObjectPrefix": logging.log_object_prefix,
+        }})
+    }
+}
+
+impl BucketFieldFault for model::BucketRetentionRemoved {
+    /// `retentionPeriod` is an int64, which the JSON API sends as a string.
+    fn from_bucket(bucket: &Value) -> BucketRetention {
+        let period = bucket.pointer("/retentionPolicy/retentionPeriod");
+        BucketRetention {
+            retention_period_seconds: period
+                .and_then(Value::as_str)
+                .and_then(|period| period.parse().ok())
+                .or_else(|| period.and_then(Value::as_u64)),
+        }
+    }
+
+    fn patch(retention: &BucketRetention) -> Value {
+        json!({"retentionPolicy": {
+            "retentionPeriod": retention.retention_period_seconds.map(|seconds| seconds.to_string()),
+        }})
+    }
+}
+
+impl BucketFieldFault for model::BucketDefaultKmsKeyRemoved {
+    fn from_bucket(bucket: &Value) -> BucketEncryption {
+        BucketEncryption {
+            default_kms_key_name: string_at(bucket, "/encryption/defaultKmsKeyName"),
+        }
+    }
+
+    fn patch(encryption: &BucketEncryption) -> Value {
+        json!({"encryption": {"defaultKmsKeyName": encryption.default_kms_key_name}})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every bucket field reads back what its patch writes, for the fault's example and injected states.
+    #[test]
+    fn bucket_fields_round_trip_through_their_patches() {
+        fn round_trip<F: BucketFieldFault>()
+        where
+            F::State: std::fmt::Debug,
+        {
+            for state in [F::example(), F::inject(&F::example())] {
+                assert_eq!(F::from_bucket(&F::patch(&state)), state, "{}", F::ID);
+            }
+        }
+        round_trip::<model::BucketUniformAccessDisabled>();
+        round_trip::<model::BucketPublicAccessPreventionUnenforced>();
+        round_trip::<model::BucketAclPublicRead>();
+        round_trip::<model::BucketDefaultObjectAclPublicRead>();
+        round_trip::<model::BucketVersioningDisabled>();
+        round_trip::<model::BucketLoggingRemoved>();
+        round_trip::<model::BucketRetentionRemoved>();
+        round_trip::<model::BucketDefaultKmsKeyRemoved>();
+    }
+
+    #[test]
+    fn every_gcs_fault_has_a_driver() {
+        let drivers = drivers();
+        for fault in model::FAULTS {
+            assert!(
+                drivers.iter().any(|driver| driver.fault_id() == fault.id()),
+                "{}",
+                fault.id()
+            );
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! The preventive path: when the cloud refuses the change, the verdict is `prevented`, nothing needs reverting,
+//! and the resource never changed. On moto with IAM enforcement (an explicit deny on rdfi's own identity), and
+//! on the sandbox with a Block-Public-Access-like preventive control.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdfi::engine::{Engine, EngineConfig};
+use rdfi_core::bus::Bus;
+use rdfi_core::bus::memory::MemoryBus;
+use rdfi_core::{CancellationToken, events, experiment};
+use rdfi_proto::v1::Verdict;
+use rdfi_provider::sandbox::{Control, ControlAction, SandboxAccount, SandboxProvider};
+use rdfi_tests::aws::{clients, clients_as};
+use rdfi_tests::{MotoServer, experiment_yaml, free_port, rdfi_binary};
+
+/// Calls moto lets through before it enforces IAM: enough for the set-up below.
+const SET_UP_CALLS: u32 = 60;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_explicit_deny_on_rdfis_identity_gives_prevented_verdicts() {
+    let moto = MotoServer::start_enforcing_iam_after(SET_UP_CALLS);
+    let setup = clients(&moto.endpoint).await;
+    setup
+        .create_bucket("guarded-bucket", &[("rdfi-target", "true")])
+        .await;
+    setup
+        .create_user("guarded-user", &[("rdfi-target", "true")])
+        .await;
+    // The identity rdfi acts as: everything allowed, but an explicit deny on the two mutating calls (what an
+    // SCP or a permission boundary does in a real organization).
+    setup
+        .iam
+        .create_user()
+        .user_name("rdfi-executor")
+        .send()
+        .await
+        .unwrap();
+    setup
+        .iam
+        .put_user_policy()
+        .user_name("rdfi-executor")
+        .policy_name("rdfi-with-guardrails")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[
+                {"Effect":"Allow","Action":"*","Resource":"*"},
+                {"Effect":"Deny","Action":["s3:PutBucketAcl","iam:AttachUserPolicy"],"Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let key = setup
+        .iam
+        .create_access_key()
+        .user_name("rdfi-executor")
+        .send()
+        .await
+        .unwrap();
+    let key = key.access_key().unwrap();
+    let (key_id, secret) = (
+        key.access_key_id().to_owned(),
+        key.secret_access_key().to_owned(),
+    );
+    let bucket_before = setup.acl_lines("guarded-bucket").await;
+    let user_before = setup.user_policies("guarded-user").await;
+    // Use up the unauthenticated calls: from now on moto enforces IAM for everyone.
+    let mut burned = 0;
+    while setup.s3.list_buckets().send().await.is_ok() {
+        burned += 1;
+        assert!(burned <= SET_UP_CALLS, "moto never started enforcing IAM");
+    }
+    let as_rdfi = clients_as(&moto.endpoint, &key_id, &secret).await;
+    assert_eq!(
+        as_rdfi.acl_lines("guarded-bucket").await,
+        bucket_before,
+        "rdfi's identity can read"
+    );
+
+    let state = tempfile::tempdir().unwrap();
+    let file = state.path().join("experiment.yaml");
+    let experiment = experiment_yaml("aws.s3.bucket-public-acl", "2s", None, "2s").replace(
+        "faults:\n",
+        "faults:\n  - id: aws.iam.user-admin-policy-attached\n    maxTargets: 1\n",
+    );
+    std::fs::write(&file, experiment).unwrap();
+    let output = tokio::process::Command::new(rdfi_binary("rdfi"))
+        .args([
+            "run",
+            &file.display().to_string(),
+            "--format",
+            "json",
+            "--aws-endpoint",
+            &moto.endpoint,
+        ])
+        .args(["--webhook-listen", &format!("127.0.0.1:{}", free_port())])
+        .args(["--state-dir", &state.path().display().to_string()])
+        .env("AWS_ACCESS_KEY_ID", &key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &secret)
+        .env("AWS_REGION", rdfi_tests::aws::REGION)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|error| {
+        panic!(
+            "{error}: {stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "a prevented fault is a held hypothesis: {report:#}"
+    );
+    let faults = report["faults"].as_array().unwrap();
+    assert_eq!(faults.len(), 2, "{report:#}");
+    for fault in faults {
+        assert_eq!(fault["verdict"], "prevented", "{fault:#}");
+        assert!(
+            fault["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("AccessDenied"),
+            "{fault:#}"
+        );
+    }
+    assert_eq!(as_rdfi.acl_lines("guarded-bucket").await, bucket_before);
+    assert_eq!(as_rdfi.user_policies("guarded-user").await, user_before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn block_public_access_on_the_sandbox_gives_a_prevented_verdict() {
+    let tags = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    let account = Arc::new(
+        SandboxAccount::new()
+            .with_resource(
+                "aws.s3.bucket",
+                "locked",
+                tags(&[("rdfi-target", "true"), ("bpa", "on")]),
+            )
+            .with_resource("aws.s3.bucket", "open", tags(&[("rdfi-target", "true")]))
+            .with_control(Control {
+                name: "s3-block-public-access".to_owned(),
+                fault_id: "aws.s3.bucket-public-acl".to_owned(),
+                scope_tag: Some(("bpa".to_owned(), "on".to_owned())),
+                delay: Duration::ZERO,
+                action: ControlAction::Prevent,
+            }),
+    );
+    let bus: Arc<dyn Bus> = Arc::new(MemoryBus::new());
+    let state = tempfile::tempdir().unwrap();
+    let mut engine = Engine::start(
+        EngineConfig::one_process(
+            bus,
+            Arc::new(SandboxProvider::new(account.clone())),
+            state.path().to_path_buf(),
+        ),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    let spec = experiment::parse(
+        "apiVersion: rdfi/v1\nkind: Experiment\nmetadata: { name: bpa }\ntarget: { provider: sandbox }\n\
+         faults: [{ id: aws.s3.bucket-public-acl, maxTargets: 2 }]\nhypothesis: { detect: { within: 300ms } }\n\
+         safety: { exposureWindow: 300ms }\n",
+        "bpa.yaml",
+    )
+    .unwrap();
+    let run_id = events::new_id();
+    engine
+        .planner()
+        .submit_as(run_id.clone(), spec)
+        .await
+        .unwrap();
+    let run = engine
+        .wait_for_run(&run_id, Duration::from_secs(30))
+        .await
+        .unwrap();
+    engine.stop().await.unwrap();
+    let verdict_of = |name: &str| {
+        run.faults
+            .iter()
+            .find(|fault| {
+                fault
+                    .resource
+                    .as_ref()
+                    .is_some_and(|resource| resource.name == name)
+            })
+            .map(|fault| fault.verdict())
+    };
+    assert_eq!(verdict_of("locked"), Some(Verdict::Prevented));
+    assert_eq!(verdict_of("open"), Some(Verdict::Missed));
+    assert!(!account.has_fault("aws.s3.bucket-public-acl", "locked"));
+    assert!(!account.has_fault("aws.s3.bucket-public-acl", "open"));
+}
