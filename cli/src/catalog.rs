@@ -104,24 +104,7 @@ pub fn table(entries: &[CatalogEntry]) -> String {
             entry.intents.join(","),
         ]);
     }
-    let widths: Vec<usize> = (0..5)
-        .map(|column| {
-            rows.iter()
-                .map(|row| row[column].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for row in &rows {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
+    let mut out = crate::columns(&rows);
     out.push_str(&format!("\n{} fault(s)\n", entries.len()));
     out
 }

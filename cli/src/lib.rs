@@ -13,6 +13,24 @@ pub mod serve;
 use std::future::Future;
 use std::process::ExitCode;
 
+/// Rows of cells as left-aligned columns two spaces apart, one line per row.
+pub fn columns<const N: usize>(rows: &[[String; N]]) -> String {
+    let widths: Vec<usize> = (0..N)
+        .map(|column| rows.iter().map(|row| row[column].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
 /// The experiment `rdfi demo` runs.
 pub const DEMO_EXPERIMENT: &str = include_str!("demo.yaml");
 

@@ -150,14 +150,6 @@ impl Report {
                 reverted.to_owned(),
             ]);
         }
-        let widths: Vec<usize> = (0..6)
-            .map(|column| {
-                rows.iter()
-                    .map(|row| row[column].chars().count())
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
         let mut out = format!(
             "run {} · experiment {} · provider {}{}\n\n",
             self.run_id,
@@ -168,15 +160,7 @@ impl Report {
                 ms as f64 / 1000.0
             )),
         );
-        for row in &rows {
-            let cells: Vec<String> = row
-                .iter()
-                .zip(&widths)
-                .map(|(cell, width)| format!("{cell:<width$}"))
-                .collect();
-            out.push_str(cells.join("  ").trim_end());
-            out.push('\n');
-        }
+        out.push_str(&crate::columns(&rows));
         for fault in self.faults.iter().filter(|fault| fault.dry_run) {
             if let Some(change) = &fault.change {
                 out.push_str(&format!("\nwould change {}: {change}", fault.resource_name));

@@ -9,6 +9,7 @@ use rdfi_provider::aws::AwsProvider;
 use rdfi_tests::MotoServer;
 use rdfi_tests::aws::{clients, sdk_config};
 use rdfi_tests::conformance::aws_cases;
+use rdfi_tests::conformance::runner::round_trip;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_aws_fault_injects_and_reverts_exactly_on_moto() {
@@ -23,53 +24,13 @@ async fn every_aws_fault_injects_and_reverts_exactly_on_moto() {
         let fault_id = case.fault_id();
         let name = format!("conformance-{index:02}");
         let resource = case.prepare(&aws, &name).await;
-        let before = case.read(&aws, &resource).await;
-        let outcome: Result<(), String> = async {
-            if case.misconfigured(&before) {
-                return Err("the prepared resource is already misconfigured".into());
-            }
-            let snapshot = faults
-                .snapshot(fault_id, &resource)
-                .await
-                .map_err(|e| format!("snapshot: {e}"))?;
-            faults
-                .inject(fault_id, &resource, &snapshot)
-                .await
-                .map_err(|e| format!("inject: {e}"))?;
-            let during = case.read(&aws, &resource).await;
-            if !case.misconfigured(&during) {
-                return Err(format!(
-                    "after inject an independent read shows no misconfiguration: {during}"
-                ));
-            }
-            if !faults
-                .is_present(fault_id, &resource)
-                .await
-                .map_err(|e| format!("probe: {e}"))?
-            {
-                return Err("after inject the provider's probe sees no fault".into());
-            }
-            faults
-                .revert(fault_id, &resource, &snapshot)
-                .await
-                .map_err(|e| format!("revert: {e}"))?;
-            let after = case.read(&aws, &resource).await;
-            if after != before {
-                return Err(format!(
-                    "after revert the resource differs:\n  before {before}\n  after  {after}"
-                ));
-            }
-            let again = faults
-                .snapshot(fault_id, &resource)
-                .await
-                .map_err(|e| format!("re-read: {e}"))?;
-            if again != snapshot {
-                return Err(format!(
-                    "the provider's re-read differs from its snapshot: {again} vs {snapshot}"
-                ));
-            }
-            Ok(())
-        }
+        let outcome = round_trip(
+            faults,
+            fault_id,
+            &resource,
+            || case.read(&aws, &resource),
+            |read| case.misconfigured(read),
+        )
         .await;
         if let Err(problem) = outcome {
             failures.push(format!("{fault_id}: {problem}"));

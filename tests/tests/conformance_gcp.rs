@@ -8,6 +8,7 @@ use std::time::Instant;
 use rdfi_provider::Provider;
 use rdfi_provider::gcp::{BUCKET, GcpProvider, GcpSettings, bucket_resource_name};
 use rdfi_tests::conformance::gcp_storage::gcs_cases;
+use rdfi_tests::conformance::runner::round_trip;
 use rdfi_tests::gcs::{GcsClient, GcsEmulator, PROJECT};
 use serde_json::json;
 
@@ -30,53 +31,13 @@ async fn every_gcp_fault_injects_and_reverts_exactly_on_the_emulator() {
         let name = format!("conformance-{index:02}");
         let resource = case.prepare(&gcs, &name).await;
         prepared.push(resource.clone());
-        let before = case.read(&gcs, &resource).await;
-        let outcome: Result<(), String> = async {
-            if case.misconfigured(&before) {
-                return Err("the prepared bucket is already misconfigured".into());
-            }
-            let snapshot = faults
-                .snapshot(fault_id, &resource)
-                .await
-                .map_err(|e| format!("snapshot: {e}"))?;
-            faults
-                .inject(fault_id, &resource, &snapshot)
-                .await
-                .map_err(|e| format!("inject: {e}"))?;
-            let during = case.read(&gcs, &resource).await;
-            if !case.misconfigured(&during) {
-                return Err(format!(
-                    "after inject an independent read shows no misconfiguration: {during}"
-                ));
-            }
-            if !faults
-                .is_present(fault_id, &resource)
-                .await
-                .map_err(|e| format!("probe: {e}"))?
-            {
-                return Err("after inject the provider's probe sees no fault".into());
-            }
-            faults
-                .revert(fault_id, &resource, &snapshot)
-                .await
-                .map_err(|e| format!("revert: {e}"))?;
-            let after = case.read(&gcs, &resource).await;
-            if after != before {
-                return Err(format!(
-                    "after revert the bucket differs:\n  before {before}\n  after  {after}"
-                ));
-            }
-            let again = faults
-                .snapshot(fault_id, &resource)
-                .await
-                .map_err(|e| format!("re-read: {e}"))?;
-            if again != snapshot {
-                return Err(format!(
-                    "the provider's re-read differs from its snapshot: {again} vs {snapshot}"
-                ));
-            }
-            Ok(())
-        }
+        let outcome = round_trip(
+            faults,
+            fault_id,
+            &resource,
+            || case.read(&gcs, &resource),
+            |read| case.misconfigured(read),
+        )
         .await;
         if let Err(problem) = outcome {
             failures.push(format!("{fault_id}: {problem}"));
