@@ -70,6 +70,46 @@ fn clients_of(config: &aws_config::SdkConfig) -> Clients {
     }
 }
 
+/// One grant (of an ACL or of access logging) as a `type id uri -> permission` line.
+pub fn grant_line(grantee: Option<&Grantee>, permission: Option<&str>) -> String {
+    let grantee = grantee.expect("a grantee");
+    format!(
+        "{} {} {} -> {}",
+        grantee.r#type().as_str(),
+        grantee.id().unwrap_or_default(),
+        grantee.uri().unwrap_or_default(),
+        permission.unwrap_or_default()
+    )
+}
+
+/// An ACL (bucket or object) as sorted (grantee, permission) lines and an owner line.
+fn acl_lines_of(owner: Option<&Owner>, grants: &[Grant]) -> Vec<String> {
+    let mut lines: Vec<String> = grants
+        .iter()
+        .map(|grant| grant_line(grant.grantee(), grant.permission().map(|p| p.as_str())))
+        .collect();
+    lines.push(format!(
+        "owner {}",
+        owner.and_then(|o| o.id()).unwrap_or_default()
+    ));
+    lines.sort();
+    lines
+}
+
+/// Attached policy ARNs and inline policy names (as `inline:name`), sorted.
+fn policy_lines(
+    attached: &[aws_sdk_iam::types::AttachedPolicy],
+    inline_names: &[String],
+) -> Vec<String> {
+    let mut policies: Vec<String> = attached
+        .iter()
+        .filter_map(|policy| policy.policy_arn().map(str::to_owned))
+        .chain(inline_names.iter().map(|name| format!("inline:{name}")))
+        .collect();
+    policies.sort();
+    policies
+}
+
 fn grant(grantee: Grantee, permission: Permission) -> Grant {
     Grant::builder()
         .grantee(grantee)
@@ -114,13 +154,7 @@ impl Clients {
                 .await
                 .expect("PutBucketTagging");
         }
-        let acl = self
-            .s3
-            .get_bucket_acl()
-            .bucket(name)
-            .send()
-            .await
-            .expect("GetBucketAcl");
+        let acl = self.bucket_acl(name).await;
         let owner = acl.owner().cloned().expect("an owner");
         let owner_id = owner.id().expect("an owner id").to_owned();
         let canonical = |id: &str| {
@@ -159,35 +193,36 @@ impl Clients {
             .expect("PutBucketAcl");
     }
 
-    /// The bucket's ACL as sorted (grantee, permission) lines, for comparing grant for grant.
-    pub async fn acl_lines(&self, bucket: &str) -> Vec<String> {
-        let acl = self
-            .s3
+    /// The bucket's ACL as S3 answers it.
+    pub async fn bucket_acl(
+        &self,
+        bucket: &str,
+    ) -> aws_sdk_s3::operation::get_bucket_acl::GetBucketAclOutput {
+        self.s3
             .get_bucket_acl()
             .bucket(bucket)
             .send()
             .await
-            .expect("GetBucketAcl");
-        let mut lines: Vec<String> = acl
-            .grants()
-            .iter()
-            .map(|grant| {
-                let grantee = grant.grantee().expect("a grantee");
-                format!(
-                    "{} {} {} -> {}",
-                    grantee.r#type().as_str(),
-                    grantee.id().unwrap_or_default(),
-                    grantee.uri().unwrap_or_default(),
-                    grant.permission().map(|p| p.as_str()).unwrap_or_default()
-                )
-            })
-            .collect();
-        lines.push(format!(
-            "owner {}",
-            acl.owner().and_then(|o| o.id()).unwrap_or_default()
-        ));
-        lines.sort();
-        lines
+            .expect("GetBucketAcl")
+    }
+
+    /// The bucket's ACL as sorted (grantee, permission) lines, for comparing grant for grant.
+    pub async fn acl_lines(&self, bucket: &str) -> Vec<String> {
+        let acl = self.bucket_acl(bucket).await;
+        acl_lines_of(acl.owner(), acl.grants())
+    }
+
+    /// An object's ACL as sorted (grantee, permission) lines, like [`Clients::acl_lines`].
+    pub async fn object_acl_lines(&self, bucket: &str, key: &str) -> Vec<String> {
+        let acl = self
+            .s3
+            .get_object_acl()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .expect("GetObjectAcl");
+        acl_lines_of(acl.owner(), acl.grants())
     }
 
     /// Whether the bucket's ACL grants anything to everyone.
@@ -272,19 +307,26 @@ impl Clients {
             .send()
             .await
             .expect("ListUserPolicies");
-        let mut policies: Vec<String> = attached
-            .attached_policies()
-            .iter()
-            .filter_map(|policy| policy.policy_arn().map(str::to_owned))
-            .chain(
-                inline
-                    .policy_names()
-                    .iter()
-                    .map(|name| format!("inline:{name}")),
-            )
-            .collect();
-        policies.sort();
-        policies
+        policy_lines(attached.attached_policies(), inline.policy_names())
+    }
+
+    /// The role's attached policy ARNs and inline policy names, sorted.
+    pub async fn role_policies(&self, name: &str) -> Vec<String> {
+        let attached = self
+            .iam
+            .list_attached_role_policies()
+            .role_name(name)
+            .send()
+            .await
+            .expect("ListAttachedRolePolicies");
+        let inline = self
+            .iam
+            .list_role_policies()
+            .role_name(name)
+            .send()
+            .await
+            .expect("ListRolePolicies");
+        policy_lines(attached.attached_policies(), inline.policy_names())
     }
 
     pub async fn user_is_admin(&self, name: &str) -> bool {
@@ -296,13 +338,7 @@ impl Clients {
 
     /// What a corrective control does: removes every grant to everyone, keeping the others.
     pub async fn remove_public_grants(&self, bucket: &str) {
-        let acl = self
-            .s3
-            .get_bucket_acl()
-            .bucket(bucket)
-            .send()
-            .await
-            .expect("GetBucketAcl");
+        let acl = self.bucket_acl(bucket).await;
         let grants = acl
             .grants()
             .iter()

@@ -40,8 +40,8 @@ pub(crate) fn drivers() -> Vec<Box<dyn FaultDriver<AwsClients>>> {
         Box::new(OpenToWorldDriver::<model::AllTrafficFromEverywhereIpv6>(
             PhantomData,
         )),
-        Box::new(SnapshotPublicDriver),
-        Box::new(ImagePublicDriver),
+        Box::new(PublicShareDriver::<model::SnapshotShare>(PhantomData)),
+        Box::new(PublicShareDriver::<model::ImageShare>(PhantomData)),
     ]
 }
 
@@ -379,132 +379,114 @@ fn public_added_since(before: &SharePermissions, current: &SharePermissions) -> 
     current.is_public() && !before.is_public()
 }
 
-async fn read_snapshot_permissions(
-    clients: &AwsClients,
-    resource: &ResourceRef,
-) -> Result<SharePermissions> {
-    let output = clients
-        .ec2
-        .describe_snapshot_attribute()
-        .snapshot_id(&resource.name)
-        .attribute(SnapshotAttributeName::CreateVolumePermission)
-        .send()
-        .await
-        .map_err(|error| sdk_error("DescribeSnapshotAttribute", &resource.id, error))?;
-    Ok(share_permissions(
-        output
-            .create_volume_permissions()
-            .iter()
-            .map(|permission| (permission.group(), permission.user_id())),
-    ))
-}
+/// A snapshot's or an image's permission, read and changed through its own EC2 calls.
+#[async_trait]
+trait PublicShare: model::ShareKind {
+    async fn read_permissions(
+        clients: &AwsClients,
+        resource: &ResourceRef,
+    ) -> Result<SharePermissions>;
 
-/// Adds or removes the group `all` in a snapshot's createVolumePermission. It uses the flat `GroupNames`
-/// form of ModifySnapshotAttribute, which AWS accepts as well as the structured `CreateVolumePermission`
-/// form and which moto honours (moto ignores the structured form).
-async fn change_snapshot_public(
-    clients: &AwsClients,
-    resource: &ResourceRef,
-    operation: OperationType,
-) -> Result<()> {
-    clients
-        .ec2
-        .modify_snapshot_attribute()
-        .snapshot_id(&resource.name)
-        .attribute(SnapshotAttributeName::CreateVolumePermission)
-        .operation_type(operation)
-        .group_names(PUBLIC_GROUP)
-        .send()
-        .await
-        .map_err(|error| sdk_error("ModifySnapshotAttribute", &resource.id, error))?;
-    Ok(())
+    /// Adds (`add`) or removes the group `all`.
+    async fn change_public(clients: &AwsClients, resource: &ResourceRef, add: bool) -> Result<()>;
 }
-
-/// `aws.ec2.snapshot-shared-publicly`: adds createVolumePermission for `all`; the revert removes only that.
-pub(crate) struct SnapshotPublicDriver;
 
 #[async_trait]
-impl StateDriver<AwsClients> for SnapshotPublicDriver {
-    type Fault = model::SnapshotSharedPublicly;
-
-    async fn read(&self, clients: &AwsClients, resource: &ResourceRef) -> Result<SharePermissions> {
-        read_snapshot_permissions(clients, resource).await
-    }
-
-    async fn inject(
-        &self,
+impl PublicShare for model::SnapshotShare {
+    async fn read_permissions(
         clients: &AwsClients,
         resource: &ResourceRef,
-        _before: &SharePermissions,
-    ) -> Result<()> {
-        change_snapshot_public(clients, resource, OperationType::Add).await
+    ) -> Result<SharePermissions> {
+        let output = clients
+            .ec2
+            .describe_snapshot_attribute()
+            .snapshot_id(&resource.name)
+            .attribute(SnapshotAttributeName::CreateVolumePermission)
+            .send()
+            .await
+            .map_err(|error| sdk_error("DescribeSnapshotAttribute", &resource.id, error))?;
+        Ok(share_permissions(
+            output
+                .create_volume_permissions()
+                .iter()
+                .map(|permission| (permission.group(), permission.user_id())),
+        ))
     }
 
-    async fn revert(
-        &self,
-        clients: &AwsClients,
-        resource: &ResourceRef,
-        before: &SharePermissions,
-    ) -> Result<()> {
-        let current = read_snapshot_permissions(clients, resource).await?;
-        if public_added_since(before, &current) {
-            change_snapshot_public(clients, resource, OperationType::Remove).await?;
-        }
+    /// Changes the snapshot's createVolumePermission through the flat `GroupNames` form of
+    /// ModifySnapshotAttribute, which AWS accepts as well as the structured `CreateVolumePermission` form and
+    /// which moto honours (moto ignores the structured form).
+    async fn change_public(clients: &AwsClients, resource: &ResourceRef, add: bool) -> Result<()> {
+        let operation = if add {
+            OperationType::Add
+        } else {
+            OperationType::Remove
+        };
+        clients
+            .ec2
+            .modify_snapshot_attribute()
+            .snapshot_id(&resource.name)
+            .attribute(SnapshotAttributeName::CreateVolumePermission)
+            .operation_type(operation)
+            .group_names(PUBLIC_GROUP)
+            .send()
+            .await
+            .map_err(|error| sdk_error("ModifySnapshotAttribute", &resource.id, error))?;
         Ok(())
     }
 }
 
-async fn read_image_permissions(
-    clients: &AwsClients,
-    resource: &ResourceRef,
-) -> Result<SharePermissions> {
-    let output = clients
-        .ec2
-        .describe_image_attribute()
-        .image_id(&resource.name)
-        .attribute(ImageAttributeName::LaunchPermission)
-        .send()
-        .await
-        .map_err(|error| sdk_error("DescribeImageAttribute", &resource.id, error))?;
-    Ok(share_permissions(output.launch_permissions().iter().map(
-        |permission| (permission.group(), permission.user_id()),
-    )))
+#[async_trait]
+impl PublicShare for model::ImageShare {
+    async fn read_permissions(
+        clients: &AwsClients,
+        resource: &ResourceRef,
+    ) -> Result<SharePermissions> {
+        let output = clients
+            .ec2
+            .describe_image_attribute()
+            .image_id(&resource.name)
+            .attribute(ImageAttributeName::LaunchPermission)
+            .send()
+            .await
+            .map_err(|error| sdk_error("DescribeImageAttribute", &resource.id, error))?;
+        Ok(share_permissions(output.launch_permissions().iter().map(
+            |permission| (permission.group(), permission.user_id()),
+        )))
+    }
+
+    /// Changes the image's launchPermission (the structured `LaunchPermission` form).
+    async fn change_public(clients: &AwsClients, resource: &ResourceRef, add: bool) -> Result<()> {
+        let public = LaunchPermission::builder()
+            .group(PermissionGroup::All)
+            .build();
+        let modifications = if add {
+            LaunchPermissionModifications::builder().add(public)
+        } else {
+            LaunchPermissionModifications::builder().remove(public)
+        };
+        clients
+            .ec2
+            .modify_image_attribute()
+            .image_id(&resource.name)
+            .launch_permission(modifications.build())
+            .send()
+            .await
+            .map_err(|error| sdk_error("ModifyImageAttribute", &resource.id, error))?;
+        Ok(())
+    }
 }
 
-/// Adds or removes the group `all` in an image's launchPermission (the structured `LaunchPermission` form).
-async fn change_image_public(
-    clients: &AwsClients,
-    resource: &ResourceRef,
-    add: bool,
-) -> Result<()> {
-    let public = LaunchPermission::builder()
-        .group(PermissionGroup::All)
-        .build();
-    let modifications = if add {
-        LaunchPermissionModifications::builder().add(public)
-    } else {
-        LaunchPermissionModifications::builder().remove(public)
-    };
-    clients
-        .ec2
-        .modify_image_attribute()
-        .image_id(&resource.name)
-        .launch_permission(modifications.build())
-        .send()
-        .await
-        .map_err(|error| sdk_error("ModifyImageAttribute", &resource.id, error))?;
-    Ok(())
-}
-
-/// `aws.ec2.image-made-public`: adds launchPermission for `all`; the revert removes only that.
-pub(crate) struct ImagePublicDriver;
+/// `aws.ec2.snapshot-shared-publicly`, `aws.ec2.image-made-public`: adds the permission for `all`; the revert
+/// removes only that, from a fresh read.
+pub(crate) struct PublicShareDriver<K>(PhantomData<K>);
 
 #[async_trait]
-impl StateDriver<AwsClients> for ImagePublicDriver {
-    type Fault = model::ImageMadePublic;
+impl<K: PublicShare> StateDriver<AwsClients> for PublicShareDriver<K> {
+    type Fault = model::MadePublic<K>;
 
     async fn read(&self, clients: &AwsClients, resource: &ResourceRef) -> Result<SharePermissions> {
-        read_image_permissions(clients, resource).await
+        K::read_permissions(clients, resource).await
     }
 
     async fn inject(
@@ -513,7 +495,7 @@ impl StateDriver<AwsClients> for ImagePublicDriver {
         resource: &ResourceRef,
         _before: &SharePermissions,
     ) -> Result<()> {
-        change_image_public(clients, resource, true).await
+        K::change_public(clients, resource, true).await
     }
 
     async fn revert(
@@ -522,9 +504,9 @@ impl StateDriver<AwsClients> for ImagePublicDriver {
         resource: &ResourceRef,
         before: &SharePermissions,
     ) -> Result<()> {
-        let current = read_image_permissions(clients, resource).await?;
+        let current = K::read_permissions(clients, resource).await?;
         if public_added_since(before, &current) {
-            change_image_public(clients, resource, false).await?;
+            K::change_public(clients, resource, false).await?;
         }
         Ok(())
     }

@@ -25,18 +25,10 @@ pub(crate) const RESOURCE_TYPES: &[&str] = &[super::USER, ROLE];
 
 pub(crate) fn drivers() -> Vec<Box<dyn FaultDriver<AwsClients>>> {
     vec![
-        Box::new(AdminPolicyDriver::<model::UserAdminPolicyAttached>(
-            PhantomData,
-        )),
-        Box::new(AdminPolicyDriver::<model::RoleAdminPolicyAttached>(
-            PhantomData,
-        )),
-        Box::new(InlineWildcardDriver::<model::UserInlineWildcardPolicy>(
-            PhantomData,
-        )),
-        Box::new(InlineWildcardDriver::<model::RoleInlineWildcardPolicy>(
-            PhantomData,
-        )),
+        Box::new(AdminPolicyDriver::<model::UserPrincipal>(PhantomData)),
+        Box::new(AdminPolicyDriver::<model::RolePrincipal>(PhantomData)),
+        Box::new(InlineWildcardDriver::<model::UserPrincipal>(PhantomData)),
+        Box::new(InlineWildcardDriver::<model::RolePrincipal>(PhantomData)),
         Box::new(AccessKeyDriver),
         Box::new(LoginProfileDriver),
         Box::new(TrustPolicyDriver::<model::RoleTrustPolicyPublic>(
@@ -192,24 +184,16 @@ pub(crate) fn decode_policy_document(resource: &str, raw: &str) -> Result<Value>
     serde_json::from_str(&text).map_err(|error| undecodable(error.to_string()))
 }
 
-/// A fault aimed at one kind of IAM identity.
-trait IdentityFault: FaultSemantics {
+/// The IAM calls of a principal kind: a user's or a role's.
+trait PrincipalIdentity: model::PrincipalKind {
     const IDENTITY: Identity;
 }
 
-impl IdentityFault for model::UserAdminPolicyAttached {
+impl PrincipalIdentity for model::UserPrincipal {
     const IDENTITY: Identity = Identity::User;
 }
 
-impl IdentityFault for model::RoleAdminPolicyAttached {
-    const IDENTITY: Identity = Identity::Role;
-}
-
-impl IdentityFault for model::UserInlineWildcardPolicy {
-    const IDENTITY: Identity = Identity::User;
-}
-
-impl IdentityFault for model::RoleInlineWildcardPolicy {
+impl PrincipalIdentity for model::RolePrincipal {
     const IDENTITY: Identity = Identity::Role;
 }
 
@@ -305,14 +289,14 @@ async fn set_administrator_access(
 
 /// `aws.iam.user-admin-policy-attached` and `aws.iam.role-admin-policy-attached`: attaches
 /// AdministratorAccess; the revert detaches only that.
-pub(crate) struct AdminPolicyDriver<F>(PhantomData<F>);
+pub(crate) struct AdminPolicyDriver<P>(PhantomData<P>);
 
 #[async_trait]
-impl<F: IdentityFault<State = AttachedPolicies>> StateDriver<AwsClients> for AdminPolicyDriver<F> {
-    type Fault = F;
+impl<P: PrincipalIdentity> StateDriver<AwsClients> for AdminPolicyDriver<P> {
+    type Fault = model::AdminPolicyAttached<P>;
 
     async fn read(&self, clients: &AwsClients, resource: &ResourceRef) -> Result<AttachedPolicies> {
-        attached_policies(clients, F::IDENTITY, resource).await
+        attached_policies(clients, P::IDENTITY, resource).await
     }
 
     async fn inject(
@@ -321,7 +305,7 @@ impl<F: IdentityFault<State = AttachedPolicies>> StateDriver<AwsClients> for Adm
         resource: &ResourceRef,
         _before: &AttachedPolicies,
     ) -> Result<()> {
-        set_administrator_access(clients, F::IDENTITY, resource, true).await
+        set_administrator_access(clients, P::IDENTITY, resource, true).await
     }
 
     async fn revert(
@@ -331,13 +315,13 @@ impl<F: IdentityFault<State = AttachedPolicies>> StateDriver<AwsClients> for Adm
         before: &AttachedPolicies,
     ) -> Result<()> {
         if before.has_administrator_access()
-            || !attached_policies(clients, F::IDENTITY, resource)
+            || !attached_policies(clients, P::IDENTITY, resource)
                 .await?
                 .has_administrator_access()
         {
             return Ok(());
         }
-        set_administrator_access(clients, F::IDENTITY, resource, false).await
+        set_administrator_access(clients, P::IDENTITY, resource, false).await
     }
 }
 
@@ -456,14 +440,14 @@ async fn set_inline_policy(
 /// `aws.iam.user-inline-wildcard-policy` and `aws.iam.role-inline-wildcard-policy`: puts the inline policy
 /// `rdfi-fault-wildcard` allowing `*` on `*`; the revert puts back only that policy as it was (deletes it when
 /// it did not exist), leaving the other inline policies alone.
-pub(crate) struct InlineWildcardDriver<F>(PhantomData<F>);
+pub(crate) struct InlineWildcardDriver<P>(PhantomData<P>);
 
 #[async_trait]
-impl<F: IdentityFault<State = InlinePolicies>> StateDriver<AwsClients> for InlineWildcardDriver<F> {
-    type Fault = F;
+impl<P: PrincipalIdentity> StateDriver<AwsClients> for InlineWildcardDriver<P> {
+    type Fault = model::InlineWildcardPolicy<P>;
 
     async fn read(&self, clients: &AwsClients, resource: &ResourceRef) -> Result<InlinePolicies> {
-        inline_policies(clients, F::IDENTITY, resource).await
+        inline_policies(clients, P::IDENTITY, resource).await
     }
 
     async fn inject(
@@ -475,7 +459,7 @@ impl<F: IdentityFault<State = InlinePolicies>> StateDriver<AwsClients> for Inlin
         let document = InlinePolicies::wildcard_document();
         set_inline_policy(
             clients,
-            F::IDENTITY,
+            P::IDENTITY,
             resource,
             WILDCARD_POLICY_NAME,
             Some(&document),
@@ -489,12 +473,12 @@ impl<F: IdentityFault<State = InlinePolicies>> StateDriver<AwsClients> for Inlin
         resource: &ResourceRef,
         before: &InlinePolicies,
     ) -> Result<()> {
-        let current = inline_policies(clients, F::IDENTITY, resource).await?;
+        let current = inline_policies(clients, P::IDENTITY, resource).await?;
         let wanted = before.policies.get(WILDCARD_POLICY_NAME);
         if current.policies.get(WILDCARD_POLICY_NAME) == wanted {
             return Ok(());
         }
-        set_inline_policy(clients, F::IDENTITY, resource, WILDCARD_POLICY_NAME, wanted).await
+        set_inline_policy(clients, P::IDENTITY, resource, WILDCARD_POLICY_NAME, wanted).await
     }
 }
 

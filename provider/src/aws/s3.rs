@@ -29,18 +29,65 @@ pub(crate) const RESOURCE_TYPES: &[&str] = &[super::BUCKET];
 
 pub(crate) fn drivers() -> Vec<Box<dyn FaultDriver<AwsClients>>> {
     vec![
-        Box::new(PublicAclDriver),
-        Box::new(PublicReadWriteAclDriver),
-        Box::new(PolicyDriver::<model::BucketPolicyPublic>::new()),
-        Box::new(PolicyDriver::<model::BucketPolicyExternalAccount>::new()),
-        Box::new(PolicyDriver::<model::BucketTlsOnlyStatementRemoved>::new()),
-        Box::new(PublicAccessBlockRemovedDriver),
-        Box::new(DefaultEncryptionRemovedDriver),
-        Box::new(VersioningSuspendedDriver),
-        Box::new(AccessLoggingDisabledDriver),
-        Box::new(LifecycleExpireOneDayDriver),
-        Box::new(ObjectPublicAclDriver),
+        Box::new(BucketStateDriver::<model::BucketPublicAcl>::new()),
+        Box::new(BucketStateDriver::<model::BucketPublicReadWriteAcl>::new()),
+        Box::new(BucketStateDriver::<model::BucketPolicyPublic>::new()),
+        Box::new(BucketStateDriver::<model::BucketPolicyExternalAccount>::new()),
+        Box::new(BucketStateDriver::<model::BucketTlsOnlyStatementRemoved>::new()),
+        Box::new(BucketStateDriver::<model::BucketPublicAccessBlockRemoved>::new()),
+        Box::new(BucketStateDriver::<model::BucketDefaultEncryptionRemoved>::new()),
+        Box::new(BucketStateDriver::<model::BucketVersioningSuspended>::new()),
+        Box::new(BucketStateDriver::<model::BucketAccessLoggingDisabled>::new()),
+        Box::new(BucketStateDriver::<model::BucketLifecycleExpireOneDay>::new()),
+        Box::new(BucketStateDriver::<model::ObjectPublicAcl>::new()),
     ]
+}
+
+/// A bucket configuration an S3 fault changes, read and written whole.
+#[async_trait]
+trait BucketState: Sized + Send + Sync {
+    async fn read(clients: &AwsClients, bucket: &str) -> Result<Self>;
+    async fn write(&self, clients: &AwsClients, bucket: &str) -> Result<()>;
+}
+
+/// Every S3 fault: reads its state, writes the state its semantics derive from the snapshot, and the revert
+/// writes back the exact snapshot (which, for a configuration that was absent, deletes it).
+pub(crate) struct BucketStateDriver<F>(std::marker::PhantomData<F>);
+
+impl<F> BucketStateDriver<F> {
+    fn new() -> Self {
+        BucketStateDriver(std::marker::PhantomData)
+    }
+}
+
+#[async_trait]
+impl<F: FaultSemantics> StateDriver<AwsClients> for BucketStateDriver<F>
+where
+    F::State: BucketState,
+{
+    type Fault = F;
+
+    async fn read(&self, clients: &AwsClients, resource: &ResourceRef) -> Result<F::State> {
+        F::State::read(clients, &resource.name).await
+    }
+
+    async fn inject(
+        &self,
+        clients: &AwsClients,
+        resource: &ResourceRef,
+        before: &F::State,
+    ) -> Result<()> {
+        F::inject(before).write(clients, &resource.name).await
+    }
+
+    async fn revert(
+        &self,
+        clients: &AwsClients,
+        resource: &ResourceRef,
+        before: &F::State,
+    ) -> Result<()> {
+        before.write(clients, &resource.name).await
+    }
 }
 
 pub(crate) async fn tags(
@@ -131,15 +178,20 @@ fn not_restorable(bucket: &str, what: &str) -> ProviderError {
     }
 }
 
+/// A grant (of an ACL or of access logging) as S3 reports it, in the model; none without grantee or permission.
+fn grant_from_sdk(grantee: Option<&s3_types::Grantee>, permission: Option<&str>) -> Option<Grant> {
+    Some(Grant {
+        grantee: grantee_from_sdk(grantee?),
+        permission: permission?.to_owned(),
+    })
+}
+
 /// An ACL (bucket or object) as S3 reports it, in the model.
 fn acl_from_sdk(owner: Option<&Owner>, grants: &[s3_types::Grant]) -> BucketAcl {
     let grants = grants
         .iter()
         .filter_map(|grant| {
-            Some(Grant {
-                grantee: grantee_from_sdk(grant.grantee()?),
-                permission: grant.permission()?.as_str().to_owned(),
-            })
+            grant_from_sdk(grant.grantee(), grant.permission().map(Permission::as_str))
         })
         .collect();
     BucketAcl::new(
@@ -171,198 +223,98 @@ fn acl_to_sdk(bucket: &str, acl: &BucketAcl) -> Result<AccessControlPolicy> {
         .build())
 }
 
-async fn read_acl(clients: &AwsClients, bucket: &str) -> Result<BucketAcl> {
-    let output = clients
-        .s3
-        .get_bucket_acl()
-        .bucket(bucket)
-        .send()
-        .await
-        .map_err(|error| sdk_error("GetBucketAcl", bucket, error))?;
-    Ok(acl_from_sdk(output.owner(), output.grants()))
-}
-
-async fn write_acl(clients: &AwsClients, bucket: &str, acl: &BucketAcl) -> Result<()> {
-    clients
-        .s3
-        .put_bucket_acl()
-        .bucket(bucket)
-        .access_control_policy(acl_to_sdk(bucket, acl)?)
-        .send()
-        .await
-        .map_err(|error| sdk_error("PutBucketAcl", bucket, error))?;
-    Ok(())
-}
-
-/// `aws.s3.bucket-public-acl`: adds READ for AllUsers; the revert writes back the exact previous ACL.
-pub(crate) struct PublicAclDriver;
-
+/// The bucket ACL (`aws.s3.bucket-public-acl`, `aws.s3.bucket-public-read-write-acl`).
 #[async_trait]
-impl StateDriver<AwsClients> for PublicAclDriver {
-    type Fault = model::BucketPublicAcl;
-
-    async fn read(&self, clients: &AwsClients, resource: &ResourceRef) -> Result<BucketAcl> {
-        read_acl(clients, &resource.name).await
+impl BucketState for BucketAcl {
+    async fn read(clients: &AwsClients, bucket: &str) -> Result<BucketAcl> {
+        let output = clients
+            .s3
+            .get_bucket_acl()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(|error| sdk_error("GetBucketAcl", bucket, error))?;
+        Ok(acl_from_sdk(output.owner(), output.grants()))
     }
 
-    async fn inject(
-        &self,
-        clients: &AwsClients,
-        resource: &ResourceRef,
-        before: &BucketAcl,
-    ) -> Result<()> {
-        write_acl(clients, &resource.name, &before.with_public_read()).await
-    }
-
-    async fn revert(
-        &self,
-        clients: &AwsClients,
-        resource: &ResourceRef,
-        before: &BucketAcl,
-    ) -> Result<()> {
-        write_acl(clients, &resource.name, before).await
-    }
-}
-
-/// `aws.s3.bucket-public-read-write-acl`: adds READ and WRITE for AllUsers; the revert writes back the exact
-/// previous ACL.
-pub(crate) struct PublicReadWriteAclDriver;
-
-#[async_trait]
-impl StateDriver<AwsClients> for PublicReadWriteAclDriver {
-    type Fault = model::BucketPublicReadWriteAcl;
-
-    async fn read(&self, clients: &AwsClients, resource: &ResourceRef) -> Result<BucketAcl> {
-        read_acl(clients, &resource.name).await
-    }
-
-    async fn inject(
-        &self,
-        clients: &AwsClients,
-        resource: &ResourceRef,
-        before: &BucketAcl,
-    ) -> Result<()> {
-        write_acl(clients, &resource.name, &before.with_public_read_write()).await
-    }
-
-    async fn revert(
-        &self,
-        clients: &AwsClients,
-        resource: &ResourceRef,
-        before: &BucketAcl,
-    ) -> Result<()> {
-        write_acl(clients, &resource.name, before).await
+    async fn write(&self, clients: &AwsClients, bucket: &str) -> Result<()> {
+        clients
+            .s3
+            .put_bucket_acl()
+            .bucket(bucket)
+            .access_control_policy(acl_to_sdk(bucket, self)?)
+            .send()
+            .await
+            .map_err(|error| sdk_error("PutBucketAcl", bucket, error))?;
+        Ok(())
     }
 }
 
 /// The bucket policy, canonical, with the bucket's name and owning account (the caller's account: rdfi runs in
-/// the account whose buckets it targets).
-async fn read_policy(clients: &AwsClients, bucket: &str) -> Result<BucketPolicy> {
-    let identity = clients
-        .sts
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|error| sdk_error("GetCallerIdentity", bucket, error))?;
-    let document = match clients.s3.get_bucket_policy().bucket(bucket).send().await {
-        Ok(output) => output
-            .policy()
-            .map(|text| {
-                serde_json::from_str(text).map_err(|error| ProviderError::Api {
-                    operation: "GetBucketPolicy".to_owned(),
-                    resource: bucket.to_owned(),
-                    reason: format!("the policy is not JSON: {error}"),
-                    retryable: false,
+/// the account whose buckets it targets) (`aws.s3.bucket-policy-public`, `aws.s3.bucket-policy-external-account`,
+/// `aws.s3.bucket-tls-only-statement-removed`).
+#[async_trait]
+impl BucketState for BucketPolicy {
+    async fn read(clients: &AwsClients, bucket: &str) -> Result<BucketPolicy> {
+        let identity = clients
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|error| sdk_error("GetCallerIdentity", bucket, error))?;
+        let document = match clients.s3.get_bucket_policy().bucket(bucket).send().await {
+            Ok(output) => output
+                .policy()
+                .map(|text| {
+                    serde_json::from_str(text).map_err(|error| ProviderError::Api {
+                        operation: "GetBucketPolicy".to_owned(),
+                        resource: bucket.to_owned(),
+                        reason: format!("the policy is not JSON: {error}"),
+                        retryable: false,
+                    })
                 })
-            })
-            .transpose()?
-            .map(model::canonical_policy),
-        Err(error) if error.code() == Some("NoSuchBucketPolicy") => None,
-        Err(error) => return Err(sdk_error("GetBucketPolicy", bucket, error)),
-    };
-    Ok(BucketPolicy {
-        bucket: bucket.to_owned(),
-        account_id: identity.account().unwrap_or_default().to_owned(),
-        document,
-    })
-}
+                .transpose()?
+                .map(model::canonical_policy),
+            Err(error) if error.code() == Some("NoSuchBucketPolicy") => None,
+            Err(error) => return Err(sdk_error("GetBucketPolicy", bucket, error)),
+        };
+        Ok(BucketPolicy {
+            bucket: bucket.to_owned(),
+            account_id: identity.account().unwrap_or_default().to_owned(),
+            document,
+        })
+    }
 
-/// Writes a policy document, or deletes the bucket policy when the state has none.
-async fn write_policy(clients: &AwsClients, policy: &BucketPolicy) -> Result<()> {
-    let bucket = policy.bucket.as_str();
-    match &policy.document {
-        Some(document) => clients
-            .s3
-            .put_bucket_policy()
-            .bucket(bucket)
-            .policy(document.to_string())
-            .send()
-            .await
-            .map(drop)
-            .map_err(|error| sdk_error("PutBucketPolicy", bucket, error)),
-        None => clients
-            .s3
-            .delete_bucket_policy()
-            .bucket(bucket)
-            .send()
-            .await
-            .map(drop)
-            .map_err(|error| sdk_error("DeleteBucketPolicy", bucket, error)),
+    /// Writes the policy document, or deletes the bucket policy when the state has none.
+    async fn write(&self, clients: &AwsClients, _bucket: &str) -> Result<()> {
+        let bucket = self.bucket.as_str();
+        match &self.document {
+            Some(document) => clients
+                .s3
+                .put_bucket_policy()
+                .bucket(bucket)
+                .policy(document.to_string())
+                .send()
+                .await
+                .map(drop)
+                .map_err(|error| sdk_error("PutBucketPolicy", bucket, error)),
+            None => clients
+                .s3
+                .delete_bucket_policy()
+                .bucket(bucket)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|error| sdk_error("DeleteBucketPolicy", bucket, error)),
+        }
     }
 }
 
-/// The bucket-policy faults (`aws.s3.bucket-policy-public`, `aws.s3.bucket-policy-external-account`,
-/// `aws.s3.bucket-tls-only-statement-removed`): each writes the policy its semantics derive from the snapshot;
-/// the revert writes back the exact previous document, or deletes the policy if there was none.
-pub(crate) struct PolicyDriver<F>(std::marker::PhantomData<F>);
-
-impl<F> PolicyDriver<F> {
-    fn new() -> Self {
-        PolicyDriver(std::marker::PhantomData)
-    }
-}
-
+/// The Block Public Access flags (`aws.s3.bucket-public-access-block-removed`: DeleteBucketPublicAccessBlock;
+/// the revert puts the exact previous four flags back).
 #[async_trait]
-impl<F: FaultSemantics<State = BucketPolicy>> StateDriver<AwsClients> for PolicyDriver<F> {
-    type Fault = F;
-
-    async fn read(&self, clients: &AwsClients, resource: &ResourceRef) -> Result<BucketPolicy> {
-        read_policy(clients, &resource.name).await
-    }
-
-    async fn inject(
-        &self,
-        clients: &AwsClients,
-        _resource: &ResourceRef,
-        before: &BucketPolicy,
-    ) -> Result<()> {
-        write_policy(clients, &F::inject(before)).await
-    }
-
-    async fn revert(
-        &self,
-        clients: &AwsClients,
-        _resource: &ResourceRef,
-        before: &BucketPolicy,
-    ) -> Result<()> {
-        write_policy(clients, before).await
-    }
-}
-
-/// `aws.s3.bucket-public-access-block-removed`: DeleteBucketPublicAccessBlock; the revert puts the exact
-/// previous four flags back.
-pub(crate) struct PublicAccessBlockRemovedDriver;
-
-#[async_trait]
-impl StateDriver<AwsClients> for PublicAccessBlockRemovedDriver {
-    type Fault = model::BucketPublicAccessBlockRemoved;
-
-    async fn read(
-        &self,
-        clients: &AwsClients,
-        resource: &ResourceRef,
-    ) -> Result<PublicAccessBlock> {
-        let bucket = resource.name.as_str();
+impl BucketState for PublicAccessBlock {
+    async fn read(clients: &AwsClients, bucket: &str) -> Result<PublicAccessBlock> {
         let configuration = match clients
             .s3
             .get_public_access_block()
@@ -388,31 +340,9 @@ impl StateDriver<AwsClients> for PublicAccessBlockRemovedDriver {
         Ok(PublicAccessBlock { configuration })
     }
 
-    async fn inject(
-        &self,
-        clients: &AwsClients,
-        resource: &ResourceRef,
-        _before: &PublicAccessBlock,
-    ) -> Result<()> {
-        let bucket = resource.name.as_str();
-        clients
-            .s3
-            .delete_public_access_block()
-            .bucket(bucket)
-            .send()
-            .await
-            .map_err(|error| sdk_error("DeletePublicAccessBlock", bucket, error))?;
-        Ok(())
-    }
-
-    async fn revert(
-        &self,
-        clients: &AwsClients,
-        resource: &ResourceRef,
-        before: &PublicAccessBlock,
-    ) -> Result<()> {
-        let bucket = resource.name.as_str();
-        let Some(flags) = before.configuration else {
+    /// Puts the flags, or deletes the configuration when the state has none.
+    async fn write(&self, clients: &AwsClients, bucket: &str) -> Result<()> {
+        let Some(flags) = self.configuration else {
             return clients
                 .s3
                 .delete_public_access_block()
@@ -441,16 +371,11 @@ impl StateDriver<AwsClients> for PublicAccessBlockRemovedDriver {
     }
 }
 
-/// `aws.s3.bucket-default-encryption-removed`: DeleteBucketEncryption; the revert puts the exact previous
-/// rules back (algorithm, KMS key id, bucket key).
-pub(crate) struct DefaultEncryptionRemovedDriver;
-
+/// The default encryption rules (`aws.s3.bucket-default-encryption-removed`: DeleteBucketEncryption; the
+/// revert puts the exact previous rules back: algorithm, KMS key id, bucket key).
 #[async_trait]
-impl StateDriver<AwsClients> for DefaultEncryptionRemovedDriver {
-    type Fault = model::BucketDefaultEncryptionRemoved;
-
-    async fn read(&self, clients: &AwsClients, resource: &ResourceRef) -> Result<BucketEncryption> {
-        let bucket = resource.name.as_str();
+impl BucketState for BucketEncryption {
+    async fn read(clients: &AwsClients, bucket: &str) -> Result<BucketEncryption> {
         let output = match clients
             .s3
             .get_bucket_encryption()
@@ -490,31 +415,9 @@ impl StateDriver<AwsClients> for DefaultEncryptionRemovedDriver {
         Ok(BucketEncryption::new(rules))
     }
 
-    async fn inject(
-        &self,
-        clients: &AwsClients,
-        resource: &ResourceRef,
-        _before: &BucketEncryption,
-    ) -> Result<()> {
-        let bucket = resource.name.as_str();
-        clients
-            .s3
-            .delete_bucket_encryption()
-            .bucket(bucket)
-            .send()
-            .await
-            .map_err(|error| sdk_error("DeleteBucketEncryption", bucket, error))?;
-        Ok(())
-    }
-
-    async fn revert(
-        &self,
-        clients: &AwsClients,
-        resource: &ResourceRef,
-        before: &BucketEncryption,
-    ) -> Result<()> {
-        let bucket = resource.name.as_str();
-        if before.rules.is_empty() {
+    /// Puts the rules, or deletes the configuration when there are none.
+    async fn write(&self, clients: &AwsClients, bucket: &str) -> Result<()> {
+        if self.rules.is_empty() {
             return clients
                 .s3
                 .delete_bucket_encryption()
@@ -524,8 +427,8 @@ impl StateDriver<AwsClients> for DefaultEncryptionRemovedDriver {
                 .map(drop)
                 .map_err(|error| sdk_error("DeleteBucketEncryption", bucket, error));
         }
-        let mut rules = Vec::with_capacity(before.rules.len());
-        for rule in &before.rules {
+        let mut rules = Vec::with_capacity(self.rules.len());
+        for rule in &self.rules {
             let default = ServerSideEncryptionByDefault::builder()
                 .sse_algorithm(ServerSideEncryption::from(rule.sse_algorithm.as_str()))
                 .set_kms_master_key_id(rule.kms_master_key_id.clone())
@@ -603,61 +506,49 @@ async fn read_versioning(clients: &AwsClients, bucket: &str) -> Result<BucketVer
     }
 }
 
-async fn write_versioning_status(clients: &AwsClients, bucket: &str, status: &str) -> Result<()> {
-    clients
-        .s3
-        .put_bucket_versioning()
-        .bucket(bucket)
-        .versioning_configuration(
-            VersioningConfiguration::builder()
-                .status(BucketVersioningStatus::from(status))
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(|error| sdk_error("PutBucketVersioning", bucket, error))?;
-    Ok(())
-}
-
-/// `aws.s3.bucket-versioning-suspended`: PutBucketVersioning Suspended; the revert puts the previous status
-/// (Enabled) back. MFA delete is read but never written (that needs the root user's MFA device).
-pub(crate) struct VersioningSuspendedDriver;
-
+/// The versioning status (`aws.s3.bucket-versioning-suspended`: PutBucketVersioning Suspended; the revert puts
+/// the previous status (Enabled) back). MFA delete is read but never written (that needs the root user's MFA
+/// device).
 #[async_trait]
-impl StateDriver<AwsClients> for VersioningSuspendedDriver {
-    type Fault = model::BucketVersioningSuspended;
-
-    async fn read(&self, clients: &AwsClients, resource: &ResourceRef) -> Result<BucketVersioning> {
-        read_versioning(clients, &resource.name).await
+impl BucketState for BucketVersioning {
+    async fn read(clients: &AwsClients, bucket: &str) -> Result<BucketVersioning> {
+        read_versioning(clients, bucket).await
     }
 
-    async fn inject(
-        &self,
-        clients: &AwsClients,
-        resource: &ResourceRef,
-        _before: &BucketVersioning,
-    ) -> Result<()> {
-        write_versioning_status(clients, &resource.name, "Suspended").await
-    }
-
-    async fn revert(
-        &self,
-        clients: &AwsClients,
-        resource: &ResourceRef,
-        before: &BucketVersioning,
-    ) -> Result<()> {
+    async fn write(&self, clients: &AwsClients, bucket: &str) -> Result<()> {
         // A bucket that was never versioned cannot return to "never set"; such a bucket is no target (its
         // versioning is not Enabled), so a snapshot without a status only happens for a fault never injected.
-        match &before.status {
-            Some(status) => write_versioning_status(clients, &resource.name, status).await,
-            None => Ok(()),
-        }
+        let Some(status) = &self.status else {
+            return Ok(());
+        };
+        clients
+            .s3
+            .put_bucket_versioning()
+            .bucket(bucket)
+            .versioning_configuration(
+                VersioningConfiguration::builder()
+                    .status(BucketVersioningStatus::from(status.as_str()))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|error| sdk_error("PutBucketVersioning", bucket, error))?;
+        Ok(())
     }
 }
 
-/// `aws.s3.bucket-access-logging-disabled`: PutBucketLogging with an empty BucketLoggingStatus; the revert
-/// puts the exact previous target bucket, prefix and grants back.
-pub(crate) struct AccessLoggingDisabledDriver;
+/// The access logging target (`aws.s3.bucket-access-logging-disabled`: PutBucketLogging with an empty
+/// BucketLoggingStatus; the revert puts the exact previous target bucket, prefix and grants back).
+#[async_trait]
+impl BucketState for BucketLogging {
+    async fn read(clients: &AwsClients, bucket: &str) -> Result<BucketLogging> {
+        read_logging(clients, bucket).await
+    }
+
+    async fn write(&self, clients: &AwsClients, bucket: &str) -> Result<()> {
+        write_logging(clients, bucket, self).await
+    }
+}
 
 async fn write_logging(clients: &AwsClients, bucket: &str, logging: &BucketLogging) -> Result<()> {
     let logging_enabled = match &logging.target {
@@ -697,70 +588,41 @@ async fn write_logging(clients: &AwsClients, bucket: &str, logging: &BucketLoggi
     Ok(())
 }
 
-#[async_trait]
-impl StateDriver<AwsClients> for AccessLoggingDisabledDriver {
-    type Fault = model::BucketAccessLoggingDisabled;
-
-    async fn read(&self, clients: &AwsClients, resource: &ResourceRef) -> Result<BucketLogging> {
-        let bucket = resource.name.as_str();
-        let output = clients
-            .s3
-            .get_bucket_logging()
-            .bucket(bucket)
-            .send()
-            .await
-            .map_err(|error| sdk_error("GetBucketLogging", bucket, error))?;
-        let Some(enabled) = output.logging_enabled() else {
-            return Ok(BucketLogging { target: None });
-        };
-        if enabled.target_object_key_format().is_some() {
-            return Err(not_restorable(
-                bucket,
-                "access logging sets a target object key format",
-            ));
-        }
-        let mut grants: Vec<Grant> = enabled
-            .target_grants()
-            .iter()
-            .filter_map(|grant| {
-                Some(Grant {
-                    grantee: grantee_from_sdk(grant.grantee()?),
-                    permission: grant.permission()?.as_str().to_owned(),
-                })
-            })
-            .collect();
-        grants.sort();
-        Ok(BucketLogging {
-            target: Some(LoggingTarget {
-                bucket: enabled.target_bucket().to_owned(),
-                prefix: enabled.target_prefix().to_owned(),
-                grants,
-            }),
-        })
-    }
-
-    async fn inject(
-        &self,
-        clients: &AwsClients,
-        resource: &ResourceRef,
-        before: &BucketLogging,
-    ) -> Result<()> {
-        write_logging(
-            clients,
-            &resource.name,
-            &model::BucketAccessLoggingDisabled::inject(before),
-        )
+async fn read_logging(clients: &AwsClients, bucket: &str) -> Result<BucketLogging> {
+    let output = clients
+        .s3
+        .get_bucket_logging()
+        .bucket(bucket)
+        .send()
         .await
+        .map_err(|error| sdk_error("GetBucketLogging", bucket, error))?;
+    let Some(enabled) = output.logging_enabled() else {
+        return Ok(BucketLogging { target: None });
+    };
+    if enabled.target_object_key_format().is_some() {
+        return Err(not_restorable(
+            bucket,
+            "access logging sets a target object key format",
+        ));
     }
-
-    async fn revert(
-        &self,
-        clients: &AwsClients,
-        resource: &ResourceRef,
-        before: &BucketLogging,
-    ) -> Result<()> {
-        write_logging(clients, &resource.name, before).await
-    }
+    let mut grants: Vec<Grant> = enabled
+        .target_grants()
+        .iter()
+        .filter_map(|grant| {
+            grant_from_sdk(
+                grant.grantee(),
+                grant.permission().map(BucketLogsPermission::as_str),
+            )
+        })
+        .collect();
+    grants.sort();
+    Ok(BucketLogging {
+        target: Some(LoggingTarget {
+            bucket: enabled.target_bucket().to_owned(),
+            prefix: enabled.target_prefix().to_owned(),
+            grants,
+        }),
+    })
 }
 
 /// One SDK lifecycle rule in the model, or a precondition error when it uses what the model cannot hold.
@@ -969,17 +831,12 @@ async fn write_lifecycle(
     Ok(())
 }
 
-/// `aws.s3.bucket-lifecycle-expire-one-day`: adds a rule expiring every object after one day, keeping the
-/// other rules; the revert writes back the exact previous rules (or deletes the configuration if there was
-/// none).
-pub(crate) struct LifecycleExpireOneDayDriver;
-
+/// The lifecycle rules (`aws.s3.bucket-lifecycle-expire-one-day`: adds a rule expiring every object after one
+/// day, keeping the other rules; the revert writes back the exact previous rules, or deletes the configuration
+/// if there was none).
 #[async_trait]
-impl StateDriver<AwsClients> for LifecycleExpireOneDayDriver {
-    type Fault = model::BucketLifecycleExpireOneDay;
-
-    async fn read(&self, clients: &AwsClients, resource: &ResourceRef) -> Result<BucketLifecycle> {
-        let bucket = resource.name.as_str();
+impl BucketState for BucketLifecycle {
+    async fn read(clients: &AwsClients, bucket: &str) -> Result<BucketLifecycle> {
         let output = match clients
             .s3
             .get_bucket_lifecycle_configuration()
@@ -1000,34 +857,24 @@ impl StateDriver<AwsClients> for LifecycleExpireOneDayDriver {
         Ok(BucketLifecycle::new(rules))
     }
 
-    async fn inject(
-        &self,
-        clients: &AwsClients,
-        resource: &ResourceRef,
-        before: &BucketLifecycle,
-    ) -> Result<()> {
-        write_lifecycle(
-            clients,
-            &resource.name,
-            &model::BucketLifecycleExpireOneDay::inject(before),
-        )
-        .await
-    }
-
-    async fn revert(
-        &self,
-        clients: &AwsClients,
-        resource: &ResourceRef,
-        before: &BucketLifecycle,
-    ) -> Result<()> {
-        write_lifecycle(clients, &resource.name, before).await
+    async fn write(&self, clients: &AwsClients, bucket: &str) -> Result<()> {
+        write_lifecycle(clients, bucket, self).await
     }
 }
 
 /// `aws.s3.object-public-acl`: adds READ for AllUsers to the bucket's canary object, the first key under
 /// [`model::CANARY_PREFIX`]; the revert writes back the object's exact previous ACL. A bucket without a canary
 /// object fails the precondition: rdfi never makes any other object public.
-pub(crate) struct ObjectPublicAclDriver;
+#[async_trait]
+impl BucketState for CanaryObjectAcl {
+    async fn read(clients: &AwsClients, bucket: &str) -> Result<CanaryObjectAcl> {
+        read_object_acl(clients, bucket).await
+    }
+
+    async fn write(&self, clients: &AwsClients, bucket: &str) -> Result<()> {
+        write_object_acl(clients, bucket, self).await
+    }
+}
 
 /// The `x-amz-grant-*` header value of each permission of an ACL: `id="..."`, `uri="..."` or
 /// `emailAddress="..."` per grantee, comma-separated.
@@ -1082,66 +929,38 @@ async fn write_object_acl(
     Ok(())
 }
 
-#[async_trait]
-impl StateDriver<AwsClients> for ObjectPublicAclDriver {
-    type Fault = model::ObjectPublicAcl;
-
-    async fn read(&self, clients: &AwsClients, resource: &ResourceRef) -> Result<CanaryObjectAcl> {
-        let bucket = resource.name.as_str();
-        let listing = clients
-            .s3
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(model::CANARY_PREFIX)
-            .max_keys(1)
-            .send()
-            .await
-            .map_err(|error| sdk_error("ListObjectsV2", bucket, error))?;
-        let Some(key) = listing.contents().iter().find_map(|object| object.key()) else {
-            return Err(ProviderError::Precondition {
-                resource: bucket.to_owned(),
-                reason: format!(
-                    "the bucket has no canary object under {}",
-                    model::CANARY_PREFIX
-                ),
-            });
-        };
-        let output = clients
-            .s3
-            .get_object_acl()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|error| sdk_error("GetObjectAcl", bucket, error))?;
-        Ok(CanaryObjectAcl {
-            key: key.to_owned(),
-            acl: acl_from_sdk(output.owner(), output.grants()),
-        })
-    }
-
-    async fn inject(
-        &self,
-        clients: &AwsClients,
-        resource: &ResourceRef,
-        before: &CanaryObjectAcl,
-    ) -> Result<()> {
-        write_object_acl(
-            clients,
-            &resource.name,
-            &model::ObjectPublicAcl::inject(before),
-        )
+/// The canary object (the first key under [`model::CANARY_PREFIX`]) and its ACL.
+async fn read_object_acl(clients: &AwsClients, bucket: &str) -> Result<CanaryObjectAcl> {
+    let listing = clients
+        .s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(model::CANARY_PREFIX)
+        .max_keys(1)
+        .send()
         .await
-    }
-
-    async fn revert(
-        &self,
-        clients: &AwsClients,
-        resource: &ResourceRef,
-        before: &CanaryObjectAcl,
-    ) -> Result<()> {
-        write_object_acl(clients, &resource.name, before).await
-    }
+        .map_err(|error| sdk_error("ListObjectsV2", bucket, error))?;
+    let Some(key) = listing.contents().iter().find_map(|object| object.key()) else {
+        return Err(ProviderError::Precondition {
+            resource: bucket.to_owned(),
+            reason: format!(
+                "the bucket has no canary object under {}",
+                model::CANARY_PREFIX
+            ),
+        });
+    };
+    let output = clients
+        .s3
+        .get_object_acl()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|error| sdk_error("GetObjectAcl", bucket, error))?;
+    Ok(CanaryObjectAcl {
+        key: key.to_owned(),
+        acl: acl_from_sdk(output.owner(), output.grants()),
+    })
 }
 
 #[cfg(test)]

@@ -285,23 +285,13 @@ fn acl_patch(field: &str, acl: &AccessControlList) -> Value {
     json!({ field: acl.entries })
 }
 
-impl BucketFieldFault for model::BucketAclPublicRead {
+impl<L: model::AclField> BucketFieldFault for model::AclPublicRead<L> {
     fn from_bucket(bucket: &Value) -> AccessControlList {
-        acl_of(bucket, "acl")
+        acl_of(bucket, L::FIELD)
     }
 
     fn patch(acl: &AccessControlList) -> Value {
-        acl_patch("acl", acl)
-    }
-}
-
-impl BucketFieldFault for model::BucketDefaultObjectAclPublicRead {
-    fn from_bucket(bucket: &Value) -> AccessControlList {
-        acl_of(bucket, "defaultObjectAcl")
-    }
-
-    fn patch(acl: &AccessControlList) -> Value {
-        acl_patch("defaultObjectAcl", acl)
+        acl_patch(L::FIELD, acl)
     }
 }
 

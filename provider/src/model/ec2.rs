@@ -352,79 +352,80 @@ impl SharePermissions {
     }
 }
 
-/// `aws.ec2.snapshot-shared-publicly`: the group `all` added to a snapshot's createVolumePermission.
-pub struct SnapshotSharedPublicly;
+/// What can be shared with the group `all`, as a "made public" fault targets it: snapshots and images.
+pub trait ShareKind: Send + Sync + 'static {
+    const ID: &'static str;
+    const PRESENT: &'static str;
+    const ASPECT: &'static str;
+    /// The operation that changes the permission (`ModifySnapshotAttribute`).
+    const MODIFY_OPERATION: &'static str;
+    /// The permission attribute (`createVolumePermission`).
+    const PERMISSION: &'static str;
+}
 
-impl FaultSemantics for SnapshotSharedPublicly {
+/// The group `all` added to a snapshot's or an image's permission; the revert removes it unless it was there
+/// before, keeping the rest of now.
+pub struct MadePublic<K>(PhantomData<K>);
+
+impl<K: ShareKind> FaultSemantics for MadePublic<K> {
+    const ID: &'static str = K::ID;
+    const PRESENT: &'static str = K::PRESENT;
+    const ASPECT: &'static str = K::ASPECT;
+    type State = SharePermissions;
+
+    fn is_present(permissions: &SharePermissions) -> bool {
+        permissions.is_public()
+    }
+
+    fn inject(before: &SharePermissions) -> SharePermissions {
+        before.with_public()
+    }
+
+    fn revert(current: &SharePermissions, before: &SharePermissions) -> SharePermissions {
+        SharePermissions::reverted(current, before)
+    }
+
+    fn remediate(current: &SharePermissions) -> SharePermissions {
+        current.without_public()
+    }
+
+    fn describe(before: &SharePermissions) -> String {
+        format!(
+            "{}: add {} for group all beside the {} shared account(s)",
+            K::MODIFY_OPERATION,
+            K::PERMISSION,
+            before.user_ids.len()
+        )
+    }
+
+    fn example() -> SharePermissions {
+        SharePermissions::example()
+    }
+}
+
+/// EBS snapshots: who may create volumes from them.
+pub struct SnapshotShare;
+impl ShareKind for SnapshotShare {
     const ID: &'static str = "aws.ec2.snapshot-shared-publicly";
     const PRESENT: &'static str = "any AWS account may create volumes from the snapshot";
     const ASPECT: &'static str = "ec2.snapshot-create-volume-permission";
-    type State = SharePermissions;
-
-    fn is_present(permissions: &SharePermissions) -> bool {
-        permissions.is_public()
-    }
-
-    fn inject(before: &SharePermissions) -> SharePermissions {
-        before.with_public()
-    }
-
-    fn revert(current: &SharePermissions, before: &SharePermissions) -> SharePermissions {
-        SharePermissions::reverted(current, before)
-    }
-
-    fn remediate(current: &SharePermissions) -> SharePermissions {
-        current.without_public()
-    }
-
-    fn describe(before: &SharePermissions) -> String {
-        format!(
-            "ModifySnapshotAttribute: add createVolumePermission for group all beside the {} shared account(s)",
-            before.user_ids.len()
-        )
-    }
-
-    fn example() -> SharePermissions {
-        SharePermissions::example()
-    }
+    const MODIFY_OPERATION: &'static str = "ModifySnapshotAttribute";
+    const PERMISSION: &'static str = "createVolumePermission";
 }
+/// `aws.ec2.snapshot-shared-publicly`: the group `all` added to a snapshot's createVolumePermission.
+pub type SnapshotSharedPublicly = MadePublic<SnapshotShare>;
 
-/// `aws.ec2.image-made-public`: the group `all` added to an AMI's launchPermission.
-pub struct ImageMadePublic;
-
-impl FaultSemantics for ImageMadePublic {
+/// AMIs: who may launch them.
+pub struct ImageShare;
+impl ShareKind for ImageShare {
     const ID: &'static str = "aws.ec2.image-made-public";
     const PRESENT: &'static str = "any AWS account may launch the image";
     const ASPECT: &'static str = "ec2.image-launch-permission";
-    type State = SharePermissions;
-
-    fn is_present(permissions: &SharePermissions) -> bool {
-        permissions.is_public()
-    }
-
-    fn inject(before: &SharePermissions) -> SharePermissions {
-        before.with_public()
-    }
-
-    fn revert(current: &SharePermissions, before: &SharePermissions) -> SharePermissions {
-        SharePermissions::reverted(current, before)
-    }
-
-    fn remediate(current: &SharePermissions) -> SharePermissions {
-        current.without_public()
-    }
-
-    fn describe(before: &SharePermissions) -> String {
-        format!(
-            "ModifyImageAttribute: add launchPermission for group all beside the {} shared account(s)",
-            before.user_ids.len()
-        )
-    }
-
-    fn example() -> SharePermissions {
-        SharePermissions::example()
-    }
+    const MODIFY_OPERATION: &'static str = "ModifyImageAttribute";
+    const PERMISSION: &'static str = "launchPermission";
 }
+/// `aws.ec2.image-made-public`: the group `all` added to an AMI's launchPermission.
+pub type ImageMadePublic = MadePublic<ImageShare>;
 
 #[cfg(test)]
 mod tests {

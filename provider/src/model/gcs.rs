@@ -418,72 +418,71 @@ impl AccessControlList {
     }
 }
 
-/// `gcp.storage.bucket-acl-public-read`: READER for allUsers added to the bucket ACL (everyone may list it).
-pub struct BucketAclPublicRead;
+/// One of a bucket's access control lists, as a public-read fault targets it.
+pub trait AclField: Send + Sync + 'static {
+    const ID: &'static str;
+    const PRESENT: &'static str;
+    const ASPECT: &'static str;
+    /// The bucket field holding the list (`acl`, `defaultObjectAcl`).
+    const FIELD: &'static str;
+}
 
-impl FaultSemantics for BucketAclPublicRead {
+/// A fault that adds READER for allUsers to one of a bucket's ACLs.
+pub struct AclPublicRead<L>(PhantomData<L>);
+
+impl<L: AclField> FaultSemantics for AclPublicRead<L> {
+    const ID: &'static str = L::ID;
+    const PRESENT: &'static str = L::PRESENT;
+    const ASPECT: &'static str = L::ASPECT;
+    type State = AccessControlList;
+
+    fn is_present(acl: &AccessControlList) -> bool {
+        acl.grants_public_access()
+    }
+
+    fn inject(acl: &AccessControlList) -> AccessControlList {
+        acl.with_public_read()
+    }
+
+    fn remediate(acl: &AccessControlList) -> AccessControlList {
+        acl.without_public_access()
+    }
+
+    fn describe(acl: &AccessControlList) -> String {
+        format!(
+            "buckets.patch: set {} to the {} existing entries plus allUsers READER",
+            L::FIELD,
+            acl.entries.len()
+        )
+    }
+
+    fn example() -> AccessControlList {
+        AccessControlList::example()
+    }
+}
+
+/// The bucket ACL (everyone may list the bucket once it is public).
+pub struct BucketAclField;
+impl AclField for BucketAclField {
     const ID: &'static str = "gcp.storage.bucket-acl-public-read";
     const PRESENT: &'static str = "the bucket ACL grants access to allUsers";
     const ASPECT: &'static str = "gcs.bucket-acl";
-    type State = AccessControlList;
-
-    fn is_present(acl: &AccessControlList) -> bool {
-        acl.grants_public_access()
-    }
-
-    fn inject(acl: &AccessControlList) -> AccessControlList {
-        acl.with_public_read()
-    }
-
-    fn remediate(acl: &AccessControlList) -> AccessControlList {
-        acl.without_public_access()
-    }
-
-    fn describe(acl: &AccessControlList) -> String {
-        format!(
-            "buckets.patch: set acl to the {} existing entries plus allUsers READER",
-            acl.entries.len()
-        )
-    }
-
-    fn example() -> AccessControlList {
-        AccessControlList::example()
-    }
+    const FIELD: &'static str = "acl";
 }
+/// `gcp.storage.bucket-acl-public-read`: READER for allUsers added to the bucket ACL (everyone may list it).
+pub type BucketAclPublicRead = AclPublicRead<BucketAclField>;
 
-/// `gcp.storage.bucket-default-object-acl-public-read`: READER for allUsers added to the default object ACL,
-/// so every object written from now on is public.
-pub struct BucketDefaultObjectAclPublicRead;
-
-impl FaultSemantics for BucketDefaultObjectAclPublicRead {
+/// The default object ACL (every object written from now on gets it).
+pub struct DefaultObjectAclField;
+impl AclField for DefaultObjectAclField {
     const ID: &'static str = "gcp.storage.bucket-default-object-acl-public-read";
     const PRESENT: &'static str = "the default object ACL grants access to allUsers";
     const ASPECT: &'static str = "gcs.bucket-default-object-acl";
-    type State = AccessControlList;
-
-    fn is_present(acl: &AccessControlList) -> bool {
-        acl.grants_public_access()
-    }
-
-    fn inject(acl: &AccessControlList) -> AccessControlList {
-        acl.with_public_read()
-    }
-
-    fn remediate(acl: &AccessControlList) -> AccessControlList {
-        acl.without_public_access()
-    }
-
-    fn describe(acl: &AccessControlList) -> String {
-        format!(
-            "buckets.patch: set defaultObjectAcl to the {} existing entries plus allUsers READER",
-            acl.entries.len()
-        )
-    }
-
-    fn example() -> AccessControlList {
-        AccessControlList::example()
-    }
+    const FIELD: &'static str = "defaultObjectAcl";
 }
+/// `gcp.storage.bucket-default-object-acl-public-read`: READER for allUsers added to the default object ACL,
+/// so every object written from now on is public.
+pub type BucketDefaultObjectAclPublicRead = AclPublicRead<DefaultObjectAclField>;
 
 /// A bucket's object versioning.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,6 +4,7 @@
 //! the same document compare equal and serialize to the same canonical JSON whatever order IAM answered in.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::marker::PhantomData;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -162,47 +163,62 @@ impl AttachedPolicies {
     }
 }
 
-/// `aws.iam.user-admin-policy-attached`: AdministratorAccess attached to a user.
-pub struct UserAdminPolicyAttached;
-
-impl FaultSemantics for UserAdminPolicyAttached {
-    const ID: &'static str = "aws.iam.user-admin-policy-attached";
-    const PRESENT: &'static str = "the user has AdministratorAccess attached";
-    const ASPECT: &'static str = "iam.user-attached-policies";
-    type State = AttachedPolicies;
-
-    fn is_present(attached: &AttachedPolicies) -> bool {
-        attached.has_administrator_access()
-    }
-
-    fn inject(attached: &AttachedPolicies) -> AttachedPolicies {
-        attached.with_administrator_access()
-    }
-
-    fn revert(current: &AttachedPolicies, before: &AttachedPolicies) -> AttachedPolicies {
-        current.reverted_administrator_access(before)
-    }
-
-    fn remediate(current: &AttachedPolicies) -> AttachedPolicies {
-        current.without_administrator_access()
-    }
-
-    fn describe(attached: &AttachedPolicies) -> String {
-        attached.describe_administrator_access("AttachUserPolicy")
-    }
-
-    fn example() -> AttachedPolicies {
-        AttachedPolicies::example()
-    }
+/// The kind of IAM principal (user or role) a policy fault targets: both take the same faults with the same
+/// semantics; only the ids, texts and API operations differ.
+pub trait PrincipalKind: Send + Sync + 'static {
+    const ADMIN_POLICY_ID: &'static str;
+    const ADMIN_POLICY_PRESENT: &'static str;
+    const ATTACHED_POLICIES_ASPECT: &'static str;
+    /// The operation that attaches a managed policy (`AttachUserPolicy`).
+    const ATTACH_OPERATION: &'static str;
+    const INLINE_WILDCARD_ID: &'static str;
+    const INLINE_WILDCARD_PRESENT: &'static str;
+    const INLINE_POLICIES_ASPECT: &'static str;
+    /// The operation that puts an inline policy (`PutUserPolicy`).
+    const PUT_POLICY_OPERATION: &'static str;
 }
 
-/// `aws.iam.role-admin-policy-attached`: AdministratorAccess attached to a role.
-pub struct RoleAdminPolicyAttached;
+/// IAM users, as [`PrincipalKind`].
+pub struct UserPrincipal;
 
-impl FaultSemantics for RoleAdminPolicyAttached {
-    const ID: &'static str = "aws.iam.role-admin-policy-attached";
-    const PRESENT: &'static str = "the role has AdministratorAccess attached";
-    const ASPECT: &'static str = "iam.role-attached-policies";
+impl PrincipalKind for UserPrincipal {
+    const ADMIN_POLICY_ID: &'static str = "aws.iam.user-admin-policy-attached";
+    const ADMIN_POLICY_PRESENT: &'static str = "the user has AdministratorAccess attached";
+    const ATTACHED_POLICIES_ASPECT: &'static str = "iam.user-attached-policies";
+    const ATTACH_OPERATION: &'static str = "AttachUserPolicy";
+    const INLINE_WILDCARD_ID: &'static str = "aws.iam.user-inline-wildcard-policy";
+    const INLINE_WILDCARD_PRESENT: &'static str = "an inline policy of the user allows * on *";
+    const INLINE_POLICIES_ASPECT: &'static str = "iam.user-inline-policies";
+    const PUT_POLICY_OPERATION: &'static str = "PutUserPolicy";
+}
+
+/// IAM roles, as [`PrincipalKind`].
+pub struct RolePrincipal;
+
+impl PrincipalKind for RolePrincipal {
+    const ADMIN_POLICY_ID: &'static str = "aws.iam.role-admin-policy-attached";
+    const ADMIN_POLICY_PRESENT: &'static str = "the role has AdministratorAccess attached";
+    const ATTACHED_POLICIES_ASPECT: &'static str = "iam.role-attached-policies";
+    const ATTACH_OPERATION: &'static str = "AttachRolePolicy";
+    const INLINE_WILDCARD_ID: &'static str = "aws.iam.role-inline-wildcard-policy";
+    const INLINE_WILDCARD_PRESENT: &'static str = "an inline policy of the role allows * on *";
+    const INLINE_POLICIES_ASPECT: &'static str = "iam.role-inline-policies";
+    const PUT_POLICY_OPERATION: &'static str = "PutRolePolicy";
+}
+
+/// AdministratorAccess attached to a user or a role.
+pub struct AdminPolicyAttached<P>(PhantomData<P>);
+
+/// `aws.iam.user-admin-policy-attached`: AdministratorAccess attached to a user.
+pub type UserAdminPolicyAttached = AdminPolicyAttached<UserPrincipal>;
+
+/// `aws.iam.role-admin-policy-attached`: AdministratorAccess attached to a role.
+pub type RoleAdminPolicyAttached = AdminPolicyAttached<RolePrincipal>;
+
+impl<P: PrincipalKind> FaultSemantics for AdminPolicyAttached<P> {
+    const ID: &'static str = P::ADMIN_POLICY_ID;
+    const PRESENT: &'static str = P::ADMIN_POLICY_PRESENT;
+    const ASPECT: &'static str = P::ATTACHED_POLICIES_ASPECT;
     type State = AttachedPolicies;
 
     fn is_present(attached: &AttachedPolicies) -> bool {
@@ -222,7 +238,7 @@ impl FaultSemantics for RoleAdminPolicyAttached {
     }
 
     fn describe(attached: &AttachedPolicies) -> String {
-        attached.describe_administrator_access("AttachRolePolicy")
+        attached.describe_administrator_access(P::ATTACH_OPERATION)
     }
 
     fn example() -> AttachedPolicies {
@@ -311,47 +327,19 @@ impl InlinePolicies {
     }
 }
 
+/// An inline policy allowing `*` on `*` put on a user or a role.
+pub struct InlineWildcardPolicy<P>(PhantomData<P>);
+
 /// `aws.iam.user-inline-wildcard-policy`: an inline policy allowing `*` on `*` put on a user.
-pub struct UserInlineWildcardPolicy;
-
-impl FaultSemantics for UserInlineWildcardPolicy {
-    const ID: &'static str = "aws.iam.user-inline-wildcard-policy";
-    const PRESENT: &'static str = "an inline policy of the user allows * on *";
-    const ASPECT: &'static str = "iam.user-inline-policies";
-    type State = InlinePolicies;
-
-    fn is_present(inline: &InlinePolicies) -> bool {
-        inline.grants_wildcard()
-    }
-
-    fn inject(inline: &InlinePolicies) -> InlinePolicies {
-        inline.with_wildcard_policy()
-    }
-
-    fn revert(current: &InlinePolicies, before: &InlinePolicies) -> InlinePolicies {
-        current.reverted_wildcard_policy(before)
-    }
-
-    fn remediate(current: &InlinePolicies) -> InlinePolicies {
-        current.without_wildcard_policies()
-    }
-
-    fn describe(inline: &InlinePolicies) -> String {
-        inline.describe_wildcard_policy("PutUserPolicy")
-    }
-
-    fn example() -> InlinePolicies {
-        InlinePolicies::example()
-    }
-}
+pub type UserInlineWildcardPolicy = InlineWildcardPolicy<UserPrincipal>;
 
 /// `aws.iam.role-inline-wildcard-policy`: an inline policy allowing `*` on `*` put on a role.
-pub struct RoleInlineWildcardPolicy;
+pub type RoleInlineWildcardPolicy = InlineWildcardPolicy<RolePrincipal>;
 
-impl FaultSemantics for RoleInlineWildcardPolicy {
-    const ID: &'static str = "aws.iam.role-inline-wildcard-policy";
-    const PRESENT: &'static str = "an inline policy of the role allows * on *";
-    const ASPECT: &'static str = "iam.role-inline-policies";
+impl<P: PrincipalKind> FaultSemantics for InlineWildcardPolicy<P> {
+    const ID: &'static str = P::INLINE_WILDCARD_ID;
+    const PRESENT: &'static str = P::INLINE_WILDCARD_PRESENT;
+    const ASPECT: &'static str = P::INLINE_POLICIES_ASPECT;
     type State = InlinePolicies;
 
     fn is_present(inline: &InlinePolicies) -> bool {
@@ -371,7 +359,7 @@ impl FaultSemantics for RoleInlineWildcardPolicy {
     }
 
     fn describe(inline: &InlinePolicies) -> String {
-        inline.describe_wildcard_policy("PutRolePolicy")
+        inline.describe_wildcard_policy(P::PUT_POLICY_OPERATION)
     }
 
     fn example() -> InlinePolicies {
@@ -557,71 +545,75 @@ impl TrustPolicy {
     }
 }
 
-/// `aws.iam.role-trust-policy-public`: anyone with an AWS account may assume the role.
-pub struct RoleTrustPolicyPublic;
+/// Who a trust-policy fault lets assume a role.
+pub trait TrustedPrincipal: Send + Sync + 'static {
+    const ID: &'static str;
+    const PRESENT: &'static str;
+    /// The `Sid` of the statement the fault adds.
+    const SID: &'static str;
+    /// The AWS principal that statement names.
+    const PRINCIPAL: &'static str;
+    /// How the fault's description names the principal.
+    const DESCRIBED: &'static str;
+}
 
-impl FaultSemantics for RoleTrustPolicyPublic {
+/// A statement letting one more principal assume a role added to its trust policy.
+pub struct RoleTrustPolicyOpened<T>(PhantomData<T>);
+
+impl<T: TrustedPrincipal> FaultSemantics for RoleTrustPolicyOpened<T> {
+    const ID: &'static str = T::ID;
+    const PRESENT: &'static str = T::PRESENT;
+    const ASPECT: &'static str = "iam.role-trust-policy";
+    type State = TrustPolicy;
+
+    fn is_present(trust: &TrustPolicy) -> bool {
+        trust.trusts(T::PRINCIPAL)
+    }
+
+    fn inject(trust: &TrustPolicy) -> TrustPolicy {
+        trust.with_trusted(T::SID, T::PRINCIPAL)
+    }
+
+    fn remediate(current: &TrustPolicy) -> TrustPolicy {
+        current.without_trusted(T::PRINCIPAL)
+    }
+
+    fn describe(trust: &TrustPolicy) -> String {
+        format!(
+            "UpdateAssumeRolePolicy: add a statement allowing sts:AssumeRole to {} beside {} statement(s)",
+            T::DESCRIBED,
+            statements(&trust.document).len()
+        )
+    }
+
+    fn example() -> TrustPolicy {
+        TrustPolicy::example()
+    }
+}
+
+/// Any AWS principal (`*`).
+pub struct AnyPrincipal;
+impl TrustedPrincipal for AnyPrincipal {
     const ID: &'static str = "aws.iam.role-trust-policy-public";
     const PRESENT: &'static str = "the role's trust policy lets any AWS principal (*) assume it";
-    const ASPECT: &'static str = "iam.role-trust-policy";
-    type State = TrustPolicy;
-
-    fn is_present(trust: &TrustPolicy) -> bool {
-        trust.trusts("*")
-    }
-
-    fn inject(trust: &TrustPolicy) -> TrustPolicy {
-        trust.with_trusted("RdfiFaultPublicTrust", "*")
-    }
-
-    fn remediate(current: &TrustPolicy) -> TrustPolicy {
-        current.without_trusted("*")
-    }
-
-    fn describe(trust: &TrustPolicy) -> String {
-        format!(
-            "UpdateAssumeRolePolicy: add a statement allowing sts:AssumeRole to Principal {{\"AWS\": \"*\"}} beside {} statement(s)",
-            statements(&trust.document).len()
-        )
-    }
-
-    fn example() -> TrustPolicy {
-        TrustPolicy::example()
-    }
+    const SID: &'static str = "RdfiFaultPublicTrust";
+    const PRINCIPAL: &'static str = "*";
+    const DESCRIBED: &'static str = "Principal {\"AWS\": \"*\"}";
 }
+/// `aws.iam.role-trust-policy-public`: anyone with an AWS account may assume the role.
+pub type RoleTrustPolicyPublic = RoleTrustPolicyOpened<AnyPrincipal>;
 
-/// `aws.iam.role-trust-policy-external-account`: an unknown external account may assume the role.
-pub struct RoleTrustPolicyExternalAccount;
-
-impl FaultSemantics for RoleTrustPolicyExternalAccount {
+/// The unknown external account [`EXTERNAL_ACCOUNT_ROOT`].
+pub struct ExternalAccount;
+impl TrustedPrincipal for ExternalAccount {
     const ID: &'static str = "aws.iam.role-trust-policy-external-account";
     const PRESENT: &'static str = "the role's trust policy lets account 999999999999 assume it";
-    const ASPECT: &'static str = "iam.role-trust-policy";
-    type State = TrustPolicy;
-
-    fn is_present(trust: &TrustPolicy) -> bool {
-        trust.trusts(EXTERNAL_ACCOUNT_ROOT)
-    }
-
-    fn inject(trust: &TrustPolicy) -> TrustPolicy {
-        trust.with_trusted("RdfiFaultExternalTrust", EXTERNAL_ACCOUNT_ROOT)
-    }
-
-    fn remediate(current: &TrustPolicy) -> TrustPolicy {
-        current.without_trusted(EXTERNAL_ACCOUNT_ROOT)
-    }
-
-    fn describe(trust: &TrustPolicy) -> String {
-        format!(
-            "UpdateAssumeRolePolicy: add a statement allowing sts:AssumeRole to {EXTERNAL_ACCOUNT_ROOT} beside {} statement(s)",
-            statements(&trust.document).len()
-        )
-    }
-
-    fn example() -> TrustPolicy {
-        TrustPolicy::example()
-    }
+    const SID: &'static str = "RdfiFaultExternalTrust";
+    const PRINCIPAL: &'static str = EXTERNAL_ACCOUNT_ROOT;
+    const DESCRIBED: &'static str = EXTERNAL_ACCOUNT_ROOT;
 }
+/// `aws.iam.role-trust-policy-external-account`: an unknown external account may assume the role.
+pub type RoleTrustPolicyExternalAccount = RoleTrustPolicyOpened<ExternalAccount>;
 
 #[cfg(test)]
 mod tests {

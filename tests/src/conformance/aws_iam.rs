@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use rdfi_proto::v1::ResourceRef;
 use rdfi_provider::aws::user_ref;
+use rdfi_provider::model::{FaultSemantics, iam};
 use serde_json::{Value, json};
 
 use super::AwsCase;
@@ -11,8 +12,14 @@ use crate::aws::Clients;
 
 pub fn cases() -> Vec<Box<dyn AwsCase>> {
     vec![
-        Box::new(UserAdminPolicyAttached),
-        Box::new(RoleAdminPolicyAttached),
+        Box::new(AdminPolicyAttached {
+            fault_id: "aws.iam.user-admin-policy-attached",
+            identity: Identity::User,
+        }),
+        Box::new(AdminPolicyAttached {
+            fault_id: "aws.iam.role-admin-policy-attached",
+            identity: Identity::Role,
+        }),
         Box::new(InlineWildcardPolicy {
             fault_id: "aws.iam.user-inline-wildcard-policy",
             identity: Identity::User,
@@ -52,18 +59,8 @@ pub async fn prepare_user(aws: &Clients, name: &str) -> ResourceRef {
 /// A tagged deployment role: trusted by EC2 and by one same-account role under an MFA condition, with an
 /// AWS managed policy, a customer managed policy and an inline policy.
 pub async fn prepare_role(aws: &Clients, name: &str) -> ResourceRef {
-    let trust = json!({
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"},
-            {
-                "Effect": "Allow",
-                "Principal": {"AWS": "arn:aws:iam::123456789012:role/ci-deployer"},
-                "Action": "sts:AssumeRole",
-                "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
-            },
-        ],
-    });
+    // The model's example trust policy (the suite's starting point, see `FaultSemantics::example`).
+    let trust = <iam::RoleTrustPolicyPublic as FaultSemantics>::example().document;
     let tags = [("rdfi-target", "true"), ("team", "conformance")].map(|(key, value)| {
         aws_sdk_iam::types::Tag::builder()
             .key(key)
@@ -174,84 +171,49 @@ enum Identity {
     Role,
 }
 
-/// The attached policy ARNs and inline policy names of a role, sorted.
-async fn role_policies(aws: &Clients, name: &str) -> Vec<String> {
-    let attached = aws
-        .iam
-        .list_attached_role_policies()
-        .role_name(name)
-        .send()
-        .await
-        .expect("ListAttachedRolePolicies");
-    let inline = aws
-        .iam
-        .list_role_policies()
-        .role_name(name)
-        .send()
-        .await
-        .expect("ListRolePolicies");
-    let mut policies: Vec<String> = attached
-        .attached_policies()
-        .iter()
-        .filter_map(|policy| policy.policy_arn().map(str::to_owned))
-        .chain(
-            inline
-                .policy_names()
+impl Identity {
+    async fn prepare(self, aws: &Clients, name: &str) -> ResourceRef {
+        match self {
+            Identity::User => prepare_user(aws, name).await,
+            Identity::Role => prepare_role(aws, name).await,
+        }
+    }
+
+    /// The attached policy ARNs and inline policy names, sorted.
+    async fn policies(self, aws: &Clients, name: &str) -> Vec<String> {
+        match self {
+            Identity::User => aws.user_policies(name).await,
+            Identity::Role => aws.role_policies(name).await,
+        }
+    }
+}
+
+/// AdministratorAccess attached to a user or a role: their policies, misconfigured when they list it.
+struct AdminPolicyAttached {
+    fault_id: &'static str,
+    identity: Identity,
+}
+
+#[async_trait]
+impl AwsCase for AdminPolicyAttached {
+    fn fault_id(&self) -> &'static str {
+        self.fault_id
+    }
+
+    async fn prepare(&self, aws: &Clients, name: &str) -> ResourceRef {
+        self.identity.prepare(aws, name).await
+    }
+
+    async fn read(&self, aws: &Clients, resource: &ResourceRef) -> Value {
+        json!(self.identity.policies(aws, &resource.name).await)
+    }
+
+    fn misconfigured(&self, read: &Value) -> bool {
+        read.as_array().is_some_and(|policies| {
+            policies
                 .iter()
-                .map(|name| format!("inline:{name}")),
-        )
-        .collect();
-    policies.sort();
-    policies
-}
-
-fn lists_administrator_access(read: &Value) -> bool {
-    read.as_array().is_some_and(|policies| {
-        policies
-            .iter()
-            .any(|policy| policy == ADMINISTRATOR_ACCESS_ARN)
-    })
-}
-
-struct UserAdminPolicyAttached;
-
-#[async_trait]
-impl AwsCase for UserAdminPolicyAttached {
-    fn fault_id(&self) -> &'static str {
-        "aws.iam.user-admin-policy-attached"
-    }
-
-    async fn prepare(&self, aws: &Clients, name: &str) -> ResourceRef {
-        prepare_user(aws, name).await
-    }
-
-    async fn read(&self, aws: &Clients, resource: &ResourceRef) -> Value {
-        json!(aws.user_policies(&resource.name).await)
-    }
-
-    fn misconfigured(&self, read: &Value) -> bool {
-        lists_administrator_access(read)
-    }
-}
-
-struct RoleAdminPolicyAttached;
-
-#[async_trait]
-impl AwsCase for RoleAdminPolicyAttached {
-    fn fault_id(&self) -> &'static str {
-        "aws.iam.role-admin-policy-attached"
-    }
-
-    async fn prepare(&self, aws: &Clients, name: &str) -> ResourceRef {
-        prepare_role(aws, name).await
-    }
-
-    async fn read(&self, aws: &Clients, resource: &ResourceRef) -> Value {
-        json!(role_policies(aws, &resource.name).await)
-    }
-
-    fn misconfigured(&self, read: &Value) -> bool {
-        lists_administrator_access(read)
+                .any(|policy| policy == ADMINISTRATOR_ACCESS_ARN)
+        })
     }
 }
 
@@ -268,50 +230,23 @@ impl AwsCase for InlineWildcardPolicy {
     }
 
     async fn prepare(&self, aws: &Clients, name: &str) -> ResourceRef {
-        match self.identity {
-            Identity::User => prepare_user(aws, name).await,
-            Identity::Role => prepare_role(aws, name).await,
-        }
+        self.identity.prepare(aws, name).await
     }
 
     async fn read(&self, aws: &Clients, resource: &ResourceRef) -> Value {
         let name = &resource.name;
-        let (names, attached_and_inline) = match self.identity {
-            Identity::User => {
-                let listed = aws
-                    .iam
-                    .list_user_policies()
-                    .user_name(name)
-                    .send()
-                    .await
-                    .expect("ListUserPolicies");
-                (
-                    listed.policy_names().to_vec(),
-                    aws.user_policies(name).await,
-                )
-            }
-            Identity::Role => {
-                let listed = aws
-                    .iam
-                    .list_role_policies()
-                    .role_name(name)
-                    .send()
-                    .await
-                    .expect("ListRolePolicies");
-                (
-                    listed.policy_names().to_vec(),
-                    role_policies(aws, name).await,
-                )
-            }
-        };
+        let attached_and_inline = self.identity.policies(aws, name).await;
         let mut documents = serde_json::Map::new();
-        for policy_name in names {
+        for policy_name in attached_and_inline
+            .iter()
+            .filter_map(|policy| policy.strip_prefix("inline:"))
+        {
             let raw = match self.identity {
                 Identity::User => aws
                     .iam
                     .get_user_policy()
                     .user_name(name)
-                    .policy_name(&policy_name)
+                    .policy_name(policy_name)
                     .send()
                     .await
                     .expect("GetUserPolicy")
@@ -321,14 +256,14 @@ impl AwsCase for InlineWildcardPolicy {
                     .iam
                     .get_role_policy()
                     .role_name(name)
-                    .policy_name(&policy_name)
+                    .policy_name(policy_name)
                     .send()
                     .await
                     .expect("GetRolePolicy")
                     .policy_document()
                     .to_owned(),
             };
-            documents.insert(policy_name, parse_document(&raw));
+            documents.insert(policy_name.to_owned(), parse_document(&raw));
         }
         json!({"policies": attached_and_inline, "inline": documents})
     }

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use aws_sdk_kms::types::Tag;
 use rdfi_proto::v1::ResourceRef;
+use rdfi_provider::model::{FaultSemantics, kms};
 use serde_json::{Value, json};
 
 use super::AwsCase;
@@ -17,33 +18,10 @@ pub fn cases() -> Vec<Box<dyn AwsCase>> {
 /// a key administrator role manage and an application role use the key, with automatic rotation enabled.
 /// The resource is named by key id, identified by key ARN.
 pub async fn prepare_key(aws: &Clients, name: &str) -> ResourceRef {
-    let policy = json!({
-        "Version": "2012-10-17",
-        "Id": format!("{name}-policy"),
-        "Statement": [
-            {
-                "Sid": "EnableIamPolicies",
-                "Effect": "Allow",
-                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
-                "Action": "kms:*",
-                "Resource": "*",
-            },
-            {
-                "Sid": "KeyAdministrators",
-                "Effect": "Allow",
-                "Principal": {"AWS": "arn:aws:iam::123456789012:role/key-admin"},
-                "Action": ["kms:Describe*", "kms:Enable*", "kms:Put*"],
-                "Resource": "*",
-            },
-            {
-                "Sid": "KeyUsers",
-                "Effect": "Allow",
-                "Principal": {"AWS": "arn:aws:iam::123456789012:role/app"},
-                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*"],
-                "Resource": "*",
-            },
-        ],
-    });
+    // The model's example key policy (the suite's starting point, see `FaultSemantics::example`), under an
+    // id of this key's own.
+    let mut policy = <kms::KeyPolicyPublic as FaultSemantics>::example().document;
+    policy["Id"] = json!(format!("{name}-policy"));
     let tags = [("rdfi-target", "true"), ("name", name)].map(|(key, value)| {
         Tag::builder()
             .tag_key(key)

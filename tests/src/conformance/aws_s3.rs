@@ -16,7 +16,7 @@ use rdfi_provider::aws::bucket_ref;
 use serde_json::{Value, json};
 
 use super::AwsCase;
-use crate::aws::{Clients, PARTNER_CANONICAL_ID, REGION};
+use crate::aws::{Clients, PARTNER_CANONICAL_ID, REGION, grant_line};
 
 /// moto's account id: the account that owns the buckets the cases create.
 const OWNER_ACCOUNT_ID: &str = "123456789012";
@@ -24,11 +24,26 @@ const ALL_USERS: &str = "/global/AllUsers";
 
 pub fn cases() -> Vec<Box<dyn AwsCase>> {
     vec![
-        Box::new(BucketPublicAcl),
-        Box::new(BucketPublicReadWriteAcl),
-        Box::new(BucketPolicyPublic),
-        Box::new(BucketPolicyExternalAccount),
-        Box::new(BucketTlsOnlyStatementRemoved),
+        Box::new(BucketPublicAclCase {
+            fault_id: "aws.s3.bucket-public-acl",
+            permissions: &["READ"],
+        }),
+        Box::new(BucketPublicAclCase {
+            fault_id: "aws.s3.bucket-public-read-write-acl",
+            permissions: &["READ", "WRITE"],
+        }),
+        Box::new(BucketPolicyCase {
+            fault_id: "aws.s3.bucket-policy-public",
+            misconfigured: policy_is_public,
+        }),
+        Box::new(BucketPolicyCase {
+            fault_id: "aws.s3.bucket-policy-external-account",
+            misconfigured: policy_lets_in_an_external_account,
+        }),
+        Box::new(BucketPolicyCase {
+            fault_id: "aws.s3.bucket-tls-only-statement-removed",
+            misconfigured: policy_allows_insecure_transport,
+        }),
         Box::new(BucketPublicAccessBlockRemoved),
         Box::new(BucketDefaultEncryptionRemoved),
         Box::new(BucketVersioningSuspended),
@@ -61,33 +76,17 @@ fn grants_everyone(lines: &Value, permission: &str) -> bool {
     })
 }
 
-struct BucketPublicAcl;
-
-#[async_trait]
-impl AwsCase for BucketPublicAcl {
-    fn fault_id(&self) -> &'static str {
-        "aws.s3.bucket-public-acl"
-    }
-
-    async fn prepare(&self, aws: &Clients, name: &str) -> ResourceRef {
-        prepare_bucket(aws, name).await
-    }
-
-    async fn read(&self, aws: &Clients, resource: &ResourceRef) -> Value {
-        json!(aws.acl_lines(&resource.name).await)
-    }
-
-    fn misconfigured(&self, read: &Value) -> bool {
-        grants_everyone(read, "READ")
-    }
+/// A bucket ACL case (`aws.s3.bucket-public-acl`, `aws.s3.bucket-public-read-write-acl`): misconfigured when
+/// the ACL grants each of `permissions` to everyone.
+struct BucketPublicAclCase {
+    fault_id: &'static str,
+    permissions: &'static [&'static str],
 }
 
-struct BucketPublicReadWriteAcl;
-
 #[async_trait]
-impl AwsCase for BucketPublicReadWriteAcl {
+impl AwsCase for BucketPublicAclCase {
     fn fault_id(&self) -> &'static str {
-        "aws.s3.bucket-public-read-write-acl"
+        self.fault_id
     }
 
     async fn prepare(&self, aws: &Clients, name: &str) -> ResourceRef {
@@ -99,7 +98,9 @@ impl AwsCase for BucketPublicReadWriteAcl {
     }
 
     fn misconfigured(&self, read: &Value) -> bool {
-        grants_everyone(read, "READ") && grants_everyone(read, "WRITE")
+        self.permissions
+            .iter()
+            .all(|permission| grants_everyone(read, permission))
     }
 }
 
@@ -180,12 +181,16 @@ fn field_strings(value: &Value) -> Vec<String> {
     }
 }
 
-struct BucketPolicyPublic;
+/// A bucket policy case: the policy bucket, read as sorted statements, misconfigured as `misconfigured` says.
+struct BucketPolicyCase {
+    fault_id: &'static str,
+    misconfigured: fn(&Value) -> bool,
+}
 
 #[async_trait]
-impl AwsCase for BucketPolicyPublic {
+impl AwsCase for BucketPolicyCase {
     fn fault_id(&self) -> &'static str {
-        "aws.s3.bucket-policy-public"
+        self.fault_id
     }
 
     async fn prepare(&self, aws: &Clients, name: &str) -> ResourceRef {
@@ -197,67 +202,40 @@ impl AwsCase for BucketPolicyPublic {
     }
 
     fn misconfigured(&self, read: &Value) -> bool {
-        any_statement(read, |statement| {
-            let everyone = statement["Principal"] == json!("*")
-                || field_strings(&statement["Principal"]["AWS"]).contains(&"*".to_owned());
-            statement["Effect"] == "Allow"
-                && everyone
-                && field_strings(&statement["Action"]).contains(&"s3:GetObject".to_owned())
-        })
+        (self.misconfigured)(read)
     }
 }
 
-struct BucketPolicyExternalAccount;
-
-#[async_trait]
-impl AwsCase for BucketPolicyExternalAccount {
-    fn fault_id(&self) -> &'static str {
-        "aws.s3.bucket-policy-external-account"
-    }
-
-    async fn prepare(&self, aws: &Clients, name: &str) -> ResourceRef {
-        prepare_policy_bucket(aws, name).await
-    }
-
-    async fn read(&self, aws: &Clients, resource: &ResourceRef) -> Value {
-        read_policy_statements(aws, &resource.name).await
-    }
-
-    fn misconfigured(&self, read: &Value) -> bool {
-        any_statement(read, |statement| {
-            statement["Effect"] == "Allow"
-                && field_strings(&statement["Principal"]["AWS"])
-                    .iter()
-                    .any(|principal| {
-                        principal.starts_with("arn:aws:iam::")
-                            && !principal.starts_with(&format!("arn:aws:iam::{OWNER_ACCOUNT_ID}:"))
-                    })
-        })
-    }
+/// `aws.s3.bucket-policy-public`: some statement lets everyone get objects.
+fn policy_is_public(read: &Value) -> bool {
+    any_statement(read, |statement| {
+        let everyone = statement["Principal"] == json!("*")
+            || field_strings(&statement["Principal"]["AWS"]).contains(&"*".to_owned());
+        statement["Effect"] == "Allow"
+            && everyone
+            && field_strings(&statement["Action"]).contains(&"s3:GetObject".to_owned())
+    })
 }
 
-struct BucketTlsOnlyStatementRemoved;
+/// `aws.s3.bucket-policy-external-account`: some statement allows an account other than the owner's.
+fn policy_lets_in_an_external_account(read: &Value) -> bool {
+    any_statement(read, |statement| {
+        statement["Effect"] == "Allow"
+            && field_strings(&statement["Principal"]["AWS"])
+                .iter()
+                .any(|principal| {
+                    principal.starts_with("arn:aws:iam::")
+                        && !principal.starts_with(&format!("arn:aws:iam::{OWNER_ACCOUNT_ID}:"))
+                })
+    })
+}
 
-#[async_trait]
-impl AwsCase for BucketTlsOnlyStatementRemoved {
-    fn fault_id(&self) -> &'static str {
-        "aws.s3.bucket-tls-only-statement-removed"
-    }
-
-    async fn prepare(&self, aws: &Clients, name: &str) -> ResourceRef {
-        prepare_policy_bucket(aws, name).await
-    }
-
-    async fn read(&self, aws: &Clients, resource: &ResourceRef) -> Value {
-        read_policy_statements(aws, &resource.name).await
-    }
-
-    fn misconfigured(&self, read: &Value) -> bool {
-        !any_statement(read, |statement| {
-            statement["Effect"] == "Deny"
-                && statement["Condition"]["Bool"]["aws:SecureTransport"] == "false"
-        })
-    }
+/// `aws.s3.bucket-tls-only-statement-removed`: no statement denies insecure transport.
+fn policy_allows_insecure_transport(read: &Value) -> bool {
+    !any_statement(read, |statement| {
+        statement["Effect"] == "Deny"
+            && statement["Condition"]["Bool"]["aws:SecureTransport"] == "false"
+    })
 }
 
 struct BucketPublicAccessBlockRemoved;
@@ -547,16 +525,7 @@ impl AwsCase for BucketAccessLoggingDisabled {
         let mut grants: Vec<String> = enabled
             .target_grants()
             .iter()
-            .map(|grant| {
-                let grantee = grant.grantee().expect("a grantee");
-                format!(
-                    "{} {} {} -> {}",
-                    grantee.r#type().as_str(),
-                    grantee.id().unwrap_or_default(),
-                    grantee.uri().unwrap_or_default(),
-                    grant.permission().map(|p| p.as_str()).unwrap_or_default()
-                )
-            })
+            .map(|grant| grant_line(grant.grantee(), grant.permission().map(|p| p.as_str())))
             .collect();
         grants.sort();
         json!({
@@ -670,38 +639,6 @@ impl AwsCase for BucketLifecycleExpireOneDay {
 const CANARY_KEY: &str = "rdfi-canary/canary.txt";
 const DATA_KEY: &str = "data/report.csv";
 
-/// An object's ACL as sorted (grantee, permission) lines.
-async fn object_acl_lines(aws: &Clients, bucket: &str, key: &str) -> Vec<String> {
-    let acl = aws
-        .s3
-        .get_object_acl()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .expect("GetObjectAcl");
-    let mut lines: Vec<String> = acl
-        .grants()
-        .iter()
-        .map(|grant| {
-            let grantee = grant.grantee().expect("a grantee");
-            format!(
-                "{} {} {} -> {}",
-                grantee.r#type().as_str(),
-                grantee.id().unwrap_or_default(),
-                grantee.uri().unwrap_or_default(),
-                grant.permission().map(|p| p.as_str()).unwrap_or_default()
-            )
-        })
-        .collect();
-    lines.push(format!(
-        "owner {}",
-        acl.owner().and_then(|owner| owner.id()).unwrap_or_default()
-    ));
-    lines.sort();
-    lines
-}
-
 struct ObjectPublicAcl;
 
 #[async_trait]
@@ -757,8 +694,8 @@ impl AwsCase for ObjectPublicAcl {
     /// Both objects' ACLs: the canary's, and the data object's (which the fault must never touch).
     async fn read(&self, aws: &Clients, resource: &ResourceRef) -> Value {
         json!({
-            "canary": object_acl_lines(aws, &resource.name, CANARY_KEY).await,
-            "data": object_acl_lines(aws, &resource.name, DATA_KEY).await,
+            "canary": aws.object_acl_lines(&resource.name, CANARY_KEY).await,
+            "data": aws.object_acl_lines(&resource.name, DATA_KEY).await,
         })
     }
 

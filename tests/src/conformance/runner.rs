@@ -33,9 +33,15 @@ where
         .map_err(|e| format!("inject: {e}"))?;
     let during = read().await;
     if !misconfigured(&during) {
-        return Err(format!("after inject an independent read shows no misconfiguration: {during}"));
+        return Err(format!(
+            "after inject an independent read shows no misconfiguration: {during}"
+        ));
     }
-    if !faults.is_present(fault_id, resource).await.map_err(|e| format!("probe: {e}"))? {
+    if !faults
+        .is_present(fault_id, resource)
+        .await
+        .map_err(|e| format!("probe: {e}"))?
+    {
         return Err("after inject the provider's probe sees no fault".into());
     }
     faults
@@ -44,14 +50,18 @@ where
         .map_err(|e| format!("revert: {e}"))?;
     let after = read().await;
     if after != before {
-        return Err(format!("after revert the resource differs:\n  before {before}\n  after  {after}"));
+        return Err(format!(
+            "after revert the resource differs:\n  before {before}\n  after  {after}"
+        ));
     }
     let again = faults
         .snapshot(fault_id, resource)
         .await
         .map_err(|e| format!("re-read: {e}"))?;
     if again != snapshot {
-        return Err(format!("the provider's re-read differs from its snapshot: {again} vs {snapshot}"));
+        return Err(format!(
+            "the provider's re-read differs from its snapshot: {again} vs {snapshot}"
+        ));
     }
     Ok(())
 }
