@@ -53,11 +53,25 @@ impl Control {
     }
 }
 
-/// One resource: its reference (with tags) and its state per aspect.
+/// One resource: its reference (with tags) and the states written to it, per aspect.
 #[derive(Clone, Debug)]
 pub struct SandboxResource {
     pub resource: ResourceRef,
     pub aspects: BTreeMap<String, Value>,
+}
+
+impl SandboxResource {
+    /// The state of an aspect: as last written, or else the example state of the faults aimed at this
+    /// resource's type that change it (kept implicit, so a large estate costs little memory).
+    pub fn aspect(&self, aspect: &str) -> Option<Value> {
+        self.aspects.get(aspect).cloned().or_else(|| {
+            rdfi_core::catalogue::all()
+                .filter(|entry| entry.resource_type == self.resource.resource_type)
+                .filter_map(|entry| model::find(entry.id))
+                .find(|fault| fault.aspect() == aspect)
+                .map(|fault| fault.example())
+        })
+    }
 }
 
 /// The in-memory account.
@@ -167,11 +181,6 @@ impl SandboxAccount {
         name: &str,
         tags: BTreeMap<String, String>,
     ) -> Self {
-        let aspects = rdfi_core::catalogue::all()
-            .filter(|entry| entry.resource_type == resource_type)
-            .filter_map(|entry| model::find(entry.id))
-            .map(|fault| (fault.aspect().to_owned(), fault.example()))
-            .collect();
         let resource = ResourceRef {
             provider: "sandbox".to_owned(),
             resource_type: resource_type.to_owned(),
@@ -180,8 +189,13 @@ impl SandboxAccount {
             region: "sandbox".to_owned(),
             tags: tags.into_iter().collect(),
         };
-        self.lock()
-            .insert(resource.id.clone(), SandboxResource { resource, aspects });
+        self.lock().insert(
+            resource.id.clone(),
+            SandboxResource {
+                resource,
+                aspects: BTreeMap::new(),
+            },
+        );
         self
     }
 
@@ -216,9 +230,8 @@ impl SandboxAccount {
             return false;
         };
         resource
-            .aspects
-            .get(fault.aspect())
-            .is_some_and(|state| fault.is_present(state).unwrap_or(false))
+            .aspect(fault.aspect())
+            .is_some_and(|state| fault.is_present(&state).unwrap_or(false))
     }
 
     fn lock(&self) -> MutexGuard<'_, BTreeMap<String, SandboxResource>> {
@@ -242,9 +255,7 @@ impl SandboxAccount {
             .get(&resource.id)
             .ok_or_else(|| Self::not_found(resource, "such resource"))?;
         found
-            .aspects
-            .get(aspect)
-            .cloned()
+            .aspect(aspect)
             .ok_or_else(|| Self::not_found(resource, &format!("{aspect} state on this resource")))
     }
 
