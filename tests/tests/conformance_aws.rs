@@ -2,14 +2,12 @@
 //! inject through rdfi's provider, prove the misconfiguration with an independent read, revert, and prove the
 //! resource reads back exactly as before.
 
-use std::time::Instant;
-
 use rdfi_provider::Provider;
 use rdfi_provider::aws::AwsProvider;
 use rdfi_tests::MotoServer;
 use rdfi_tests::aws::{clients, sdk_config};
 use rdfi_tests::conformance::aws_cases;
-use rdfi_tests::conformance::runner::round_trip;
+use rdfi_tests::conformance::runner::{Outcomes, assert_covered, round_trip};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_aws_fault_injects_and_reverts_exactly_on_moto() {
@@ -18,8 +16,7 @@ async fn every_aws_fault_injects_and_reverts_exactly_on_moto() {
     let provider = AwsProvider::from_sdk_config(&sdk_config(&moto.endpoint).await);
     let faults = provider.faults();
     let cases = aws_cases();
-    let started = Instant::now();
-    let mut failures = Vec::new();
+    let mut outcomes = Outcomes::new("moto (AWS)", cases.len());
     for (index, case) in cases.iter().enumerate() {
         let fault_id = case.fault_id();
         let name = format!("conformance-{index:02}");
@@ -32,30 +29,10 @@ async fn every_aws_fault_injects_and_reverts_exactly_on_moto() {
             |read| case.misconfigured(read),
         )
         .await;
-        if let Err(problem) = outcome {
-            failures.push(format!("{fault_id}: {problem}"));
-        }
+        outcomes.record(fault_id, outcome);
     }
-    eprintln!(
-        "conformance: {} AWS faults on moto in {:.1} s",
-        cases.len(),
-        started.elapsed().as_secs_f64()
-    );
-    assert!(
-        failures.is_empty(),
-        "{} of {} failed:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
+    outcomes.finish();
 
     let covered: Vec<&str> = cases.iter().map(|case| case.fault_id()).collect();
-    for model in rdfi_core::catalogue::all().filter(|model| model.provider() == "aws") {
-        assert!(
-            covered.contains(&model.id),
-            "{} has no conformance case",
-            model.id
-        );
-        assert!(faults.supports(model.id), "{} has no AWS driver", model.id);
-    }
+    assert_covered("aws", &covered, faults);
 }

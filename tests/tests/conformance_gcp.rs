@@ -3,12 +3,10 @@
 //! revert, and prove the bucket reads back exactly as before. Also: discovery finds every prepared bucket with
 //! its labels, and every gcp fault has a case and a driver.
 
-use std::time::Instant;
-
 use rdfi_provider::Provider;
 use rdfi_provider::gcp::{BUCKET, GcpProvider, GcpSettings, bucket_resource_name};
 use rdfi_tests::conformance::gcp_storage::gcs_cases;
-use rdfi_tests::conformance::runner::round_trip;
+use rdfi_tests::conformance::runner::{Outcomes, assert_covered, round_trip};
 use rdfi_tests::gcs::{GcsClient, GcsEmulator, PROJECT};
 use serde_json::json;
 
@@ -23,8 +21,7 @@ async fn every_gcp_fault_injects_and_reverts_exactly_on_the_emulator() {
     .expect("the gcp provider");
     let faults = provider.faults();
     let cases = gcs_cases();
-    let started = Instant::now();
-    let mut failures = Vec::new();
+    let mut outcomes = Outcomes::new("gcp-storage-emulator (GCS)", cases.len());
     let mut prepared = Vec::new();
     for (index, case) in cases.iter().enumerate() {
         let fault_id = case.fault_id();
@@ -39,22 +36,9 @@ async fn every_gcp_fault_injects_and_reverts_exactly_on_the_emulator() {
             |read| case.misconfigured(read),
         )
         .await;
-        if let Err(problem) = outcome {
-            failures.push(format!("{fault_id}: {problem}"));
-        }
+        outcomes.record(fault_id, outcome);
     }
-    eprintln!(
-        "conformance: {} GCP faults on gcp-storage-emulator in {:.1} s",
-        cases.len(),
-        started.elapsed().as_secs_f64()
-    );
-    assert!(
-        failures.is_empty(),
-        "{} of {} failed:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
+    outcomes.finish();
 
     let discovered = provider.discover(BUCKET).await.expect("discover buckets");
     for resource in &prepared {
@@ -79,14 +63,7 @@ async fn every_gcp_fault_injects_and_reverts_exactly_on_the_emulator() {
     }
 
     let covered: Vec<&str> = cases.iter().map(|case| case.fault_id()).collect();
-    for model in rdfi_core::catalogue::all().filter(|model| model.provider() == "gcp") {
-        assert!(
-            covered.contains(&model.id),
-            "{} has no conformance case",
-            model.id
-        );
-        assert!(faults.supports(model.id), "{} has no GCP driver", model.id);
-    }
+    assert_covered("gcp", &covered, faults);
 }
 
 /// An IAM fault's revert removes only the member it added: a member granted meanwhile, in the same binding and

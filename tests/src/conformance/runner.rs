@@ -65,3 +65,61 @@ where
     }
     Ok(())
 }
+
+/// The outcomes of a conformance run, reported all at once with its duration.
+pub struct Outcomes {
+    backend: &'static str,
+    started: std::time::Instant,
+    total: usize,
+    failures: Vec<String>,
+}
+
+impl Outcomes {
+    pub fn new(backend: &'static str, total: usize) -> Outcomes {
+        Outcomes {
+            backend,
+            started: std::time::Instant::now(),
+            total,
+            failures: Vec::new(),
+        }
+    }
+
+    pub fn record(&mut self, fault_id: &str, outcome: Result<(), String>) {
+        if let Err(problem) = outcome {
+            self.failures.push(format!("{fault_id}: {problem}"));
+        }
+    }
+
+    /// Prints the run's duration and fails the test when any fault failed, naming each.
+    pub fn finish(self) {
+        eprintln!(
+            "conformance: {} faults on {} in {:.1} s",
+            self.total,
+            self.backend,
+            self.started.elapsed().as_secs_f64()
+        );
+        assert!(
+            self.failures.is_empty(),
+            "{} of {} failed:\n{}",
+            self.failures.len(),
+            self.total,
+            self.failures.join("\n")
+        );
+    }
+}
+
+/// Every catalogue fault of `provider` has a conformance case and a driver.
+pub fn assert_covered(provider: &str, covered: &[&str], faults: &dyn FaultOperations) {
+    for model in rdfi_core::catalogue::all().filter(|model| model.provider() == provider) {
+        assert!(
+            covered.contains(&model.id),
+            "{} has no conformance case",
+            model.id
+        );
+        assert!(
+            faults.supports(model.id),
+            "{} has no {provider} driver",
+            model.id
+        );
+    }
+}
