@@ -5,4 +5,6 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 scripts/test-deps.sh
 cargo build --workspace --bins
+# The README's first command must keep working too.
+cargo run --quiet -p rdfi -- demo > /dev/null
 cargo test --workspace "$@"
