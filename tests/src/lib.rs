@@ -71,7 +71,8 @@ pub fn rdfi_binary(name: &str) -> PathBuf {
     path
 }
 
-/// The most recently modified Rust source or manifest of the workspace.
+/// The most recently modified source the binaries are compiled from (Rust, proto, embedded YAML). Manifests
+/// are left out: a metadata edit changes no binary, so cargo does not relink it.
 fn newest_source() -> Option<(std::time::SystemTime, PathBuf)> {
     static NEWEST: OnceLock<Option<(std::time::SystemTime, PathBuf)>> = OnceLock::new();
     NEWEST
@@ -104,8 +105,7 @@ fn newest_source() -> Option<(std::time::SystemTime, PathBuf)> {
                     }
                     let source = path
                         .extension()
-                        .is_some_and(|ext| ext == "rs" || ext == "proto" || ext == "yaml")
-                        || path.file_name().is_some_and(|file| file == "Cargo.toml");
+                        .is_some_and(|ext| ext == "rs" || ext == "proto" || ext == "yaml");
                     let modified = entry.metadata().and_then(|metadata| metadata.modified());
                     if let (true, Ok(modified)) = (source, modified)
                         && newest.as_ref().is_none_or(|(time, _)| modified > *time)

@@ -137,14 +137,23 @@ impl Run {
             String::from_utf8_lossy(&recovered.stdout),
             String::from_utf8_lossy(&recovered.stderr)
         );
+        let (code, said) = self.status().await;
+        assert_eq!(code, Some(0), "status: {said}");
+        assert!(said.contains("no open fault"), "status: {said}");
+    }
+
+    /// `rdfi status` on this run's state directory: its exit code and what it printed.
+    async fn status(&self) -> (Option<i32>, String) {
         let status = tokio::process::Command::new(rdfi_binary("rdfi"))
-            .args(["status", "--journal", "file", "--state-dir", &state_dir])
+            .args(["status", "--journal", "file", "--state-dir"])
+            .arg(self.state.path())
             .output()
             .await
             .unwrap();
-        let said = String::from_utf8_lossy(&status.stdout);
-        assert_eq!(status.status.code(), Some(0), "status: {said}");
-        assert!(said.contains("no open fault"), "status: {said}");
+        (
+            status.status.code(),
+            String::from_utf8_lossy(&status.stdout).into_owned(),
+        )
     }
 
     fn journal(&self) -> String {
@@ -303,14 +312,8 @@ async fn a_revert_that_cannot_be_verified_is_reported_kept_open_and_recovered_la
         !aws.user_is_admin("drift-user").await,
         "the injected policy itself was detached"
     );
-    let state_dir = run.state.path().display().to_string();
-    let status = tokio::process::Command::new(rdfi_binary("rdfi"))
-        .args(["status", "--journal", "file", "--state-dir", &state_dir])
-        .output()
-        .await
-        .unwrap();
-    let said = String::from_utf8_lossy(&status.stdout);
-    assert_eq!(status.status.code(), Some(3), "{said}");
+    let (code, said) = run.status().await;
+    assert_eq!(code, Some(3), "{said}");
     assert!(said.contains("revert_failed"), "{said}");
     // The operator undoes the other change; recovery now verifies and closes the fault.
     aws.iam
