@@ -4,6 +4,12 @@
 //!
 //! Each fault is a [`FaultDriver`] over a provider's clients. What a fault does to a resource's state is pure
 //! code in [`model`], shared by the real providers and the sandbox, so the sandbox means what AWS means.
+//!
+//! Reverts are surgical and verified (safety invariant 4): [`FaultOperations::revert`] reads the resource,
+//! computes from it and the snapshot the state with only the fault's own change undone
+//! ([`model::FaultSemantics::revert`]), and writes only if that differs from what it read;
+//! [`FaultOperations::check_revert`] reads the resource again and says whether the revert is complete (the
+//! misconfiguration gone, reverting again a no-op) and whether others changed it meanwhile.
 
 pub mod aws;
 pub mod gcp;
@@ -22,8 +28,9 @@ use rand::Rng;
 use rdfi_proto::v1::ResourceRef;
 use serde::{Deserialize, Serialize};
 
-/// A resource's security-relevant state before the fault, enough to restore it exactly. Providers write and
-/// read it; the executor stores it in its journal and compares it, nothing else interprets it.
+/// A resource's security-relevant state before the fault: what the fault's revert undoes its change towards.
+/// Providers write and read it (revert, check_revert); the executor stores it in its journal and hands it back,
+/// nothing else interprets it.
 pub type Snapshot = serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
@@ -71,9 +78,39 @@ pub struct DetectionSignal {
     pub severity: String,
 }
 
+/// A state as just read from the cloud, with the version the cloud gave it where its API takes conditional
+/// writes (a GCS bucket's metageneration, a bucket IAM policy's etag). The version is never part of a snapshot
+/// nor of any comparison: it only makes the write that follows the read fail if someone wrote in between.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Versioned<S> {
+    pub state: S,
+    pub version: Option<String>,
+}
+
+impl<S> Versioned<S> {
+    /// A state whose API has no conditional writes.
+    pub fn unversioned(state: S) -> Self {
+        Versioned {
+            state,
+            version: None,
+        }
+    }
+}
+
+/// What re-reading a resource says about a fault's revert (see [`FaultOperations::check_revert`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RevertCheck {
+    /// The fault's own change is undone: its misconfiguration is gone and reverting again would change
+    /// nothing.
+    pub reverted: bool,
+    /// The resource differs from its snapshot beyond the fault's change (once that is undone): someone else
+    /// changed it meanwhile, and the revert keeps their change.
+    pub changed_by_others: bool,
+}
+
 /// One fault's implementation on one provider's clients `C`, over the typed state its [`FaultSemantics`]
-/// describe. Providers implement only the reads and writes; the snapshot, the precondition, the probe and the
-/// description come from the shared semantics.
+/// describe. Providers implement only the reads and writes; the snapshot, the preconditions, the revert's
+/// target, its verification, the probe and the description come from the shared semantics.
 #[async_trait]
 pub trait StateDriver<C: Sync>: Send + Sync {
     type Fault: FaultSemantics;
@@ -81,7 +118,17 @@ pub trait StateDriver<C: Sync>: Send + Sync {
     /// Reads the state the fault changes and its revert needs.
     async fn read(&self, clients: &C, resource: &ResourceRef) -> Result<FaultStateOf<Self, C>>;
 
-    /// Injects the fault into a resource whose state is `before` (its precondition holds).
+    /// Reads the state with its version, for a revert that writes conditionally. Drivers whose API has no
+    /// conditional writes keep this default (no version).
+    async fn read_versioned(
+        &self,
+        clients: &C,
+        resource: &ResourceRef,
+    ) -> Result<Versioned<FaultStateOf<Self, C>>> {
+        Ok(Versioned::unversioned(self.read(clients, resource).await?))
+    }
+
+    /// Injects the fault into a resource whose state is `before` (its preconditions hold).
     async fn inject(
         &self,
         clients: &C,
@@ -89,12 +136,17 @@ pub trait StateDriver<C: Sync>: Send + Sync {
         before: &FaultStateOf<Self, C>,
     ) -> Result<()>;
 
-    /// Restores `before`, touching only what the fault changed.
+    /// Takes the resource from `current` (just read, with its version) to `target`, the state the fault's
+    /// revert computed from `current` and the snapshot (never equal to `current`: then nothing is called).
+    /// Drivers of APIs that add and remove single entries (policy attachments, keys, rules, members) change
+    /// only the difference between the two; drivers of APIs that take a whole configuration write `target`,
+    /// which holds every change others made meanwhile, conditionally on `current.version` where the API can.
     async fn revert(
         &self,
         clients: &C,
         resource: &ResourceRef,
-        before: &FaultStateOf<Self, C>,
+        current: &Versioned<FaultStateOf<Self, C>>,
+        target: &FaultStateOf<Self, C>,
     ) -> Result<()>;
 }
 
@@ -108,6 +160,12 @@ pub(crate) trait FaultDriver<C: Sync>: Send + Sync {
     async fn snapshot(&self, clients: &C, resource: &ResourceRef) -> Result<Snapshot>;
     async fn inject(&self, clients: &C, resource: &ResourceRef, snapshot: &Snapshot) -> Result<()>;
     async fn revert(&self, clients: &C, resource: &ResourceRef, snapshot: &Snapshot) -> Result<()>;
+    async fn check_revert(
+        &self,
+        clients: &C,
+        resource: &ResourceRef,
+        snapshot: &Snapshot,
+    ) -> Result<RevertCheck>;
     async fn is_present(&self, clients: &C, resource: &ResourceRef) -> Result<bool>;
     fn describe(&self, resource: &ResourceRef, snapshot: &Snapshot) -> Result<String>;
 }
@@ -123,7 +181,7 @@ impl<C: Sync, D: StateDriver<C>> FaultDriver<C> for D {
     }
 
     async fn inject(&self, clients: &C, resource: &ResourceRef, snapshot: &Snapshot) -> Result<()> {
-        let before = typed_snapshot(resource, snapshot)?;
+        let before: FaultStateOf<D, C> = typed_state(resource, snapshot)?;
         if D::Fault::is_present(&before) {
             return Err(ProviderError::Precondition {
                 resource: resource.id.clone(),
@@ -133,17 +191,36 @@ impl<C: Sync, D: StateDriver<C>> FaultDriver<C> for D {
                 ),
             });
         }
+        if let Some(reason) = D::Fault::precondition(&before) {
+            return Err(ProviderError::Precondition {
+                resource: resource.id.clone(),
+                reason,
+            });
+        }
         StateDriver::inject(self, clients, resource, &before).await
     }
 
+    /// Reads the resource, computes the revert's target from it and the snapshot, and writes only if the
+    /// target differs from what was read.
     async fn revert(&self, clients: &C, resource: &ResourceRef, snapshot: &Snapshot) -> Result<()> {
-        StateDriver::revert(
-            self,
-            clients,
-            resource,
-            &typed_snapshot(resource, snapshot)?,
-        )
-        .await
+        let before: FaultStateOf<D, C> = typed_state(resource, snapshot)?;
+        let current = self.read_versioned(clients, resource).await?;
+        let target = D::Fault::revert(&current.state, &before);
+        if target == current.state {
+            return Ok(());
+        }
+        StateDriver::revert(self, clients, resource, &current, &target).await
+    }
+
+    async fn check_revert(
+        &self,
+        clients: &C,
+        resource: &ResourceRef,
+        snapshot: &Snapshot,
+    ) -> Result<RevertCheck> {
+        let before: FaultStateOf<D, C> = typed_state(resource, snapshot)?;
+        let current = self.read(clients, resource).await?;
+        Ok(revert_check::<D::Fault>(&current, &before))
     }
 
     async fn is_present(&self, clients: &C, resource: &ResourceRef) -> Result<bool> {
@@ -151,7 +228,19 @@ impl<C: Sync, D: StateDriver<C>> FaultDriver<C> for D {
     }
 
     fn describe(&self, resource: &ResourceRef, snapshot: &Snapshot) -> Result<String> {
-        Ok(D::Fault::describe(&typed_snapshot(resource, snapshot)?))
+        Ok(D::Fault::describe(&typed_state(resource, snapshot)?))
+    }
+}
+
+/// What a state read now says about the revert of fault `F` from `before`.
+pub(crate) fn revert_check<F: FaultSemantics>(
+    current: &F::State,
+    before: &F::State,
+) -> RevertCheck {
+    let target = F::revert(current, before);
+    RevertCheck {
+        reverted: !F::is_present(current) && target == *current,
+        changed_by_others: target != *before,
     }
 }
 
@@ -202,12 +291,21 @@ pub trait FaultOperations: Send + Sync {
         resource: &ResourceRef,
         snapshot: &Snapshot,
     ) -> Result<()>;
+    /// Reads the resource and undoes the fault's own change, keeping every other change made since the
+    /// snapshot; writes nothing when there is nothing to undo. Verify with [`FaultOperations::check_revert`].
     async fn revert(
         &self,
         fault_id: &str,
         resource: &ResourceRef,
         snapshot: &Snapshot,
     ) -> Result<()>;
+    /// Reads the resource and tells whether the fault's revert is complete.
+    async fn check_revert(
+        &self,
+        fault_id: &str,
+        resource: &ResourceRef,
+        snapshot: &Snapshot,
+    ) -> Result<RevertCheck>;
     async fn is_present(&self, fault_id: &str, resource: &ResourceRef) -> Result<bool>;
     /// What injecting the fault into a resource in state `snapshot` changes, for people.
     fn describe(
@@ -249,6 +347,17 @@ impl<C: Send + Sync> FaultOperations for DriverSet<C> {
     ) -> Result<()> {
         self.driver(fault_id)?
             .revert(&self.clients, resource, snapshot)
+            .await
+    }
+
+    async fn check_revert(
+        &self,
+        fault_id: &str,
+        resource: &ResourceRef,
+        snapshot: &Snapshot,
+    ) -> Result<RevertCheck> {
+        self.driver(fault_id)?
+            .check_revert(&self.clients, resource, snapshot)
             .await
     }
 
@@ -303,6 +412,14 @@ pub(crate) fn typed_snapshot<T: serde::de::DeserializeOwned>(
         resource: resource.id.clone(),
         reason: error.to_string(),
     })
+}
+
+/// Reads a snapshot back into a fault's typed state, in canonical form.
+pub(crate) fn typed_state<S: model::FaultState>(
+    resource: &ResourceRef,
+    snapshot: &Snapshot,
+) -> Result<S> {
+    typed_snapshot::<S>(resource, snapshot).map(model::FaultState::canonical)
 }
 
 /// Writes typed state as a snapshot.

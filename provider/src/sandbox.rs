@@ -17,7 +17,7 @@ use tokio::sync::broadcast;
 use crate::model::{self, FaultSemantics};
 use crate::{
     DetectionSignal, DriverSet, FaultOperations, Provider, ProviderError, Result, StateDriver,
-    to_snapshot, typed_snapshot,
+    Versioned, to_snapshot, typed_state,
 };
 
 const ACCOUNT_ID: &str = "000000000000";
@@ -376,7 +376,7 @@ impl<F: FaultSemantics> StateDriver<Arc<SandboxAccount>> for SandboxDriver<F> {
         account: &Arc<SandboxAccount>,
         resource: &ResourceRef,
     ) -> Result<F::State> {
-        typed_snapshot(resource, &account.read_aspect(resource, F::ASPECT)?)
+        typed_state(resource, &account.read_aspect(resource, F::ASPECT)?)
     }
 
     async fn inject(
@@ -402,18 +402,15 @@ impl<F: FaultSemantics> StateDriver<Arc<SandboxAccount>> for SandboxDriver<F> {
         )
     }
 
+    /// Writes the whole target state: the sandbox keeps each aspect as one value.
     async fn revert(
         &self,
         account: &Arc<SandboxAccount>,
         resource: &ResourceRef,
-        before: &F::State,
+        _current: &Versioned<F::State>,
+        target: &F::State,
     ) -> Result<()> {
-        let current = self.read(account, resource).await?;
-        account.write_aspect(
-            resource,
-            F::ASPECT,
-            to_snapshot(resource, &F::revert(&current, before))?,
-        )
+        account.write_aspect(resource, F::ASPECT, to_snapshot(resource, target)?)
     }
 }
 

@@ -18,7 +18,7 @@ use crate::model::cloudtrail::{
     self as model, AdvancedEventSelector, AdvancedFieldSelector, DataResource, EventSelector,
     TrailEventSelectors, TrailSetting, TrailSwitch, TrailSwitchKind, TrailSwitchOff,
 };
-use crate::{FaultDriver, ProviderError, Result, StateDriver};
+use crate::{FaultDriver, ProviderError, Result, StateDriver, Versioned};
 
 pub const TRAIL: &str = "aws.cloudtrail.trail";
 
@@ -178,7 +178,8 @@ async fn write_switch(
     Ok(())
 }
 
-/// A trail protection ([`TrailSwitch`]) switched off; the revert switches it on again if it was on.
+/// A trail protection ([`TrailSwitch`]) switched off; the revert switches it to the target's setting (on again
+/// if it was on and nobody changed it since).
 pub(crate) struct SwitchOffDriver<S>(PhantomData<S>);
 
 #[async_trait]
@@ -204,12 +205,10 @@ impl<S: TrailSwitch> StateDriver<AwsClients> for SwitchOffDriver<S> {
         &self,
         clients: &AwsClients,
         resource: &ResourceRef,
-        before: &TrailSetting,
+        _current: &Versioned<TrailSetting>,
+        target: &TrailSetting,
     ) -> Result<()> {
-        if before.enabled {
-            write_switch(clients, resource, S::KIND, true).await?;
-        }
-        Ok(())
+        write_switch(clients, resource, S::KIND, target.enabled).await
     }
 }
 
@@ -368,8 +367,9 @@ async fn write_selectors(
     Ok(())
 }
 
-/// `aws.cloudtrail.trail-management-events-dropped`: management events dropped from the selectors; the
-/// revert writes back the exact previous selectors.
+/// `aws.cloudtrail.trail-management-events-dropped`: management events dropped from the selectors.
+/// PutEventSelectors takes the selectors whole: the revert writes the target, the selectors just read with
+/// the fault's change undone (selectors others changed meanwhile kept).
 pub(crate) struct EventSelectorsDriver;
 
 #[async_trait]
@@ -397,8 +397,9 @@ impl StateDriver<AwsClients> for EventSelectorsDriver {
         &self,
         clients: &AwsClients,
         resource: &ResourceRef,
-        before: &TrailEventSelectors,
+        _current: &Versioned<TrailEventSelectors>,
+        target: &TrailEventSelectors,
     ) -> Result<()> {
-        write_selectors(clients, resource, before).await
+        write_selectors(clients, resource, target).await
     }
 }

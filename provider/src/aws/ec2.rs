@@ -22,7 +22,7 @@ use crate::model::ec2::{
     self as model, IngressRule, PUBLIC_GROUP, RuleSource, SecurityGroupIngress,
     SecurityGroupOpenToWorld, SharePermissions, WorldExposure,
 };
-use crate::{FaultDriver, ProviderError, Result, StateDriver};
+use crate::{FaultDriver, ProviderError, Result, StateDriver, Versioned};
 
 pub const SECURITY_GROUP: &str = "aws.ec2.security-group";
 pub const SNAPSHOT: &str = "aws.ec2.snapshot";
@@ -322,7 +322,9 @@ async fn change_ingress(
 }
 
 /// A security group opened to the internet ([`WorldExposure`]): authorizes the fault's rule; the revert
-/// revokes that rule alone, as the semantics' revert says, from a fresh read.
+/// revokes and authorizes exactly the difference between the rules just read and the semantics' target (the
+/// fault's rule revoked, rules others added kept). A rule's id is AWS's choice, but the rule is known by its
+/// protocol, ports and source: an unanswered authorization is resolved by reading the group.
 pub(crate) struct OpenToWorldDriver<E>(PhantomData<E>);
 
 #[async_trait]
@@ -350,11 +352,10 @@ impl<E: WorldExposure> StateDriver<AwsClients> for OpenToWorldDriver<E> {
         &self,
         clients: &AwsClients,
         resource: &ResourceRef,
-        before: &SecurityGroupIngress,
+        current: &Versioned<SecurityGroupIngress>,
+        target: &SecurityGroupIngress,
     ) -> Result<()> {
-        let current = read_ingress(clients, resource).await?;
-        let target = Self::Fault::revert(&current, before);
-        change_ingress(clients, resource, &current, &target).await
+        change_ingress(clients, resource, &current.state, target).await
     }
 }
 
@@ -372,11 +373,6 @@ fn share_permissions<'a>(
         }
     }
     permissions
-}
-
-/// Whether a revert must remove the group `all`: it is there now and was not in the snapshot.
-fn public_added_since(before: &SharePermissions, current: &SharePermissions) -> bool {
-    current.is_public() && !before.is_public()
 }
 
 /// A snapshot's or an image's permission, read and changed through its own EC2 calls.
@@ -478,7 +474,8 @@ impl PublicShare for model::ImageShare {
 }
 
 /// `aws.ec2.snapshot-shared-publicly`, `aws.ec2.image-made-public`: adds the permission for `all`; the revert
-/// removes only that, from a fresh read.
+/// removes only that (the semantics' target differs from the permissions just read by the group `all` alone),
+/// so accounts shared with meanwhile stay.
 pub(crate) struct PublicShareDriver<K>(PhantomData<K>);
 
 #[async_trait]
@@ -502,11 +499,11 @@ impl<K: PublicShare> StateDriver<AwsClients> for PublicShareDriver<K> {
         &self,
         clients: &AwsClients,
         resource: &ResourceRef,
-        before: &SharePermissions,
+        current: &Versioned<SharePermissions>,
+        target: &SharePermissions,
     ) -> Result<()> {
-        let current = K::read_permissions(clients, resource).await?;
-        if public_added_since(before, &current) {
-            K::change_public(clients, resource, false).await?;
+        if current.state.is_public() != target.is_public() {
+            K::change_public(clients, resource, target.is_public()).await?;
         }
         Ok(())
     }

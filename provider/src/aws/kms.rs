@@ -11,7 +11,7 @@ use super::iam::decode_policy_document;
 use super::{AwsClients, sdk_error};
 use crate::model::FaultSemantics;
 use crate::model::kms::{self as model, KeyPolicy, KeyRotation};
-use crate::{FaultDriver, Result, StateDriver};
+use crate::{FaultDriver, Result, StateDriver, Versioned};
 
 /// The resource type of KMS keys.
 const KEY: &str = "aws.kms.key";
@@ -107,8 +107,8 @@ async fn key_rotation(clients: &AwsClients, resource: &ResourceRef) -> Result<Ke
     })
 }
 
-/// `aws.kms.key-rotation-disabled`: DisableKeyRotation; the revert enables rotation again with the
-/// snapshot's period.
+/// `aws.kms.key-rotation-disabled`: DisableKeyRotation; the revert enables rotation again with the target's
+/// period (the snapshot's, unless someone changed it meanwhile).
 pub(crate) struct RotationDriver;
 
 #[async_trait]
@@ -139,16 +139,24 @@ impl StateDriver<AwsClients> for RotationDriver {
         &self,
         clients: &AwsClients,
         resource: &ResourceRef,
-        before: &KeyRotation,
+        _current: &Versioned<KeyRotation>,
+        target: &KeyRotation,
     ) -> Result<()> {
-        if !before.rotation_enabled || key_rotation(clients, resource).await? == *before {
+        if !target.rotation_enabled {
+            clients
+                .kms
+                .disable_key_rotation()
+                .key_id(&resource.name)
+                .send()
+                .await
+                .map_err(|error| sdk_error("DisableKeyRotation", &resource.id, error))?;
             return Ok(());
         }
         clients
             .kms
             .enable_key_rotation()
             .key_id(&resource.name)
-            .set_rotation_period_in_days(before.rotation_period_in_days)
+            .set_rotation_period_in_days(target.rotation_period_in_days)
             .send()
             .await
             .map_err(|error| sdk_error("EnableKeyRotation", &resource.id, error))?;
@@ -187,8 +195,9 @@ async fn write_key_policy(
     Ok(())
 }
 
-/// `aws.kms.key-policy-public`: writes the key policy with the fault's statement added; the revert writes
-/// back the exact previous policy.
+/// `aws.kms.key-policy-public`: writes the key policy with the fault's statement added. KMS takes a key policy
+/// whole: the revert writes the target, the policy just read without the fault's statement, so statements
+/// others changed meanwhile stay.
 pub(crate) struct KeyPolicyDriver<F>(PhantomData<F>);
 
 #[async_trait]
@@ -212,8 +221,9 @@ impl<F: FaultSemantics<State = KeyPolicy>> StateDriver<AwsClients> for KeyPolicy
         &self,
         clients: &AwsClients,
         resource: &ResourceRef,
-        before: &KeyPolicy,
+        _current: &Versioned<KeyPolicy>,
+        target: &KeyPolicy,
     ) -> Result<()> {
-        write_key_policy(clients, resource, before).await
+        write_key_policy(clients, resource, target).await
     }
 }

@@ -8,9 +8,12 @@ mod kms;
 mod s3;
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use rdfi_proto::v1::ResourceRef;
@@ -75,6 +78,23 @@ const REFUSAL_CODES: &[&str] = &[
     "ExplicitDeny",
 ];
 
+/// How long one AWS call may take in all, from the first attempt to the answer; then it fails as a
+/// retryable transport error. (The SDK makes one attempt: [`crate::with_retry`] is rdfi's only retry layer.)
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one attempt of an AWS call may take, answer included.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long connecting to an AWS endpoint (TCP and TLS) may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The timeouts every AWS call of rdfi runs under.
+fn timeout_config() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .operation_timeout(OPERATION_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .build()
+}
+
 /// How to reach AWS.
 #[derive(Clone, Debug, Default)]
 pub struct AwsSettings {
@@ -115,8 +135,16 @@ impl AwsProvider {
     }
 
     /// A provider over an SDK configuration built elsewhere (region, credentials, endpoint already set). S3 uses
-    /// path-style addressing when the endpoint is overridden, as emulators need.
+    /// path-style addressing when the endpoint is overridden, as emulators need. Whatever timeouts and retries
+    /// `shared` sets are replaced by rdfi's: every call times out ([`OPERATION_TIMEOUT`], [`ATTEMPT_TIMEOUT`],
+    /// [`CONNECT_TIMEOUT`]) and the SDK does not retry, so that [`crate::with_retry`] is the one retry layer
+    /// (the SDK's own retries would multiply its attempts).
     pub fn from_sdk_config(shared: &aws_config::SdkConfig) -> Self {
+        let shared = &shared
+            .to_builder()
+            .timeout_config(timeout_config())
+            .retry_config(RetryConfig::disabled())
+            .build();
         let s3_config = aws_sdk_s3::config::Builder::from(shared)
             .force_path_style(shared.endpoint_url().is_some())
             .build();
@@ -172,27 +200,36 @@ impl Provider for AwsProvider {
         }
     }
 
+    /// The caller's ARN as STS names it and, for an assumed role, the role's IAM ARN with its path (read with
+    /// IAM GetRole: the session ARN does not carry the path). Fails, rather than answer in part, when STS or
+    /// GetRole fails: without its own identity the executor must not start.
     async fn caller_identity(&self) -> Result<Vec<String>> {
-        let identity = self
-            .faults
-            .clients()
+        let clients = self.faults.clients();
+        let identity = clients
             .sts
             .get_caller_identity()
             .send()
             .await
             .map_err(|error| sdk_error("GetCallerIdentity", "caller", error))?;
         let Some(arn) = identity.arn() else {
-            return Ok(Vec::new());
+            return Err(ProviderError::Api {
+                operation: "GetCallerIdentity".to_owned(),
+                resource: "caller".to_owned(),
+                reason: "the answer names no ARN".to_owned(),
+                retryable: false,
+            });
         };
         let mut identities = vec![arn.to_owned()];
-        // arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION acts as arn:aws:iam::ACCOUNT:role/ROLE.
-        if let Some((prefix, rest)) = arn.split_once(":assumed-role/")
-            && let Some((role, _session)) = rest.split_once('/')
-        {
-            identities.push(format!(
-                "{}:role/{role}",
-                prefix.replacen(":sts:", ":iam:", 1)
-            ));
+        if let Some(role) = assumed_role_name(arn) {
+            let answer = clients
+                .iam
+                .get_role()
+                .role_name(role)
+                .send()
+                .await
+                .map_err(|error| sdk_error("GetRole", role, error))?;
+            let path = answer.role().map(|role| role.path()).unwrap_or("/");
+            identities.extend(role_arn(arn, path, role));
         }
         Ok(identities)
     }
@@ -207,6 +244,26 @@ impl Provider for AwsProvider {
             Service::Kms => kms::tags(clients, resource).await,
         }
     }
+}
+
+/// The role an assumed-role session ARN (`arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION`) acts as.
+fn assumed_role_name(sts_arn: &str) -> Option<&str> {
+    let (_, rest) = sts_arn.split_once(":assumed-role/")?;
+    let (role, _session) = rest.split_once('/')?;
+    Some(role).filter(|role| !role.is_empty())
+}
+
+/// The IAM ARN of the role `name` with path `path` (`/` or `/a/b/`) in the partition and account of an
+/// assumed-role session ARN: `arn:PARTITION:iam::ACCOUNT:role/PATH/NAME`.
+fn role_arn(sts_arn: &str, path: &str, name: &str) -> Option<String> {
+    let (prefix, _) = sts_arn.split_once(":assumed-role/")?;
+    let iam = prefix.replacen(":sts:", ":iam:", 1);
+    let path = path.trim_matches('/');
+    Some(if path.is_empty() {
+        format!("{iam}:role/{name}")
+    } else {
+        format!("{iam}:role/{path}/{name}")
+    })
 }
 
 /// The AWS services rdfi drives; each module lists the resource types it owns in `RESOURCE_TYPES`.
@@ -302,7 +359,75 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::xml_element;
+    use aws_sdk_s3::operation::get_bucket_acl::GetBucketAclError;
+
+    use super::*;
+
+    #[test]
+    fn an_assumed_role_acts_as_its_role_with_its_path() {
+        let session = "arn:aws:sts::123456789012:assumed-role/rdfi-executor/session-1";
+        assert_eq!(assumed_role_name(session), Some("rdfi-executor"));
+        assert_eq!(
+            role_arn(session, "/", "rdfi-executor").as_deref(),
+            Some("arn:aws:iam::123456789012:role/rdfi-executor")
+        );
+        assert_eq!(
+            role_arn(session, "/platform/chaos/", "rdfi-executor").as_deref(),
+            Some("arn:aws:iam::123456789012:role/platform/chaos/rdfi-executor")
+        );
+        let china = "arn:aws-cn:sts::123456789012:assumed-role/r/s";
+        assert_eq!(
+            role_arn(china, "/x/", "r").as_deref(),
+            Some("arn:aws-cn:iam::123456789012:role/x/r")
+        );
+        for not_a_session in [
+            "arn:aws:iam::123456789012:user/ci/deployer",
+            "arn:aws:iam::123456789012:root",
+            "arn:aws:sts::123456789012:assumed-role/no-session",
+        ] {
+            assert_eq!(assumed_role_name(not_a_session), None, "{not_a_session}");
+        }
+    }
+
+    #[test]
+    fn a_timeout_is_a_retryable_api_error() {
+        let error: SdkError<GetBucketAclError, HttpResponse> =
+            SdkError::timeout_error("operation timed out after 30s");
+        let mapped = sdk_error("GetBucketAcl", "bucket", error);
+        assert!(
+            matches!(
+                mapped,
+                ProviderError::Api {
+                    retryable: true,
+                    ..
+                }
+            ),
+            "{mapped:?}"
+        );
+    }
+
+    #[test]
+    fn every_call_has_timeouts_and_the_sdk_does_not_retry() {
+        let shared = aws_config::SdkConfig::builder()
+            .region(aws_config::Region::new("us-east-1"))
+            .behavior_version(BehaviorVersion::latest())
+            .build();
+        let provider = AwsProvider::from_sdk_config(&shared);
+        let config = provider.faults.clients().iam.config();
+        let timeouts = config.timeout_config().expect("timeouts");
+        assert_eq!(timeouts.operation_timeout(), Some(OPERATION_TIMEOUT));
+        assert_eq!(timeouts.operation_attempt_timeout(), Some(ATTEMPT_TIMEOUT));
+        assert_eq!(
+            config.retry_config().map(RetryConfig::max_attempts),
+            Some(1)
+        );
+        let s3 = provider.faults.clients().s3.config();
+        assert_eq!(
+            s3.timeout_config()
+                .and_then(|timeouts| timeouts.operation_timeout()),
+            Some(OPERATION_TIMEOUT)
+        );
+    }
 
     #[test]
     fn error_codes_are_found_in_bodies_the_sdk_could_not_model() {

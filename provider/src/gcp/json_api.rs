@@ -20,8 +20,12 @@ use crate::{ProviderError, Result};
 pub const DEFAULT_BASE_URL: &str = "https://storage.googleapis.com";
 /// The OAuth scope bucket configuration (IAM, ACLs, settings) needs.
 const FULL_CONTROL_SCOPE: &str = "https://www.googleapis.com/auth/devstorage.full_control";
-/// How long one call may take before it counts as a (retryable) transport failure.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one call may take, from connecting to the last byte of its answer, before it counts as a
+/// (retryable) transport failure. The client does not retry itself: `rdfi_provider::with_retry` is the one
+/// retry layer.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long connecting (TCP and TLS) may take before the call counts as a (retryable) transport failure.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The JSON API client: base URL, project, and the credentials (none for an emulator).
 pub struct JsonApiClient {
@@ -55,6 +59,7 @@ impl JsonApiClient {
     ) -> Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT)
             .build()
             .map_err(|error| ProviderError::Config(format!("http client: {error}")))?;
         Ok(JsonApiClient {
@@ -106,12 +111,22 @@ impl JsonApiClient {
         self.send("buckets.get", bucket, request).await
     }
 
-    /// Patches the bucket fields in `patch`, leaving every other field as it is.
-    pub async fn patch_bucket(&self, bucket: &str, patch: &Value) -> Result<()> {
+    /// Patches the bucket fields in `patch`, leaving every other field as it is; with a metageneration, only
+    /// if the bucket's metadata still has it (`ifMetagenerationMatch`: else Google answers 412, retryable).
+    pub async fn patch_bucket(
+        &self,
+        bucket: &str,
+        patch: &Value,
+        if_metageneration_match: Option<&str>,
+    ) -> Result<()> {
+        let mut query = vec![("projection", "full")];
+        if let Some(metageneration) = if_metageneration_match {
+            query.push(("ifMetagenerationMatch", metageneration));
+        }
         let request = self
             .http
             .request(Method::PATCH, self.bucket_url(bucket))
-            .query(&[("projection", "full")])
+            .query(&query)
             .json(patch);
         self.send::<Value>("buckets.patch", bucket, request)
             .await

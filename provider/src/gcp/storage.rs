@@ -4,7 +4,9 @@
 //! the state holds, and cleared sub-fields sent as JSON `null` inside their object (`{"encryption":
 //! {"defaultKmsKeyName": null}}`): Google merges a patch field by field and clears what is null, while
 //! gcp-storage-emulator replaces a top-level field whole and ignores a top-level null, so this form means the
-//! same on both. IAM policies are read-modify-written with their etag.
+//! same on both. Every revert is a conditional write of what was just read: bucket patches carry
+//! `ifMetagenerationMatch` with the metageneration read, IAM policies the etag read, so a change made in between
+//! is never overwritten (Google answers 412, and the revert is tried again from a fresh read).
 
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
@@ -22,7 +24,7 @@ use crate::model::gcs::{
     BucketIamMemberGranted, BucketIamPolicy, BucketLogging, BucketRetention, BucketVersioning,
     IamBinding, IamGrant,
 };
-use crate::{FaultDriver, Result, StateDriver};
+use crate::{FaultDriver, Result, StateDriver, Versioned};
 
 pub(crate) const RESOURCE_TYPES: &[&str] = &[BUCKET];
 
@@ -112,26 +114,30 @@ const CONDITIONAL_POLICY_VERSION: u32 = 3;
 
 /// The faults that add one member to one role: inject and revert are read-modify-writes with the etag just
 /// read, so a binding changed meanwhile is never overwritten (Google answers 412 and the call is retried).
+/// The revert writes the semantics' target, which differs from the policy read by the fault's member alone.
 struct IamMemberDriver<G>(PhantomData<G>);
 
 impl<G: IamGrant> IamMemberDriver<G> {
     async fn read_with_etag(
         client: &JsonApiClient,
         bucket: &str,
-    ) -> Result<(BucketIamPolicy, Option<String>)> {
+    ) -> Result<Versioned<BucketIamPolicy>> {
         let policy: WirePolicy = client.get_iam_policy(bucket).await?;
-        Ok((BucketIamPolicy::new(policy.bindings), policy.etag))
+        Ok(Versioned {
+            state: BucketIamPolicy::new(policy.bindings),
+            version: policy.etag,
+        })
     }
 
-    /// Writes `change(policy now)` with the etag of that read.
-    async fn update(
+    /// Writes `policy` on condition that the policy still has the etag `etag`.
+    async fn write(
         client: &JsonApiClient,
         bucket: &str,
-        change: impl FnOnce(&BucketIamPolicy) -> BucketIamPolicy + Send,
+        policy: &BucketIamPolicy,
+        etag: Option<String>,
     ) -> Result<()> {
-        let (current, etag) = Self::read_with_etag(client, bucket).await?;
         let policy = WirePolicy {
-            bindings: change(&current).bindings,
+            bindings: policy.bindings.clone(),
             etag,
             version: CONDITIONAL_POLICY_VERSION,
         };
@@ -148,7 +154,15 @@ impl<G: IamGrant> StateDriver<JsonApiClient> for IamMemberDriver<G> {
         client: &JsonApiClient,
         resource: &ResourceRef,
     ) -> Result<BucketIamPolicy> {
-        Ok(Self::read_with_etag(client, &resource.name).await?.0)
+        Ok(Self::read_with_etag(client, &resource.name).await?.state)
+    }
+
+    async fn read_versioned(
+        &self,
+        client: &JsonApiClient,
+        resource: &ResourceRef,
+    ) -> Result<Versioned<BucketIamPolicy>> {
+        Self::read_with_etag(client, &resource.name).await
     }
 
     /// Adds the member to the policy as it is now (which may have changed since `before`).
@@ -158,19 +172,19 @@ impl<G: IamGrant> StateDriver<JsonApiClient> for IamMemberDriver<G> {
         resource: &ResourceRef,
         _before: &BucketIamPolicy,
     ) -> Result<()> {
-        Self::update(client, &resource.name, Self::Fault::inject).await
+        let current = Self::read_with_etag(client, &resource.name).await?;
+        let injected = Self::Fault::inject(&current.state);
+        Self::write(client, &resource.name, &injected, current.version).await
     }
 
     async fn revert(
         &self,
         client: &JsonApiClient,
         resource: &ResourceRef,
-        before: &BucketIamPolicy,
+        current: &Versioned<BucketIamPolicy>,
+        target: &BucketIamPolicy,
     ) -> Result<()> {
-        Self::update(client, &resource.name, |current| {
-            Self::Fault::revert(current, before)
-        })
-        .await
+        Self::write(client, &resource.name, target, current.version.clone()).await
     }
 }
 
@@ -181,18 +195,38 @@ trait BucketFieldFault: FaultSemantics {
     fn patch(state: &Self::State) -> Value;
 }
 
-/// The faults on one bucket field: inject patches the faulty field, revert patches the field the fault's
-/// semantics restore (the snapshot's).
+/// The faults on one bucket field: inject patches the faulty field, revert patches the field with the target
+/// the semantics computed from the bucket just read (the fault's change undone, others' kept), on condition
+/// that the bucket's metageneration is still the one read.
 struct BucketFieldDriver<F>(PhantomData<F>);
+
+/// A bucket's metageneration (an int64, which the JSON API sends as a string), the version of its metadata.
+fn metageneration_of(bucket: &Value) -> Option<String> {
+    match bucket.get("metageneration")? {
+        Value::String(text) if !text.is_empty() => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    }
+}
 
 #[async_trait]
 impl<F: BucketFieldFault> StateDriver<JsonApiClient> for BucketFieldDriver<F> {
     type Fault = F;
 
     async fn read(&self, client: &JsonApiClient, resource: &ResourceRef) -> Result<F::State> {
-        Ok(F::from_bucket(
-            &client.get_bucket::<Value>(&resource.name).await?,
-        ))
+        Ok(self.read_versioned(client, resource).await?.state)
+    }
+
+    async fn read_versioned(
+        &self,
+        client: &JsonApiClient,
+        resource: &ResourceRef,
+    ) -> Result<Versioned<F::State>> {
+        let bucket = client.get_bucket::<Value>(&resource.name).await?;
+        Ok(Versioned {
+            state: F::from_bucket(&bucket),
+            version: metageneration_of(&bucket),
+        })
     }
 
     async fn inject(
@@ -202,7 +236,7 @@ impl<F: BucketFieldFault> StateDriver<JsonApiClient> for BucketFieldDriver<F> {
         before: &F::State,
     ) -> Result<()> {
         client
-            .patch_bucket(&resource.name, &F::patch(&F::inject(before)))
+            .patch_bucket(&resource.name, &F::patch(&F::inject(before)), None)
             .await
     }
 
@@ -210,11 +244,15 @@ impl<F: BucketFieldFault> StateDriver<JsonApiClient> for BucketFieldDriver<F> {
         &self,
         client: &JsonApiClient,
         resource: &ResourceRef,
-        before: &F::State,
+        current: &Versioned<F::State>,
+        target: &F::State,
     ) -> Result<()> {
-        let current = self.read(client, resource).await?;
         client
-            .patch_bucket(&resource.name, &F::patch(&F::revert(&current, before)))
+            .patch_bucket(
+                &resource.name,
+                &F::patch(target),
+                current.version.as_deref(),
+            )
             .await
     }
 }
@@ -388,6 +426,19 @@ mod tests {
         round_trip::<model::BucketLoggingRemoved>();
         round_trip::<model::BucketRetentionRemoved>();
         round_trip::<model::BucketDefaultKmsKeyRemoved>();
+    }
+
+    #[test]
+    fn the_metageneration_is_read_as_google_and_emulators_send_it() {
+        assert_eq!(
+            metageneration_of(&json!({"metageneration": "7"})).as_deref(),
+            Some("7")
+        );
+        assert_eq!(
+            metageneration_of(&json!({"metageneration": 3})).as_deref(),
+            Some("3")
+        );
+        assert_eq!(metageneration_of(&json!({"name": "b"})), None);
     }
 
     #[test]

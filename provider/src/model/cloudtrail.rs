@@ -10,7 +10,7 @@ use std::marker::PhantomData;
 
 use serde::{Deserialize, Serialize};
 
-use super::{FaultSemantics, register_faults};
+use super::{FaultSemantics, FaultState, register_faults};
 
 register_faults![
     TrailLoggingStopped,
@@ -25,6 +25,8 @@ register_faults![
 pub struct TrailSetting {
     pub enabled: bool,
 }
+
+impl FaultState for TrailSetting {}
 
 /// The trail protections the switch faults turn off.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -265,6 +267,8 @@ impl TrailEventSelectors {
         }
     }
 }
+
+impl FaultState for TrailEventSelectors {}
 
 /// `aws.cloudtrail.trail-management-events-dropped`: the trail stops recording management events (every
 /// console sign-in, IAM change, security group change...). The revert writes back the exact previous

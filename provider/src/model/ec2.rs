@@ -12,7 +12,7 @@ use std::marker::PhantomData;
 
 use serde::{Deserialize, Serialize};
 
-use super::{FaultSemantics, register_faults};
+use super::{FaultSemantics, FaultState, register_faults};
 
 register_faults![
     SecurityGroupSshOpenToWorld,
@@ -159,6 +159,8 @@ impl SecurityGroupIngress {
     }
 }
 
+impl FaultState for SecurityGroupIngress {}
+
 /// One way of opening a security group to the internet: the rule a fault adds and what counts as exposed.
 pub trait WorldExposure: Send + Sync + 'static {
     const ID: &'static str;
@@ -198,7 +200,12 @@ impl<E: WorldExposure> FaultSemantics for SecurityGroupOpenToWorld<E> {
         ingress
             .rules
             .retain(|rule| !rule.same_rule(&injected) || before.rules.contains(rule));
-        ingress
+        // A rule someone else added meanwhile that exposes the same is the misconfiguration too.
+        if Self::is_present(&ingress) {
+            Self::remediate(&ingress)
+        } else {
+            ingress
+        }
     }
 
     fn remediate(current: &SecurityGroupIngress) -> SecurityGroupIngress {
@@ -352,6 +359,8 @@ impl SharePermissions {
     }
 }
 
+impl FaultState for SharePermissions {}
+
 /// What can be shared with the group `all`, as a "made public" fault targets it: snapshots and images.
 pub trait ShareKind: Send + Sync + 'static {
     const ID: &'static str;
@@ -462,6 +471,22 @@ mod tests {
         assert!(!SecurityGroupSshOpenToWorld::is_present(&reverted));
         assert!(reverted.rules.contains(&added_meanwhile));
         assert_eq!(reverted.rules.len(), before.rules.len() + 1);
+    }
+
+    #[test]
+    fn the_revert_also_removes_a_broader_exposure_added_meanwhile() {
+        let before = SecurityGroupIngress::example();
+        let mut current = SecurityGroupSshOpenToWorld::inject(&before);
+        current.rules.insert(IngressRule::new(
+            "tcp",
+            Some(0),
+            Some(1024),
+            RuleSource::Ipv4(ANY_IPV4.to_owned()),
+            None,
+        ));
+        let reverted = SecurityGroupSshOpenToWorld::revert(&current, &before);
+        assert!(!SecurityGroupSshOpenToWorld::is_present(&reverted));
+        assert_eq!(reverted, before);
     }
 
     #[test]

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::iam::{allows_everyone, statements, with_statement, without_statements};
-use super::{FaultSemantics, register_faults};
+use super::{FaultSemantics, FaultState, register_faults};
 
 register_faults![KeyRotationDisabled, KeyPolicyPublic];
 
@@ -17,6 +17,8 @@ pub struct KeyRotation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotation_period_in_days: Option<i32>,
 }
+
+impl FaultState for KeyRotation {}
 
 /// `aws.kms.key-rotation-disabled`: automatic rotation turned off on a key that had it.
 pub struct KeyRotationDisabled;
@@ -65,6 +67,8 @@ impl FaultSemantics for KeyRotationDisabled {
 pub struct KeyPolicy {
     pub document: Value,
 }
+
+impl FaultState for KeyPolicy {}
 
 /// The action the public key policy fault grants to everyone.
 const PUBLIC_ACTION: &str = "kms:Decrypt";

@@ -11,6 +11,9 @@ pub mod ec2;
 pub mod gcs;
 pub mod iam;
 pub mod kms;
+pub mod merge;
+#[cfg(test)]
+mod properties;
 pub mod s3;
 
 use std::marker::PhantomData;
@@ -18,6 +21,20 @@ use std::marker::PhantomData;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+
+/// A state a fault changes: serializable (snapshots are its JSON), comparable, and kept in a canonical form so
+/// that two reads of the same configuration compare equal.
+pub trait FaultState: Serialize + DeserializeOwned + PartialEq + Clone + Send + Sync {
+    /// This state in canonical form: lists the cloud does not order sorted (and deduplicated where the cloud
+    /// keeps a set). States whose serde form is already canonical (sets, maps, scalars) keep the default.
+    fn canonical(self) -> Self {
+        self
+    }
+}
+
+/// How many rounds the generic revert takes at most to settle (undo, then remediate what is left of the fault,
+/// until nothing changes); two suffice for every state rdfi knows.
+const REVERT_ROUNDS: usize = 4;
 
 /// What one fault means for the state it changes, the same for every provider that implements it.
 pub trait FaultSemantics: Send + Sync + 'static {
@@ -28,19 +45,59 @@ pub trait FaultSemantics: Send + Sync + 'static {
     /// The name of the state this fault changes; faults that change the same state share it
     /// (`s3.bucket-acl`). The sandbox keeps one value per resource and aspect.
     const ASPECT: &'static str;
-    type State: Serialize + DeserializeOwned + PartialEq + Clone + Send + Sync;
+    type State: FaultState;
 
     /// Whether the misconfiguration is in this state.
     fn is_present(state: &Self::State) -> bool;
 
+    /// Why the fault must not be injected into `before` (besides the misconfiguration being there already):
+    /// `None` when it may. The executor's injection refuses it as a precondition, changing nothing.
+    fn precondition(before: &Self::State) -> Option<String> {
+        let _ = before;
+        None
+    }
+
     /// The state with the fault injected into `before` (whose misconfiguration is absent).
     fn inject(before: &Self::State) -> Self::State;
 
-    /// The state a revert writes, from the state now and the snapshot: the snapshot itself, unless the fault's
-    /// revert touches only what the fault changed (then other changes made meanwhile stay).
+    /// The state a revert writes, from the state now and the snapshot: the fault's own change undone, every
+    /// other change made since kept (a person's emergency fix survives).
+    ///
+    /// The default is the generic three-way undo over the JSON form ([`merge::undo`] of `inject(before)` →
+    /// `before` onto `current`), then, if the misconfiguration is still there (someone widened the fault's
+    /// change, or changed it so that it no longer reads as the fault's), [`FaultSemantics::remediate`] of that,
+    /// repeated until it settles. Faults whose states need more than a structural undo (a member inside a
+    /// binding, a key the cloud names) override it; an override must leave the misconfiguration absent and be
+    /// idempotent, as the property tests check for every fault.
     fn revert(current: &Self::State, before: &Self::State) -> Self::State {
-        let _ = current;
-        before.clone()
+        let (Ok(injected), Ok(previous)) = (
+            serde_json::to_value(Self::inject(before)),
+            serde_json::to_value(before),
+        ) else {
+            return remediated::<Self>(current.clone());
+        };
+        let mut state = current.clone();
+        for _ in 0..REVERT_ROUNDS {
+            let Ok(now) = serde_json::to_value(&state) else {
+                break;
+            };
+            let next =
+                serde_json::from_value::<Self::State>(merge::undo(&now, &injected, &previous))
+                    .map(FaultState::canonical)
+                    .unwrap_or_else(|_| state.clone());
+            let next = remediated::<Self>(next);
+            if next == state {
+                break;
+            }
+            state = next;
+        }
+        state
+    }
+
+    /// Whether the fault's revert is complete in `current`: the misconfiguration is gone and reverting again
+    /// would change nothing.
+    fn is_reverted(current: &Self::State, before: &Self::State) -> bool {
+        !Self::is_present(current) && Self::revert(current, before) == *current
     }
 
     /// The state a corrective control leaves: the misconfiguration removed, nothing else changed.
@@ -54,23 +111,38 @@ pub trait FaultSemantics: Send + Sync + 'static {
     fn example() -> Self::State;
 }
 
+/// `state` without the fault's misconfiguration: itself if it has none, its remediation otherwise.
+fn remediated<F: FaultSemantics + ?Sized>(state: F::State) -> F::State {
+    if F::is_present(&state) {
+        F::remediate(&state).canonical()
+    } else {
+        state
+    }
+}
+
 /// A fault's semantics over JSON states, for code that picks faults by id at run time (the sandbox's
 /// controls, the conformance suite).
 pub trait DynFault: Send + Sync {
     fn id(&self) -> &'static str;
     fn aspect(&self) -> &'static str;
     fn is_present(&self, state: &Value) -> Result<bool, String>;
+    fn precondition(&self, before: &Value) -> Result<Option<String>, String>;
     fn inject(&self, state: &Value) -> Result<Value, String>;
     fn revert(&self, current: &Value, before: &Value) -> Result<Value, String>;
+    fn is_reverted(&self, current: &Value, before: &Value) -> Result<bool, String>;
     fn remediate(&self, state: &Value) -> Result<Value, String>;
+    /// A JSON state as the typed state reads it, in canonical form (fields it does not hold dropped).
+    fn canonical(&self, state: &Value) -> Result<Value, String>;
     fn example(&self) -> Value;
 }
 
 /// The [`DynFault`] of a [`FaultSemantics`].
 pub struct Dyn<F>(pub PhantomData<F>);
 
-fn typed<T: DeserializeOwned>(value: &Value) -> Result<T, String> {
-    serde_json::from_value(value.clone()).map_err(|error| error.to_string())
+fn typed<T: FaultState>(value: &Value) -> Result<T, String> {
+    serde_json::from_value(value.clone())
+        .map(FaultState::canonical)
+        .map_err(|error| error.to_string())
 }
 
 fn json<T: Serialize>(state: &T) -> Result<Value, String> {
@@ -90,12 +162,24 @@ impl<F: FaultSemantics> DynFault for Dyn<F> {
         Ok(F::is_present(&typed(state)?))
     }
 
+    fn precondition(&self, before: &Value) -> Result<Option<String>, String> {
+        Ok(F::precondition(&typed(before)?))
+    }
+
     fn inject(&self, state: &Value) -> Result<Value, String> {
         json(&F::inject(&typed(state)?))
     }
 
     fn revert(&self, current: &Value, before: &Value) -> Result<Value, String> {
         json(&F::revert(&typed(current)?, &typed(before)?))
+    }
+
+    fn is_reverted(&self, current: &Value, before: &Value) -> Result<bool, String> {
+        Ok(F::is_reverted(&typed(current)?, &typed(before)?))
+    }
+
+    fn canonical(&self, state: &Value) -> Result<Value, String> {
+        json(&typed::<F::State>(state)?)
     }
 
     fn remediate(&self, state: &Value) -> Result<Value, String> {
@@ -195,6 +279,56 @@ mod tests {
                 fault.id()
             );
         }
+    }
+
+    /// A person's emergency fix made while the fault was on survives its revert.
+    #[test]
+    fn the_generic_revert_keeps_changes_made_meanwhile() {
+        use s3::{BucketAcl, BucketPublicAcl, BucketVersioningSuspended, Grant};
+        let before = BucketAcl::example();
+        let mut current = BucketPublicAcl::inject(&before);
+        current
+            .grants
+            .push(Grant::canonical_user("partner-2", "READ"));
+        let current = current.canonical();
+        let reverted = BucketPublicAcl::revert(&current, &before);
+        assert!(!BucketPublicAcl::is_present(&reverted));
+        assert!(
+            reverted
+                .grants
+                .contains(&Grant::canonical_user("partner-2", "READ"))
+        );
+        assert_eq!(reverted.grants.len(), before.grants.len() + 1);
+        assert!(BucketPublicAcl::is_reverted(&reverted, &before));
+
+        let before = BucketVersioningSuspended::example();
+        let mut current = BucketVersioningSuspended::inject(&before);
+        current.mfa_delete = Some("Enabled".to_owned());
+        let reverted = BucketVersioningSuspended::revert(&current, &before);
+        assert_eq!(reverted.status.as_deref(), Some("Enabled"));
+        assert_eq!(reverted.mfa_delete.as_deref(), Some("Enabled"));
+    }
+
+    /// When someone changed what the fault wrote so that a plain undo cannot apply, the misconfiguration is
+    /// still removed (remediated), and the result is stable.
+    #[test]
+    fn a_revert_that_cannot_undo_remediates_and_settles() {
+        use s3::{BucketPolicy, BucketTlsOnlyStatementRemoved};
+        let before = BucketTlsOnlyStatementRemoved::example();
+        // Someone deleted the whole policy while the TLS statement was gone.
+        let deleted = BucketPolicy {
+            document: None,
+            ..BucketTlsOnlyStatementRemoved::inject(&before)
+        };
+        let reverted = BucketTlsOnlyStatementRemoved::revert(&deleted, &before);
+        assert!(!BucketTlsOnlyStatementRemoved::is_present(&reverted));
+        assert!(BucketTlsOnlyStatementRemoved::is_reverted(
+            &reverted, &before
+        ));
+        assert_eq!(
+            BucketTlsOnlyStatementRemoved::revert(&reverted, &before),
+            reverted
+        );
     }
 
     #[test]

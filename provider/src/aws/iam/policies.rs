@@ -1,5 +1,6 @@
 //! Users' and roles' policies: AdministratorAccess attached, and the wildcard inline policy.
 
+use std::collections::BTreeSet;
 use std::marker::PhantomData;
 
 use async_trait::async_trait;
@@ -11,7 +12,7 @@ use crate::aws::{AwsClients, sdk_error};
 use crate::model::iam::{
     self as model, ADMINISTRATOR_ACCESS_ARN, AttachedPolicies, InlinePolicies, WILDCARD_POLICY_NAME,
 };
-use crate::{Result, StateDriver};
+use crate::{Result, StateDriver, Versioned};
 
 /// The IAM calls of a principal kind: a user's or a role's.
 trait PrincipalIdentity: model::PrincipalKind {
@@ -71,11 +72,12 @@ async fn attached_policies(
     Ok(attached)
 }
 
-/// Attaches (`attach`) or detaches AdministratorAccess.
-async fn set_administrator_access(
+/// Attaches (`attach`) or detaches one managed policy.
+async fn set_policy_attached(
     clients: &AwsClients,
     identity: Identity,
     resource: &ResourceRef,
+    policy_arn: &str,
     attach: bool,
 ) -> Result<()> {
     let name = &resource.name;
@@ -84,7 +86,7 @@ async fn set_administrator_access(
         (Identity::User, true) => iam
             .attach_user_policy()
             .user_name(name)
-            .policy_arn(ADMINISTRATOR_ACCESS_ARN)
+            .policy_arn(policy_arn)
             .send()
             .await
             .map(drop)
@@ -92,7 +94,7 @@ async fn set_administrator_access(
         (Identity::User, false) => iam
             .detach_user_policy()
             .user_name(name)
-            .policy_arn(ADMINISTRATOR_ACCESS_ARN)
+            .policy_arn(policy_arn)
             .send()
             .await
             .map(drop)
@@ -100,7 +102,7 @@ async fn set_administrator_access(
         (Identity::Role, true) => iam
             .attach_role_policy()
             .role_name(name)
-            .policy_arn(ADMINISTRATOR_ACCESS_ARN)
+            .policy_arn(policy_arn)
             .send()
             .await
             .map(drop)
@@ -108,7 +110,7 @@ async fn set_administrator_access(
         (Identity::Role, false) => iam
             .detach_role_policy()
             .role_name(name)
-            .policy_arn(ADMINISTRATOR_ACCESS_ARN)
+            .policy_arn(policy_arn)
             .send()
             .await
             .map(drop)
@@ -117,7 +119,8 @@ async fn set_administrator_access(
 }
 
 /// `aws.iam.user-admin-policy-attached` and `aws.iam.role-admin-policy-attached`: attaches
-/// AdministratorAccess; the revert detaches only that.
+/// AdministratorAccess; the revert detaches only what the semantics' target drops (AdministratorAccess) and
+/// attaches only what it adds, policy by policy.
 pub(crate) struct AdminPolicyDriver<P>(pub(super) PhantomData<P>);
 
 #[async_trait]
@@ -134,23 +137,31 @@ impl<P: PrincipalIdentity> StateDriver<AwsClients> for AdminPolicyDriver<P> {
         resource: &ResourceRef,
         _before: &AttachedPolicies,
     ) -> Result<()> {
-        set_administrator_access(clients, P::IDENTITY, resource, true).await
+        set_policy_attached(
+            clients,
+            P::IDENTITY,
+            resource,
+            ADMINISTRATOR_ACCESS_ARN,
+            true,
+        )
+        .await
     }
 
     async fn revert(
         &self,
         clients: &AwsClients,
         resource: &ResourceRef,
-        before: &AttachedPolicies,
+        current: &Versioned<AttachedPolicies>,
+        target: &AttachedPolicies,
     ) -> Result<()> {
-        if before.has_administrator_access()
-            || !attached_policies(clients, P::IDENTITY, resource)
-                .await?
-                .has_administrator_access()
-        {
-            return Ok(());
+        let current = &current.state.policy_arns;
+        for detached in current.difference(&target.policy_arns) {
+            set_policy_attached(clients, P::IDENTITY, resource, detached, false).await?;
         }
-        set_administrator_access(clients, P::IDENTITY, resource, false).await
+        for attached in target.policy_arns.difference(current) {
+            set_policy_attached(clients, P::IDENTITY, resource, attached, true).await?;
+        }
+        Ok(())
     }
 }
 
@@ -267,8 +278,8 @@ async fn set_inline_policy(
 }
 
 /// `aws.iam.user-inline-wildcard-policy` and `aws.iam.role-inline-wildcard-policy`: puts the inline policy
-/// `rdfi-fault-wildcard` allowing `*` on `*`; the revert puts back only that policy as it was (deletes it when
-/// it did not exist), leaving the other inline policies alone.
+/// `rdfi-fault-wildcard` allowing `*` on `*`; the revert puts or deletes only the policies whose document the
+/// semantics' target changes (the fault's, as it was or absent), leaving the other inline policies alone.
 pub(crate) struct InlineWildcardDriver<P>(pub(super) PhantomData<P>);
 
 #[async_trait]
@@ -300,13 +311,17 @@ impl<P: PrincipalIdentity> StateDriver<AwsClients> for InlineWildcardDriver<P> {
         &self,
         clients: &AwsClients,
         resource: &ResourceRef,
-        before: &InlinePolicies,
+        current: &Versioned<InlinePolicies>,
+        target: &InlinePolicies,
     ) -> Result<()> {
-        let current = inline_policies(clients, P::IDENTITY, resource).await?;
-        let wanted = before.policies.get(WILDCARD_POLICY_NAME);
-        if current.policies.get(WILDCARD_POLICY_NAME) == wanted {
-            return Ok(());
+        let current = &current.state.policies;
+        let names: BTreeSet<&String> = current.keys().chain(target.policies.keys()).collect();
+        for name in names {
+            let wanted = target.policies.get(name);
+            if current.get(name) != wanted {
+                set_inline_policy(clients, P::IDENTITY, resource, name, wanted).await?;
+            }
         }
-        set_inline_policy(clients, P::IDENTITY, resource, WILDCARD_POLICY_NAME, wanted).await
+        Ok(())
     }
 }

@@ -9,7 +9,7 @@ use super::decode_policy_document;
 use crate::aws::{AwsClients, sdk_error};
 use crate::model::FaultSemantics;
 use crate::model::iam::TrustPolicy;
-use crate::{Result, StateDriver};
+use crate::{Result, StateDriver, Versioned};
 
 async fn trust_policy(clients: &AwsClients, resource: &ResourceRef) -> Result<TrustPolicy> {
     let output = clients
@@ -45,7 +45,8 @@ async fn write_trust_policy(
 }
 
 /// `aws.iam.role-trust-policy-public` and `aws.iam.role-trust-policy-external-account`: writes the trust
-/// policy with the fault's statement added; the revert writes back the exact previous document.
+/// policy with the fault's statement added. IAM takes a trust policy whole: the revert writes the target
+/// document, the one read just before without the fault's statement, so statements others changed stay.
 pub(crate) struct TrustPolicyDriver<F>(pub(super) PhantomData<F>);
 
 #[async_trait]
@@ -69,8 +70,9 @@ impl<F: FaultSemantics<State = TrustPolicy>> StateDriver<AwsClients> for TrustPo
         &self,
         clients: &AwsClients,
         resource: &ResourceRef,
-        before: &TrustPolicy,
+        _current: &Versioned<TrustPolicy>,
+        target: &TrustPolicy,
     ) -> Result<()> {
-        write_trust_policy(clients, resource, before).await
+        write_trust_policy(clients, resource, target).await
     }
 }

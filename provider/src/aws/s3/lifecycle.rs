@@ -9,6 +9,7 @@ use aws_sdk_s3::types::{
     NoncurrentVersionExpiration, NoncurrentVersionTransition, Transition, TransitionStorageClass,
 };
 
+use super::settings::read_versioning;
 use super::{BucketState, not_restorable, unwritable};
 use crate::Result;
 use crate::aws::{AwsClients, sdk_error};
@@ -184,6 +185,11 @@ fn lifecycle_rule_to_sdk(bucket: &str, rule: &LifecycleRule) -> Result<s3_types:
         .map_err(|error| unwritable(bucket, error))
 }
 
+/// Whether the bucket's versioning status is `Enabled`.
+async fn versioning_enabled(clients: &AwsClients, bucket: &str) -> Result<bool> {
+    Ok(read_versioning(clients, bucket).await?.status.as_deref() == Some("Enabled"))
+}
+
 /// Writes lifecycle rules, or deletes the lifecycle configuration when there are none (S3 refuses an empty
 /// configuration).
 async fn write_lifecycle(
@@ -221,8 +227,10 @@ async fn write_lifecycle(
 }
 
 /// The lifecycle rules (`aws.s3.bucket-lifecycle-expire-one-day`: adds a rule expiring every object after one
-/// day, keeping the other rules; the revert writes back the exact previous rules, or deletes the configuration
-/// if there was none).
+/// day, keeping the other rules; the revert writes the rules without the fault's, keeping rules others changed
+/// meanwhile, or deletes the configuration if none remain). The bucket's versioning status is read along (the
+/// fault refuses an unversioned bucket, where it would destroy data; moto's GetBucketVersioning quirk is
+/// handled by [`read_versioning`]) and never written here.
 #[async_trait]
 impl BucketState for BucketLifecycle {
     async fn read(clients: &AwsClients, bucket: &str) -> Result<BucketLifecycle> {
@@ -235,7 +243,10 @@ impl BucketState for BucketLifecycle {
         {
             Ok(output) => output,
             Err(error) if error.code() == Some("NoSuchLifecycleConfiguration") => {
-                return Ok(BucketLifecycle::default());
+                return Ok(BucketLifecycle {
+                    versioning_enabled: versioning_enabled(clients, bucket).await?,
+                    ..BucketLifecycle::default()
+                });
             }
             Err(error) => return Err(sdk_error("GetBucketLifecycleConfiguration", bucket, error)),
         };
@@ -243,7 +254,10 @@ impl BucketState for BucketLifecycle {
         for rule in output.rules() {
             rules.push(lifecycle_rule_from_sdk(bucket, rule)?);
         }
-        Ok(BucketLifecycle::new(rules))
+        Ok(BucketLifecycle {
+            versioning_enabled: versioning_enabled(clients, bucket).await?,
+            ..BucketLifecycle::new(rules)
+        })
     }
 
     async fn write(&self, clients: &AwsClients, bucket: &str) -> Result<()> {

@@ -17,7 +17,7 @@ use rdfi_proto::v1::ResourceRef;
 use super::{AwsClients, bucket_ref, sdk_error};
 use crate::model::FaultSemantics;
 use crate::model::s3 as model;
-use crate::{FaultDriver, ProviderError, Result, StateDriver};
+use crate::{FaultDriver, ProviderError, Result, StateDriver, Versioned};
 
 pub(crate) const RESOURCE_TYPES: &[&str] = &[super::BUCKET];
 
@@ -44,8 +44,10 @@ trait BucketState: Sized + Send + Sync {
     async fn write(&self, clients: &AwsClients, bucket: &str) -> Result<()>;
 }
 
-/// Every S3 fault: reads its state, writes the state its semantics derive from the snapshot, and the revert
-/// writes back the exact snapshot (which, for a configuration that was absent, deletes it).
+/// Every S3 fault: reads its state and writes the state its semantics derive. S3 takes each configuration
+/// whole (an ACL, a policy, the encryption, logging or lifecycle rules), so the revert writes the whole target
+/// the semantics computed from the state just read: the fault's change undone, others' changes kept (an absent
+/// configuration is deleted).
 pub(crate) struct BucketStateDriver<F>(std::marker::PhantomData<F>);
 
 impl<F> BucketStateDriver<F> {
@@ -78,9 +80,10 @@ where
         &self,
         clients: &AwsClients,
         resource: &ResourceRef,
-        before: &F::State,
+        _current: &Versioned<F::State>,
+        target: &F::State,
     ) -> Result<()> {
-        before.write(clients, &resource.name).await
+        target.write(clients, &resource.name).await
     }
 }
 

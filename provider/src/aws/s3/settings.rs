@@ -121,7 +121,10 @@ const MOTO_VERSIONING_ROOT: &str = "<GetBucketVersioningResponse";
 /// `Status` and `MfaDelete` elements of that same answer itself: no second request, no signing of its own,
 /// and the SDK's own result whenever it parses (real S3 always answers with the right root, so there the
 /// workaround never runs). A failed request (4xx, 5xx, transport) is reported as usual.
-async fn read_versioning(clients: &AwsClients, bucket: &str) -> Result<BucketVersioning> {
+pub(super) async fn read_versioning(
+    clients: &AwsClients,
+    bucket: &str,
+) -> Result<BucketVersioning> {
     match clients
         .s3
         .get_bucket_versioning()

@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use serde::{Deserialize, Serialize};
 
 use super::ACL_ALL_USERS;
-use crate::model::FaultSemantics;
+use crate::model::{FaultSemantics, FaultState};
 
 const EXAMPLE_PROJECT_NUMBER: &str = "123456789012";
 
@@ -75,6 +75,12 @@ impl AccessControlList {
             ),
             entry("group-partner-analytics@example.org".to_owned(), "READER"),
         ])
+    }
+}
+
+impl FaultState for AccessControlList {
+    fn canonical(self) -> Self {
+        AccessControlList::new(self.entries)
     }
 }
 

@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 use serde::{Deserialize, Serialize};
 
 use super::{ALL_AUTHENTICATED_USERS, ALL_USERS, EXTERNAL_ATTACKER};
-use crate::model::FaultSemantics;
+use crate::model::{FaultSemantics, FaultState};
 
 /// An IAM condition on a binding, as the JSON API reports it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -115,6 +115,12 @@ impl BucketIamPolicy {
                 }),
             },
         ])
+    }
+}
+
+impl FaultState for BucketIamPolicy {
+    fn canonical(self) -> Self {
+        BucketIamPolicy::new(self.bindings)
     }
 }
 
@@ -233,6 +239,8 @@ impl BucketIamConfiguration {
         }
     }
 }
+
+impl FaultState for BucketIamConfiguration {}
 
 /// `gcp.storage.bucket-uniform-access-disabled`: uniform bucket-level access turned off, so object and bucket
 /// ACLs grant access again beside IAM.

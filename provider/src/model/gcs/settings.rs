@@ -3,13 +3,15 @@
 use serde::{Deserialize, Serialize};
 
 use super::{REMEDIATION_KMS_KEY, REMEDIATION_LOG_BUCKET, REMEDIATION_RETENTION_SECONDS};
-use crate::model::FaultSemantics;
+use crate::model::{FaultSemantics, FaultState};
 
 /// A bucket's object versioning.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BucketVersioning {
     pub enabled: bool,
 }
+
+impl FaultState for BucketVersioning {}
 
 /// `gcp.storage.bucket-versioning-disabled`: object versioning suspended, so overwritten or deleted objects
 /// cannot be recovered.
@@ -50,6 +52,8 @@ pub struct BucketLogging {
     pub log_bucket: Option<String>,
     pub log_object_prefix: Option<String>,
 }
+
+impl FaultState for BucketLogging {}
 
 /// `gcp.storage.bucket-logging-removed`: usage and storage logs turned off.
 pub struct BucketLoggingRemoved;
@@ -107,6 +111,8 @@ pub struct BucketRetention {
     pub retention_period_seconds: Option<u64>,
 }
 
+impl FaultState for BucketRetention {}
+
 /// `gcp.storage.bucket-retention-removed`: the (unlocked) retention policy removed, so objects can be deleted
 /// or overwritten at once.
 pub struct BucketRetentionRemoved;
@@ -158,6 +164,8 @@ pub struct BucketEncryption {
     /// The Cloud KMS key new objects are encrypted with; `None` for Google-managed keys.
     pub default_kms_key_name: Option<String>,
 }
+
+impl FaultState for BucketEncryption {}
 
 /// `gcp.storage.bucket-default-kms-key-removed`: the customer-managed default key removed, so new objects fall
 /// back to Google-managed encryption outside the organization's key control.

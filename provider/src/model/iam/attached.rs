@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::FaultSemantics;
+use crate::model::{FaultSemantics, FaultState};
 
 /// The AWS managed policy that grants everything.
 pub const ADMINISTRATOR_ACCESS_ARN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
@@ -64,6 +64,8 @@ impl AttachedPolicies {
         }
     }
 }
+
+impl FaultState for AttachedPolicies {}
 
 /// The kind of IAM principal (user or role) a policy fault targets: both take the same faults with the same
 /// semantics; only the ids, texts and API operations differ.

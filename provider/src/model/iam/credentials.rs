@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::FaultSemantics;
+use crate::model::{FaultSemantics, FaultState};
 
 /// The value of the access key description tag that marks a key the access-key fault created.
 pub const FAULT_ACCESS_KEY_DESCRIPTION: &str = "rdfi fault aws.iam.user-access-key-created";
@@ -40,6 +40,8 @@ impl AccessKeys {
         }
     }
 }
+
+impl FaultState for AccessKeys {}
 
 /// AWS lets a user have at most this many access keys.
 pub const ACCESS_KEYS_PER_USER: usize = 2;
@@ -98,6 +100,8 @@ impl FaultSemantics for UserAccessKeyCreated {
 pub struct LoginProfile {
     pub has_login_profile: bool,
 }
+
+impl FaultState for LoginProfile {}
 
 /// `aws.iam.user-login-profile-created`: a console password added to a user that had none.
 pub struct UserLoginProfileCreated;

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::{
     PrincipalKind, RolePrincipal, UserPrincipal, allows_action, statements, string_values,
 };
-use crate::model::FaultSemantics;
+use crate::model::{FaultSemantics, FaultState};
 
 /// The name of the inline policy the wildcard faults put on a user or a role.
 pub const WILDCARD_POLICY_NAME: &str = "rdfi-fault-wildcard";
@@ -49,7 +49,8 @@ impl InlinePolicies {
     }
 
     /// Puts back only the policy the fault wrote (as it was, or absent): other inline policies changed
-    /// meanwhile stay.
+    /// meanwhile stay. A wildcard policy someone else put meanwhile under another name is removed too: the
+    /// revert never leaves the misconfiguration.
     fn reverted_wildcard_policy(&self, before: &InlinePolicies) -> InlinePolicies {
         let mut inline = self.clone();
         match before.policies.get(WILDCARD_POLICY_NAME) {
@@ -58,7 +59,11 @@ impl InlinePolicies {
                 .insert(WILDCARD_POLICY_NAME.to_owned(), document.clone()),
             None => inline.policies.remove(WILDCARD_POLICY_NAME),
         };
-        inline
+        if inline.grants_wildcard() {
+            inline.without_wildcard_policies()
+        } else {
+            inline
+        }
     }
 
     fn without_wildcard_policies(&self) -> InlinePolicies {
@@ -94,6 +99,8 @@ impl InlinePolicies {
         }
     }
 }
+
+impl FaultState for InlinePolicies {}
 
 /// An inline policy allowing `*` on `*` put on a user or a role.
 pub struct InlineWildcardPolicy<P>(PhantomData<P>);

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{allows_action, names_principal, statements, with_statement, without_statements};
-use crate::model::FaultSemantics;
+use crate::model::{FaultSemantics, FaultState};
 
 /// The account the external-trust fault lets in: a reserved-looking id no real organization owns.
 pub const EXTERNAL_ACCOUNT_ROOT: &str = "arn:aws:iam::999999999999:root";
@@ -60,6 +60,8 @@ impl TrustPolicy {
         }
     }
 }
+
+impl FaultState for TrustPolicy {}
 
 /// Who a trust-policy fault lets assume a role.
 pub trait TrustedPrincipal: Send + Sync + 'static {

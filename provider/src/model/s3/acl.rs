@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{ALL_USERS_URI, EXAMPLE_OWNER, EXAMPLE_PARTNER, LOG_DELIVERY_URI};
-use crate::model::FaultSemantics;
+use crate::model::{FaultSemantics, FaultState};
 
 /// Who an ACL grant is for. Exactly the fields S3 reports for the grantee's type are set.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -163,6 +163,21 @@ impl BucketAcl {
             self.owner_display_name.clone(),
             grants,
         )
+    }
+}
+
+impl FaultState for BucketAcl {
+    fn canonical(self) -> Self {
+        BucketAcl::new(self.owner_id, self.owner_display_name, self.grants)
+    }
+}
+
+impl FaultState for CanaryObjectAcl {
+    fn canonical(self) -> Self {
+        CanaryObjectAcl {
+            key: self.key,
+            acl: self.acl.canonical(),
+        }
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::FaultSemantics;
+use crate::model::{FaultSemantics, FaultState};
 
 /// A bucket's lifecycle rules; empty when it has no lifecycle configuration. Rules hold the fields rdfi can
 /// write back exactly; the AWS driver refuses a bucket whose rules use others (dates, object sizes).
@@ -13,6 +13,11 @@ use crate::model::FaultSemantics;
 pub struct BucketLifecycle {
     /// Sorted by id.
     pub rules: Vec<LifecycleRule>,
+    /// Whether the bucket's versioning is `Enabled`: an expiration then only turns current versions into
+    /// noncurrent ones, which can be restored; on any other bucket it deletes objects for good. Read with the
+    /// rules, never written by the lifecycle faults.
+    #[serde(default)]
+    pub versioning_enabled: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -57,9 +62,38 @@ impl LifecycleRule {
 }
 
 impl BucketLifecycle {
-    pub fn new(mut rules: Vec<LifecycleRule>) -> BucketLifecycle {
+    /// These rules, sorted, on a bucket whose versioning is not enabled.
+    pub fn new(rules: Vec<LifecycleRule>) -> BucketLifecycle {
+        BucketLifecycle {
+            rules: Vec::new(),
+            versioning_enabled: false,
+        }
+        .with_rules(rules)
+    }
+
+    /// The same bucket with these rules (sorted) instead.
+    pub fn with_rules(&self, mut rules: Vec<LifecycleRule>) -> BucketLifecycle {
         rules.sort();
-        BucketLifecycle { rules }
+        BucketLifecycle {
+            rules,
+            versioning_enabled: self.versioning_enabled,
+        }
+    }
+}
+
+impl FaultState for BucketLifecycle {
+    fn canonical(self) -> Self {
+        self.with_rules(
+            self.rules
+                .clone()
+                .into_iter()
+                .map(|mut rule| {
+                    rule.transitions.sort();
+                    rule.noncurrent_version_transitions.sort();
+                    rule
+                })
+                .collect(),
+        )
     }
 }
 
@@ -80,6 +114,16 @@ impl FaultSemantics for BucketLifecycleExpireOneDay {
             .any(LifecycleRule::expires_everything_within_a_day)
     }
 
+    /// The fault is destructive on a bucket without versioning: its rule would delete every object for good
+    /// a day after it was written, beyond what any revert can bring back.
+    fn precondition(lifecycle: &BucketLifecycle) -> Option<String> {
+        (!lifecycle.versioning_enabled).then(|| {
+            "versioning is not enabled on the bucket, so the rule would delete objects for good; only \
+             versioned buckets (where expired objects stay as noncurrent versions) are targets"
+                .to_owned()
+        })
+    }
+
     fn inject(lifecycle: &BucketLifecycle) -> BucketLifecycle {
         let mut rules = lifecycle.rules.clone();
         rules.push(LifecycleRule {
@@ -89,11 +133,11 @@ impl FaultSemantics for BucketLifecycleExpireOneDay {
             expiration_days: Some(1),
             ..LifecycleRule::default()
         });
-        BucketLifecycle::new(rules)
+        lifecycle.with_rules(rules)
     }
 
     fn remediate(lifecycle: &BucketLifecycle) -> BucketLifecycle {
-        BucketLifecycle::new(
+        lifecycle.with_rules(
             lifecycle
                 .rules
                 .iter()
@@ -111,8 +155,9 @@ impl FaultSemantics for BucketLifecycleExpireOneDay {
         )
     }
 
+    /// Two rules on a versioned bucket.
     fn example() -> BucketLifecycle {
-        BucketLifecycle::new(vec![
+        let unversioned = BucketLifecycle::new(vec![
             LifecycleRule {
                 id: "archive-logs".to_owned(),
                 status: "Enabled".to_owned(),
@@ -129,6 +174,10 @@ impl FaultSemantics for BucketLifecycleExpireOneDay {
                 abort_incomplete_multipart_upload_days: Some(2),
                 ..LifecycleRule::default()
             },
-        ])
+        ]);
+        BucketLifecycle {
+            versioning_enabled: true,
+            ..unversioned
+        }
     }
 }

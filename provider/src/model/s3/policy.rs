@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::EXAMPLE_ACCOUNT_ID;
-use crate::model::FaultSemantics;
+use crate::model::{FaultSemantics, FaultState};
 
 /// The account the `aws.s3.bucket-policy-external-account` fault grants access to: not one of the
 /// organization's accounts.
@@ -212,6 +212,15 @@ impl BucketPolicy {
                 "Action": "s3:ListBucket",
                 "Resource": arn,
             }))
+    }
+}
+
+impl FaultState for BucketPolicy {
+    fn canonical(self) -> Self {
+        BucketPolicy {
+            document: self.document.map(canonical_policy),
+            ..self
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{EXAMPLE_ACCOUNT_ID, EXAMPLE_OWNER, EXAMPLE_PARTNER, Grant};
-use crate::model::FaultSemantics;
+use crate::model::{FaultSemantics, FaultState};
 
 /// A bucket's S3 Block Public Access settings; `None` when the bucket has no configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +38,8 @@ impl PublicAccessBlockFlags {
             || self.restrict_public_buckets
     }
 }
+
+impl FaultState for PublicAccessBlock {}
 
 /// `aws.s3.bucket-public-access-block-removed`: the bucket's Block Public Access configuration is deleted,
 /// so only the account-level setting (if any) still stops a public ACL or policy.
@@ -113,6 +115,12 @@ impl BucketEncryption {
     }
 }
 
+impl FaultState for BucketEncryption {
+    fn canonical(self) -> Self {
+        BucketEncryption::new(self.rules)
+    }
+}
+
 /// `aws.s3.bucket-default-encryption-removed`: DeleteBucketEncryption. Real S3 then falls back to SSE-S3
 /// (AES256, keys S3 holds), older S3 and moto to no default encryption: either way new objects no longer get
 /// the bucket's KMS key, so the fault is aimed at buckets encrypted with SSE-KMS.
@@ -176,6 +184,8 @@ pub struct BucketVersioning {
     pub mfa_delete: Option<String>,
 }
 
+impl FaultState for BucketVersioning {}
+
 /// `aws.s3.bucket-versioning-suspended`: versioning suspended, so overwrites and deletes destroy data.
 pub struct BucketVersioningSuspended;
 
@@ -234,6 +244,17 @@ pub struct LoggingTarget {
     pub prefix: String,
     /// Sorted; permissions are `FULL_CONTROL`, `READ` or `WRITE`.
     pub grants: Vec<Grant>,
+}
+
+impl FaultState for BucketLogging {
+    fn canonical(self) -> Self {
+        BucketLogging {
+            target: self.target.map(|mut target| {
+                target.grants.sort();
+                target
+            }),
+        }
+    }
 }
 
 /// Where a corrective control turns access logging back on: the organization's central log bucket.

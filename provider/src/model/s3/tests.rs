@@ -134,3 +134,23 @@ fn public_read_write_adds_only_the_missing_grant() {
     assert!(BucketPublicReadWriteAcl::is_present(&writable));
     assert!(!BucketPublicReadWriteAcl::is_present(&readable));
 }
+
+#[test]
+fn the_expire_everything_rule_is_refused_on_a_bucket_without_versioning() {
+    let versioned = BucketLifecycleExpireOneDay::example();
+    assert!(versioned.versioning_enabled);
+    assert_eq!(BucketLifecycleExpireOneDay::precondition(&versioned), None);
+    let unversioned = BucketLifecycle {
+        versioning_enabled: false,
+        ..versioned
+    };
+    let refusal = BucketLifecycleExpireOneDay::precondition(&unversioned).expect("refused");
+    assert!(refusal.contains("versioning"), "{refusal}");
+    // Injecting and reverting leave the versioning flag as read.
+    let faulty = BucketLifecycleExpireOneDay::inject(&unversioned);
+    assert!(!faulty.versioning_enabled);
+    assert_eq!(
+        BucketLifecycleExpireOneDay::revert(&faulty, &unversioned),
+        unversioned
+    );
+}
