@@ -28,6 +28,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: Some("CIS AWS Foundations 3.1"),
         cvss_vector: "CVSS:3.1/AV:N/AC:L/PR:H/UI:N/S:U/C:N/I:H/A:N",
         preconditions: "the trail is logging and lives in the target region",
+        destructive: false,
         expected_controls: &[
             TRAIL_PREVENTIVE,
             ExpectedControl {
@@ -49,6 +50,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: Some("CIS AWS Foundations 3.1"),
         cvss_vector: "CVSS:3.1/AV:N/AC:L/PR:H/UI:N/S:U/C:N/I:H/A:N",
         preconditions: "the trail records management events (a basic selector with IncludeManagementEvents, an advanced eventCategory Management selector, or the default)",
+        destructive: false,
         expected_controls: &[
             TRAIL_PREVENTIVE,
             ExpectedControl {
@@ -70,6 +72,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: Some("CIS AWS Foundations 3.2"),
         cvss_vector: "CVSS:3.1/AV:N/AC:H/PR:H/UI:N/S:U/C:N/I:H/A:N",
         preconditions: "the trail has log file validation enabled",
+        destructive: false,
         expected_controls: &[
             TRAIL_PREVENTIVE,
             ExpectedControl {
@@ -91,6 +94,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: Some("CIS AWS Foundations 3.1"),
         cvss_vector: "CVSS:3.1/AV:N/AC:L/PR:H/UI:N/S:U/C:N/I:H/A:N",
         preconditions: "the trail is a multi-region trail managed from its home region",
+        destructive: false,
         expected_controls: &[
             TRAIL_PREVENTIVE,
             ExpectedControl {

@@ -31,6 +31,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: Some("CIS AWS Foundations 5.2"),
         cvss_vector: "CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:H/A:H",
         preconditions: "the security group admits no TCP port 22 from 0.0.0.0/0 yet (no such rule, no all-traffic rule)",
+        destructive: false,
         expected_controls: &[
             FIREWALL_PREVENTIVE,
             ExpectedControl {
@@ -52,6 +53,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: Some("CIS AWS Foundations 5.2"),
         cvss_vector: "CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:H/A:H",
         preconditions: "the security group admits no TCP port 3389 from 0.0.0.0/0 yet (no such rule, no all-traffic rule)",
+        destructive: false,
         expected_controls: &[
             FIREWALL_PREVENTIVE,
             ExpectedControl {
@@ -73,6 +75,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: Some("CIS AWS Foundations 5.2"),
         cvss_vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
         preconditions: "the security group has no all-protocols (-1) ingress rule from 0.0.0.0/0 yet",
+        destructive: false,
         expected_controls: &[
             FIREWALL_PREVENTIVE,
             ExpectedControl {
@@ -94,6 +97,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: Some("CIS AWS Foundations 5.3"),
         cvss_vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
         preconditions: "the security group has no all-protocols (-1) ingress rule from ::/0 yet",
+        destructive: false,
         expected_controls: &[
             FIREWALL_PREVENTIVE,
             ExpectedControl {
@@ -115,6 +119,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: None,
         cvss_vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N",
         preconditions: "the snapshot is owned by the account, unencrypted or encrypted with a shareable key, and not public yet",
+        destructive: false,
         expected_controls: &[
             ExpectedControl {
                 kind: ControlKind::Preventive,
@@ -144,6 +149,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: None,
         cvss_vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N",
         preconditions: "the image is owned by the account and not public yet",
+        destructive: false,
         expected_controls: &[
             ExpectedControl {
                 kind: ControlKind::Preventive,

@@ -18,6 +18,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: Some("CIS AWS Foundations 1.16"),
         cvss_vector: "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:C/C:H/I:H/A:H",
         preconditions: "the user does not already have arn:aws:iam::aws:policy/AdministratorAccess attached",
+        destructive: false,
         expected_controls: &[
             ExpectedControl {
                 kind: ControlKind::Preventive,
@@ -47,6 +48,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: Some("CIS AWS Foundations 1.16"),
         cvss_vector: "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:C/C:H/I:H/A:H",
         preconditions: "the role does not already have arn:aws:iam::aws:policy/AdministratorAccess attached",
+        destructive: false,
         expected_controls: &[
             ExpectedControl {
                 kind: ControlKind::Preventive,
@@ -76,6 +78,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: Some("CIS AWS Foundations 1.16"),
         cvss_vector: "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:C/C:H/I:H/A:H",
         preconditions: "no inline policy of the user already allows * on *",
+        destructive: false,
         expected_controls: &[
             ExpectedControl {
                 kind: ControlKind::Preventive,
@@ -105,6 +108,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: Some("CIS AWS Foundations 1.16"),
         cvss_vector: "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:C/C:H/I:H/A:H",
         preconditions: "no inline policy of the role already allows * on *",
+        destructive: false,
         expected_controls: &[
             ExpectedControl {
                 kind: ControlKind::Preventive,
@@ -134,6 +138,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: Some("CIS AWS Foundations 1.13"),
         cvss_vector: "CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:H/A:L",
         preconditions: "the user has fewer than two access keys (the AWS limit) and no key the fault created",
+        destructive: false,
         expected_controls: &[
             ExpectedControl {
                 kind: ControlKind::Preventive,
@@ -163,6 +168,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: Some("CIS AWS Foundations 1.10"),
         cvss_vector: "CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:H/A:N",
         preconditions: "the user has no login profile (no console password) yet",
+        destructive: false,
         expected_controls: &[
             ExpectedControl {
                 kind: ControlKind::Preventive,
@@ -192,6 +198,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: None,
         cvss_vector: "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:C/C:H/I:H/A:H",
         preconditions: "the role's trust policy does not already allow sts:AssumeRole to Principal {\"AWS\": \"*\"}",
+        destructive: false,
         expected_controls: &[
             ExpectedControl {
                 kind: ControlKind::Preventive,
@@ -221,6 +228,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: None,
         cvss_vector: "CVSS:3.1/AV:N/AC:H/PR:L/UI:N/S:C/C:H/I:H/A:H",
         preconditions: "the role's trust policy does not already trust arn:aws:iam::999999999999:root",
+        destructive: false,
         expected_controls: &[
             ExpectedControl {
                 kind: ControlKind::Preventive,

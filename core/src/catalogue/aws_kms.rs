@@ -14,6 +14,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: Some("CIS AWS Foundations 3.6"),
         cvss_vector: "CVSS:3.1/AV:N/AC:H/PR:H/UI:N/S:U/C:L/I:N/A:N",
         preconditions: "the key is a symmetric customer managed key with automatic rotation enabled",
+        destructive: false,
         expected_controls: &[
             ExpectedControl {
                 kind: ControlKind::Preventive,
@@ -43,6 +44,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: None,
         cvss_vector: "CVSS:3.1/AV:N/AC:H/PR:L/UI:N/S:C/C:H/I:N/A:N",
         preconditions: "the key policy has no unconditioned statement allowing kms:Decrypt to Principal *",
+        destructive: false,
         expected_controls: &[
             ExpectedControl {
                 kind: ControlKind::Preventive,

@@ -14,6 +14,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: Some("CIS AWS Foundations 2.1.4"),
         cvss_vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N",
         preconditions: "the bucket accepts ACLs (object ownership is not BucketOwnerEnforced) and has no AllUsers READ grant yet",
+        destructive: false,
         expected_controls: &[
             ExpectedControl {
                 kind: ControlKind::Preventive,
@@ -43,6 +44,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: Some("CIS AWS Foundations 2.1.4"),
         cvss_vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
         preconditions: "the bucket accepts ACLs (object ownership is not BucketOwnerEnforced) and does not already grant both READ and WRITE to AllUsers",
+        destructive: false,
         expected_controls: &[
             ExpectedControl {
                 kind: ControlKind::Preventive,
@@ -72,6 +74,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: Some("CIS AWS Foundations 2.1.4"),
         cvss_vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N",
         preconditions: "no statement of the bucket policy already allows s3:GetObject to Principal * without a condition",
+        destructive: false,
         expected_controls: &[
             ExpectedControl {
                 kind: ControlKind::Preventive,
@@ -101,6 +104,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: None,
         cvss_vector: "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:U/C:H/I:N/A:N",
         preconditions: "no statement of the bucket policy already allows an AWS principal of another account than the bucket owner's",
+        destructive: false,
         expected_controls: &[
             ExpectedControl {
                 kind: ControlKind::Preventive,
@@ -130,6 +134,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: Some("CIS AWS Foundations 2.1.4"),
         cvss_vector: "CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:N/A:N",
         preconditions: "the bucket has a Block Public Access configuration with at least one flag set",
+        destructive: false,
         expected_controls: &[
             ExpectedControl {
                 kind: ControlKind::Preventive,
@@ -159,6 +164,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: Some("CIS AWS Foundations 2.1.1 (v1.5)"),
         cvss_vector: "CVSS:3.1/AV:N/AC:H/PR:L/UI:N/S:U/C:L/I:N/A:N",
         preconditions: "the bucket's default encryption uses SSE-KMS (aws:kms or aws:kms:dsse); real S3 falls back to SSE-S3 after DeleteBucketEncryption, so new objects lose the KMS key and its key policy",
+        destructive: false,
         expected_controls: &[
             ExpectedControl {
                 kind: ControlKind::Preventive,
@@ -188,6 +194,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: None,
         cvss_vector: "CVSS:3.1/AV:N/AC:H/PR:L/UI:N/S:U/C:N/I:L/A:H",
         preconditions: "versioning is Enabled on the bucket and MFA delete is not (suspending it would need the root user's MFA)",
+        destructive: false,
         expected_controls: &[
             ExpectedControl {
                 kind: ControlKind::Preventive,
@@ -217,6 +224,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: Some("CIS AWS Foundations 3.6 (v1.5, CloudTrail bucket)"),
         cvss_vector: "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:U/C:N/I:L/A:N",
         preconditions: "server access logging is on (the bucket has a logging target)",
+        destructive: false,
         expected_controls: &[
             ExpectedControl {
                 kind: ControlKind::Preventive,
@@ -246,6 +254,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: Some("CIS AWS Foundations 2.1.1"),
         cvss_vector: "CVSS:3.1/AV:A/AC:H/PR:N/UI:N/S:U/C:H/I:L/A:N",
         preconditions: "the bucket policy has a Deny statement on aws:SecureTransport = false",
+        destructive: false,
         expected_controls: &[
             ExpectedControl {
                 kind: ControlKind::Preventive,
@@ -275,6 +284,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: None,
         cvss_vector: "CVSS:3.1/AV:N/AC:L/PR:H/UI:N/S:U/C:N/I:N/A:H",
         preconditions: "no enabled lifecycle rule already expires every object within a day; the bucket's rules use no dates or object-size filters (rdfi restores the rest exactly)",
+        destructive: true,
         expected_controls: &[
             ExpectedControl {
                 kind: ControlKind::Preventive,
@@ -304,6 +314,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: Some("CIS AWS Foundations 2.1.4"),
         cvss_vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N",
         preconditions: "the bucket holds a canary object under the key prefix rdfi-canary/ (the first one in key order is the target; rdfi never exposes other objects), accepts ACLs, and the canary has no AllUsers READ grant",
+        destructive: false,
         expected_controls: &[
             ExpectedControl {
                 kind: ControlKind::Preventive,

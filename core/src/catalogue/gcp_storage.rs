@@ -73,6 +73,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: Some("CIS GCP Foundation 5.1"),
         cvss_vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N",
         preconditions: "public access prevention is not enforced on the bucket or its project, and allUsers holds no roles/storage.objectViewer yet",
+        destructive: false,
         expected_controls: PUBLIC_IAM_CONTROLS,
         intents: &["public-storage-read"],
         remediation: "Remove allUsers from the roles/storage.objectViewer binding (gcloud storage buckets remove-iam-policy-binding gs://BUCKET --member=allUsers --role=roles/storage.objectViewer), enforce public access prevention on the bucket and set the constraints/storage.publicAccessPrevention organization policy.",
@@ -86,6 +87,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: Some("CIS GCP Foundation 5.1"),
         cvss_vector: "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:U/C:H/I:N/A:N",
         preconditions: "public access prevention is not enforced on the bucket or its project, and allAuthenticatedUsers holds no roles/storage.objectViewer yet",
+        destructive: false,
         expected_controls: PUBLIC_IAM_CONTROLS,
         intents: &["public-storage-read"],
         remediation: "Remove allAuthenticatedUsers from the roles/storage.objectViewer binding (any Google account, not only your organization's), grant the intended groups instead, and enforce public access prevention.",
@@ -99,6 +101,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: Some("CIS GCP Foundation 5.1"),
         cvss_vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
         preconditions: "public access prevention is not enforced on the bucket or its project, and allUsers holds no roles/storage.objectAdmin yet",
+        destructive: false,
         expected_controls: PUBLIC_IAM_CONTROLS,
         intents: &["public-storage-read", "public-storage-write"],
         remediation: "Remove allUsers from the roles/storage.objectAdmin binding at once, review the bucket's objects for tampering (object versions, Data Access audit logs), and enforce public access prevention.",
@@ -112,6 +115,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: None,
         cvss_vector: "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:C/C:H/I:H/A:H",
         preconditions: "user:attacker@example.com holds no roles/storage.admin on the bucket yet",
+        destructive: false,
         expected_controls: &[
             preventive(
                 "Organization Policy constraints/iam.allowedPolicyMemberDomains (domain restricted sharing)",
@@ -137,6 +141,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: Some("CIS GCP Foundation 5.2"),
         cvss_vector: "CVSS:3.1/AV:N/AC:H/PR:L/UI:N/S:U/C:L/I:L/A:N",
         preconditions: "uniform bucket-level access is enabled and not locked (enabled for less than 90 days)",
+        destructive: false,
         expected_controls: &[
             preventive("Organization Policy constraints/storage.uniformBucketLevelAccess"),
             detective(
@@ -160,6 +165,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: Some("CIS GCP Foundation 5.1"),
         cvss_vector: "CVSS:3.1/AV:N/AC:H/PR:L/UI:N/S:U/C:L/I:N/A:N",
         preconditions: "public access prevention is enforced on the bucket",
+        destructive: false,
         expected_controls: &[
             preventive("Organization Policy constraints/storage.publicAccessPrevention"),
             detective(
@@ -183,6 +189,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: Some("CIS GCP Foundation 5.1"),
         cvss_vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:L/I:N/A:N",
         preconditions: "uniform bucket-level access is disabled, public access prevention is not enforced, and the ACL has no allUsers entry yet",
+        destructive: false,
         expected_controls: PUBLIC_ACL_CONTROLS,
         intents: &["public-storage-read"],
         remediation: "Remove the allUsers entry from the bucket ACL (gcloud storage buckets update gs://BUCKET --remove-acl-grant=entity=allUsers), then enable uniform bucket-level access so ACLs no longer apply.",
@@ -196,6 +203,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: Some("CIS GCP Foundation 5.1"),
         cvss_vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N",
         preconditions: "uniform bucket-level access is disabled, public access prevention is not enforced, and the default object ACL has no allUsers entry yet",
+        destructive: false,
         expected_controls: PUBLIC_ACL_CONTROLS,
         intents: &["public-storage-read"],
         remediation: "Remove the allUsers entry from the default object ACL (gcloud storage buckets update gs://BUCKET --remove-default-object-acl-grant=entity=allUsers), make public any object written meanwhile private again, and enable uniform bucket-level access.",
@@ -209,6 +217,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: None,
         cvss_vector: "CVSS:3.1/AV:N/AC:L/PR:H/UI:N/S:U/C:N/I:L/A:H",
         preconditions: "object versioning is enabled",
+        destructive: false,
         expected_controls: &[
             preventive("IAM: storage.buckets.update only for the platform's deploy identity"),
             detective(
@@ -232,6 +241,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: None,
         cvss_vector: "CVSS:3.1/AV:N/AC:L/PR:H/UI:N/S:U/C:N/I:L/A:N",
         preconditions: "usage logs are delivered to a log bucket",
+        destructive: false,
         expected_controls: &[
             preventive("IAM: storage.buckets.update only for the platform's deploy identity"),
             detective(
@@ -255,6 +265,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: Some("CIS GCP Foundation 2.3"),
         cvss_vector: "CVSS:3.1/AV:N/AC:L/PR:H/UI:N/S:U/C:N/I:H/A:H",
         preconditions: "the bucket has a retention policy that is not locked (a locked policy cannot be removed)",
+        destructive: false,
         expected_controls: &[
             preventive(
                 "Bucket Lock (a locked retention policy), Organization Policy constraints/storage.retentionPolicySeconds",
@@ -280,6 +291,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         cis_control: None,
         cvss_vector: "CVSS:3.1/AV:N/AC:H/PR:H/UI:N/S:U/C:L/I:N/A:N",
         preconditions: "the bucket has a default Cloud KMS key",
+        destructive: false,
         expected_controls: &[
             preventive(
                 "Organization Policy constraints/gcp.restrictNonCmekServices (storage.googleapis.com)",

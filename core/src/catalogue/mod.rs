@@ -51,6 +51,9 @@ pub struct FaultModel {
     pub cis_control: Option<&'static str>,
     pub cvss_vector: &'static str,
     pub preconditions: &'static str,
+    /// Whether the fault itself can destroy data, beyond what its revert restores (a rule that deletes
+    /// objects): an experiment must opt in to run it.
+    pub destructive: bool,
     pub expected_controls: &'static [ExpectedControl],
     /// What the fault is an instance of, so that experiments can ask for it by intent (see [`INTENTS`]).
     pub intents: &'static [&'static str],
@@ -144,6 +147,15 @@ pub fn by_intent<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_faults_that_delete_data_are_marked_destructive() {
+        let destructive: Vec<&str> = all()
+            .filter(|model| model.destructive)
+            .map(|model| model.id)
+            .collect();
+        assert_eq!(destructive, ["aws.s3.bucket-lifecycle-expire-one-day"]);
+    }
 
     #[test]
     fn ids_are_unique_and_every_model_is_complete() {
