@@ -137,3 +137,48 @@ async fn an_iam_revert_keeps_members_added_meanwhile() {
         "the conditional binding stays: {after}"
     );
 }
+
+/// A bucket field's revert (a conditional patch of the whole `acl` field) keeps an entry someone added while
+/// the fault was on, and check_revert sees the revert complete and the change made by others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bucket_field_revert_keeps_an_entry_added_meanwhile() {
+    let emulator = GcsEmulator::start();
+    let gcs = GcsClient::new(&emulator.endpoint);
+    let provider = GcpProvider::connect(&GcpSettings {
+        project: PROJECT.to_owned(),
+        endpoint: Some(emulator.endpoint.clone()),
+    })
+    .expect("the gcp provider");
+    let fault_id = "gcp.storage.bucket-acl-public-read";
+    let case = gcs_cases()
+        .into_iter()
+        .find(|case| case.fault_id() == fault_id)
+        .expect("the case");
+    let resource = case.prepare(&gcs, "concurrent-acl").await;
+    let faults = provider.faults();
+    let snapshot = faults.snapshot(fault_id, &resource).await.unwrap();
+    faults.inject(fault_id, &resource, &snapshot).await.unwrap();
+
+    let mut acl = gcs.get_bucket(&resource.name).await["acl"].clone();
+    let helper = json!({"entity": "user-helper@example.org", "role": "READER"});
+    acl.as_array_mut().unwrap().push(helper);
+    gcs.patch_bucket(&resource.name, &json!({ "acl": acl }))
+        .await;
+
+    faults.revert(fault_id, &resource, &snapshot).await.unwrap();
+    let after = case.read(&gcs, &resource).await;
+    assert!(!case.misconfigured(&after), "allUsers is gone: {after}");
+    assert!(
+        after["acl"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|entry| entry["entity"] == "user-helper@example.org"),
+        "the entry added meanwhile stays: {after}"
+    );
+    let check = faults
+        .check_revert(fault_id, &resource, &snapshot)
+        .await
+        .unwrap();
+    assert!(check.reverted && check.changed_by_others, "{check:?}");
+}

@@ -1,4 +1,4 @@
-//! Every fault of the catalogue on the sandbox, from its example state: inject, probe, revert, re-read.
+//! Every fault of the catalogue on the sandbox, from its example state: inject, probe, revert, verify, re-read.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -37,7 +37,21 @@ async fn every_fault_injects_and_reverts_exactly_on_the_sandbox() {
                 .unwrap()
                 .is_empty()
         );
+        let check = faults
+            .check_revert(model.id, &resource, &snapshot)
+            .await
+            .unwrap();
+        assert!(!check.reverted, "{}: {check:?}", model.id);
         faults.revert(model.id, &resource, &snapshot).await.unwrap();
+        let check = faults
+            .check_revert(model.id, &resource, &snapshot)
+            .await
+            .unwrap();
+        assert!(
+            check.reverted && !check.changed_by_others,
+            "{}: {check:?}",
+            model.id
+        );
         assert_eq!(
             faults.snapshot(model.id, &resource).await.unwrap(),
             snapshot,

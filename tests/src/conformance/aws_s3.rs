@@ -548,10 +548,22 @@ impl AwsCase for BucketLifecycleExpireOneDay {
         "aws.s3.bucket-lifecycle-expire-one-day"
     }
 
-    /// Two rules: logs/ move to STANDARD_IA after 30 days and expire after 365; tmp/ expire after 7 days and
-    /// abandoned multipart uploads are aborted after 2.
+    /// A versioned bucket (the fault refuses others, where it would delete data for good) with two rules:
+    /// logs/ move to STANDARD_IA after 30 days and expire after 365; tmp/ expire after 7 days and abandoned
+    /// multipart uploads are aborted after 2.
     async fn prepare(&self, aws: &Clients, name: &str) -> ResourceRef {
         let resource = prepare_bucket(aws, name).await;
+        aws.s3
+            .put_bucket_versioning()
+            .bucket(name)
+            .versioning_configuration(
+                VersioningConfiguration::builder()
+                    .status(BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("PutBucketVersioning");
         let archive_logs = LifecycleRule::builder()
             .id("archive-logs")
             .status(ExpirationStatus::Enabled)

@@ -44,10 +44,28 @@ where
     {
         return Err("after inject the provider's probe sees no fault".into());
     }
+    let check = faults
+        .check_revert(fault_id, resource, &snapshot)
+        .await
+        .map_err(|e| format!("check_revert: {e}"))?;
+    if check.reverted {
+        return Err(format!(
+            "after inject check_revert says the fault is reverted: {check:?}"
+        ));
+    }
     faults
         .revert(fault_id, resource, &snapshot)
         .await
         .map_err(|e| format!("revert: {e}"))?;
+    let check = faults
+        .check_revert(fault_id, resource, &snapshot)
+        .await
+        .map_err(|e| format!("check_revert: {e}"))?;
+    if !check.reverted || check.changed_by_others {
+        return Err(format!(
+            "after revert check_revert says {check:?}, not reverted and unchanged by others"
+        ));
+    }
     let after = read().await;
     if after != before {
         return Err(format!(
