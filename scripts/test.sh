@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh machine: installs the test servers, then runs every test of the workspace.
+# The whole test suite on a fresh machine: installs the test servers, checks formatting and lints, then runs
+# every test of the workspace.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 scripts/test-deps.sh
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo build --workspace --bins
 # The README's first command must keep working too.
 cargo run --quiet -p rdfi -- demo > /dev/null

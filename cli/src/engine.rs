@@ -10,12 +10,14 @@ use std::time::Duration;
 use rdfi_core::CancellationToken;
 use rdfi_core::bus::Bus;
 use rdfi_executor::Journal;
+use rdfi_executor::RevertOutcome;
 use rdfi_executor::args::SafetyArgs;
 use rdfi_executor::journal::file::FileJournal;
 use rdfi_knowledge::{KnowledgeConfig, Store};
 use rdfi_planner::{PlannerConfig, PlannerHandle};
 use rdfi_proto::v1::{GetRunResponse, RunStatus};
 use rdfi_provider::Provider;
+use rdfi_provider::settings::ProviderTarget;
 use tokio::task::JoinSet;
 
 /// The services, by name.
@@ -88,6 +90,8 @@ pub struct EngineConfig {
     pub poll_interval: Duration,
     /// Detection sources whose signals abort everything (stop conditions).
     pub stop_sources: Vec<String>,
+    /// How the provider reaches the cloud, journalled with every fault so that recovery needs no flags.
+    pub target: Option<ProviderTarget>,
 }
 
 impl EngineConfig {
@@ -112,6 +116,7 @@ impl EngineConfig {
             executor_listen: None,
             poll_interval: Duration::from_secs(1),
             stop_sources: Vec::new(),
+            target: None,
         }
     }
 }
@@ -122,6 +127,8 @@ pub struct Engine {
     tasks: JoinSet<(&'static str, Result<(), String>)>,
     planner: PlannerHandle,
     store: Option<Store>,
+    /// What the executor reverted when it stopped.
+    executor_outcome: Arc<std::sync::Mutex<Option<RevertOutcome>>>,
 }
 
 impl Engine {
@@ -138,6 +145,7 @@ impl Engine {
                 .ok_or(EngineError::NoProvider(service))
         };
         let mut store = None;
+        let executor_outcome = Arc::new(std::sync::Mutex::new(None));
         for &service in &config.services {
             let bus = config.bus.clone();
             let token = shutdown.clone();
@@ -190,12 +198,20 @@ impl Engine {
                         retry: config.safety.retry(),
                         revert_concurrency: config.safety.revert_concurrency,
                         grpc_listen: config.executor_listen,
+                        target: config.target.clone(),
                     };
+                    let ran = run_executor_apart(executor, token);
+                    let outcome = executor_outcome.clone();
                     tasks.spawn(async move {
-                        (
-                            service,
-                            stringify(rdfi_executor::run(executor, token).await),
-                        )
+                        let ran = ran.await.unwrap_or_else(|_| {
+                            Err("the executor's thread ended without an answer".to_owned())
+                        });
+                        let ran = ran.map(|reverted| {
+                            *outcome
+                                .lock()
+                                .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(reverted);
+                        });
+                        (service, ran)
                     });
                 }
                 "monitor" => {
@@ -228,6 +244,7 @@ impl Engine {
             tasks,
             planner: PlannerHandle::new(config.bus),
             store,
+            executor_outcome,
         })
     }
 
@@ -265,7 +282,7 @@ impl Engine {
     }
 
     /// Runs until shutdown or until a service stops on its own (an error).
-    pub async fn run_until_stopped(mut self) -> Result<(), EngineError> {
+    pub async fn run_until_stopped(mut self) -> Result<Option<RevertOutcome>, EngineError> {
         let outcome = tokio::select! {
             _ = self.shutdown.cancelled() => Ok(()),
             Some(finished) = self.tasks.join_next() => Err(service_ended(finished)),
@@ -274,8 +291,9 @@ impl Engine {
         outcome.and(stopped)
     }
 
-    /// Stops every service (the executor reverts what is active first) and waits for them.
-    pub async fn stop(mut self) -> Result<(), EngineError> {
+    /// Stops every service (the executor reverts what is active first) and waits for them; returns what the
+    /// executor reverted on its way out, when it ran here.
+    pub async fn stop(mut self) -> Result<Option<RevertOutcome>, EngineError> {
         self.shutdown.cancel();
         let mut first_error = None;
         while let Some(finished) = self.tasks.join_next().await {
@@ -284,12 +302,49 @@ impl Engine {
                 first_error.get_or_insert(error);
             }
         }
-        first_error.map_or(Ok(()), Err)
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(*self
+                .executor_outcome
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())),
+        }
     }
 }
 
-fn stringify<E: std::fmt::Display>(result: Result<(), E>) -> Result<(), String> {
+/// Runs the executor on a runtime and thread of its own, so that its abort listener, deadline timers and
+/// reverts keep running while another service of this process is busy or stuck.
+fn run_executor_apart(
+    executor: rdfi_executor::ExecutorConfig,
+    shutdown: CancellationToken,
+) -> tokio::sync::oneshot::Receiver<Result<RevertOutcome, String>> {
+    let (answer, answered) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("rdfi-executor".to_owned())
+        .spawn(move || {
+            let outcome = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("rdfi-executor")
+                .enable_all()
+                .build()
+                .map_err(|error| format!("cannot start the executor's runtime: {error}"))
+                .and_then(|runtime| {
+                    stringify_outcome(runtime.block_on(rdfi_executor::run(executor, shutdown)))
+                });
+            let _ = answer.send(outcome);
+        });
+    if let Err(error) = spawned {
+        tracing::error!(%error, "cannot start the executor's thread");
+    }
+    answered
+}
+
+fn stringify_outcome<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, String> {
     result.map_err(|error| error.to_string())
+}
+
+fn stringify<E: std::fmt::Display>(result: Result<(), E>) -> Result<(), String> {
+    stringify_outcome(result)
 }
 
 type Finished = Result<(&'static str, Result<(), String>), tokio::task::JoinError>;

@@ -74,12 +74,17 @@ enum Command {
         #[arg(long, value_name = "PROVIDER")]
         provider: Option<String>,
     },
-    /// Revert every fault the journal holds open, now; exits 0 only when none is left open.
+    /// Revert every fault the journal holds open, now, each through the cloud endpoint it was injected
+    /// through; exits 0 only when none is left open.
     Recover(safety::RecoverArgs),
-    /// Show the faults the journal holds open; exits 3 when a revert failed or a deadline is long past.
+    /// Show the faults the journal holds open and who will revert them; exits 3 when a revert failed, a
+    /// deadline is long past, or nobody is left to revert them.
     Status(safety::StatusArgs),
-    /// Revert every active fault (of one run) now: over gRPC to an executor, or as a safety.abort event.
+    /// Stop new injections (of one run, or of every run until `rdfi resume`) and revert every active fault
+    /// now: over gRPC to an executor, or as a safety.abort event.
     Abort(safety::AbortArgs),
+    /// Allow injections again after `rdfi abort` without --run.
+    Resume(safety::ResumeArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -183,6 +188,7 @@ async fn dispatch(command: Command) -> Result<u8, Failure> {
         Command::Recover(args) => safety::recover(args).await,
         Command::Status(args) => safety::status(args).await,
         Command::Abort(args) => safety::abort(args).await,
+        Command::Resume(args) => safety::resume(args).await,
     }
 }
 
@@ -225,9 +231,12 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
         std::fs::read_to_string(&args.file).map_err(|error| usage(format!("{file}: {error}")))?;
     let mut spec = experiment::parse(&source, &file).map_err(usage)?;
     spec.dry_run |= args.dry_run;
-    let provider = rdfi_provider::settings::connect(&spec.provider, &spec.region, &args.endpoints)
-        .await
-        .map_err(usage)?;
+    let target = rdfi_provider::settings::ProviderTarget {
+        provider: spec.provider.clone(),
+        region: spec.region.clone(),
+        endpoints: args.endpoints.clone(),
+    };
+    let provider = target.connect().await.map_err(usage)?;
     let bus = args.common.bus().await.map_err(usage)?;
     let report = execute(
         spec,
@@ -237,6 +246,7 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
             webhook_listen: Some(args.webhook_listen),
             poll_interval: args.poll_interval,
             stop_sources: args.stop_sources.clone(),
+            target: Some(target),
             ..EngineConfig::one_process(
                 bus,
                 provider,
@@ -277,7 +287,14 @@ async fn execute(
     };
     narration.cancel();
     let stopped = engine.stop().await;
-    let run = outcome?;
+    let run = match (outcome, &stopped) {
+        (Ok(run), _) => run,
+        // Interrupted or timed out: say what the executor put back on its way out.
+        (Err(failure), Ok(Some(reverted))) => {
+            return Err(abort(format!("{}; {reverted}", failure.message)));
+        }
+        (Err(failure), _) => return Err(failure),
+    };
     stopped.map_err(abort)?;
     Ok(Report::from_run(&run))
 }

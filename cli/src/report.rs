@@ -1,7 +1,7 @@
 //! The run report, built from what knowledge recorded: a table for people, JSON for pipelines.
 
 use rdfi_proto::unix_millis;
-use rdfi_proto::v1::{GetRunResponse, Verdict};
+use rdfi_proto::v1::{FaultState, GetRunResponse, Verdict};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -31,7 +31,10 @@ pub struct FaultReport {
     pub detected_by: Option<String>,
     /// The resource is as it was before the fault, checked by reading it back (true when nothing was changed).
     pub revert_verified: bool,
+    /// The fault's lifecycle state: `reverted`, `revert_failed`, `prevented`, `rejected`, ...
     pub state: String,
+    /// Someone else changed the resource while the fault was active; the revert kept their change.
+    pub changed_by_others: bool,
     pub dry_run: bool,
     /// What the injection changed, or in a dry run would have changed.
     pub change: Option<String>,
@@ -72,7 +75,8 @@ impl Report {
                 .iter()
                 .map(|fault| {
                     let resource = fault.resource.clone().unwrap_or_default();
-                    let untouched = matches!(fault.state.as_str(), "prevented" | "rejected");
+                    let state = fault.state();
+                    let untouched = matches!(state, FaultState::Prevented | FaultState::Rejected);
                     FaultReport {
                         fault_instance_id: fault.fault_instance_id.clone(),
                         fault_id: fault.fault_id.clone(),
@@ -83,7 +87,8 @@ impl Report {
                         time_to_correct_ms: fault.time_to_correct_ms,
                         detected_by: non_empty(&fault.detected_by),
                         revert_verified: fault.revert_verified || untouched,
-                        state: fault.state.clone(),
+                        state: state.label().to_owned(),
+                        changed_by_others: fault.changed_by_others,
                         dry_run: fault.dry_run,
                         change: non_empty(&fault.change),
                         reason: non_empty(&fault.reason),
@@ -110,7 +115,7 @@ impl Report {
     pub fn revert_failed(&self) -> bool {
         self.faults
             .iter()
-            .any(|fault| fault.state == "revert_failed")
+            .any(|fault| fault.state == FaultState::RevertFailed.label())
     }
 
     /// The process exit code: 0 every hypothesis held, 1 a hypothesis failed, 3 a revert failed.
@@ -135,9 +140,15 @@ impl Report {
             "REVERTED".to_owned(),
         ]];
         for fault in &self.faults {
-            let reverted = match fault.state.as_str() {
-                "prevented" | "rejected" => "n/a (unchanged)",
+            let untouched = [FaultState::Prevented, FaultState::Rejected]
+                .map(FaultState::label)
+                .contains(&fault.state.as_str());
+            let reverted = match () {
+                _ if untouched => "n/a (unchanged)",
                 _ if fault.dry_run => "n/a (dry run)",
+                _ if fault.revert_verified && fault.changed_by_others => {
+                    "yes, verified (others' changes kept)"
+                }
                 _ if fault.revert_verified => "yes, verified",
                 _ => "NO",
             };

@@ -1,6 +1,6 @@
 //! The commands that keep the estate safe from outside a run: `rdfi recover`, `rdfi status`, `rdfi abort`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -10,17 +10,20 @@ use rdfi_core::bus::nats::NatsBus;
 use rdfi_core::cli::CommonArgs;
 use rdfi_core::{events, telemetry};
 use rdfi_executor::args::SafetyArgs;
-use rdfi_executor::{ExecutorConfig, FaultState, Journal, JournalRecord};
+use rdfi_executor::journal::file::inspect;
+use rdfi_executor::{ExecutorConfig, FaultState, Journal, JournalRecord, RevertOutcome};
 use rdfi_proto::v1::event::Payload;
 use rdfi_proto::v1::executor_service_client::ExecutorServiceClient;
-use rdfi_proto::v1::{AbortRequest, SafetyAbort};
-use rdfi_provider::settings::ProviderArgs;
+use rdfi_proto::v1::{AbortRequest, ResumeRequest, SafetyAbort};
+use rdfi_provider::settings::{ProviderArgs, ProviderTarget};
 
-use crate::serve::{JournalArgs, default_state_dir};
+use crate::serve::{JournalArgs, JournalKind, default_state_dir};
 use crate::{Failure, abort as safety_abort, usage};
 
 /// How long past its deadline an open fault is reported as overdue.
 const OVERDUE: Duration = Duration::from_secs(60);
+/// How long `rdfi abort --nats` waits for the executors to revert every open fault.
+const ABORT_PATIENCE: Duration = Duration::from_secs(300);
 
 #[derive(clap::Args)]
 pub struct RecoverArgs {
@@ -70,41 +73,72 @@ fn quiet_telemetry(common: &CommonArgs) -> Result<telemetry::TelemetryGuard, Fai
 async fn open_journal(
     common: &CommonArgs,
     journal: &JournalArgs,
-    state_dir: Option<PathBuf>,
+    state_dir: &Path,
 ) -> Result<(Arc<dyn Journal>, Option<NatsBus>), Failure> {
-    let state_dir = state_dir.unwrap_or_else(default_state_dir);
     let nats = match &common.nats {
         Some(_) => Some(common.nats_bus().await.map_err(usage)?),
         None => None,
     };
-    Ok((journal.open(&state_dir, nats.as_ref()).await?, nats))
+    Ok((journal.open(state_dir, nats.as_ref()).await?, nats))
 }
 
-/// `rdfi recover`: exit 0 only when the journal holds no open fault afterwards.
+/// `rdfi recover`: each open fault is recovered through the provider, region and endpoints its record names
+/// (the flags serve only records that name none); exit 0 only when the journal holds no open fault afterwards.
 pub async fn recover(args: RecoverArgs) -> Result<u8, Failure> {
     let _telemetry = quiet_telemetry(&args.common)?;
-    let (journal, nats) = open_journal(&args.common, &args.journal, args.state_dir).await?;
-    let provider = args.provider.connect().await.map_err(usage)?;
+    let state_dir = args.state_dir.clone().unwrap_or_else(default_state_dir);
+    let (journal, nats) = open_journal(&args.common, &args.journal, &state_dir).await?;
     let bus: Arc<dyn Bus> = match nats {
         Some(nats) => Arc::new(nats),
         None => Arc::new(MemoryBus::new()),
     };
-    let outcome = rdfi_executor::recover(ExecutorConfig {
-        bus,
-        provider,
-        journal,
-        limits: args.safety.blast_radius(&args.provider.opt_in_tag),
-        retry: args.safety.retry(),
-        revert_concurrency: args.safety.revert_concurrency,
-        grpc_listen: None,
-    })
-    .await
-    .map_err(safety_abort)?;
-    println!(
-        "reverted and verified {} fault(s); {} still open",
-        outcome.reverted, outcome.still_open
-    );
-    Ok(if outcome.still_open == 0 { 0 } else { 3 })
+    let open = journal.open_faults().await.map_err(usage)?;
+    let fallback = args.provider.target();
+    let mut targets: Vec<ProviderTarget> = Vec::new();
+    for record in &open {
+        let target = record.target.clone().unwrap_or_else(|| fallback.clone());
+        if !targets.contains(&target) {
+            targets.push(target);
+        }
+    }
+    let mut total = RevertOutcome::default();
+    for target in targets {
+        let provider = match target.connect().await {
+            Ok(provider) => provider,
+            Err(error) => {
+                eprintln!("rdfi: cannot reach {target}: {error}");
+                total.still_open += open
+                    .iter()
+                    .filter(|record| record.target.as_ref().unwrap_or(&fallback) == &target)
+                    .count() as u32;
+                continue;
+            }
+        };
+        let selected =
+            |record: &JournalRecord| record.target.as_ref().unwrap_or(&fallback) == &target;
+        let outcome = rdfi_executor::recover(
+            ExecutorConfig {
+                bus: bus.clone(),
+                provider,
+                journal: journal.clone(),
+                limits: args.safety.blast_radius(&args.provider.opt_in_tag),
+                retry: args.safety.retry(),
+                revert_concurrency: args.safety.revert_concurrency,
+                grpc_listen: None,
+                target: Some(target.clone()),
+            },
+            Some(&selected),
+        )
+        .await
+        .map_err(safety_abort)?;
+        if outcome.reverted + outcome.still_open > 0 {
+            println!("{target}: {outcome}");
+        }
+        total.reverted += outcome.reverted;
+        total.still_open += outcome.still_open;
+    }
+    println!("{total}");
+    Ok(if total.still_open == 0 { 0 } else { 3 })
 }
 
 fn now_ms() -> i64 {
@@ -114,16 +148,18 @@ fn now_ms() -> i64 {
         .unwrap_or_default()
 }
 
-fn describe(record: &JournalRecord, now: i64) -> String {
+fn describe(record: &JournalRecord, now: i64, anyone_reverts: bool) -> String {
     let due = record.revert_due_at_ms - now;
-    let deadline = if due >= 0 {
-        format!("revert in {} s", due / 1000)
+    let deadline = if !anyone_reverts {
+        "no process left to revert it".to_owned()
+    } else if due >= 0 {
+        format!("revert in {}", seconds(due))
     } else {
-        format!("revert overdue by {} s", -due / 1000)
+        format!("revert overdue by {}", seconds(-due))
     };
     format!(
         "{:<14} {:<36} {:<40} {deadline}{}",
-        record.state.as_str(),
+        record.state.label(),
         record.fault_id,
         record.resource.id,
         record
@@ -134,11 +170,41 @@ fn describe(record: &JournalRecord, now: i64) -> String {
     )
 }
 
-/// `rdfi status`: the open faults; exit 3 when one failed to revert or is long overdue.
+fn seconds(millis: i64) -> String {
+    format!("{:.1} s", millis as f64 / 1000.0)
+}
+
+/// `rdfi status`: the open faults and who reverts them; exit 3 when one failed to revert, is long overdue,
+/// or has nobody left to revert it. A file journal is read without taking it, so this works while a run is on.
 pub async fn status(args: StatusArgs) -> Result<u8, Failure> {
     let _telemetry = quiet_telemetry(&args.common)?;
-    let (journal, _nats) = open_journal(&args.common, &args.journal, args.state_dir).await?;
-    let open = journal.open_faults().await.map_err(usage)?;
+    let state_dir = args.state_dir.clone().unwrap_or_else(default_state_dir);
+    let nats = args.common.nats.is_some();
+    let (open, stops, holder) = match args.journal.kind(nats) {
+        JournalKind::File => {
+            let seen = inspect(&state_dir).map_err(usage)?;
+            let holder = seen.held_by.map(|process| {
+                format!("the rdfi process{process} holding {}", state_dir.display())
+            });
+            (seen.open, seen.stops, holder)
+        }
+        JournalKind::Nats => {
+            let (journal, _nats) = open_journal(&args.common, &args.journal, &state_dir).await?;
+            let open = journal.open_faults().await.map_err(usage)?;
+            let stops = journal.stops().await.map_err(usage)?;
+            // Any executor replica sharing the journal reverts them; the overdue check below says when none did.
+            (
+                open,
+                stops,
+                Some("the executors sharing the NATS journal".to_owned()),
+            )
+        }
+    };
+    if let Some(reason) = &stops.all {
+        println!(
+            "injections are stopped for every run ({reason}); `rdfi resume` allows them again"
+        );
+    }
     if open.is_empty() {
         println!("no open fault: the estate is as rdfi found it");
         return Ok(0);
@@ -146,12 +212,28 @@ pub async fn status(args: StatusArgs) -> Result<u8, Failure> {
     let now = now_ms();
     println!("{} open fault(s):", open.len());
     for record in &open {
-        println!("  {}", describe(record, now));
+        println!("  {}", describe(record, now, holder.is_some()));
     }
-    let alarming = open.iter().any(|record| {
-        record.state == FaultState::RevertFailed
-            || now - record.revert_due_at_ms > OVERDUE.as_millis() as i64
-    });
+    let recover_command = match args.journal.kind(nats) {
+        JournalKind::File => format!("rdfi recover --state-dir {}", state_dir.display()),
+        JournalKind::Nats => "rdfi recover --nats URL".to_owned(),
+    };
+    match &holder {
+        Some(holder) => println!("{holder} reverts them at their deadlines"),
+        None => println!(
+            "no rdfi process holds this journal, so nobody will revert them: run `{recover_command}`"
+        ),
+    }
+    let alarming = holder.is_none()
+        || open.iter().any(|record| {
+            record.state == FaultState::RevertFailed
+                || now - record.revert_due_at_ms > OVERDUE.as_millis() as i64
+        });
+    if alarming && holder.is_some() {
+        println!(
+            "a revert failed or is long overdue: run `{recover_command}` once the holder has stopped"
+        );
+    }
     Ok(if alarming { 3 } else { 0 })
 }
 
@@ -178,8 +260,11 @@ pub async fn abort(args: AbortArgs) -> Result<u8, Failure> {
             })?
             .into_inner();
         println!(
-            "reverted and verified {} fault(s); {} still open",
-            outcome.reverted, outcome.still_open
+            "{}",
+            RevertOutcome {
+                reverted: outcome.reverted,
+                still_open: outcome.still_open
+            }
         );
         return Ok(if outcome.still_open == 0 { 0 } else { 3 });
     }
@@ -190,6 +275,19 @@ pub async fn abort(args: AbortArgs) -> Result<u8, Failure> {
     }
     let bus = args.common.nats_bus().await.map_err(usage)?;
     let run_id = args.run.clone().unwrap_or_default();
+    let scope = args.run.as_deref();
+    // The stop goes into the journal every executor shares before anything else, so that no executor injects
+    // a fault of this scope from now on, even one that has not heard the event yet.
+    let journal = JournalArgs {
+        kind: Some(JournalKind::Nats),
+        journal_replicas: None,
+    }
+    .open(Path::new("."), Some(&bus))
+    .await?;
+    journal
+        .stop(scope, &args.reason)
+        .await
+        .map_err(safety_abort)?;
     bus.publish(&events::event(
         "cli",
         &run_id,
@@ -202,6 +300,61 @@ pub async fn abort(args: AbortArgs) -> Result<u8, Failure> {
     ))
     .await
     .map_err(usage)?;
-    println!("published rdfi.v1.safety.abort; every executor reverts its active faults");
+    // Then wait until the executors have reverted every open fault of the scope.
+    let in_scope = |record: &JournalRecord| scope.is_none_or(|run_id| record.run_id == run_id);
+    let deadline = tokio::time::Instant::now() + ABORT_PATIENCE;
+    let still_open = loop {
+        let open = journal.open_faults().await.map_err(safety_abort)?;
+        let still_open = open.iter().filter(|record| in_scope(record)).count() as u32;
+        if still_open == 0 || tokio::time::Instant::now() >= deadline {
+            break still_open;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    println!(
+        "stopped injections of {}; {still_open} fault(s) still open",
+        if scope.is_some() {
+            "this run"
+        } else {
+            "every run (until `rdfi resume`)"
+        }
+    );
+    Ok(if still_open == 0 { 0 } else { 3 })
+}
+
+#[derive(clap::Args)]
+pub struct ResumeArgs {
+    /// The executor's gRPC URL.
+    #[arg(long, env = "RDFI_EXECUTOR_URL", value_name = "URL")]
+    executor: Option<String>,
+    /// Without --executor: the state directory of a one-process run (its file journal)...
+    #[arg(long, env = "RDFI_STATE_DIR", value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    #[command(flatten)]
+    journal: JournalArgs,
+    /// ...or, with --nats, the NATS journal every executor shares.
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+/// `rdfi resume`: lifts the stops an abort left in the journal.
+pub async fn resume(args: ResumeArgs) -> Result<u8, Failure> {
+    let _telemetry = quiet_telemetry(&args.common)?;
+    if let Some(url) = &args.executor {
+        let mut client = ExecutorServiceClient::connect(url.clone())
+            .await
+            .map_err(|error| usage(format!("cannot reach the executor at {url}: {error}")))?;
+        let mut request = tonic::Request::new(ResumeRequest {});
+        telemetry::inject_into_grpc(request.metadata_mut());
+        client
+            .resume(request)
+            .await
+            .map_err(|status| usage(format!("the executor refused: {}", status.message())))?;
+    } else {
+        let state_dir = args.state_dir.clone().unwrap_or_else(default_state_dir);
+        let (journal, _nats) = open_journal(&args.common, &args.journal, &state_dir).await?;
+        journal.resume().await.map_err(usage)?;
+    }
+    println!("injections allowed again");
     Ok(0)
 }

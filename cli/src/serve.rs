@@ -15,7 +15,7 @@ use rdfi_core::telemetry;
 use rdfi_executor::Journal;
 use rdfi_executor::args::SafetyArgs;
 use rdfi_executor::journal::file::FileJournal;
-use rdfi_executor::journal::nats::NatsJournal;
+use rdfi_executor::journal::nats::{NatsJournal, cluster_size};
 use rdfi_provider::settings::ProviderArgs;
 
 use crate::engine::{Engine, EngineConfig};
@@ -93,33 +93,43 @@ pub enum JournalKind {
 
 #[derive(Clone, Debug, clap::Args)]
 pub struct JournalArgs {
-    /// The executor's journal: file (in --state-dir) or nats (shared by replicas, needs --nats).
-    #[arg(long = "journal", env = "RDFI_JOURNAL", value_enum, default_value_t = JournalKind::Nats)]
-    pub kind: JournalKind,
-    /// Replicas of the NATS journal bucket (the NATS cluster's size, up to 5).
-    #[arg(
-        long,
-        env = "RDFI_JOURNAL_REPLICAS",
-        default_value_t = 1,
-        value_name = "N"
-    )]
-    pub journal_replicas: usize,
+    /// The executor's journal: file (in --state-dir, one process) or nats (shared by replicas). Default: nats
+    /// when --nats is given, file otherwise.
+    #[arg(long = "journal", env = "RDFI_JOURNAL", value_enum)]
+    pub kind: Option<JournalKind>,
+    /// Replicas of the NATS journal bucket when it is created; default: the NATS cluster's size (at most 5).
+    #[arg(long, env = "RDFI_JOURNAL_REPLICAS", value_name = "N")]
+    pub journal_replicas: Option<usize>,
 }
 
 impl JournalArgs {
+    /// The journal kind these flags mean, given whether NATS was named.
+    pub fn kind(&self, nats: bool) -> JournalKind {
+        self.kind.unwrap_or(if nats {
+            JournalKind::Nats
+        } else {
+            JournalKind::File
+        })
+    }
+
     /// Opens the journal these flags name.
     pub async fn open(
         &self,
         state_dir: &Path,
         nats: Option<&NatsBus>,
     ) -> Result<Arc<dyn Journal>, Failure> {
-        match (self.kind, nats) {
+        match (self.kind(nats.is_some()), nats) {
             (JournalKind::File, _) => Ok(Arc::new(FileJournal::open(state_dir).map_err(usage)?)),
-            (JournalKind::Nats, Some(nats)) => Ok(Arc::new(
-                NatsJournal::open(nats.jetstream(), self.journal_replicas)
-                    .await
-                    .map_err(usage)?,
-            )),
+            (JournalKind::Nats, Some(nats)) => {
+                let replicas = self
+                    .journal_replicas
+                    .unwrap_or_else(|| cluster_size(nats.jetstream()));
+                Ok(Arc::new(
+                    NatsJournal::open(nats.jetstream(), replicas)
+                        .await
+                        .map_err(usage)?,
+                ))
+            }
             (JournalKind::Nats, None) => Err(usage(
                 "--journal nats needs --nats URL (or use --journal file)",
             )),
@@ -158,6 +168,7 @@ pub async fn serve(args: ServeArgs, services: BTreeSet<&'static str>) -> Result<
     } else {
         None
     };
+    let target = args.provider.target();
     let engine = Engine::start(
         EngineConfig {
             services,
@@ -174,6 +185,7 @@ pub async fn serve(args: ServeArgs, services: BTreeSet<&'static str>) -> Result<
             executor_listen: Some(args.executor_listen),
             poll_interval: args.poll_interval,
             stop_sources: args.stop_sources,
+            target: Some(target),
         },
         shutdown_on_signals(),
     )

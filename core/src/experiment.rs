@@ -111,6 +111,9 @@ struct Safety {
     exposure_window: Option<HumanDuration>,
     #[serde(default)]
     dry_run: bool,
+    /// Allows faults the catalogue marks destructive (they can lose data, not only expose it).
+    #[serde(default)]
+    allow_destructive: bool,
 }
 
 /// A duration written as `30s`, `2m`, `1h 30m`.
@@ -328,6 +331,7 @@ pub fn parse(source: &str, file: &str) -> Result<ExperimentSpec, ExperimentError
         }),
         exposure_window_ms: millis(exposure),
         dry_run: parsed.safety.dry_run,
+        allow_destructive: parsed.safety.allow_destructive,
     })
 }
 

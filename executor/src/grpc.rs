@@ -4,7 +4,8 @@ use rdfi_core::telemetry;
 use rdfi_proto::timestamp_from_millis;
 use rdfi_proto::v1::executor_service_server::{ExecutorService, ExecutorServiceServer};
 use rdfi_proto::v1::{
-    AbortRequest, AbortResponse, ActiveFault, ListActiveRequest, ListActiveResponse,
+    AbortRequest, AbortResponse, ActiveFault, ListActiveRequest, ListActiveResponse, ResumeRequest,
+    ResumeResponse,
 };
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
@@ -55,6 +56,20 @@ impl ExecutorService for Service {
         }))
     }
 
+    async fn resume(
+        &self,
+        request: Request<ResumeRequest>,
+    ) -> Result<Response<ResumeResponse>, Status> {
+        let span = tracing::info_span!("executor.grpc", rpc = "Resume");
+        telemetry::set_parent_from_grpc(&span, request.metadata());
+        self.handle
+            .resume()
+            .instrument(span)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(ResumeResponse {}))
+    }
+
     async fn list_active(
         &self,
         _request: Request<ListActiveRequest>,
@@ -70,7 +85,7 @@ impl ExecutorService for Service {
                 run_id: record.run_id,
                 fault_id: record.fault_id,
                 resource: Some(record.resource),
-                state: record.state.as_str().to_owned(),
+                state: record.state.into(),
                 injected_at: record.injected_at_ms.map(timestamp_from_millis),
                 revert_due_at: Some(timestamp_from_millis(record.revert_due_at_ms)),
                 reason: record.reason.unwrap_or_default(),

@@ -1,16 +1,14 @@
-//! Taking a planned fault: the guard, the snapshot, the journal claim before the mutation, the injection
-//! (retried when the cloud throttles) and the refusals.
+//! Taking a planned fault: the guard over the shared journal, the snapshot, and the injection (retried when the
+//! cloud throttles; a failed call is resolved by reading the resource).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use rdfi_core::experiment;
-use rdfi_proto::timestamp_from_millis;
-use rdfi_proto::v1::event::Payload;
-use rdfi_proto::v1::{FaultInjected, FaultPlanned, FaultPrevented, FaultRejected, ResourceRef};
+use rdfi_proto::v1::{FaultPlanned, ResourceRef};
 use rdfi_provider::{ProviderError, with_retry};
 
-use crate::failpoint::failpoint;
+use crate::lifecycle::{Fault, Injection, Input};
 use crate::{Executor, ExecutorError, FaultState, JournalRecord, STALE_PLAN, guard, now_ms};
 
 impl Executor {
@@ -29,95 +27,95 @@ impl Executor {
         let now = now_ms();
         let hold =
             experiment::hold_duration(planned.exposure_window_ms, planned.hypothesis.as_ref());
-        let mut record = JournalRecord {
+        let record = JournalRecord {
             fault_instance_id: fault_instance_id.to_owned(),
             run_id: run_id.to_owned(),
             fault_id: planned.fault_id.clone(),
             resource: resource.clone(),
-            state: FaultState::Intended,
+            state: FaultState::Planned,
             snapshot: None,
             hypothesis: planned.hypothesis,
             injected_at_ms: None,
-            revert_due_at_ms: now + hold.as_millis() as i64,
+            revert_due_at_ms: now.saturating_add(hold.as_millis() as i64),
             dry_run: planned.dry_run,
             reason: None,
             recorded_at_ms: now,
+            target: self.target.clone(),
+            changed_by_others: false,
         };
-        if let Some(reason) = self
-            .guard(run_id, &planned, &resource, now - planned_at_ms)
-            .await
-        {
-            return self.reject(record, reason, true).await;
+        let Some(tokens) = self.register(&record) else {
+            tracing::debug!("fault already in hand; redelivery ignored");
+            return Ok(());
+        };
+        let first = self
+            .admit(run_id, &planned, &resource, now - planned_at_ms)
+            .await;
+        self.drive_planned(Fault::planned(record), tokens, first)
+            .await;
+        Ok(())
+    }
+
+    /// The guard, then the snapshot and what the injection will change: the lifecycle's first input.
+    async fn admit(
+        &self,
+        run_id: &str,
+        planned: &FaultPlanned,
+        resource: &ResourceRef,
+        age_ms: i64,
+    ) -> Input {
+        if let Some(reason) = self.guard(run_id, planned, resource, age_ms).await {
+            return Input::Refused { reason };
         }
         let faults = self.provider.faults();
         let snapshot = match with_retry(&self.retry, "snapshot", || {
-            faults.snapshot(&planned.fault_id, &resource)
+            faults.snapshot(&planned.fault_id, resource)
         })
         .await
         {
             Ok(snapshot) => snapshot,
             Err(error) => {
-                return self
-                    .reject(record, format!("snapshot failed: {error}"), true)
-                    .await;
+                return Input::Refused {
+                    reason: format!("snapshot failed: {error}"),
+                };
             }
         };
         let change = faults
-            .describe(&planned.fault_id, &resource, &snapshot)
+            .describe(&planned.fault_id, resource, &snapshot)
             .unwrap_or_else(|error| error.to_string());
-        record.snapshot = Some(snapshot.clone());
-        // Invariant: the intent, with the snapshot, is durable before the mutation; and only one delivery
-        // (one replica) gets to make it.
-        if !self.journal.claim(&record).await? {
-            tracing::info!("another delivery or replica has this fault; skipped");
-            return Ok(());
-        }
-        failpoint("after-intent");
+        Input::Admitted { snapshot, change }
+    }
 
-        let outcome = if planned.dry_run {
-            Ok(())
-        } else {
-            self.inject_with_retry(&planned.fault_id, &resource, &snapshot)
-                .await
+    /// The mutating call (nothing in a dry run), as the lifecycle reads its answer.
+    pub(crate) async fn inject(&self, record: &JournalRecord) -> Injection {
+        let Some(snapshot) = &record.snapshot else {
+            return Injection::Precondition {
+                reason: "no snapshot".to_owned(),
+            };
         };
-        failpoint("after-inject-call");
-        match outcome {
-            Ok(()) => self.injected(record, change).await,
-            Err(ProviderError::Refused { reason, .. }) => {
-                record.state = FaultState::Prevented;
-                record.reason = Some(reason.clone());
-                record.recorded_at_ms = now_ms();
-                self.journal.append(&record).await?;
-                tracing::info!(%reason, "fault prevented by the cloud");
-                self.publish(
-                    &record,
-                    Payload::FaultPrevented(FaultPrevented {
-                        fault_id: record.fault_id.clone(),
-                        resource: Some(record.resource.clone()),
-                        reason,
-                    }),
-                )
-                .await;
-                Ok(())
-            }
-            Err(error @ ProviderError::Precondition { .. }) => {
-                self.reject(record, error.to_string(), false).await
-            }
+        if record.dry_run {
+            return Injection::Done;
+        }
+        let (fault_id, resource) = (&record.fault_id, &record.resource);
+        match self.inject_with_retry(fault_id, resource, snapshot).await {
+            Ok(()) => Injection::Done,
+            Err(ProviderError::Refused { reason, .. }) => Injection::Refused { reason },
+            Err(error @ ProviderError::Precondition { .. }) => Injection::Precondition {
+                reason: error.to_string(),
+            },
             Err(error) => {
-                // Whether the call took effect is unknown: read the resource to find out.
-                match with_retry(&self.retry, "probe", || {
-                    faults.is_present(&planned.fault_id, &resource)
+                // Whether the call took effect is unknown: read the resource to find out. When it cannot be
+                // read, assume the fault is there: the revert costs little, a fault left behind costs much.
+                let present = with_retry(&self.retry, "probe", || {
+                    self.provider.faults().is_present(fault_id, resource)
                 })
                 .await
-                {
-                    Ok(false) => {
-                        self.reject(record, format!("injection failed: {error}"), false)
-                            .await
-                    }
-                    _ => {
-                        tracing::warn!(%error, "the injection failed but the fault may be in place; treating it as injected");
-                        self.injected(record, change).await
-                    }
+                .unwrap_or(true);
+                if present {
+                    tracing::warn!(%error, "the injection failed but the fault is in place; treating it as injected");
+                }
+                Injection::Failed {
+                    reason: error.to_string(),
+                    present,
                 }
             }
         }
@@ -125,7 +123,7 @@ impl Executor {
 
     /// Injects, retrying throttling and server errors; before each retry the resource is read, since the
     /// failed call may have taken effect.
-    pub(crate) async fn inject_with_retry(
+    async fn inject_with_retry(
         &self,
         fault_id: &str,
         resource: &ResourceRef,
@@ -143,8 +141,9 @@ impl Executor {
         .await
     }
 
-    /// Why this planned fault may not be injected, read from the resource as it is now.
-    pub(crate) async fn guard(
+    /// Why this planned fault may not be injected, read from the resource as it is now and from the journal
+    /// every executor sharing it writes to.
+    async fn guard(
         &self,
         run_id: &str,
         planned: &FaultPlanned,
@@ -172,16 +171,27 @@ impl Executor {
                 planned.fault_id
             ));
         }
+        if rdfi_core::catalogue::find(&planned.fault_id).is_some_and(|model| model.destructive)
+            && !planned.allow_destructive
+        {
+            return Some(format!(
+                "{} can destroy data; the experiment must allow it (safety.allowDestructive: true)",
+                planned.fault_id
+            ));
+        }
         let tags = match with_retry(&self.retry, "tags", || self.provider.tags(resource)).await {
             Ok(tags) => tags.into_iter().collect(),
             Err(error) => return Some(format!("cannot read the resource's tags: {error}")),
         };
-        let active = self.active();
-        let held: Vec<guard::Held<'_>> = active
-            .values()
+        let open = match self.journal.open_faults().await {
+            Ok(open) => open,
+            Err(error) => return Some(format!("cannot read the journal: {error}")),
+        };
+        let held: Vec<guard::Held<'_>> = open
+            .iter()
             .map(|fault| guard::Held {
                 run_id: &fault.run_id,
-                resource_id: &fault.resource_id,
+                resource_id: &fault.resource.id,
             })
             .collect();
         self.limits.refusal(
@@ -194,64 +204,5 @@ impl Executor {
             },
             &held,
         )
-    }
-
-    /// Records and publishes a refusal. `first` when no record of the fault exists yet.
-    pub(crate) async fn reject(
-        &self,
-        mut record: JournalRecord,
-        reason: String,
-        first: bool,
-    ) -> Result<(), ExecutorError> {
-        record.state = FaultState::Rejected;
-        record.reason = Some(reason.clone());
-        record.recorded_at_ms = now_ms();
-        if first {
-            if !self.journal.claim(&record).await? {
-                return Ok(());
-            }
-        } else {
-            self.journal.append(&record).await?;
-        }
-        tracing::info!(%reason, "fault rejected; nothing was changed");
-        self.publish(
-            &record,
-            Payload::FaultRejected(FaultRejected {
-                fault_id: record.fault_id.clone(),
-                resource: Some(record.resource.clone()),
-                reason,
-            }),
-        )
-        .await;
-        Ok(())
-    }
-
-    pub(crate) async fn injected(
-        self: &Arc<Self>,
-        mut record: JournalRecord,
-        change: String,
-    ) -> Result<(), ExecutorError> {
-        let now = now_ms();
-        record.state = FaultState::Injected;
-        record.injected_at_ms = Some(now);
-        record.recorded_at_ms = now;
-        self.journal.append(&record).await?;
-        failpoint("after-injected");
-        tracing::info!(resource = %record.resource.id, dry_run = record.dry_run, %change, "fault injected");
-        self.publish(
-            &record,
-            Payload::FaultInjected(FaultInjected {
-                fault_id: record.fault_id.clone(),
-                resource: Some(record.resource.clone()),
-                injected_at: Some(timestamp_from_millis(now)),
-                revert_due_at: Some(timestamp_from_millis(record.revert_due_at_ms)),
-                hypothesis: record.hypothesis,
-                dry_run: record.dry_run,
-                change,
-            }),
-        )
-        .await;
-        self.schedule_revert(record, tracing::Span::current());
-        Ok(())
     }
 }

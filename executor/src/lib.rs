@@ -1,25 +1,28 @@
 //! The executor service (Execute): the only component that changes a cloud.
 //!
 //! Consumes `rdfi.v1.fault.planned` (durable consumer `executor`, shared by replicas) and `rdfi.v1.safety.abort`
-//! (an ephemeral consumer per replica, so every replica hears it). For each planned fault: guard (blast radius,
-//! a fresh read of the tags), snapshot, a durable journal record with the snapshot and the revert deadline,
-//! then the mutating call, retried with backoff when the cloud throttles. Publishes `rdfi.v1.fault.injected`,
-//! `.prevented` (the cloud refused) or `.rejected` (a guard or precondition refused; nothing changed). At the
-//! deadline, whatever else is down, it reverts from the snapshot, re-reads the resource until it equals the
-//! snapshot (retrying with backoff and jitter) and publishes `rdfi.v1.fault.reverted`, or
-//! `rdfi.v1.fault.revert_failed`, keeping the fault open and retrying it.
+//! (an ephemeral consumer per replica, so every replica hears it). Each fault goes through one pure state
+//! machine ([`lifecycle::step`]): guard (blast radius, a fresh read of the tags, the caps over the shared
+//! journal), snapshot, a durable journal claim of the fault and its resource, the mutating call, a timer, the
+//! surgical revert at the deadline and its verification. This crate's worker only carries out the machine's
+//! effects. Publishes `rdfi.v1.fault.injected`, `.prevented` (the cloud refused), `.rejected` (a guard,
+//! precondition, busy resource or stop refused; nothing changed), `.reverted` or `.revert_failed` (kept open and
+//! retried).
 //!
 //! On start it replays its journal and schedules the revert of every open fault; a sweeper reverts open faults
 //! whose deadline passed long ago (another replica's, with the shared journal). Abort (gRPC
-//! `rdfi.v1.ExecutorService/Abort`, a `safety.abort` event, SIGINT or SIGTERM) reverts and verifies every
-//! active fault before returning.
+//! `rdfi.v1.ExecutorService/Abort`, a `safety.abort` event, a stop condition) records a stop in the journal (no
+//! new injection of that run, or of any run until `Resume`), then reverts and verifies every active fault,
+//! including those claimed but not yet injected, before returning; SIGINT and SIGTERM revert everything too.
 
 pub mod args;
+mod drive;
 mod failpoint;
 mod grpc;
 pub mod guard;
 mod inject;
 pub mod journal;
+pub mod lifecycle;
 mod revert;
 
 use std::collections::HashMap;
@@ -31,13 +34,14 @@ use rdfi_core::bus::{Bus, BusError, ConsumerConfig};
 use rdfi_core::grpc::{GrpcServeError, GrpcServer};
 use rdfi_core::{CancellationToken, events, subjects, worker};
 use rdfi_proto::v1::event::Payload;
-use rdfi_provider::Provider;
 pub use rdfi_provider::RetryPolicy;
+use rdfi_provider::{Provider, with_retry};
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 
 pub use guard::BlastRadius;
-pub use journal::{FaultState, Journal, JournalError, JournalRecord};
+pub use journal::{FaultState, Journal, JournalError, JournalRecord, Stops};
+use rdfi_provider::settings::ProviderTarget;
 
 /// The component name in events.
 pub const SOURCE: &str = "executor";
@@ -60,6 +64,10 @@ pub enum ExecutorError {
     Journal(#[from] JournalError),
     #[error(transparent)]
     Grpc(#[from] GrpcServeError),
+    #[error(
+        "cannot tell which identity rdfi acts as ({0}); the executor refuses to start, since it could not keep itself out of its own faults"
+    )]
+    UnknownIdentity(String),
 }
 
 pub struct ExecutorConfig {
@@ -72,14 +80,16 @@ pub struct ExecutorConfig {
     pub revert_concurrency: usize,
     /// Where to serve `rdfi.v1.ExecutorService`; not served when `None`.
     pub grpc_listen: Option<SocketAddr>,
+    /// How the provider reaches the cloud, recorded with every fault for recovery; `None` records nothing.
+    pub target: Option<ProviderTarget>,
 }
 
+/// A fault this executor is working on, from its admission to its close.
 struct Active {
     run_id: String,
-    resource_id: String,
-    /// Cancelled to revert now instead of at the deadline.
+    /// Cancelled to abort: revert now, or as soon as an injection under way answers; never inject.
     revert_now: CancellationToken,
-    /// Cancelled once the revert has finished (verified or failed).
+    /// Cancelled once the fault is closed here, or its revert failed after an abort.
     finished: CancellationToken,
 }
 
@@ -90,9 +100,13 @@ struct Executor {
     limits: BlastRadius,
     retry: RetryPolicy,
     own_identity: Vec<String>,
+    target: Option<ProviderTarget>,
     reverts: Semaphore,
     active: Mutex<HashMap<String, Active>>,
     tasks: TaskTracker,
+    /// Cancelled when the executor stops: a fault whose revert then fails is left open in the journal for
+    /// the next start (or `rdfi recover`) instead of being retried here.
+    stopping: CancellationToken,
 }
 
 fn now_ms() -> i64 {
@@ -109,11 +123,24 @@ pub struct RevertOutcome {
     pub still_open: u32,
 }
 
-/// Runs until `shutdown`, then reverts every active fault and returns.
-pub async fn run(config: ExecutorConfig, shutdown: CancellationToken) -> Result<(), ExecutorError> {
+impl std::fmt::Display for RevertOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "reverted and verified {} fault(s); {} still open",
+            self.reverted, self.still_open
+        )
+    }
+}
+
+/// Runs until `shutdown`, then reverts every active fault and returns what it reverted.
+pub async fn run(
+    config: ExecutorConfig,
+    shutdown: CancellationToken,
+) -> Result<RevertOutcome, ExecutorError> {
     let grpc_listen = config.grpc_listen;
     let executor = Executor::start(config).await?;
-    executor.recover_open(false).await?;
+    executor.recover_open(false, &|_| true).await?;
     let grpc = GrpcServer::spawn(
         grpc_listen,
         grpc::SERVICE_NAME,
@@ -151,21 +178,35 @@ pub async fn run(config: ExecutorConfig, shutdown: CancellationToken) -> Result<
     .await;
     shutdown.cancel();
     let _ = tokio::join!(aborts, sweeper);
-    executor.revert_all_now(None).await;
-    executor.tasks.close();
-    executor.tasks.wait().await;
+    let outcome = executor.shut_down().await?;
+    if outcome.reverted > 0 || outcome.still_open > 0 {
+        tracing::warn!(%outcome, "executor stopped");
+    }
     grpc.stop(&shutdown).await?;
-    Ok(consumed?)
+    consumed?;
+    Ok(outcome)
 }
 
-/// Reverts every open fault of the journal now, whatever its deadline, and reports what is left open. Used
-/// by `rdfi recover`; publishes the outcome of each fault on `bus`.
-pub async fn recover(config: ExecutorConfig) -> Result<RevertOutcome, ExecutorError> {
+/// Reverts every open fault of the journal that `only` selects (all when `None`) now, whatever its deadline,
+/// one attempt each (with its verification retries), and reports what is left open. Used by `rdfi recover`;
+/// publishes the outcome of each fault on `bus`.
+pub async fn recover(
+    config: ExecutorConfig,
+    only: Option<&(dyn Fn(&JournalRecord) -> bool + Sync)>,
+) -> Result<RevertOutcome, ExecutorError> {
     let executor = Executor::start(config).await?;
-    let scheduled = executor.recover_open(true).await? as u32;
+    executor.stopping.cancel();
+    let selected = |record: &JournalRecord| only.is_none_or(|only| only(record));
+    let scheduled = executor.recover_open(true, &selected).await? as u32;
     executor.tasks.close();
     executor.tasks.wait().await;
-    let still_open = executor.journal.open_faults().await?.len() as u32;
+    let still_open = executor
+        .journal
+        .open_faults()
+        .await?
+        .iter()
+        .filter(|record| selected(record))
+        .count() as u32;
     Ok(RevertOutcome {
         reverted: scheduled.saturating_sub(still_open),
         still_open,
@@ -177,14 +218,19 @@ pub async fn recover(config: ExecutorConfig) -> Result<RevertOutcome, ExecutorEr
 pub struct ExecutorHandle(Arc<Executor>);
 
 impl ExecutorHandle {
-    /// Reverts every active fault (of one run, when given) and waits until each is verified or failed.
+    /// Stops new injections of one run (or of every run, until [`ExecutorHandle::resume`]) in the journal,
+    /// so that every executor sharing it holds them back, then reverts every active fault of that scope here
+    /// (including those claimed but not yet injected) and waits until each is verified or failed.
     pub async fn abort(
         &self,
         run_id: Option<&str>,
         reason: &str,
     ) -> Result<RevertOutcome, ExecutorError> {
-        tracing::warn!(run_id = run_id.unwrap_or("all"), %reason, "abort: reverting active faults");
+        tracing::warn!(run_id = run_id.unwrap_or("all"), %reason, "abort: stopping injections and reverting active faults");
+        let stopped = self.0.journal.stop(run_id, reason).await;
+        // Revert even when the stop could not be recorded; then report the failure.
         let reverted = self.0.revert_all_now(run_id).await;
+        stopped?;
         let still_open = self
             .0
             .journal
@@ -199,6 +245,12 @@ impl ExecutorHandle {
         })
     }
 
+    /// Lifts every stop: injections go on again.
+    pub async fn resume(&self) -> Result<(), ExecutorError> {
+        tracing::warn!("injections resumed");
+        Ok(self.0.journal.resume().await?)
+    }
+
     /// The faults the journal holds open.
     pub async fn open_faults(&self) -> Result<Vec<JournalRecord>, ExecutorError> {
         Ok(self.0.journal.open_faults().await?)
@@ -207,13 +259,11 @@ impl ExecutorHandle {
 
 impl Executor {
     async fn start(config: ExecutorConfig) -> Result<Arc<Executor>, ExecutorError> {
-        let own_identity = match config.provider.caller_identity().await {
-            Ok(identity) => identity,
-            Err(error) => {
-                tracing::warn!(%error, "cannot tell which identity rdfi acts as; it is protected only by its tags");
-                Vec::new()
-            }
-        };
+        let own_identity = with_retry(&config.retry, "caller identity", || {
+            config.provider.caller_identity()
+        })
+        .await
+        .map_err(|error| ExecutorError::UnknownIdentity(error.to_string()))?;
         Ok(Arc::new(Executor {
             bus: config.bus,
             provider: config.provider,
@@ -221,38 +271,58 @@ impl Executor {
             limits: config.limits,
             retry: config.retry,
             own_identity,
+            target: config.target,
             reverts: Semaphore::new(config.revert_concurrency.max(1)),
             active: Mutex::default(),
             tasks: TaskTracker::new(),
+            stopping: CancellationToken::new(),
         }))
     }
 
-    fn active(&self) -> MutexGuard<'_, HashMap<String, Active>> {
+    /// Reverts every active fault, once each, and waits for every fault task to end.
+    async fn shut_down(&self) -> Result<RevertOutcome, ExecutorError> {
+        self.stopping.cancel();
+        let reverted = self.revert_all_now(None).await;
+        self.tasks.close();
+        self.tasks.wait().await;
+        let still_open = self.journal.open_faults().await?.len() as u32;
+        Ok(RevertOutcome {
+            reverted: reverted.saturating_sub(still_open),
+            still_open,
+        })
+    }
+
+    pub(crate) fn active(&self) -> MutexGuard<'_, HashMap<String, Active>> {
         self.active
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Schedules the revert of every open fault not held here: at its deadline, or `now`.
-    async fn recover_open(self: &Arc<Self>, now: bool) -> Result<usize, ExecutorError> {
+    /// Drives every open fault of the journal that `selected` picks and nobody here holds: its revert at its
+    /// deadline, or `now`.
+    async fn recover_open(
+        self: &Arc<Self>,
+        now: bool,
+        selected: &(dyn Fn(&JournalRecord) -> bool + Sync),
+    ) -> Result<usize, ExecutorError> {
         let open = self.journal.open_faults().await?;
         let mut scheduled = 0;
-        for record in open {
-            if self.active().contains_key(&record.fault_instance_id) {
-                continue;
-            }
+        for record in open.into_iter().filter(|record| selected(record)) {
             let span = tracing::info_span!(
                 "recover",
                 run_id = %record.run_id,
                 fault_instance_id = %record.fault_instance_id,
                 fault_id = %record.fault_id,
             );
-            span.in_scope(|| tracing::warn!(state = ?record.state, "open fault in the journal; scheduling its revert"));
-            let revert_now = self.schedule_revert(record, span);
-            if now {
-                revert_now.cancel();
+            span.in_scope(|| {
+                tracing::warn!(
+                    state = record.state.label(),
+                    "open fault in the journal; scheduling its revert"
+                )
+            });
+            if self.spawn_recovered(record, now, span) {
+                scheduled += 1;
             }
-            scheduled += 1;
         }
         Ok(scheduled)
     }
@@ -272,16 +342,17 @@ impl Executor {
                         .into_iter()
                         .filter(|record| record.revert_due_at_ms < overdue_before)
                     {
-                        if self.active().contains_key(&record.fault_instance_id) {
-                            continue;
-                        }
                         let span = tracing::warn_span!("sweep", fault_instance_id = %record.fault_instance_id);
-                        self.schedule_revert(record, span).cancel();
+                        self.spawn_recovered(record, true, span);
                     }
                 }
                 Err(error) => {
                     tracing::error!(%error, "cannot read the journal to sweep overdue faults")
                 }
+            }
+            let forgotten_before = now_ms() - (STALE_PLAN + SWEEP_GRACE).as_millis() as i64;
+            if let Err(error) = self.journal.compact(forgotten_before).await {
+                tracing::warn!(%error, "cannot compact the journal");
             }
         }
     }

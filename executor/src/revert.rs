@@ -1,60 +1,23 @@
-//! Giving a fault back: the deadline timer, reverting now on abort, the revert itself with its verification by
-//! re-reading, and the fault's events.
+//! Giving a fault back: reverting now on abort, the surgical revert with its verification by re-reading, and
+//! the fault's events.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use rdfi_core::{CancellationToken, events};
 use rdfi_proto::timestamp_from_millis;
 use rdfi_proto::v1::event::Payload;
-use rdfi_proto::v1::{FaultRevertFailed, FaultReverted};
-use tracing::Instrument;
+use rdfi_proto::v1::{
+    FaultInjected, FaultPrevented, FaultRejected, FaultRevertFailed, FaultReverted,
+};
 
-use crate::failpoint::failpoint;
-use crate::{Active, Executor, FaultState, JournalRecord, PUBLISH_PATIENCE, SOURCE, now_ms};
+use crate::failpoint::fails;
+use crate::lifecycle::{Fault, Notice, Revert};
+use crate::{Executor, JournalRecord, PUBLISH_PATIENCE, SOURCE, now_ms};
 
 impl Executor {
-    /// Reverts the fault at its deadline, or as soon as the returned token is cancelled.
-    pub(crate) fn schedule_revert(
-        self: &Arc<Self>,
-        record: JournalRecord,
-        span: tracing::Span,
-    ) -> CancellationToken {
-        let revert_now = CancellationToken::new();
-        let finished = CancellationToken::new();
-        self.active().insert(
-            record.fault_instance_id.clone(),
-            Active {
-                run_id: record.run_id.clone(),
-                resource_id: record.resource.id.clone(),
-                revert_now: revert_now.clone(),
-                finished: finished.clone(),
-            },
-        );
-        let executor = self.clone();
-        let trigger = revert_now.clone();
-        self.tasks.spawn(
-            async move {
-                let wait =
-                    Duration::from_millis((record.revert_due_at_ms - now_ms()).max(0) as u64);
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = trigger.cancelled() => tracing::info!("reverting before the deadline"),
-                }
-                let fault_instance_id = record.fault_instance_id.clone();
-                match executor.reverts.acquire().await {
-                    Ok(_permit) => executor.revert(record).await,
-                    Err(_) => executor.revert(record).await,
-                }
-                executor.active().remove(&fault_instance_id);
-                finished.cancel();
-            }
-            .instrument(span),
-        );
-        revert_now
-    }
-
-    /// Reverts the active faults (of one run, when given) now; waits until each is done. Returns how many.
+    /// Aborts the faults this executor works on (of one run, when given): reverts the injected ones now and
+    /// those under way as soon as they answer; waits until each is closed or its revert failed. Returns how
+    /// many it waited for.
     pub(crate) async fn revert_all_now(&self, run_id: Option<&str>) -> u32 {
         let finished: Vec<CancellationToken> = self
             .active()
@@ -74,69 +37,24 @@ impl Executor {
         finished.len() as u32
     }
 
-    pub(crate) async fn revert(&self, mut record: JournalRecord) {
-        let started = now_ms();
-        record.state = FaultState::Reverting;
-        record.recorded_at_ms = started;
-        if let Err(error) = self.journal.append(&record).await {
-            tracing::error!(%error, "cannot journal the revert; reverting anyway");
-        }
-        failpoint("before-revert");
-        let outcome = self.restore(&record).await;
-        failpoint("after-revert");
-        let finished = now_ms();
-        record.recorded_at_ms = finished;
-        match outcome {
-            Ok(already_restored) => {
-                record.state = FaultState::Reverted;
-                record.reason = None;
-                if let Err(error) = self.journal.append(&record).await {
-                    tracing::error!(%error, "cannot journal the verified revert");
-                }
-                tracing::info!(already_restored, "fault reverted and verified");
-                self.publish(
-                    &record,
-                    Payload::FaultReverted(FaultReverted {
-                        fault_id: record.fault_id.clone(),
-                        resource: Some(record.resource.clone()),
-                        revert_started_at: Some(timestamp_from_millis(started)),
-                        reverted_at: Some(timestamp_from_millis(finished)),
-                        verified: true,
-                        already_restored,
-                        dry_run: record.dry_run,
-                    }),
-                )
-                .await;
-            }
-            Err(reason) => {
-                record.state = FaultState::RevertFailed;
-                record.reason = Some(reason.clone());
-                if let Err(error) = self.journal.append(&record).await {
-                    tracing::error!(%error, "cannot journal the failed revert");
-                }
-                tracing::error!(%reason, resource = %record.resource.id, "ALARM: revert failed; the fault stays open and will be retried");
-                self.publish(
-                    &record,
-                    Payload::FaultRevertFailed(FaultRevertFailed {
-                        fault_id: record.fault_id.clone(),
-                        resource: Some(record.resource.clone()),
-                        reason,
-                    }),
-                )
-                .await;
-            }
-        }
-    }
-
-    /// Brings the resource back to its snapshot and verifies it by reading it again. Returns whether it already
-    /// was back (someone else corrected it), or why it could not be restored.
-    pub(crate) async fn restore(&self, record: &JournalRecord) -> Result<bool, String> {
+    /// Takes the fault's own change back and verifies it by reading the resource again: the fault is gone and
+    /// reverting again would change nothing. Other changes made meanwhile stay.
+    pub(crate) async fn restore(&self, record: &JournalRecord) -> Revert {
+        let started_ms = now_ms();
         let Some(saved) = &record.snapshot else {
             // Refused before the snapshot: nothing was changed.
-            return Ok(true);
+            return Revert::Verified {
+                already_restored: true,
+                changed_by_others: false,
+                started_ms,
+            };
         };
         if record.dry_run {
-            return Ok(false);
+            return Revert::Verified {
+                already_restored: false,
+                changed_by_others: false,
+                started_ms,
+            };
         }
         let faults = self.provider.faults();
         let (fault_id, resource) = (&record.fault_id, &record.resource);
@@ -147,8 +65,14 @@ impl Executor {
                 tokio::time::sleep(self.retry.delay(attempt - 1)).await;
                 tracing::warn!(attempt, problem = %last_problem, "retrying the revert");
             }
-            match faults.snapshot(fault_id, resource).await {
-                Ok(current) if current == *saved => return Ok(already_restored.unwrap_or(true)),
+            match faults.check_revert(fault_id, resource, saved).await {
+                Ok(check) if check.reverted => {
+                    return Revert::Verified {
+                        already_restored: already_restored.unwrap_or(true),
+                        changed_by_others: check.changed_by_others,
+                        started_ms,
+                    };
+                }
                 Ok(_) => {}
                 Err(error) => {
                     last_problem = error.to_string();
@@ -156,29 +80,108 @@ impl Executor {
                 }
             }
             already_restored.get_or_insert(false);
+            if fails("revert-call") {
+                last_problem = "the revert call failed (failpoint revert-call)".to_owned();
+                continue;
+            }
             if let Err(error) = faults.revert(fault_id, resource, saved).await {
                 last_problem = error.to_string();
                 continue;
             }
-            match faults.snapshot(fault_id, resource).await {
-                Ok(current) if current == *saved => return Ok(false),
-                Ok(current) => {
-                    last_problem = format!(
-                        "after the revert the resource reads {current}, not its snapshot {saved}"
-                    )
+            match faults.check_revert(fault_id, resource, saved).await {
+                Ok(check) if check.reverted => {
+                    return Revert::Verified {
+                        already_restored: false,
+                        changed_by_others: check.changed_by_others,
+                        started_ms,
+                    };
+                }
+                Ok(_) => {
+                    last_problem =
+                        "after the revert the fault is still there, or reverting again would change more"
+                            .to_owned()
                 }
                 Err(error) => last_problem = error.to_string(),
             }
         }
-        Err(format!(
-            "not restored after {} attempts: {last_problem}",
-            self.retry.attempts
-        ))
+        Revert::Failed {
+            reason: format!(
+                "not reverted after {} attempts: {last_problem}",
+                self.retry.attempts
+            ),
+        }
+    }
+
+    /// Publishes what the lifecycle says happened to the fault.
+    pub(crate) async fn publish_notice(&self, fault: &Fault, notice: Notice) {
+        let record = &fault.record;
+        let reason = record.reason.clone().unwrap_or_default();
+        let (fault_id, resource) = (record.fault_id.clone(), Some(record.resource.clone()));
+        let payload = match notice {
+            Notice::Injected => {
+                tracing::info!(resource = %record.resource.id, dry_run = record.dry_run, change = %fault.change, "fault injected");
+                Payload::FaultInjected(FaultInjected {
+                    fault_id,
+                    resource,
+                    injected_at: record.injected_at_ms.map(timestamp_from_millis),
+                    revert_due_at: Some(timestamp_from_millis(record.revert_due_at_ms)),
+                    hypothesis: record.hypothesis,
+                    dry_run: record.dry_run,
+                    change: fault.change.clone(),
+                })
+            }
+            Notice::Prevented => {
+                tracing::info!(%reason, "fault prevented by the cloud");
+                Payload::FaultPrevented(FaultPrevented {
+                    fault_id,
+                    resource,
+                    reason,
+                })
+            }
+            Notice::Rejected => {
+                tracing::info!(%reason, "fault rejected; nothing was changed");
+                Payload::FaultRejected(FaultRejected {
+                    fault_id,
+                    resource,
+                    reason,
+                })
+            }
+            Notice::Reverted {
+                already_restored,
+                changed_by_others,
+                started_ms,
+            } => {
+                tracing::info!(
+                    already_restored,
+                    changed_by_others,
+                    "fault reverted and verified"
+                );
+                Payload::FaultReverted(FaultReverted {
+                    fault_id,
+                    resource,
+                    revert_started_at: Some(timestamp_from_millis(started_ms)),
+                    reverted_at: Some(timestamp_from_millis(record.recorded_at_ms)),
+                    verified: true,
+                    already_restored,
+                    dry_run: record.dry_run,
+                    changed_by_others,
+                })
+            }
+            Notice::RevertFailed => {
+                tracing::error!(%reason, resource = %record.resource.id, "ALARM: revert failed; the fault stays open and will be retried");
+                Payload::FaultRevertFailed(FaultRevertFailed {
+                    fault_id,
+                    resource,
+                    reason,
+                })
+            }
+        };
+        self.publish(record, payload).await;
     }
 
     /// Publishes a fault's event, retrying for a while when the bus is down (a restarting NATS). The fault's
-    /// safety never depends on the bus: the revert has already happened, and a failure is logged.
-    pub(crate) async fn publish(&self, record: &JournalRecord, payload: Payload) {
+    /// safety never depends on the bus: the journal holds its state, and a failure is logged.
+    async fn publish(&self, record: &JournalRecord, payload: Payload) {
         let event = events::event(
             SOURCE,
             &record.run_id,

@@ -22,7 +22,12 @@ impl PlannerService for Service {
         let span = tracing::info_span!("planner.grpc", rpc = "SubmitExperiment");
         telemetry::set_parent_from_grpc(&span, request.metadata());
         let request = request.into_inner();
-        let mut spec = experiment::parse(&request.experiment_yaml, "experiment")
+        // Parsing is CPU work that a hostile document can make long: off the async threads, so the other
+        // services of this process keep running meanwhile.
+        let yaml = request.experiment_yaml;
+        let mut spec = tokio::task::spawn_blocking(move || experiment::parse(&yaml, "experiment"))
+            .await
+            .map_err(|error| Status::internal(error.to_string()))?
             .map_err(|error| Status::invalid_argument(error.to_string()))?;
         spec.dry_run |= request.dry_run;
         let run_id = self

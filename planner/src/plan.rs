@@ -52,6 +52,7 @@ pub fn plan(run_id: &str, inventory: &InventoryObserved) -> Vec<Event> {
                     hypothesis: experiment.hypothesis,
                     exposure_window_ms: experiment.exposure_window_ms,
                     dry_run: experiment.dry_run,
+                    allow_destructive: experiment.allow_destructive,
                 }),
             ));
         }

@@ -31,9 +31,13 @@ pub fn system_time(timestamp: &Timestamp) -> SystemTime {
     UNIX_EPOCH + Duration::new(timestamp.seconds as u64, timestamp.nanos.max(0) as u32)
 }
 
-/// Milliseconds since the epoch, the unit rdfi stores and reports.
+/// Milliseconds since the epoch, the unit rdfi stores and reports. Saturates instead of overflowing on
+/// timestamps no clock produces (a hostile or corrupt event), so they cannot crash a service.
 pub fn unix_millis(timestamp: &Timestamp) -> i64 {
-    timestamp.seconds * 1000 + i64::from(timestamp.nanos) / 1_000_000
+    timestamp
+        .seconds
+        .saturating_mul(1000)
+        .saturating_add(i64::from(timestamp.nanos) / 1_000_000)
 }
 
 /// A protobuf timestamp from milliseconds since the epoch.
@@ -63,6 +67,51 @@ impl v1::Verdict {
     }
 }
 
+impl v1::FaultState {
+    /// Every state, in lifecycle order.
+    pub const ALL: [v1::FaultState; 8] = [
+        v1::FaultState::Planned,
+        v1::FaultState::Intended,
+        v1::FaultState::Injected,
+        v1::FaultState::Reverting,
+        v1::FaultState::Reverted,
+        v1::FaultState::RevertFailed,
+        v1::FaultState::Prevented,
+        v1::FaultState::Rejected,
+    ];
+
+    /// The state's name in the journal, storage, reports and `fault.*` subjects: `injected`, `revert_failed`, ...
+    pub fn label(self) -> &'static str {
+        match self {
+            v1::FaultState::Unspecified => "unspecified",
+            v1::FaultState::Planned => "planned",
+            v1::FaultState::Intended => "intended",
+            v1::FaultState::Injected => "injected",
+            v1::FaultState::Reverting => "reverting",
+            v1::FaultState::Reverted => "reverted",
+            v1::FaultState::RevertFailed => "revert_failed",
+            v1::FaultState::Prevented => "prevented",
+            v1::FaultState::Rejected => "rejected",
+        }
+    }
+
+    /// The state a label names.
+    pub fn from_label(label: &str) -> Option<v1::FaultState> {
+        Self::ALL.into_iter().find(|state| state.label() == label)
+    }
+
+    /// Whether the resource may still carry the fault, so a revert is owed.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            v1::FaultState::Intended
+                | v1::FaultState::Injected
+                | v1::FaultState::Reverting
+                | v1::FaultState::RevertFailed
+        )
+    }
+}
+
 impl v1::ResourceRef {
     /// Whether a detector naming `reported` means this resource: its id (ARN) or its short name.
     pub fn is_named_by(&self, reported: &str) -> bool {
@@ -76,6 +125,23 @@ mod tests {
 
     #[test]
     fn millis_round_trip_including_before_the_epoch() {
+        assert_eq!(
+            unix_millis(&Timestamp {
+                seconds: i64::MAX,
+                nanos: 999_999_999
+            }),
+            i64::MAX
+        );
+        assert_eq!(
+            unix_millis(&Timestamp {
+                seconds: i64::MIN,
+                nanos: 0
+            }),
+            i64::MIN
+        );
+        for state in v1::FaultState::ALL {
+            assert_eq!(v1::FaultState::from_label(state.label()), Some(state));
+        }
         for millis in [0, 1, 999, 1_000, 1_764_000_123_456, -1, -1_001] {
             assert_eq!(unix_millis(&timestamp_from_millis(millis)), millis);
         }

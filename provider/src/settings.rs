@@ -33,23 +33,74 @@ pub struct ProviderArgs {
 }
 
 /// Where a target's APIs are, beyond the provider and region: endpoint overrides and the GCP project.
-#[derive(Clone, Debug, Default, clap::Args)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, Hash, clap::Args, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
 pub struct Endpoints {
     /// AWS endpoint override (moto, LocalStack); the standard endpoints and credential chain otherwise.
     #[arg(long = "aws-endpoint", env = "RDFI_AWS_ENDPOINT", value_name = "URL")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aws: Option<String>,
     /// The GCP project whose Cloud Storage buckets are targets.
     #[arg(long = "gcp-project", env = "RDFI_GCP_PROJECT", value_name = "PROJECT")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gcp_project: Option<String>,
     /// Cloud Storage JSON API base URL override (gcp-storage-emulator), called anonymously; Google's endpoint
     /// with application default credentials otherwise.
     #[arg(long = "gcs-endpoint", env = "RDFI_GCS_ENDPOINT", value_name = "URL")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gcs: Option<String>,
+}
+
+/// How a cloud was reached: the provider, its region and endpoints; never credentials. The executor journals
+/// it with every fault, so a recovery reaches each fault's resource the way it was injected.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderTarget {
+    pub provider: String,
+    pub region: String,
+    #[serde(default)]
+    pub endpoints: Endpoints,
+}
+
+impl ProviderTarget {
+    pub async fn connect(&self) -> Result<Arc<dyn Provider>, ProviderError> {
+        connect(&self.provider, &self.region, &self.endpoints).await
+    }
+}
+
+impl std::fmt::Display for ProviderTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.provider)?;
+        if self.provider == "aws" {
+            write!(f, " in {}", self.region)?;
+        }
+        for (what, value) in [
+            ("endpoint", &self.endpoints.aws),
+            ("project", &self.endpoints.gcp_project),
+            ("storage endpoint", &self.endpoints.gcs),
+        ] {
+            if let Some(value) = value {
+                write!(f, ", {what} {value}")?;
+            }
+        }
+        Ok(())
+    }
 }
 
 impl ProviderArgs {
     pub async fn connect(&self) -> Result<Arc<dyn Provider>, ProviderError> {
-        connect(&self.provider, &self.region, &self.endpoints).await
+        self.target().connect().await
+    }
+
+    /// How these flags reach the cloud, as the journal records it.
+    pub fn target(&self) -> ProviderTarget {
+        ProviderTarget {
+            provider: self.provider.clone(),
+            region: self.region.clone(),
+            endpoints: self.endpoints.clone(),
+        }
     }
 }
 

@@ -363,6 +363,36 @@ impl Clients {
             .expect("PutBucketAcl");
     }
 
+    /// What a person does during a fault: grants an account `permission` on the bucket, keeping every other
+    /// grant.
+    pub async fn add_grant(&self, bucket: &str, canonical_user_id: &str, permission: &str) {
+        let acl = self.bucket_acl(bucket).await;
+        let mut grants = acl.grants().to_vec();
+        grants.push(
+            aws_sdk_s3::types::Grant::builder()
+                .grantee(
+                    Grantee::builder()
+                        .r#type(aws_sdk_s3::types::Type::CanonicalUser)
+                        .id(canonical_user_id)
+                        .build()
+                        .expect("grantee"),
+                )
+                .permission(aws_sdk_s3::types::Permission::from(permission))
+                .build(),
+        );
+        let policy = AccessControlPolicy::builder()
+            .set_owner(acl.owner().cloned())
+            .set_grants(Some(grants))
+            .build();
+        self.s3
+            .put_bucket_acl()
+            .bucket(bucket)
+            .access_control_policy(policy)
+            .send()
+            .await
+            .expect("PutBucketAcl");
+    }
+
     /// What an IAM reconciler does: detaches AdministratorAccess.
     pub async fn detach_admin(&self, user: &str) {
         self.iam

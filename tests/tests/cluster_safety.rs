@@ -209,3 +209,123 @@ async fn a_stop_condition_signal_makes_the_monitor_abort_everything() {
         assert!(!aws.bucket_is_public(name).await, "{name} reverted");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_an_abort_over_nats_returns_nothing_turns_public() {
+    let nats = NatsServer::start();
+    let moto = MotoServer::start();
+    let aws = clients(&moto.endpoint).await;
+    let names: Vec<String> = (0..40)
+        .map(|index| format!("stop-all-{index:02}"))
+        .collect();
+    for name in &names {
+        aws.create_bucket(name, &[("rdfi-target", "true")]).await;
+    }
+    let cluster = Cluster::with_executors(&nats, &moto, 2);
+    let experiment = campaign(40, "10m");
+    let submitted = cluster.submit(&experiment);
+    let abort = async {
+        // Abort while the 40 planned faults are being injected.
+        let started = wait_until(Duration::from_secs(30), || {
+            let (aws, names) = (aws.clone(), names.clone());
+            async move {
+                for name in &names {
+                    if aws.bucket_is_public(name).await {
+                        return true;
+                    }
+                }
+                false
+            }
+        })
+        .await;
+        assert!(started, "injections started");
+        let output = cluster
+            .rdfi(&["abort", "--nats", &cluster.nats_url, "--reason", "test"])
+            .await;
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        // Sampled from outside for a while after the abort returned: no bucket is public.
+        for _ in 0..5 {
+            for name in &names {
+                assert!(
+                    !aws.bucket_is_public(name).await,
+                    "{name} is public after the abort returned"
+                );
+            }
+        }
+    };
+    let ((_code, report), ()) = tokio::join!(submitted, abort);
+    let injected = report["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|fault| fault["state"] == "reverted")
+        .count();
+    assert!(
+        injected < 40,
+        "the abort stopped the injections: {report:#}"
+    );
+    // The stop lasts: a new run injects nothing until `rdfi resume`.
+    let (_, stopped_run) = cluster.submit(&campaign(2, "2s")).await;
+    for fault in stopped_run["faults"].as_array().unwrap() {
+        assert_eq!(fault["state"], "rejected", "{fault:#}");
+        assert!(
+            fault["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("stopped by an abort"),
+            "{fault:#}"
+        );
+    }
+    let resumed = cluster.rdfi(&["resume", "--nats", &cluster.nats_url]).await;
+    assert_eq!(resumed.status.code(), Some(0));
+    let (_, resumed_run) = cluster.submit(&campaign(1, "2s")).await;
+    assert_eq!(
+        resumed_run["faults"][0]["state"], "reverted",
+        "{resumed_run:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_executors_never_hold_two_faults_on_one_resource() {
+    let nats = NatsServer::start();
+    let moto = MotoServer::start();
+    let aws = clients(&moto.endpoint).await;
+    aws.create_bucket("one-resource", &[("rdfi-target", "true")])
+        .await;
+    let baseline = aws.acl_lines("one-resource").await;
+    let cluster = Cluster::with_executors(&nats, &moto, 2);
+    // Two faults on the same bucket's ACL, planned at once, taken by two executors.
+    let experiment = experiment_yaml(BUCKET_FAULT, "3s", None, "3s").replace(
+        &format!("  - id: {BUCKET_FAULT}\n"),
+        &format!("  - id: {BUCKET_FAULT}\n    maxTargets: 1\n  - id: aws.s3.bucket-public-read-write-acl\n"),
+    );
+    let (_code, report) = cluster.submit(&experiment).await;
+    let faults = report["faults"].as_array().unwrap();
+    assert_eq!(faults.len(), 2, "{report:#}");
+    let states: Vec<&str> = faults
+        .iter()
+        .map(|fault| fault["state"].as_str().unwrap_or_default())
+        .collect();
+    assert!(
+        states.contains(&"reverted") && states.contains(&"rejected"),
+        "one injected, the other refused: {report:#}"
+    );
+    let refused = faults
+        .iter()
+        .find(|fault| fault["state"] == "rejected")
+        .unwrap();
+    assert!(
+        refused["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("already has an open fault"),
+        "{refused:#}"
+    );
+    assert_eq!(aws.acl_lines("one-resource").await, baseline);
+}

@@ -11,6 +11,10 @@ use tempfile::TempDir;
 
 const BUCKET_FAULT: &str = "aws.s3.bucket-public-acl";
 const ADMIN_FAULT: &str = "aws.iam.user-admin-policy-attached";
+/// A partner account's canonical id, granted by a person during a fault.
+const PARTNER: &str = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be";
+/// A policy a person attaches during a fault.
+const PERSON_POLICY: &str = "arn:aws:iam::aws:policy/IAMUserChangePassword";
 
 /// An experiment aimed at the resources tagged `round=ROUND`: two buckets and one user.
 fn round_experiment(round: &str, exposure: &str) -> String {
@@ -58,6 +62,8 @@ struct Run {
     state: TempDir,
     file: std::path::PathBuf,
     args: Vec<String>,
+    /// Extra environment of the run's process.
+    env: Vec<(&'static str, &'static str)>,
 }
 
 impl Run {
@@ -80,7 +86,12 @@ impl Run {
             "json".into(),
         ];
         args.extend(extra.iter().map(|arg| (*arg).to_owned()));
-        Run { state, file, args }
+        Run {
+            state,
+            file,
+            args,
+            env: Vec::new(),
+        }
     }
 
     fn spawn(&self, moto: &MotoServer, extra_env: &[(&str, &str)]) -> Process {
@@ -97,6 +108,7 @@ impl Run {
         let output = tokio::process::Command::new(rdfi_binary("rdfi"))
             .args(&self.args)
             .envs(moto.process_env())
+            .envs(self.env.iter().copied())
             .output()
             .await
             .unwrap();
@@ -110,22 +122,12 @@ impl Run {
         (output.status.code().unwrap_or(-1), report)
     }
 
-    /// `rdfi recover` then `rdfi status` on this run's state directory; both must say nothing is open.
-    async fn recover(&self, moto: &MotoServer, endpoint: &str) {
-        let state_dir = self.state.path().display().to_string();
-        let common = [
-            "--provider",
-            "aws",
-            "--aws-endpoint",
-            endpoint,
-            "--journal",
-            "file",
-            "--state-dir",
-            &state_dir,
-        ];
+    /// `rdfi recover --state-dir DIR` then `rdfi status --state-dir DIR`, as the README says, with no other
+    /// flag (the journal says how each fault's cloud is reached); both must say nothing is open.
+    async fn recover(&self, moto: &MotoServer) {
         let recovered = tokio::process::Command::new(rdfi_binary("rdfi"))
-            .arg("recover")
-            .args(common)
+            .args(["recover", "--state-dir"])
+            .arg(self.state.path())
             .envs(moto.process_env())
             .output()
             .await
@@ -145,7 +147,7 @@ impl Run {
     /// `rdfi status` on this run's state directory: its exit code and what it printed.
     async fn status(&self) -> (Option<i32>, String) {
         let status = tokio::process::Command::new(rdfi_binary("rdfi"))
-            .args(["status", "--journal", "file", "--state-dir"])
+            .args(["status", "--state-dir"])
             .arg(self.state.path())
             .output()
             .await
@@ -224,7 +226,16 @@ async fn killed_at_twenty_points_the_estate_is_restored_by_recover() {
         {
             crashed_with_open_faults += 1;
         }
-        run.recover(&moto, &moto.endpoint).await;
+        let (code, said) = run.status().await;
+        if !said.contains("no open fault") {
+            assert_eq!(code, Some(3), "{round}: nobody is left to revert: {said}");
+            assert!(
+                said.contains("nobody will revert them")
+                    && said.contains("rdfi recover --state-dir"),
+                "{round}: status says what to run: {said}"
+            );
+        }
+        run.recover(&moto).await;
         assert_eq!(
             round_state(&aws, &round).await,
             baseline,
@@ -275,56 +286,188 @@ async fn sigterm_reverts_and_verifies_everything_before_exit() {
         3,
         "{journal}"
     );
-    assert!(process.log().contains("reverting"), "{}", process.log());
+    assert!(
+        process
+            .log()
+            .contains("reverted and verified 3 fault(s); 0 still open"),
+        "SIGTERM ends with what it reverted: {}",
+        process.log()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_revert_that_cannot_be_verified_is_reported_kept_open_and_recovered_later() {
+async fn a_change_made_during_the_fault_survives_the_revert() {
     let moto = MotoServer::start();
     let aws = clients(&moto.endpoint).await;
-    let baseline = prepare_round(&aws, "drift").await;
-    let experiment = round_experiment("drift", "2s")
-        .replace(&format!("  - id: {BUCKET_FAULT}\n    maxTargets: 2\n"), "");
-    let run = Run::new(&moto, &experiment, &["--revert-attempts", "2"]);
-    // Someone attaches another policy to the user while the fault is on: the user no longer reads back as
-    // its snapshot, whatever rdfi detaches.
-    let meddler = aws.clone();
+    prepare_round(&aws, "meddle").await;
+    let run = Run::new(&moto, &round_experiment("meddle", "3s"), &[]);
+    // While the faults are on, a person grants a partner account on a bucket and gives the user another
+    // policy: an emergency fix rdfi must not undo.
+    let person = aws.clone();
     let meddling = tokio::spawn(async move {
-        while !meddler.user_is_admin("drift-user").await {
+        while !(person.bucket_is_public("meddle-a").await
+            && person.user_is_admin("meddle-user").await)
+        {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        meddler
+        person.add_grant("meddle-a", PARTNER, "READ_ACP").await;
+        person
             .iam
             .attach_user_policy()
-            .user_name("drift-user")
-            .policy_arn("arn:aws:iam::aws:policy/IAMUserChangePassword")
+            .user_name("meddle-user")
+            .policy_arn(PERSON_POLICY)
             .send()
             .await
             .expect("AttachUserPolicy");
     });
     let (code, report) = run.output(&moto).await;
     meddling.await.unwrap();
+    assert_eq!(
+        code, 1,
+        "missed (no detector), not a safety abort: {report:#}"
+    );
+    for fault in report["faults"].as_array().unwrap() {
+        assert_eq!(fault["state"], "reverted", "{fault:#}");
+        assert_eq!(fault["revertVerified"], true, "{fault:#}");
+        assert_eq!(fault["verdict"], "missed", "{fault:#}");
+    }
+    let changed: Vec<_> = report["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|fault| fault["changedByOthers"] == true)
+        .map(|fault| {
+            fault["resourceName"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        changed.len(),
+        2,
+        "the report says who was changed meanwhile: {report:#}"
+    );
+    assert!(!aws.bucket_is_public("meddle-a").await);
+    assert!(
+        aws.acl_lines("meddle-a")
+            .await
+            .iter()
+            .any(|line| line.contains(PARTNER) && line.contains("READ_ACP")),
+        "the person's grant is still there"
+    );
+    assert!(!aws.user_is_admin("meddle-user").await);
+    assert!(
+        aws.user_policies("meddle-user")
+            .await
+            .iter()
+            .any(|policy| policy.contains("IAMUserChangePassword")),
+        "the person's policy is still there"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revert_that_cannot_be_made_is_reported_kept_open_and_recovered_later() {
+    let moto = MotoServer::start();
+    let aws = clients(&moto.endpoint).await;
+    let baseline = prepare_round(&aws, "stuck").await;
+    let experiment = round_experiment("stuck", "2s")
+        .replace(&format!("  - id: {BUCKET_FAULT}\n    maxTargets: 2\n"), "");
+    let mut run = Run::new(&moto, &experiment, &["--revert-attempts", "2"]);
+    run.env.push(("RDFI_FAILPOINT", "revert-call"));
+    let (code, report) = run.output(&moto).await;
     assert_eq!(code, 3, "a failed revert is a safety abort: {report:#}");
     let fault = &report["faults"][0];
     assert_eq!(fault["state"], "revert_failed", "{report:#}");
     assert_eq!(fault["revertVerified"], false);
-    assert!(
-        !aws.user_is_admin("drift-user").await,
-        "the injected policy itself was detached"
-    );
+    assert!(aws.user_is_admin("stuck-user").await, "still injected");
     let (code, said) = run.status().await;
     assert_eq!(code, Some(3), "{said}");
     assert!(said.contains("revert_failed"), "{said}");
-    // The operator undoes the other change; recovery now verifies and closes the fault.
-    aws.iam
-        .detach_user_policy()
-        .user_name("drift-user")
-        .policy_arn("arn:aws:iam::aws:policy/IAMUserChangePassword")
-        .send()
+    // Recovery (without the failure) reverts, verifies and closes the fault.
+    run.recover(&moto).await;
+    assert_eq!(round_state(&aws, "stuck").await, baseline);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fault_whose_injection_cannot_be_journalled_is_reverted_at_once() {
+    let moto = MotoServer::start();
+    let aws = clients(&moto.endpoint).await;
+    let baseline = prepare_round(&aws, "nojournal").await;
+    let mut run = Run::new(&moto, &round_experiment("nojournal", "2m"), &[]);
+    run.env.push(("RDFI_FAILPOINT", "journal-after-inject"));
+    let started = tokio::time::Instant::now();
+    let (_code, report) = run.output(&moto).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(90),
+        "reverted at once, not at the 2-minute deadline"
+    );
+    for fault in report["faults"].as_array().unwrap() {
+        assert_eq!(fault["state"], "reverted", "{fault:#}");
+        assert_eq!(fault["revertVerified"], true, "{fault:#}");
+    }
+    assert_eq!(round_state(&aws, "nojournal").await, baseline);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_run_on_the_state_dir_of_an_active_one_touches_nothing() {
+    let moto = MotoServer::start();
+    let aws = clients(&moto.endpoint).await;
+    let baseline = prepare_round(&aws, "first").await;
+    let run = Run::new(&moto, &round_experiment("first", "4s"), &[]);
+    let first = tokio::spawn({
+        let args = run.args.clone();
+        let env = moto.process_env();
+        async move {
+            tokio::process::Command::new(rdfi_binary("rdfi"))
+                .args(&args)
+                .envs(env)
+                .output()
+                .await
+                .unwrap()
+        }
+    });
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            let aws = aws.clone();
+            async move { aws.bucket_is_public("first-a").await }
+        })
+        .await
+    );
+    // A second run on the same state directory: another fault on the same bucket.
+    let second_file = run.state.path().join("second.yaml");
+    std::fs::write(&second_file, round_experiment("first", "4s")).unwrap();
+    let mut second_args = run.args.clone();
+    second_args[1] = second_file.display().to_string();
+    let position = second_args
+        .iter()
+        .position(|arg| arg == "--webhook-listen")
+        .unwrap();
+    second_args[position + 1] = format!("127.0.0.1:{}", free_port());
+    let second = tokio::process::Command::new(rdfi_binary("rdfi"))
+        .args(&second_args)
+        .envs(moto.process_env())
+        .output()
         .await
         .unwrap();
-    run.recover(&moto, &moto.endpoint).await;
-    assert_eq!(round_state(&aws, "drift").await, baseline);
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(2), "refused: {said}");
+    assert!(said.contains("in use by another rdfi process"), "{said}");
+    assert!(
+        aws.bucket_is_public("first-a").await,
+        "the first run's fault is untouched"
+    );
+    let first = first.await.unwrap();
+    let report: Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(first.status.code(), Some(1), "{report:#}");
+    for fault in report["faults"].as_array().unwrap() {
+        assert_eq!(
+            fault["verdict"], "missed",
+            "the first run's verdicts stay true: {fault:#}"
+        );
+        assert_eq!(fault["revertVerified"], true);
+    }
+    assert_eq!(round_state(&aws, "first").await, baseline);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -390,7 +533,7 @@ async fn a_cloud_that_fails_every_other_call_still_ends_reverted() {
         "the proxy failed calls: {failures:?}"
     );
     assert_eq!(round_state(&aws, "flaky").await, baseline);
-    run.recover(&moto, &proxy).await;
+    run.recover(&moto).await;
 }
 
 /// An HTTP proxy to moto that answers every other request with 503 SlowDown.

@@ -104,7 +104,7 @@ async fn a_public_bucket_is_detected_and_restored_grant_for_grant_by_five_proces
         .into_inner();
     let stored = &run.faults[0];
     assert_eq!(stored.verdict(), Verdict::Detected);
-    assert_eq!(stored.state, "reverted");
+    assert_eq!(stored.state(), rdfi_proto::v1::FaultState::Reverted);
     assert!(
         stored
             .observations

@@ -1,186 +1,429 @@
 //! The journal in one local file: one JSON record per line, appended and fsynced. The last record of each
-//! fault is its state. For one process (`rdfi run`, `rdfi demo`) and single-replica executors.
+//! fault is its state. For one process (`rdfi run`, `rdfi demo`, a single executor).
+//!
+//! One process at a time: opening the journal takes an exclusive lock on `executor.lock` in the state
+//! directory (held until the journal is dropped or the process dies), so a second `rdfi run` or `rdfi recover`
+//! on the same state directory refuses with a clear message instead of reverting the first one's live faults.
+//! `rdfi status` reads without the lock ([`inspect`]). The directory is fsynced when files appear in it; a write
+//! that fails half way is cut back to the last good record, so the file stays readable; the blocking writes
+//! run off the async threads.
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-use super::{Journal, JournalError, JournalRecord};
+use super::{Claim, Journal, JournalError, JournalRecord, Stops};
+
+const JOURNAL_FILE: &str = "executor-journal.jsonl";
+const LOCK_FILE: &str = "executor.lock";
+const STOPS_FILE: &str = "executor-stops.json";
 
 /// The journal file and the last record of every fault in it.
 pub struct FileJournal {
-    path: PathBuf,
-    inner: Mutex<Inner>,
+    inner: Arc<Mutex<Inner>>,
 }
 
 struct Inner {
+    dir: PathBuf,
+    path: PathBuf,
     file: File,
+    /// The length of the file up to the last good record.
+    len: u64,
     latest: HashMap<String, JournalRecord>,
+    stops: Stops,
+    /// Holds the directory's exclusive lock while open.
+    _lock: File,
+}
+
+/// What `rdfi status` sees in a state directory, without taking it.
+pub struct Inspection {
+    pub open: Vec<JournalRecord>,
+    /// The process holding the journal (it reverts its faults at their deadlines), if one does.
+    pub held_by: Option<String>,
+    pub stops: Stops,
+}
+
+fn io_error(path: &Path) -> impl Fn(std::io::Error) -> JournalError + '_ {
+    move |source| JournalError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Makes a new or renamed file in `dir` durable.
+fn sync_dir(dir: &Path) -> Result<(), JournalError> {
+    File::open(dir)
+        .and_then(|directory| directory.sync_all())
+        .map_err(io_error(dir))
+}
+
+/// Parses the journal's text; a torn last line (a write the crash interrupted) is reported as the length to cut
+/// the file back to.
+fn parse(
+    path: &Path,
+    text: &str,
+) -> Result<(HashMap<String, JournalRecord>, Option<u64>), JournalError> {
+    let mut latest = HashMap::new();
+    let lines: Vec<&str> = text.split_terminator('\n').collect();
+    for (index, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<JournalRecord>(line) {
+            Ok(record) => {
+                latest.insert(record.fault_instance_id.clone(), record);
+            }
+            // A torn last line is a write the crash interrupted: the action it announced never started.
+            Err(_) if index + 1 == lines.len() && !text.ends_with('\n') => {
+                let keep = text.rfind('\n').map_or(0, |position| position + 1);
+                return Ok((latest, Some(keep as u64)));
+            }
+            Err(error) => {
+                return Err(JournalError::Corrupt {
+                    path: path.to_owned(),
+                    line: index + 1,
+                    reason: error.to_string(),
+                });
+            }
+        }
+    }
+    Ok((latest, None))
+}
+
+fn read_text(path: &Path) -> Result<String, JournalError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(text),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(error) => Err(io_error(path)(error)),
+    }
+}
+
+fn read_stops(dir: &Path) -> Result<Stops, JournalError> {
+    let path = dir.join(STOPS_FILE);
+    let text = read_text(&path)?;
+    if text.is_empty() {
+        return Ok(Stops::default());
+    }
+    serde_json::from_str(&text).map_err(|error| JournalError::Corrupt {
+        path,
+        line: 1,
+        reason: error.to_string(),
+    })
+}
+
+/// Writes `bytes` to `dir/name` atomically and durably (a temporary file, fsync, rename, fsync the directory).
+fn replace_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), JournalError> {
+    let path = dir.join(name);
+    let temporary = dir.join(format!(".{name}.tmp"));
+    let io = io_error(&path);
+    let mut file = open_options()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&temporary)
+        .map_err(&io)?;
+    file.write_all(bytes).map_err(&io)?;
+    file.sync_all().map_err(&io)?;
+    std::fs::rename(&temporary, &path).map_err(&io)?;
+    sync_dir(dir)
+}
+
+/// Creates `dir` (0700) if it does not exist.
+fn create_state_dir(dir: &Path) -> Result<(), JournalError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(io_error(dir))
+}
+
+fn open_options() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+}
+
+/// Who holds the lock file, as it says (its process id), for messages.
+fn holder_of_lock(lock: &mut File) -> String {
+    let mut text = String::new();
+    let _ = lock.rewind().and_then(|_| lock.read_to_string(&mut text));
+    match text.trim() {
+        "" => String::new(),
+        pid => format!(" (process {pid})"),
+    }
+}
+
+/// Reads a state directory's journal without taking it: for `rdfi status`, which may look while a run is on.
+pub fn inspect(dir: &Path) -> Result<Inspection, JournalError> {
+    let path = dir.join(JOURNAL_FILE);
+    let (latest, _torn) = parse(&path, &read_text(&path)?)?;
+    let lock_path = dir.join(LOCK_FILE);
+    let held_by = match OpenOptions::new().read(true).write(true).open(&lock_path) {
+        Ok(mut lock) => match lock.try_lock() {
+            Ok(()) => None,
+            Err(TryLockError::WouldBlock) => Some(holder_of_lock(&mut lock)),
+            Err(TryLockError::Error(error)) => return Err(io_error(&lock_path)(error)),
+        },
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+        Err(error) => return Err(io_error(&lock_path)(error)),
+    };
+    Ok(Inspection {
+        open: super::open_of(latest.values()),
+        held_by,
+        stops: read_stops(dir)?,
+    })
 }
 
 impl FileJournal {
-    /// Opens the journal in `dir` (creating both if needed) and replays it.
+    /// Takes the journal in `dir` (creating both if needed) and replays it. Refuses while another process holds
+    /// it.
     pub fn open(dir: &Path) -> Result<Self, JournalError> {
-        let path = dir.join("executor-journal.jsonl");
-        let io = |source| JournalError::Io {
-            path: path.clone(),
-            source,
-        };
-        std::fs::create_dir_all(dir).map_err(io)?;
-        let mut latest = HashMap::new();
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(error) => return Err(io(error)),
-        };
-        let lines: Vec<&str> = text.split_terminator('\n').collect();
-        for (index, line) in lines.iter().enumerate() {
-            if line.trim().is_empty() {
-                continue;
+        create_state_dir(dir)?;
+        let lock_path = dir.join(LOCK_FILE);
+        let mut lock = open_options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(io_error(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(JournalError::InUse {
+                    dir: dir.to_owned(),
+                    holder: holder_of_lock(&mut lock),
+                });
             }
-            match serde_json::from_str::<JournalRecord>(line) {
-                Ok(record) => {
-                    latest.insert(record.fault_instance_id.clone(), record);
-                }
-                // A torn last line is a write the crash interrupted: the action it announced never started.
-                // Cut it off so that the next record starts on a line of its own.
-                Err(_) if index + 1 == lines.len() && !text.ends_with('\n') => {
-                    tracing::warn!(path = %path.display(), "cutting off a torn last journal line");
-                    let keep = text.rfind('\n').map_or(0, |position| position + 1);
-                    OpenOptions::new()
-                        .write(true)
-                        .open(&path)
-                        .and_then(|file| file.set_len(keep as u64))
-                        .map_err(io)?;
-                }
-                Err(error) => {
-                    return Err(JournalError::Corrupt {
-                        path: path.clone(),
-                        line: index + 1,
-                        reason: error.to_string(),
-                    });
-                }
-            }
+            Err(TryLockError::Error(error)) => return Err(io_error(&lock_path)(error)),
         }
-        let file = OpenOptions::new()
+        lock.set_len(0)
+            .and_then(|_| lock.rewind())
+            .and_then(|_| write!(lock, "{}", std::process::id()))
+            .map_err(io_error(&lock_path))?;
+
+        let path = dir.join(JOURNAL_FILE);
+        let io_path = path.clone();
+        let io = io_error(&io_path);
+        let existed = path.exists();
+        let (latest, torn) = parse(&path, &read_text(&path)?)?;
+        let file = open_options()
             .create(true)
             .append(true)
             .open(&path)
-            .map_err(io)?;
+            .map_err(&io)?;
+        if let Some(keep) = torn {
+            tracing::warn!(path = %path.display(), "cutting off a torn last journal line");
+            file.set_len(keep).map_err(&io)?;
+        }
+        if !existed {
+            sync_dir(dir)?;
+        }
+        let len = file.metadata().map_err(&io)?.len();
         Ok(FileJournal {
-            path,
-            inner: Mutex::new(Inner { file, latest }),
+            inner: Arc::new(Mutex::new(Inner {
+                dir: dir.to_owned(),
+                path,
+                file,
+                len,
+                latest,
+                stops: read_stops(dir)?,
+                _lock: lock,
+            })),
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// Runs `work` on the journal under its lock, on a blocking thread (the fsyncs stay off the async threads).
+    async fn with<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Inner) -> Result<T, JournalError> + Send + 'static,
+    ) -> Result<T, JournalError> {
+        let inner = self.inner.clone();
+        let blocking = tokio::task::spawn_blocking(move || {
+            let mut inner = inner
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            work(&mut inner)
+        });
+        match blocking.await {
+            Ok(outcome) => outcome,
+            Err(error) => std::panic::resume_unwind(error.into_panic()),
+        }
     }
+}
 
-    fn append_locked(&self, inner: &mut Inner, record: &JournalRecord) -> Result<(), JournalError> {
+impl Inner {
+    fn append(&mut self, record: &JournalRecord) -> Result<(), JournalError> {
         let mut line = serde_json::to_vec(record).map_err(|error| JournalError::Corrupt {
             path: self.path.clone(),
             line: 0,
             reason: error.to_string(),
         })?;
         line.push(b'\n');
-        let io = |source| JournalError::Io {
-            path: self.path.clone(),
-            source,
-        };
-        inner.file.write_all(&line).map_err(io)?;
-        inner.file.sync_data().map_err(io)?;
-        inner
-            .latest
+        let written = self
+            .file
+            .write_all(&line)
+            .and_then(|_| self.file.sync_data());
+        if let Err(error) = written {
+            // Cut a half-written record off, so that the file stays readable and the next record starts clean.
+            if let Err(truncate) = self.file.set_len(self.len) {
+                tracing::error!(%truncate, path = %self.path.display(), "cannot cut a failed journal write back");
+            }
+            return Err(io_error(&self.path)(error));
+        }
+        self.len += line.len() as u64;
+        self.latest
             .insert(record.fault_instance_id.clone(), record.clone());
+        Ok(())
+    }
+
+    fn save_stops(&mut self, stops: Stops) -> Result<(), JournalError> {
+        let bytes = serde_json::to_vec_pretty(&stops).map_err(|error| JournalError::Corrupt {
+            path: self.dir.join(STOPS_FILE),
+            line: 0,
+            reason: error.to_string(),
+        })?;
+        replace_file(&self.dir, STOPS_FILE, &bytes)?;
+        self.stops = stops;
         Ok(())
     }
 }
 
 #[async_trait]
 impl Journal for FileJournal {
-    async fn claim(&self, record: &JournalRecord) -> Result<bool, JournalError> {
-        let mut inner = self.lock();
-        if inner.latest.contains_key(&record.fault_instance_id) {
-            return Ok(false);
-        }
-        self.append_locked(&mut inner, record)?;
-        Ok(true)
+    async fn claim(&self, record: &JournalRecord) -> Result<Claim, JournalError> {
+        let record = record.clone();
+        self.with(move |inner| {
+            if inner.latest.contains_key(&record.fault_instance_id) {
+                return Ok(Claim::AlreadyHandled);
+            }
+            if record.state.is_open()
+                && let Some(holder) = super::holder_of(inner.latest.values(), &record)
+            {
+                return Ok(Claim::ResourceBusy { holder });
+            }
+            inner.append(&record)?;
+            Ok(Claim::Taken)
+        })
+        .await
     }
 
     async fn append(&self, record: &JournalRecord) -> Result<(), JournalError> {
-        let mut inner = self.lock();
-        self.append_locked(&mut inner, record)
+        let record = record.clone();
+        self.with(move |inner| inner.append(&record)).await
     }
 
     async fn get(&self, fault_instance_id: &str) -> Result<Option<JournalRecord>, JournalError> {
-        Ok(self.lock().latest.get(fault_instance_id).cloned())
+        let inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Ok(inner.latest.get(fault_instance_id).cloned())
     }
 
     async fn open_faults(&self) -> Result<Vec<JournalRecord>, JournalError> {
-        Ok(super::open_of(self.lock().latest.values()))
+        let inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Ok(super::open_of(inner.latest.values()))
+    }
+
+    async fn compact(&self, before_ms: i64) -> Result<usize, JournalError> {
+        self.with(move |inner| {
+            let dropped: Vec<String> = inner
+                .latest
+                .values()
+                .filter(|record| !record.state.is_open() && record.recorded_at_ms < before_ms)
+                .map(|record| record.fault_instance_id.clone())
+                .collect();
+            if dropped.is_empty() {
+                return Ok(0);
+            }
+            let mut kept: Vec<&JournalRecord> = inner
+                .latest
+                .values()
+                .filter(|record| !dropped.contains(&record.fault_instance_id))
+                .collect();
+            kept.sort_by_key(|record| record.recorded_at_ms);
+            let mut text = Vec::new();
+            for record in kept {
+                serde_json::to_writer(&mut text, record).map_err(|error| {
+                    JournalError::Corrupt {
+                        path: inner.path.clone(),
+                        line: 0,
+                        reason: error.to_string(),
+                    }
+                })?;
+                text.push(b'\n');
+            }
+            replace_file(&inner.dir, JOURNAL_FILE, &text)?;
+            let io = io_error(&inner.path);
+            inner.file = open_options().append(true).open(&inner.path).map_err(&io)?;
+            inner.len = text.len() as u64;
+            for id in &dropped {
+                inner.latest.remove(id);
+            }
+            Ok(dropped.len())
+        })
+        .await
+    }
+
+    async fn stops(&self) -> Result<Stops, JournalError> {
+        let inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Ok(inner.stops.clone())
+    }
+
+    async fn stop(&self, run_id: Option<&str>, reason: &str) -> Result<(), JournalError> {
+        let (run_id, reason) = (run_id.map(str::to_owned), reason.to_owned());
+        self.with(move |inner| {
+            let stops = inner.stops.clone().with(run_id.as_deref(), &reason);
+            inner.save_stops(stops)
+        })
+        .await
+    }
+
+    async fn resume(&self) -> Result<(), JournalError> {
+        self.with(|inner| inner.save_stops(Stops::default())).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::FaultState;
-    use rdfi_proto::v1::ResourceRef;
-
-    fn record(id: &str, state: FaultState) -> JournalRecord {
-        JournalRecord {
-            fault_instance_id: id.to_owned(),
-            run_id: "run".to_owned(),
-            fault_id: "aws.s3.bucket-public-acl".to_owned(),
-            resource: ResourceRef::default(),
-            state,
-            snapshot: Some(serde_json::json!({"grants": []})),
-            hypothesis: None,
-            injected_at_ms: None,
-            revert_due_at_ms: 10,
-            dry_run: false,
-            reason: None,
-            recorded_at_ms: 1,
-        }
-    }
+    use crate::journal::{FaultState, test_record as record};
 
     #[tokio::test]
     async fn replay_keeps_the_last_state_of_each_fault() {
         let dir = tempfile::tempdir().unwrap();
         {
             let journal = FileJournal::open(dir.path()).unwrap();
-            assert!(
-                journal
-                    .claim(&record("a", FaultState::Intended))
-                    .await
-                    .unwrap()
-            );
-            assert!(
-                journal
-                    .claim(&record("b", FaultState::Intended))
-                    .await
-                    .unwrap()
-            );
-            assert!(
-                !journal
-                    .claim(&record("a", FaultState::Intended))
-                    .await
-                    .unwrap(),
-                "claimed once"
-            );
+            let claim = |id, resource| {
+                let journal = &journal;
+                async move {
+                    journal
+                        .claim(&record(id, resource, FaultState::Intended))
+                        .await
+                        .unwrap()
+                }
+            };
+            assert_eq!(claim("a", "x").await, Claim::Taken);
+            assert_eq!(claim("b", "y").await, Claim::Taken);
+            assert_eq!(claim("a", "x").await, Claim::AlreadyHandled);
             journal
-                .append(&record("a", FaultState::Injected))
+                .append(&record("a", "x", FaultState::Injected))
                 .await
                 .unwrap();
             journal
-                .append(&record("b", FaultState::Reverted))
+                .append(&record("b", "y", FaultState::Reverted))
                 .await
                 .unwrap();
         }
@@ -196,24 +439,131 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn one_open_fault_per_resource() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = FileJournal::open(dir.path()).unwrap();
+        let claim = |id: &'static str, state| {
+            let journal = &journal;
+            async move { journal.claim(&record(id, "bucket", state)).await }
+        };
+        assert_eq!(
+            claim("a", FaultState::Intended).await.unwrap(),
+            Claim::Taken
+        );
+        assert_eq!(
+            claim("b", FaultState::Intended).await.unwrap(),
+            Claim::ResourceBusy {
+                holder: "a".to_owned()
+            }
+        );
+        assert_eq!(journal.get("b").await.unwrap(), None, "nothing written");
+        assert_eq!(
+            claim("c", FaultState::Rejected).await.unwrap(),
+            Claim::Taken,
+            "a closed record takes no resource"
+        );
+        journal
+            .append(&record("a", "bucket", FaultState::Reverted))
+            .await
+            .unwrap();
+        assert_eq!(
+            claim("b", FaultState::Intended).await.unwrap(),
+            Claim::Taken
+        );
+    }
+
+    #[tokio::test]
+    async fn a_second_process_is_refused_while_status_can_look() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = FileJournal::open(dir.path()).unwrap();
+        journal
+            .claim(&record("a", "x", FaultState::Intended))
+            .await
+            .unwrap();
+        let refused = FileJournal::open(dir.path()).err().expect("refused");
+        assert!(matches!(refused, JournalError::InUse { .. }), "{refused}");
+        assert!(
+            refused
+                .to_string()
+                .contains(&format!("process {}", std::process::id())),
+            "{refused}"
+        );
+        let seen = inspect(dir.path()).unwrap();
+        assert_eq!(seen.open.len(), 1);
+        assert!(seen.held_by.is_some());
+        drop(journal);
+        assert!(inspect(dir.path()).unwrap().held_by.is_none());
+        FileJournal::open(dir.path()).expect("free again");
+    }
+
+    #[tokio::test]
+    async fn stops_last_until_resumed() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let journal = FileJournal::open(dir.path()).unwrap();
+            journal.stop(Some("r1"), "stop condition").await.unwrap();
+            assert_eq!(
+                journal.stops().await.unwrap().stopping("r1"),
+                Some("stop condition")
+            );
+            assert_eq!(journal.stops().await.unwrap().stopping("r2"), None);
+            journal.stop(None, "operator").await.unwrap();
+        }
+        let journal = FileJournal::open(dir.path()).unwrap();
+        assert_eq!(
+            journal.stops().await.unwrap().stopping("r2"),
+            Some("operator")
+        );
+        journal.resume().await.unwrap();
+        assert_eq!(journal.stops().await.unwrap(), Stops::default());
+    }
+
+    #[tokio::test]
+    async fn compaction_drops_old_closed_records_only() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let journal = FileJournal::open(dir.path()).unwrap();
+            let mut old = record("old", "x", FaultState::Reverted);
+            old.recorded_at_ms = 5;
+            let mut recent = record("recent", "y", FaultState::Reverted);
+            recent.recorded_at_ms = 50;
+            let open = record("open", "z", FaultState::Injected);
+            for record in [&old, &recent, &open] {
+                journal.append(record).await.unwrap();
+            }
+            assert_eq!(journal.compact(10).await.unwrap(), 1);
+            assert_eq!(journal.get("old").await.unwrap(), None);
+            journal
+                .append(&record("after", "w", FaultState::Intended))
+                .await
+                .unwrap();
+        }
+        let journal = FileJournal::open(dir.path()).unwrap();
+        assert!(journal.get("recent").await.unwrap().is_some());
+        assert!(journal.get("old").await.unwrap().is_none());
+        assert_eq!(journal.open_faults().await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
     async fn a_torn_last_line_is_ignored_but_corruption_elsewhere_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         {
             let journal = FileJournal::open(dir.path()).unwrap();
             journal
-                .append(&record("a", FaultState::Intended))
+                .append(&record("a", "x", FaultState::Intended))
                 .await
                 .unwrap();
         }
-        let path = dir.path().join("executor-journal.jsonl");
+        let path = dir.path().join(JOURNAL_FILE);
         let mut text = std::fs::read_to_string(&path).unwrap();
         text.push_str("{\"faultInstanceId\": \"b\", \"sta");
         std::fs::write(&path, &text).unwrap();
+        assert_eq!(inspect(dir.path()).unwrap().open.len(), 1);
         {
             let journal = FileJournal::open(dir.path()).unwrap();
             assert_eq!(journal.open_faults().await.unwrap().len(), 1);
             journal
-                .append(&record("c", FaultState::Intended))
+                .append(&record("c", "y", FaultState::Intended))
                 .await
                 .unwrap();
         }
@@ -232,5 +582,21 @@ mod tests {
             FileJournal::open(dir.path()),
             Err(JournalError::Corrupt { line: 1, .. })
         ));
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn state_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("state");
+        let journal = FileJournal::open(&dir).unwrap();
+        journal
+            .append(&record("a", "x", FaultState::Intended))
+            .await
+            .unwrap();
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join(JOURNAL_FILE)), 0o600);
     }
 }

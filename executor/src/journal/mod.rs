@@ -1,7 +1,11 @@
 //! The executor's write-ahead journal. A fault's first record (its intent, with the snapshot and the revert
 //! deadline) is durable before the mutating call; each later transition is recorded too. Two stores:
-//! [`file::FileJournal`] (one local file, for one process) and [`nats::NatsJournal`] (a replicated JetStream
-//! key-value bucket, shared by executor replicas; see docs/adr/0003).
+//! [`file::FileJournal`] (one local file, locked by one process at a time) and [`nats::NatsJournal`] (a
+//! replicated JetStream key-value bucket, shared by executor replicas; see docs/adr/0003 and 0005).
+//!
+//! The journal is also where exclusivity lives, so that it holds across everything sharing it: a claim takes
+//! the fault's resource, and no second open fault can take the same resource until the first is closed; and
+//! an abort's stop (no new injection, of one run or of every run until resumed) is kept here.
 
 pub mod file;
 pub mod nats;
@@ -10,61 +14,38 @@ use std::path::PathBuf;
 
 use async_trait::async_trait;
 use rdfi_proto::v1::{Hypothesis, ResourceRef};
+use rdfi_provider::settings::ProviderTarget;
 use serde::{Deserialize, Serialize};
 
-/// Where a fault is in its lifecycle.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FaultState {
-    /// Snapshot taken, mutation about to be made (or made, if the process died before the next record).
-    Intended,
-    Injected,
-    Reverting,
-    Reverted,
-    /// Verification kept failing; the fault stays open.
-    RevertFailed,
-    /// The cloud refused the change.
-    Prevented,
-    /// A guard or precondition refused the fault; nothing was changed.
-    Rejected,
-}
+pub use rdfi_proto::v1::FaultState;
 
-impl FaultState {
-    /// The state's name, as in the journal and in `fault.*` subjects: `injected`, `revert_failed`, ...
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FaultState::Intended => "intended",
-            FaultState::Injected => "injected",
-            FaultState::Reverting => "reverting",
-            FaultState::Reverted => "reverted",
-            FaultState::RevertFailed => "revert_failed",
-            FaultState::Prevented => "prevented",
-            FaultState::Rejected => "rejected",
-        }
+/// `FaultState` as its label in the journal's JSON (`"injected"`, `"revert_failed"`).
+mod state_label {
+    use super::FaultState;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(state: &FaultState, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(state.label())
     }
 
-    /// Whether the resource may still carry the fault, so a revert is owed.
-    pub fn is_open(self) -> bool {
-        matches!(
-            self,
-            FaultState::Intended
-                | FaultState::Injected
-                | FaultState::Reverting
-                | FaultState::RevertFailed
-        )
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<FaultState, D::Error> {
+        let label = String::deserialize(deserializer)?;
+        FaultState::from_label(&label)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown fault state {label:?}")))
     }
 }
 
-/// One line of the journal: the whole record of a fault as of one transition.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// One record of the journal: the whole record of a fault as of one transition.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JournalRecord {
     pub fault_instance_id: String,
     pub run_id: String,
     pub fault_id: String,
     pub resource: ResourceRef,
+    #[serde(with = "state_label")]
     pub state: FaultState,
-    /// The resource's state before the fault: what the revert restores and the verification compares with.
+    /// The resource's state before the fault: what the revert takes the fault's change back to.
     pub snapshot: Option<serde_json::Value>,
     pub hypothesis: Option<Hypothesis>,
     pub injected_at_ms: Option<i64>,
@@ -73,6 +54,13 @@ pub struct JournalRecord {
     pub dry_run: bool,
     pub reason: Option<String>,
     pub recorded_at_ms: i64,
+    /// How the cloud was reached (provider, region, endpoints; never credentials), so that a recovery reaches
+    /// the resource the same way. Absent in records written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<ProviderTarget>,
+    /// Someone else changed the resource while the fault was active; the revert kept their change.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub changed_by_others: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,16 +78,67 @@ pub enum JournalError {
         line: usize,
         reason: String,
     },
+    #[error(
+        "the state directory {dir} is in use by another rdfi process{holder}: wait for it to finish, or give another --state-dir"
+    )]
+    InUse { dir: PathBuf, holder: String },
+    /// A failpoint made the write fail (crash-safety tests only).
+    #[error("journal write failed at failpoint {0}")]
+    Failpoint(&'static str),
+}
+
+/// What a claim achieved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// The record is written: this delivery on this executor owns the fault (and, for an open record, its
+    /// resource).
+    Taken,
+    /// The fault already has a record: another delivery or another executor has it.
+    AlreadyHandled,
+    /// Another open fault holds the resource; nothing was written for this one.
+    ResourceBusy { holder: String },
+}
+
+/// Runs where injections are stopped by an abort, until resumed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stops {
+    /// Every run is stopped, with the abort's reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub all: Option<String>,
+    /// Runs stopped one by one, with the abort's reason.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub runs: std::collections::BTreeMap<String, String>,
+}
+
+impl Stops {
+    /// Why a fault of `run_id` may not be injected now, if it may not.
+    pub fn stopping(&self, run_id: &str) -> Option<&str> {
+        self.all
+            .as_deref()
+            .or_else(|| self.runs.get(run_id).map(String::as_str))
+    }
+
+    /// These stops with one more: of `run_id`, or of every run.
+    pub fn with(mut self, run_id: Option<&str>, reason: &str) -> Stops {
+        match run_id {
+            Some(run_id) => {
+                self.runs.insert(run_id.to_owned(), reason.to_owned());
+            }
+            None => self.all = Some(reason.to_owned()),
+        }
+        self
+    }
 }
 
 /// Where journal records are kept.
 #[async_trait]
 pub trait Journal: Send + Sync {
-    /// Writes a fault's first record unless the fault has one already; `false` means another delivery or
-    /// another executor has it.
-    async fn claim(&self, record: &JournalRecord) -> Result<bool, JournalError>;
+    /// Writes a fault's first record unless the fault has one already, or (for an open record) another open
+    /// fault holds its resource. Atomic across everything that shares the journal.
+    async fn claim(&self, record: &JournalRecord) -> Result<Claim, JournalError>;
 
-    /// Records a transition, durably, before returning.
+    /// Records a transition, durably, before returning. A closed record releases the fault's resource.
     async fn append(&self, record: &JournalRecord) -> Result<(), JournalError>;
 
     /// The last record of a fault.
@@ -107,6 +146,24 @@ pub trait Journal: Send + Sync {
 
     /// Every fault a revert is still owed for, earliest deadline first.
     async fn open_faults(&self) -> Result<Vec<JournalRecord>, JournalError>;
+
+    /// Drops closed records last written before `before_ms` (redeliveries older than that are refused as
+    /// stale plans anyway). Returns how many were dropped.
+    async fn compact(&self, before_ms: i64) -> Result<usize, JournalError>;
+
+    /// The stops in force.
+    async fn stops(&self) -> Result<Stops, JournalError>;
+
+    /// Why faults of `run_id` may not be injected now (an abort of the run or of every run), if they may not.
+    async fn stopped(&self, run_id: &str) -> Result<Option<String>, JournalError> {
+        Ok(self.stops().await?.stopping(run_id).map(str::to_owned))
+    }
+
+    /// Stops new injections of `run_id`, or of every run when `None`, durably.
+    async fn stop(&self, run_id: Option<&str>, reason: &str) -> Result<(), JournalError>;
+
+    /// Lifts every stop.
+    async fn resume(&self) -> Result<(), JournalError>;
 }
 
 fn open_of<'a>(records: impl Iterator<Item = &'a JournalRecord>) -> Vec<JournalRecord> {
@@ -116,4 +173,42 @@ fn open_of<'a>(records: impl Iterator<Item = &'a JournalRecord>) -> Vec<JournalR
         .collect();
     open.sort_by_key(|record| record.revert_due_at_ms);
     open
+}
+
+/// The open fault other than `record` that holds `record`'s resource, if any.
+fn holder_of<'a>(
+    records: impl Iterator<Item = &'a JournalRecord>,
+    record: &JournalRecord,
+) -> Option<String> {
+    records
+        .filter(|other| {
+            other.state.is_open()
+                && other.resource.id == record.resource.id
+                && other.fault_instance_id != record.fault_instance_id
+        })
+        .map(|other| other.fault_instance_id.clone())
+        .next()
+}
+
+#[cfg(test)]
+pub(crate) fn test_record(id: &str, resource: &str, state: FaultState) -> JournalRecord {
+    JournalRecord {
+        fault_instance_id: id.to_owned(),
+        run_id: "run".to_owned(),
+        fault_id: "aws.s3.bucket-public-acl".to_owned(),
+        resource: ResourceRef {
+            id: resource.to_owned(),
+            ..Default::default()
+        },
+        state,
+        snapshot: Some(serde_json::json!({"grants": []})),
+        hypothesis: None,
+        injected_at_ms: None,
+        revert_due_at_ms: 10,
+        dry_run: false,
+        reason: None,
+        recorded_at_ms: 1,
+        target: None,
+        changed_by_others: false,
+    }
 }

@@ -7,8 +7,8 @@ use std::str::FromStr;
 
 use prost::Message as _;
 use rdfi_proto::v1::{
-    Event, FaultPrevented, FaultRecord, FaultRejected, Finding, GetRunResponse, Observation,
-    ResourceRef, RunStatus, RunSummary, Verdict, event::Payload,
+    Event, FaultPrevented, FaultRecord, FaultRejected, FaultState, Finding, GetRunResponse,
+    Observation, ResourceRef, RunStatus, RunSummary, Verdict, event::Payload,
 };
 use rdfi_proto::{timestamp_from_millis, unix_millis};
 use sqlx::sqlite::{
@@ -54,7 +54,8 @@ CREATE TABLE IF NOT EXISTS faults (
     reason TEXT NOT NULL DEFAULT '',
     dry_run INTEGER NOT NULL DEFAULT 0,
     planned_ms INTEGER NOT NULL,
-    change TEXT NOT NULL DEFAULT ''
+    change TEXT NOT NULL DEFAULT '',
+    changed_by_others INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS faults_by_run ON faults (run_id, planned_ms);
 CREATE TABLE IF NOT EXISTS observations (
@@ -127,7 +128,16 @@ impl Store {
         sqlx::raw_sql(SCHEMA)
             .execute(&pool)
             .await
-            .map_err(|source| StoreError::Open { location, source })?;
+            .map_err(|source| StoreError::Open {
+                location: location.clone(),
+                source,
+            })?;
+        // Databases made before the column existed gain it; a database that has it refuses, which is fine.
+        let _ = sqlx::query(
+            "ALTER TABLE faults ADD COLUMN changed_by_others INTEGER NOT NULL DEFAULT 0",
+        )
+        .execute(&pool)
+        .await;
         Ok(Store { pool })
     }
 
@@ -226,9 +236,9 @@ async fn project(
     time_ms: i64,
 ) -> Result<()> {
     let fault_id = event.fault_instance_id.as_str();
-    let set_state = |state: &'static str| {
+    let set_state = |state: FaultState| {
         sqlx::query("UPDATE faults SET state = ? WHERE fault_instance_id = ?")
-            .bind(state)
+            .bind(state.label())
             .bind(fault_id)
     };
     match payload {
@@ -256,12 +266,13 @@ async fn project(
         Payload::FaultPlanned(planned) => {
             sqlx::query(
                 "INSERT INTO faults (fault_instance_id, run_id, fault_id, resource, state, dry_run, planned_ms)
-                 VALUES (?, ?, ?, ?, 'planned', ?, ?) ON CONFLICT (fault_instance_id) DO NOTHING",
+                 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (fault_instance_id) DO NOTHING",
             )
             .bind(fault_id)
             .bind(&event.run_id)
             .bind(&planned.fault_id)
             .bind(encode_resource(planned.resource.as_ref()))
+            .bind(FaultState::Planned.label())
             .bind(planned.dry_run)
             .bind(time_ms)
             .execute(&mut **transaction)
@@ -269,8 +280,9 @@ async fn project(
         }
         Payload::FaultInjected(injected) => {
             sqlx::query(
-                "UPDATE faults SET state = 'injected', injected_ms = ?, change = ? WHERE fault_instance_id = ?",
+                "UPDATE faults SET state = ?, injected_ms = ?, change = ? WHERE fault_instance_id = ?",
             )
+            .bind(FaultState::Injected.label())
             .bind(
                 injected
                     .injected_at
@@ -286,12 +298,12 @@ async fn project(
         Payload::FaultPrevented(FaultPrevented { reason, .. })
         | Payload::FaultRejected(FaultRejected { reason, .. }) => {
             let state = if matches!(payload, Payload::FaultPrevented(_)) {
-                "prevented"
+                FaultState::Prevented
             } else {
-                "rejected"
+                FaultState::Rejected
             };
             sqlx::query("UPDATE faults SET state = ?, reason = ? WHERE fault_instance_id = ?")
-                .bind(state)
+                .bind(state.label())
                 .bind(reason)
                 .bind(fault_id)
                 .execute(&mut **transaction)
@@ -299,9 +311,10 @@ async fn project(
         }
         Payload::FaultReverted(reverted) => {
             sqlx::query(
-                "UPDATE faults SET state = 'reverted', reverted_ms = ?, revert_verified = ?
+                "UPDATE faults SET state = ?, reverted_ms = ?, revert_verified = ?, changed_by_others = ?
                  WHERE fault_instance_id = ?",
             )
+            .bind(FaultState::Reverted.label())
             .bind(
                 reverted
                     .reverted_at
@@ -310,12 +323,13 @@ async fn project(
                     .unwrap_or(time_ms),
             )
             .bind(reverted.verified)
+            .bind(reverted.changed_by_others)
             .bind(fault_id)
             .execute(&mut **transaction)
             .await?;
         }
         Payload::FaultRevertFailed(_) => {
-            set_state("revert_failed")
+            set_state(FaultState::RevertFailed)
                 .execute(&mut **transaction)
                 .await?;
         }
@@ -475,7 +489,10 @@ fn fault_record(row: &SqliteRow) -> Result<FaultRecord> {
         fault_instance_id: row.try_get("fault_instance_id")?,
         fault_id: row.try_get("fault_id")?,
         resource: Some(decode_resource(row)?),
-        state: row.try_get("state")?,
+        state: FaultState::from_label(row.try_get("state")?)
+            .unwrap_or(FaultState::Unspecified)
+            .into(),
+        changed_by_others: row.try_get("changed_by_others")?,
         injected_at: optional_millis(row, "injected_ms")?.map(timestamp_from_millis),
         reverted_at: optional_millis(row, "reverted_ms")?.map(timestamp_from_millis),
         revert_verified: row.try_get("revert_verified")?,

@@ -149,7 +149,7 @@ async fn a_run_is_projected_once_however_often_its_events_arrive() {
     assert!(!summary.hypotheses_held);
     assert_eq!(run.faults.len(), 1);
     let fault = &run.faults[0];
-    assert_eq!(fault.state, "reverted");
+    assert_eq!(fault.state(), FaultState::Reverted);
     assert!(fault.revert_verified);
     assert_eq!(fault.verdict(), Verdict::Missed);
     assert_eq!(fault.time_to_detect_ms, Some(200));

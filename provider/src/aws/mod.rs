@@ -116,6 +116,9 @@ pub struct AwsClients {
 
 pub struct AwsProvider {
     faults: DriverSet<AwsClients>,
+    /// The same clients with the SDK's standard per-call retries, for discovery only: a listing is many calls,
+    /// each of which must be retried on its own (the monitor does not retry discovery on top).
+    discovery: AwsClients,
 }
 
 impl AwsProvider {
@@ -140,26 +143,15 @@ impl AwsProvider {
     /// [`CONNECT_TIMEOUT`]) and the SDK does not retry, so that [`crate::with_retry`] is the one retry layer
     /// (the SDK's own retries would multiply its attempts).
     pub fn from_sdk_config(shared: &aws_config::SdkConfig) -> Self {
-        let shared = &shared
-            .to_builder()
-            .timeout_config(timeout_config())
-            .retry_config(RetryConfig::disabled())
-            .build();
-        let s3_config = aws_sdk_s3::config::Builder::from(shared)
-            .force_path_style(shared.endpoint_url().is_some())
-            .build();
-        let clients = AwsClients {
-            s3: aws_sdk_s3::Client::from_conf(s3_config),
-            iam: aws_sdk_iam::Client::new(shared),
-            sts: aws_sdk_sts::Client::new(shared),
-            ec2: aws_sdk_ec2::Client::new(shared),
-            cloudtrail: aws_sdk_cloudtrail::Client::new(shared),
-            kms: aws_sdk_kms::Client::new(shared),
-            region: shared
-                .region()
-                .map(|region| region.to_string())
-                .unwrap_or_default(),
+        let with_retries = |retry: RetryConfig| {
+            shared
+                .to_builder()
+                .timeout_config(timeout_config())
+                .retry_config(retry)
+                .build()
         };
+        let discovery = Self::clients(&with_retries(RetryConfig::standard().with_max_attempts(6)));
+        let clients = Self::clients(&with_retries(RetryConfig::disabled()));
         AwsProvider {
             faults: DriverSet::new(
                 "aws",
@@ -175,6 +167,25 @@ impl AwsProvider {
                 .flatten()
                 .collect(),
             ),
+            discovery,
+        }
+    }
+
+    fn clients(shared: &aws_config::SdkConfig) -> AwsClients {
+        let s3_config = aws_sdk_s3::config::Builder::from(shared)
+            .force_path_style(shared.endpoint_url().is_some())
+            .build();
+        AwsClients {
+            s3: aws_sdk_s3::Client::from_conf(s3_config),
+            iam: aws_sdk_iam::Client::new(shared),
+            sts: aws_sdk_sts::Client::new(shared),
+            ec2: aws_sdk_ec2::Client::new(shared),
+            cloudtrail: aws_sdk_cloudtrail::Client::new(shared),
+            kms: aws_sdk_kms::Client::new(shared),
+            region: shared
+                .region()
+                .map(|region| region.to_string())
+                .unwrap_or_default(),
         }
     }
 }
@@ -190,7 +201,7 @@ impl Provider for AwsProvider {
     }
 
     async fn discover(&self, resource_type: &str) -> Result<Vec<ResourceRef>> {
-        let clients = self.faults.clients();
+        let clients = &self.discovery;
         match service_of(resource_type)? {
             Service::S3 => s3::discover(clients, resource_type).await,
             Service::Iam => iam::discover(clients, resource_type).await,
