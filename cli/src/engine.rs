@@ -322,16 +322,24 @@ fn run_executor_apart(
     let spawned = std::thread::Builder::new()
         .name("rdfi-executor".to_owned())
         .spawn(move || {
-            let outcome = tokio::runtime::Builder::new_multi_thread()
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .thread_name("rdfi-executor")
                 .enable_all()
                 .build()
-                .map_err(|error| format!("cannot start the executor's runtime: {error}"))
-                .and_then(|runtime| {
-                    stringify_outcome(runtime.block_on(rdfi_executor::run(executor, shutdown)))
-                });
+            {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    let _ =
+                        answer.send(Err(format!("cannot start the executor's runtime: {error}")));
+                    return;
+                }
+            };
+            let outcome =
+                stringify_outcome(runtime.block_on(rdfi_executor::run(executor, shutdown)));
             let _ = answer.send(outcome);
+            // `run` has reverted everything and waited for its tasks; what is left (idle consumers) is dropped.
+            runtime.shutdown_background();
         });
     if let Err(error) = spawned {
         tracing::error!(%error, "cannot start the executor's thread");

@@ -92,12 +92,11 @@ impl Executor {
             abort_delivered: false,
         };
         self.run_inputs(&mut driving, VecDeque::from([input])).await;
-        if driving.fault.stage != Stage::Done {
-            let executor = self.clone();
-            self.tasks.spawn(
-                async move { executor.hold(driving).await }.instrument(tracing::Span::current()),
-            );
-        }
+        // Closed already (refused, prevented, taken elsewhere): `hold` releases it at once.
+        let executor = self.clone();
+        self.tasks.spawn(
+            async move { executor.hold(driving).await }.instrument(tracing::Span::current()),
+        );
     }
 
     async fn drive(self: Arc<Self>, mut driving: Driving, input: Input) {
