@@ -324,22 +324,18 @@ pub async fn abort(args: AbortArgs) -> Result<u8, Failure> {
 
 #[derive(clap::Args)]
 pub struct ResumeArgs {
-    /// The executor's gRPC URL.
+    /// The executor's gRPC URL; without it, the journal of --state-dir (or, with --nats, the NATS journal
+    /// every executor shares).
     #[arg(long, env = "RDFI_EXECUTOR_URL", value_name = "URL")]
     executor: Option<String>,
-    /// Without --executor: the state directory of a one-process run (its file journal)...
-    #[arg(long, env = "RDFI_STATE_DIR", value_name = "DIR")]
-    state_dir: Option<PathBuf>,
     #[command(flatten)]
-    journal: JournalArgs,
-    /// ...or, with --nats, the NATS journal every executor shares.
-    #[command(flatten)]
-    common: CommonArgs,
+    journal: StatusArgs,
 }
 
 /// `rdfi resume`: lifts the stops an abort left in the journal.
 pub async fn resume(args: ResumeArgs) -> Result<u8, Failure> {
-    let _telemetry = quiet_telemetry(&args.common)?;
+    let location = args.journal;
+    let _telemetry = quiet_telemetry(&location.common)?;
     if let Some(url) = &args.executor {
         let mut client = ExecutorServiceClient::connect(url.clone())
             .await
@@ -351,8 +347,9 @@ pub async fn resume(args: ResumeArgs) -> Result<u8, Failure> {
             .await
             .map_err(|status| usage(format!("the executor refused: {}", status.message())))?;
     } else {
-        let state_dir = args.state_dir.clone().unwrap_or_else(default_state_dir);
-        let (journal, _nats) = open_journal(&args.common, &args.journal, &state_dir).await?;
+        let state_dir = location.state_dir.unwrap_or_else(default_state_dir);
+        let (journal, _nats) =
+            open_journal(&location.common, &location.journal, &state_dir).await?;
         journal.resume().await.map_err(usage)?;
     }
     println!("injections allowed again");

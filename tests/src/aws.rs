@@ -350,17 +350,7 @@ impl Clients {
             })
             .cloned()
             .collect();
-        let policy = AccessControlPolicy::builder()
-            .set_owner(acl.owner().cloned())
-            .set_grants(Some(grants))
-            .build();
-        self.s3
-            .put_bucket_acl()
-            .bucket(bucket)
-            .access_control_policy(policy)
-            .send()
-            .await
-            .expect("PutBucketAcl");
+        self.put_grants(bucket, acl.owner(), grants).await;
     }
 
     /// What a person does during a fault: grants an account `permission` on the bucket, keeping every other
@@ -380,8 +370,18 @@ impl Clients {
                 .permission(aws_sdk_s3::types::Permission::from(permission))
                 .build(),
         );
+        self.put_grants(bucket, acl.owner(), grants).await;
+    }
+
+    /// Writes the bucket's ACL: `grants`, owned by `owner`.
+    async fn put_grants(
+        &self,
+        bucket: &str,
+        owner: Option<&aws_sdk_s3::types::Owner>,
+        grants: Vec<aws_sdk_s3::types::Grant>,
+    ) {
         let policy = AccessControlPolicy::builder()
-            .set_owner(acl.owner().cloned())
+            .set_owner(owner.cloned())
             .set_grants(Some(grants))
             .build();
         self.s3

@@ -8,17 +8,32 @@ use rdfi_provider::gcp::{BUCKET, GcpProvider, GcpSettings, bucket_resource_name}
 use rdfi_tests::conformance::gcp_storage::gcs_cases;
 use rdfi_tests::conformance::runner::{Outcomes, assert_covered, round_trip};
 use rdfi_tests::gcs::{GcsClient, GcsEmulator, PROJECT};
+use rdfi_tests::{free_port, rdfi_binary, wait_until};
 use serde_json::json;
+use std::time::Duration;
+
+/// rdfi's GCP provider, pointed at the emulator.
+fn provider_on(emulator: &GcsEmulator) -> GcpProvider {
+    GcpProvider::connect(&GcpSettings {
+        project: PROJECT.to_owned(),
+        endpoint: Some(emulator.endpoint.clone()),
+    })
+    .expect("the gcp provider")
+}
+
+/// The conformance case of one fault.
+fn case_of(fault_id: &str) -> Box<dyn rdfi_tests::conformance::gcp_storage::GcsCase> {
+    gcs_cases()
+        .into_iter()
+        .find(|case| case.fault_id() == fault_id)
+        .expect("the case")
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_gcp_fault_injects_and_reverts_exactly_on_the_emulator() {
     let emulator = GcsEmulator::start();
     let gcs = GcsClient::new(&emulator.endpoint);
-    let provider = GcpProvider::connect(&GcpSettings {
-        project: PROJECT.to_owned(),
-        endpoint: Some(emulator.endpoint.clone()),
-    })
-    .expect("the gcp provider");
+    let provider = provider_on(&emulator);
     let faults = provider.faults();
     let cases = gcs_cases();
     let mut outcomes = Outcomes::new("gcp-storage-emulator (GCS)", cases.len());
@@ -72,16 +87,9 @@ async fn every_gcp_fault_injects_and_reverts_exactly_on_the_emulator() {
 async fn an_iam_revert_keeps_members_added_meanwhile() {
     let emulator = GcsEmulator::start();
     let gcs = GcsClient::new(&emulator.endpoint);
-    let provider = GcpProvider::connect(&GcpSettings {
-        project: PROJECT.to_owned(),
-        endpoint: Some(emulator.endpoint.clone()),
-    })
-    .expect("the gcp provider");
+    let provider = provider_on(&emulator);
     let fault_id = "gcp.storage.bucket-iam-allusers-viewer";
-    let case = gcs_cases()
-        .into_iter()
-        .find(|case| case.fault_id() == fault_id)
-        .expect("the case");
+    let case = case_of(fault_id);
     let resource = case.prepare(&gcs, "concurrent-grants").await;
     let faults = provider.faults();
     let snapshot = faults.snapshot(fault_id, &resource).await.unwrap();
@@ -144,16 +152,9 @@ async fn an_iam_revert_keeps_members_added_meanwhile() {
 async fn a_bucket_field_revert_keeps_an_entry_added_meanwhile() {
     let emulator = GcsEmulator::start();
     let gcs = GcsClient::new(&emulator.endpoint);
-    let provider = GcpProvider::connect(&GcpSettings {
-        project: PROJECT.to_owned(),
-        endpoint: Some(emulator.endpoint.clone()),
-    })
-    .expect("the gcp provider");
+    let provider = provider_on(&emulator);
     let fault_id = "gcp.storage.bucket-acl-public-read";
-    let case = gcs_cases()
-        .into_iter()
-        .find(|case| case.fault_id() == fault_id)
-        .expect("the case");
+    let case = case_of(fault_id);
     let resource = case.prepare(&gcs, "concurrent-acl").await;
     let faults = provider.faults();
     let snapshot = faults.snapshot(fault_id, &resource).await.unwrap();
@@ -181,4 +182,90 @@ async fn a_bucket_field_revert_keeps_an_entry_added_meanwhile() {
         .await
         .unwrap();
     assert!(check.reverted && check.changed_by_others, "{check:?}");
+}
+
+/// The same through the executor, as a user meets it: `rdfi run` against the emulator while a person grants a
+/// member on the bucket. The person's member stays, allUsers goes, the revert is verified, and the run ends as
+/// a miss (exit 1), not a safety abort.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_added_during_a_fault_survives_the_executors_revert() {
+    let emulator = GcsEmulator::start();
+    let gcs = GcsClient::new(&emulator.endpoint);
+    let fault_id = "gcp.storage.bucket-iam-allusers-viewer";
+    let case = case_of(fault_id);
+    let resource = case.prepare(&gcs, "person-grants").await;
+    let state = tempfile::tempdir().unwrap();
+    let experiment = state.path().join("experiment.yaml");
+    std::fs::write(
+        &experiment,
+        format!(
+            "apiVersion: rdfi/v1
+kind: Experiment
+metadata:
+  name: gcs-person
+target:
+  provider: gcp
+faults:
+  - id: {fault_id}
+hypothesis:
+  detect: {{ within: 3s }}
+safety:
+  exposureWindow: 3s
+"
+        ),
+    )
+    .unwrap();
+    let run = tokio::process::Command::new(rdfi_binary("rdfi"))
+        .arg("run")
+        .arg(&experiment)
+        .args([
+            "--gcp-project",
+            PROJECT,
+            "--gcs-endpoint",
+            &emulator.endpoint,
+        ])
+        .args(["--webhook-listen", &format!("127.0.0.1:{}", free_port())])
+        .arg("--state-dir")
+        .arg(state.path())
+        .args(["--poll-interval", "200ms", "--format", "json"])
+        .output();
+    let person = async {
+        let public = wait_until(Duration::from_secs(30), || {
+            let (gcs, bucket) = (&gcs, resource.name.clone());
+            async move {
+                gcs.get_iam_policy(&bucket)
+                    .await
+                    .to_string()
+                    .contains("allUsers")
+            }
+        })
+        .await;
+        assert!(public, "the fault was injected");
+        let mut bindings = gcs.get_iam_policy(&resource.name).await["bindings"].clone();
+        bindings.as_array_mut().unwrap().push(json!({
+            "role": "roles/storage.legacyBucketReader",
+            "members": ["user:auditor@example.org"],
+        }));
+        gcs.set_iam_bindings(&resource.name, bindings).await;
+    };
+    let (output, ()) = tokio::join!(run, person);
+    let output = output.unwrap();
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
+            panic!(
+                "no report ({error}): {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+    assert_eq!(output.status.code(), Some(1), "{report:#}");
+    let fault = &report["faults"][0];
+    assert_eq!(fault["state"], "reverted", "{report:#}");
+    assert_eq!(fault["revertVerified"], true, "{report:#}");
+    assert_eq!(fault["changedByOthers"], true, "{report:#}");
+    let after = gcs.get_iam_policy(&resource.name).await;
+    assert!(!after.to_string().contains("allUsers"), "{after}");
+    assert!(
+        after.to_string().contains("user:auditor@example.org"),
+        "the person's member stays: {after}"
+    );
 }
