@@ -121,8 +121,8 @@ impl Executor {
         }
     }
 
-    /// Injects, retrying throttling and server errors; before each retry the resource is read, since the
-    /// failed call may have taken effect.
+    /// Injects, retrying throttling and server errors; before a retry the resource is read, since the failed
+    /// call may have taken effect, unless it was throttled (refused for its rate, without effect).
     async fn inject_with_retry(
         &self,
         fault_id: &str,
@@ -130,13 +130,21 @@ impl Executor {
         snapshot: &rdfi_provider::Snapshot,
     ) -> Result<(), ProviderError> {
         let faults = self.provider.faults();
-        let tried = std::sync::atomic::AtomicBool::new(false);
+        // Whether the last attempt may have taken effect: then the resource is read before the next one.
+        let unsure = std::sync::atomic::AtomicBool::new(false);
         with_retry(&self.retry, "inject", || async {
-            let retry = tried.swap(true, std::sync::atomic::Ordering::SeqCst);
-            if retry && faults.is_present(fault_id, resource).await.unwrap_or(false) {
+            if unsure.load(std::sync::atomic::Ordering::SeqCst)
+                && faults.is_present(fault_id, resource).await.unwrap_or(false)
+            {
                 return Ok(());
             }
-            faults.inject(fault_id, resource, snapshot).await
+            let outcome = faults.inject(fault_id, resource, snapshot).await;
+            let throttled = outcome.as_ref().is_err_and(ProviderError::is_throttled);
+            unsure.store(
+                outcome.is_err() && !throttled,
+                std::sync::atomic::Ordering::SeqCst,
+            );
+            outcome
         })
         .await
     }

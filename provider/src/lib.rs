@@ -53,6 +53,9 @@ pub enum ProviderError {
         resource: String,
         reason: String,
         retryable: bool,
+        /// The cloud refused to process the call for its rate (throttling): it had no effect, so it can be
+        /// tried again without first reading whether it took effect.
+        throttled: bool,
     },
     #[error("provider {provider} does not implement fault {fault_id}")]
     Unsupported { provider: String, fault_id: String },
@@ -480,6 +483,17 @@ where
 }
 
 impl ProviderError {
+    /// Whether the call was throttled: refused for its rate, without effect.
+    pub fn is_throttled(&self) -> bool {
+        matches!(
+            self,
+            ProviderError::Api {
+                throttled: true,
+                ..
+            }
+        )
+    }
+
     /// Whether trying the same call again may succeed.
     pub fn is_retryable(&self) -> bool {
         matches!(

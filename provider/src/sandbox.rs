@@ -246,6 +246,7 @@ impl SandboxAccount {
             resource: resource.id.clone(),
             reason: format!("the sandbox has no {what}"),
             retryable: false,
+            throttled: false,
         }
     }
 

@@ -126,6 +126,7 @@ async fn read_switch(
                 resource: resource.id.clone(),
                 reason: "no trail in the answer".to_owned(),
                 retryable: false,
+                throttled: false,
             })?,
     };
     Ok(if kind == TrailSwitchKind::MultiRegion {

@@ -200,6 +200,7 @@ async fn read_ingress(
             resource: resource.id.clone(),
             reason: "no such security group".to_owned(),
             retryable: false,
+            throttled: false,
         })?;
     let mut ingress = SecurityGroupIngress::default();
     for permission in group.ip_permissions() {

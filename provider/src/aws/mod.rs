@@ -57,16 +57,14 @@ pub fn user_ref(
     }
 }
 
-/// Error codes that mean "slow down" or "try again".
-const RETRYABLE_CODES: &[&str] = &[
+/// Error codes that mean the call was refused for its rate and had no effect.
+const THROTTLING_CODES: &[&str] = &[
     "Throttling",
     "ThrottlingException",
     "RequestLimitExceeded",
     "RequestThrottled",
     "SlowDown",
     "TooManyRequestsException",
-    "ServiceUnavailable",
-    "InternalError",
 ];
 
 /// Error codes that mean the cloud refused the change on purpose: a preventive control.
@@ -78,8 +76,11 @@ const REFUSAL_CODES: &[&str] = &[
     "ExplicitDeny",
 ];
 
-/// How long one AWS call may take in all, from the first attempt to the answer; then it fails as a
-/// retryable transport error. (The SDK makes one attempt: [`crate::with_retry`] is rdfi's only retry layer.)
+/// How many attempts the SDK makes of one AWS call that fails with throttling, a server error or a transport
+/// failure (its standard retry mode: exponential backoff with jitter). The SDK is the one retry layer for
+/// AWS: its errors reach rdfi as not retryable, so [`crate::with_retry`] does not multiply the attempts.
+pub const ATTEMPTS: u32 = 5;
+/// How long one AWS call may take in all, from the first attempt to the answer.
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long one attempt of an AWS call may take, answer included.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -116,9 +117,6 @@ pub struct AwsClients {
 
 pub struct AwsProvider {
     faults: DriverSet<AwsClients>,
-    /// The same clients with the SDK's standard per-call retries, for discovery only: a listing is many calls,
-    /// each of which must be retried on its own (the monitor does not retry discovery on top).
-    discovery: AwsClients,
 }
 
 impl AwsProvider {
@@ -140,22 +138,19 @@ impl AwsProvider {
     /// A provider over an SDK configuration built elsewhere (region, credentials, endpoint already set). S3 uses
     /// path-style addressing when the endpoint is overridden, as emulators need. Whatever timeouts and retries
     /// `shared` sets are replaced by rdfi's: every call times out ([`OPERATION_TIMEOUT`], [`ATTEMPT_TIMEOUT`],
-    /// [`CONNECT_TIMEOUT`]) and the SDK does not retry, so that [`crate::with_retry`] is the one retry layer
-    /// (the SDK's own retries would multiply its attempts).
+    /// [`CONNECT_TIMEOUT`]) and the SDK retries each call ([`ATTEMPTS`]); its errors reach rdfi as not
+    /// retryable, so that no second layer multiplies the attempts. Per call, because one operation (a snapshot,
+    /// a discovery) is often many calls, and retrying the whole would repeat the ones that succeeded.
     pub fn from_sdk_config(shared: &aws_config::SdkConfig) -> Self {
-        let with_retries = |retry: RetryConfig| {
-            shared
-                .to_builder()
-                .timeout_config(timeout_config())
-                .retry_config(retry)
-                .build()
-        };
-        let discovery = Self::clients(&with_retries(RetryConfig::standard().with_max_attempts(6)));
-        let clients = Self::clients(&with_retries(RetryConfig::disabled()));
+        let shared = shared
+            .to_builder()
+            .timeout_config(timeout_config())
+            .retry_config(RetryConfig::standard().with_max_attempts(ATTEMPTS))
+            .build();
         AwsProvider {
             faults: DriverSet::new(
                 "aws",
-                clients,
+                Self::clients(&shared),
                 [
                     s3::drivers(),
                     iam::drivers(),
@@ -167,7 +162,6 @@ impl AwsProvider {
                 .flatten()
                 .collect(),
             ),
-            discovery,
         }
     }
 
@@ -201,7 +195,7 @@ impl Provider for AwsProvider {
     }
 
     async fn discover(&self, resource_type: &str) -> Result<Vec<ResourceRef>> {
-        let clients = &self.discovery;
+        let clients = self.faults.clients();
         match service_of(resource_type)? {
             Service::S3 => s3::discover(clients, resource_type).await,
             Service::Iam => iam::discover(clients, resource_type).await,
@@ -228,6 +222,7 @@ impl Provider for AwsProvider {
                 resource: "caller".to_owned(),
                 reason: "the answer names no ARN".to_owned(),
                 retryable: false,
+                throttled: false,
             });
         };
         let mut identities = vec![arn.to_owned()];
@@ -321,13 +316,6 @@ pub(crate) fn sdk_error<E>(
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let transport = matches!(
-        error,
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
-    );
-    let server_error = error
-        .raw_response()
-        .is_some_and(|response| response.status().is_server_error());
     // An error body the SDK could not model (an emulator's, or a new shape) still names its code.
     let body = error
         .raw_response()
@@ -354,16 +342,17 @@ where
             reason,
         }
     } else {
-        let retryable = transport
-            || server_error
-            || code
-                .as_deref()
-                .is_some_and(|code| RETRYABLE_CODES.contains(&code));
+        // The SDK has already retried what was worth retrying (ATTEMPTS): the one retry layer for AWS.
+        let retryable = false;
+        let throttled = code
+            .as_deref()
+            .is_some_and(|code| THROTTLING_CODES.contains(&code));
         ProviderError::Api {
             operation: operation.to_owned(),
             resource: resource.to_owned(),
             reason,
             retryable,
+            throttled,
         }
     }
 }
@@ -401,7 +390,7 @@ mod tests {
     }
 
     #[test]
-    fn a_timeout_is_a_retryable_api_error() {
+    fn a_timeout_after_the_sdks_retries_is_not_retried_again() {
         let error: SdkError<GetBucketAclError, HttpResponse> =
             SdkError::timeout_error("operation timed out after 30s");
         let mapped = sdk_error("GetBucketAcl", "bucket", error);
@@ -409,7 +398,8 @@ mod tests {
             matches!(
                 mapped,
                 ProviderError::Api {
-                    retryable: true,
+                    retryable: false,
+                    throttled: false,
                     ..
                 }
             ),
@@ -418,7 +408,7 @@ mod tests {
     }
 
     #[test]
-    fn every_call_has_timeouts_and_the_sdk_does_not_retry() {
+    fn every_call_has_timeouts_and_the_sdk_is_the_one_retry_layer() {
         let shared = aws_config::SdkConfig::builder()
             .region(aws_config::Region::new("us-east-1"))
             .behavior_version(BehaviorVersion::latest())
@@ -430,7 +420,7 @@ mod tests {
         assert_eq!(timeouts.operation_attempt_timeout(), Some(ATTEMPT_TIMEOUT));
         assert_eq!(
             config.retry_config().map(RetryConfig::max_attempts),
-            Some(1)
+            Some(ATTEMPTS)
         );
         let s3 = provider.faults.clients().s3.config();
         assert_eq!(

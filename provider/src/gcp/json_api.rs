@@ -166,6 +166,7 @@ impl JsonApiClient {
             resource: resource.to_owned(),
             reason,
             retryable,
+            throttled: false,
         };
         if let Some(credentials) = &self.credentials {
             let token = credentials.access_token().await.map_err(|error| {
@@ -240,6 +241,7 @@ fn status_error(operation: &str, resource: &str, status: StatusCode, body: &str)
         resource: resource.to_owned(),
         reason,
         retryable,
+        throttled: status == StatusCode::TOO_MANY_REQUESTS,
     }
 }
 

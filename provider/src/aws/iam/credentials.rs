@@ -79,6 +79,7 @@ async fn tag_fault_access_key(
             resource: resource.id.clone(),
             reason: error.to_string(),
             retryable: false,
+            throttled: false,
         })?;
     clients
         .iam
@@ -110,6 +111,7 @@ async fn create_fault_access_key(clients: &AwsClients, resource: &ResourceRef) -
             resource: resource.id.clone(),
             reason: "the answer names no access key".to_owned(),
             retryable: false,
+            throttled: false,
         });
     };
     tag_fault_access_key(clients, resource, &access_key_id).await
@@ -308,6 +310,7 @@ impl StateDriver<AwsClients> for LoginProfileDriver {
                 reason: "a revert would have to create a login profile, which rdfi never does"
                     .to_owned(),
                 retryable: false,
+                throttled: false,
             });
         }
         clients
@@ -366,6 +369,7 @@ mod tests {
             resource: "user".to_owned(),
             reason: "timeout".to_owned(),
             retryable: true,
+            throttled: false,
         }));
     }
 }

@@ -157,6 +157,7 @@ pub(crate) fn decode_policy_document(resource: &str, raw: &str) -> Result<Value>
         resource: resource.to_owned(),
         reason,
         retryable: false,
+        throttled: false,
     };
     if let Ok(document) = serde_json::from_str(raw) {
         return Ok(document);

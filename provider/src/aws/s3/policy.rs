@@ -30,6 +30,7 @@ impl BucketState for BucketPolicy {
                         resource: bucket.to_owned(),
                         reason: format!("the policy is not JSON: {error}"),
                         retryable: false,
+                        throttled: false,
                     })
                 })
                 .transpose()?
