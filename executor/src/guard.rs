@@ -34,10 +34,15 @@ impl Default for BlastRadius {
     }
 }
 
-/// A fault the executor holds active, as the limits see it.
-pub struct Held<'a> {
-    pub run_id: &'a str,
-    pub resource_id: &'a str,
+/// The open faults a candidate would join, as the shared journal counts them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Occupancy {
+    /// Open faults, overall.
+    pub open: usize,
+    /// Open faults of the candidate's run.
+    pub open_in_run: usize,
+    /// Whether an open fault holds the candidate's resource.
+    pub resource_taken: bool,
 }
 
 /// What the guard looks at for one planned fault.
@@ -66,7 +71,7 @@ pub fn pattern_matches(pattern: &str, text: &str) -> bool {
 
 impl BlastRadius {
     /// Why the candidate may not be injected, or `None` when it may.
-    pub fn refusal(&self, candidate: &Candidate<'_>, held: &[Held<'_>]) -> Option<String> {
+    pub fn refusal(&self, candidate: &Candidate<'_>, occupancy: Occupancy) -> Option<String> {
         let resource = candidate.resource;
         if candidate
             .own_identity
@@ -93,19 +98,16 @@ impl BlastRadius {
                 humantime::format_duration(self.max_exposure)
             ));
         }
-        if held.iter().any(|fault| fault.resource_id == resource.id) {
-            return Some("the resource already has an active fault".to_owned());
+        if occupancy.resource_taken {
+            return Some("the resource already has an open fault".to_owned());
         }
-        if held.len() >= self.max_active {
+        if occupancy.open >= self.max_active {
             return Some(format!(
                 "{} faults are active, the most allowed at once (--max-active-faults)",
-                held.len()
+                occupancy.open
             ));
         }
-        let in_run = held
-            .iter()
-            .filter(|fault| fault.run_id == candidate.run_id)
-            .count();
+        let in_run = occupancy.open_in_run;
         if in_run >= self.max_active_per_run {
             return Some(format!(
                 "{in_run} faults of this run are active, the most allowed (--max-active-per-run)"
@@ -135,7 +137,7 @@ mod tests {
         limits: &BlastRadius,
         resource: &ResourceRef,
         tags: &HashMap<String, String>,
-        held: &[Held<'_>],
+        occupancy: Occupancy,
     ) -> Option<String> {
         limits.refusal(
             &Candidate {
@@ -145,7 +147,7 @@ mod tests {
                 exposure: Duration::from_secs(60),
                 own_identity: &["arn:aws:iam::1:user/rdfi".to_owned()],
             },
-            held,
+            occupancy,
         )
     }
 
@@ -165,7 +167,12 @@ mod tests {
     #[test]
     fn an_opted_in_resource_within_limits_passes() {
         assert_eq!(
-            check(&BlastRadius::default(), &bucket("b"), &opted_in(), &[]),
+            check(
+                &BlastRadius::default(),
+                &bucket("b"),
+                &opted_in(),
+                Occupancy::default()
+            ),
             None
         );
     }
@@ -177,12 +184,17 @@ mod tests {
             ..Default::default()
         };
         assert!(
-            check(&limits, &bucket("prod-data"), &opted_in(), &[])
-                .unwrap()
-                .contains("protected")
+            check(
+                &limits,
+                &bucket("prod-data"),
+                &opted_in(),
+                Occupancy::default()
+            )
+            .unwrap()
+            .contains("protected")
         );
         assert!(
-            check(&limits, &bucket("b"), &HashMap::new(), &[])
+            check(&limits, &bucket("b"), &HashMap::new(), Occupancy::default())
                 .unwrap()
                 .contains("not opted in")
         );
@@ -192,14 +204,14 @@ mod tests {
             ..Default::default()
         };
         assert!(
-            check(&limits, &myself, &opted_in(), &[])
+            check(&limits, &myself, &opted_in(), Occupancy::default())
                 .unwrap()
                 .contains("identity")
         );
         let mut tagged = opted_in();
         tagged.insert("rdfi-protected".to_owned(), "true".to_owned());
         assert!(
-            check(&limits, &bucket("b"), &tagged, &[])
+            check(&limits, &bucket("b"), &tagged, Occupancy::default())
                 .unwrap()
                 .contains("protected")
         );
@@ -213,50 +225,48 @@ mod tests {
             max_exposure: Duration::from_secs(30),
             ..Default::default()
         };
-        let other_run = [Held {
-            run_id: "other",
-            resource_id: "x",
-        }];
-        let same_run = [Held {
-            run_id: "run",
-            resource_id: "x",
-        }];
-        let full = [
-            Held {
-                run_id: "a",
-                resource_id: "x",
-            },
-            Held {
-                run_id: "b",
-                resource_id: "y",
-            },
-        ];
-        let same_resource = [Held {
-            run_id: "other",
-            resource_id: "arn:aws:s3:::b",
-        }];
+        let other_run = Occupancy {
+            open: 1,
+            open_in_run: 0,
+            resource_taken: false,
+        };
+        let same_run = Occupancy {
+            open: 1,
+            open_in_run: 1,
+            resource_taken: false,
+        };
+        let full = Occupancy {
+            open: 2,
+            open_in_run: 0,
+            resource_taken: false,
+        };
+        let same_resource = Occupancy {
+            open: 1,
+            open_in_run: 0,
+            resource_taken: true,
+        };
         let relaxed = BlastRadius {
             max_exposure: Duration::from_secs(120),
             ..limits.clone()
         };
         assert!(
-            check(&limits, &bucket("b"), &opted_in(), &[])
+            check(&limits, &bucket("b"), &opted_in(), Occupancy::default())
                 .unwrap()
                 .contains("exposure")
         );
-        assert_eq!(check(&relaxed, &bucket("b"), &opted_in(), &other_run), None);
+        assert_eq!(check(&relaxed, &bucket("b"), &opted_in(), other_run), None);
         assert!(
-            check(&relaxed, &bucket("b"), &opted_in(), &same_run)
+            check(&relaxed, &bucket("b"), &opted_in(), same_run)
                 .unwrap()
                 .contains("this run")
         );
         assert!(
-            check(&relaxed, &bucket("b"), &opted_in(), &full)
+            check(&relaxed, &bucket("b"), &opted_in(), full)
                 .unwrap()
                 .contains("most allowed at once")
         );
         assert!(
-            check(&relaxed, &bucket("b"), &opted_in(), &same_resource)
+            check(&relaxed, &bucket("b"), &opted_in(), same_resource)
                 .unwrap()
                 .contains("already")
         );

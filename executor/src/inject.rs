@@ -191,17 +191,10 @@ impl Executor {
             Ok(tags) => tags.into_iter().collect(),
             Err(error) => return Some(format!("cannot read the resource's tags: {error}")),
         };
-        let open = match self.journal.open_faults().await {
-            Ok(open) => open,
+        let occupancy = match self.journal.occupancy(run_id, &resource.id).await {
+            Ok(occupancy) => occupancy,
             Err(error) => return Some(format!("cannot read the journal: {error}")),
         };
-        let held: Vec<guard::Held<'_>> = open
-            .iter()
-            .map(|fault| guard::Held {
-                run_id: &fault.run_id,
-                resource_id: &fault.resource.id,
-            })
-            .collect();
         self.limits.refusal(
             &guard::Candidate {
                 run_id,
@@ -210,7 +203,7 @@ impl Executor {
                 exposure: Duration::from_millis(planned.exposure_window_ms),
                 own_identity: &self.own_identity,
             },
-            &held,
+            occupancy,
         )
     }
 }

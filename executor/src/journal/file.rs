@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use super::{Claim, Journal, JournalError, JournalRecord, Stops};
+use crate::guard::Occupancy;
 
 const JOURNAL_FILE: &str = "executor-journal.jsonl";
 const LOCK_FILE: &str = "executor.lock";
@@ -332,6 +333,18 @@ impl Journal for FileJournal {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         Ok(super::open_of(inner.latest.values()))
+    }
+
+    async fn occupancy(&self, run_id: &str, resource_id: &str) -> Result<Occupancy, JournalError> {
+        let inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Ok(super::occupancy_of(
+            inner.latest.values(),
+            run_id,
+            resource_id,
+        ))
     }
 
     async fn compact(&self, before_ms: i64) -> Result<usize, JournalError> {

@@ -17,6 +17,7 @@ use rdfi_proto::v1::{Hypothesis, ResourceRef};
 use rdfi_provider::settings::ProviderTarget;
 use serde::{Deserialize, Serialize};
 
+use crate::guard::Occupancy;
 pub use rdfi_proto::v1::FaultState;
 
 /// `FaultState` as its label in the journal's JSON (`"injected"`, `"revert_failed"`).
@@ -147,6 +148,15 @@ pub trait Journal: Send + Sync {
     /// Every fault a revert is still owed for, earliest deadline first.
     async fn open_faults(&self) -> Result<Vec<JournalRecord>, JournalError>;
 
+    /// The open faults a fault of `run_id` on `resource_id` would join: what the caps count.
+    async fn occupancy(&self, run_id: &str, resource_id: &str) -> Result<Occupancy, JournalError> {
+        Ok(occupancy_of(
+            self.open_faults().await?.iter(),
+            run_id,
+            resource_id,
+        ))
+    }
+
     /// Drops closed records last written before `before_ms` (redeliveries older than that are refused as
     /// stale plans anyway). Returns how many were dropped.
     async fn compact(&self, before_ms: i64) -> Result<usize, JournalError>;
@@ -164,6 +174,21 @@ pub trait Journal: Send + Sync {
 
     /// Lifts every stop.
     async fn resume(&self) -> Result<(), JournalError>;
+}
+
+/// Counts the open records among `records` as a fault of `run_id` on `resource_id` sees them.
+fn occupancy_of<'a>(
+    records: impl Iterator<Item = &'a JournalRecord>,
+    run_id: &str,
+    resource_id: &str,
+) -> Occupancy {
+    let mut occupancy = Occupancy::default();
+    for record in records.filter(|record| record.state.is_open()) {
+        occupancy.open += 1;
+        occupancy.open_in_run += usize::from(record.run_id == run_id);
+        occupancy.resource_taken |= record.resource.id == resource_id;
+    }
+    occupancy
 }
 
 fn open_of<'a>(records: impl Iterator<Item = &'a JournalRecord>) -> Vec<JournalRecord> {
@@ -210,5 +235,31 @@ pub(crate) fn test_record(id: &str, resource: &str, state: FaultState) -> Journa
         recorded_at_ms: 1,
         target: None,
         changed_by_others: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn occupancy_counts_open_records_only() {
+        let mut other_run = test_record("c", "y", FaultState::Injected);
+        other_run.run_id = "other".to_owned();
+        let records = [
+            test_record("a", "x", FaultState::Injected),
+            test_record("b", "y", FaultState::Reverted),
+            other_run,
+            test_record("d", "z", FaultState::RevertFailed),
+        ];
+        assert_eq!(
+            occupancy_of(records.iter(), "run", "y"),
+            Occupancy {
+                open: 3,
+                open_in_run: 2,
+                resource_taken: true,
+            }
+        );
+        assert!(!occupancy_of(records.iter(), "run", "w").resource_taken);
     }
 }
