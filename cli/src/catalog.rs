@@ -20,6 +20,8 @@ pub struct CatalogEntry {
     pub severity: &'static str,
     pub intents: &'static [&'static str],
     pub preconditions: &'static str,
+    /// The fault can destroy data, not only expose it: experiments must allow it (`safety.allowDestructive`).
+    pub destructive: bool,
     pub expected_controls: Vec<ExpectedControlEntry>,
     pub remediation: &'static str,
 }
@@ -63,6 +65,7 @@ impl CatalogEntry {
             severity: model.severity().label(),
             intents: model.intents,
             preconditions: model.preconditions,
+            destructive: model.destructive,
             expected_controls: model
                 .expected_controls
                 .iter()
@@ -164,6 +167,11 @@ pub fn markdown(entries: &[CatalogEntry]) -> String {
             entry.cvss_vector, entry.cvss_base_score, entry.severity
         ));
         out.push_str(&format!("- Preconditions: {}\n", cell(entry.preconditions)));
+        if entry.destructive {
+            out.push_str(
+                "- Destructive: it can lose data, so an experiment must allow it with `safety: { allowDestructive: true }`\n",
+            );
+        }
         for control in &entry.expected_controls {
             out.push_str(&format!(
                 "- Expected {} control (default deadline {} s): {}\n",

@@ -37,7 +37,8 @@ async fn refused_faults_are_events_with_reasons_and_change_nothing() {
             .with_resource("aws.s3.bucket", "ok-1", tags(&opted_in))
             .with_resource("aws.s3.bucket", "ok-2", tags(&opted_in))
             .with_resource("aws.s3.bucket", "over-cap", tags(&opted_in))
-            .with_resource("aws.s3.bucket", "long-exposure", tags(&opted_in)),
+            .with_resource("aws.s3.bucket", "long-exposure", tags(&opted_in))
+            .with_resource("aws.s3.bucket", "destructive", tags(&opted_in)),
     );
     let bus: Arc<dyn Bus> = Arc::new(MemoryBus::new());
     let state = tempfile::tempdir().unwrap();
@@ -75,18 +76,24 @@ async fn refused_faults_are_events_with_reasons_and_change_nothing() {
         ("ok-2", 60),
         ("over-cap", 60),
         ("long-exposure", 600),
+        ("destructive", 60),
     ];
     for (bucket, exposure_s) in plan {
         let resource = account.resource(bucket).unwrap().resource;
-        let fault_instance_id =
-            events::fault_instance_id("run", "aws.s3.bucket-public-acl", &resource.id);
+        // A fault that can lose data, planned by an experiment that does not allow it.
+        let fault_id = if bucket == "destructive" {
+            "aws.s3.bucket-lifecycle-expire-one-day"
+        } else {
+            "aws.s3.bucket-public-acl"
+        };
+        let fault_instance_id = events::fault_instance_id("run", fault_id, &resource.id);
         bus.publish(&events::event(
             "test",
             "run",
             &fault_instance_id,
             "",
             Payload::FaultPlanned(FaultPlanned {
-                fault_id: "aws.s3.bucket-public-acl".to_owned(),
+                fault_id: fault_id.to_owned(),
                 resource: Some(resource),
                 hypothesis: Some(Hypothesis {
                     detect_within_ms: Some(1_000),
@@ -141,6 +148,11 @@ async fn refused_faults_are_events_with_reasons_and_change_nothing() {
         said("long-exposure").contains("--max-exposure"),
         "{outcome:?}"
     );
+    assert!(
+        said("destructive").contains("allowDestructive"),
+        "{outcome:?}"
+    );
+    assert!(!account.has_fault("aws.s3.bucket-lifecycle-expire-one-day", "destructive"));
     for bucket in [
         "prod-ledger",
         "tagged-protected",

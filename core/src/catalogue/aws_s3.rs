@@ -283,7 +283,7 @@ pub(super) static FAULTS: &[FaultModel] = &[
         attack_technique: "T1485",
         cis_control: None,
         cvss_vector: "CVSS:3.1/AV:N/AC:L/PR:H/UI:N/S:U/C:N/I:N/A:H",
-        preconditions: "no enabled lifecycle rule already expires every object within a day; the bucket's rules use no dates or object-size filters (rdfi restores the rest exactly)",
+        preconditions: "versioning is enabled (rdfi refuses an unversioned bucket, where expired objects would be deleted for good); no enabled lifecycle rule already expires every object within a day; the bucket's rules use no dates or object-size filters (rdfi restores the rest exactly)",
         destructive: true,
         expected_controls: &[
             ExpectedControl {
