@@ -610,3 +610,69 @@ async fn flaky_proxy(upstream: String) -> (String, Arc<AtomicUsize>) {
     tokio::spawn(async move { axum::serve(listener, app).await });
     (format!("http://{address}"), failures)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_condition_holds_until_rdfi_resume() {
+    let moto = MotoServer::start();
+    let aws = clients(&moto.endpoint).await;
+    let baseline = prepare_round(&aws, "breaker").await;
+    let run = Run::new(
+        &moto,
+        &round_experiment("breaker", "2m"),
+        &["--stop-on-source", "checkout-slo-alarm"],
+    );
+    let webhook = {
+        let position = run
+            .args
+            .iter()
+            .position(|arg| arg == "--webhook-listen")
+            .unwrap();
+        format!("http://{}", run.args[position + 1])
+    };
+    let tripped = run.output(&moto);
+    let alarm = async {
+        assert!(
+            wait_until(Duration::from_secs(30), || {
+                let aws = aws.clone();
+                async move { aws.bucket_is_public("breaker-a").await }
+            })
+            .await
+        );
+        rdfi_tests::control::post_signal(&webhook, "checkout-service", "checkout-slo-alarm").await;
+    };
+    let ((_code, _report), ()) = tokio::join!(tripped, alarm);
+    assert_eq!(round_state(&aws, "breaker").await, baseline, "all reverted");
+    let (code, said) = run.status().await;
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        said.contains("injections are stopped for every run"),
+        "{said}"
+    );
+    // The breaker holds: the next run on this state directory injects nothing.
+    let short = run.state.path().join("short.yaml");
+    std::fs::write(&short, round_experiment("breaker", "2s")).unwrap();
+    let mut args = run.args.clone();
+    args[1] = short.display().to_string();
+    let again = Run {
+        args,
+        ..Run::new(&moto, "", &[])
+    };
+    let (_, report) = again.output(&moto).await;
+    for fault in report["faults"].as_array().unwrap() {
+        assert_eq!(fault["state"], "rejected", "{fault:#}");
+    }
+    // `rdfi resume --state-dir DIR`, as the README says, lets the next run inject.
+    let resumed = tokio::process::Command::new(rdfi_binary("rdfi"))
+        .args(["resume", "--state-dir"])
+        .arg(run.state.path())
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(resumed.status.code(), Some(0));
+    let (code, report) = again.output(&moto).await;
+    assert_eq!(code, 1, "missed, as nothing detects it: {report:#}");
+    for fault in report["faults"].as_array().unwrap() {
+        assert_eq!(fault["state"], "reverted", "{fault:#}");
+    }
+    assert_eq!(round_state(&aws, "breaker").await, baseline);
+}
