@@ -255,6 +255,15 @@ mod tests {
                 .contains("exposure")
         );
         assert_eq!(check(&relaxed, &bucket("b"), &opted_in(), other_run), None);
+        let exactly_the_most = BlastRadius {
+            max_exposure: Duration::from_secs(60),
+            ..relaxed.clone()
+        };
+        assert_eq!(
+            check(&exactly_the_most, &bucket("b"), &opted_in(), other_run),
+            None,
+            "an exposure of exactly --max-exposure is allowed"
+        );
         assert!(
             check(&relaxed, &bucket("b"), &opted_in(), same_run)
                 .unwrap()

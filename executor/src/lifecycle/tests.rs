@@ -196,6 +196,8 @@ fn simulate(script: Vec<u8>) -> World {
                         }
                         _ => {
                             assert!(!world.cloud_has_fault, "a crash left an unrecorded fault");
+                            // Nothing is left for a new executor to do.
+                            world.finished = true;
                             return world;
                         }
                     }
@@ -274,6 +276,7 @@ proptest! {
         // Liveness: once the answers succeed, nothing is left in the cloud, and a record left open (its last
         // write failed) is closed by the next recovery (the sweeper or a restart).
         prop_assert!(!world.cloud_has_fault, "left in the cloud: {world:?}");
+        prop_assert!(world.finished, "the fault never left the executor's hands: {world:?}");
         if let Some(record) = world.durable.clone().filter(|record| record.state.is_open()) {
             prop_assert!(recovery_closes(record), "left open for good: {world:?}");
         }
@@ -419,4 +422,140 @@ fn retries_back_off_to_a_ceiling() {
     assert_eq!(retry_after(0), Duration::from_secs(5));
     assert_eq!(retry_after(1), Duration::from_secs(10));
     assert_eq!(retry_after(30), Duration::from_secs(300));
+}
+
+fn admitted() -> Input {
+    Input::Admitted {
+        snapshot: serde_json::json!({}),
+        change: String::new(),
+    }
+}
+
+fn refused() -> Input {
+    Input::Refused {
+        reason: "not opted in".to_owned(),
+    }
+}
+
+#[test]
+fn a_planned_fault_starts_planned_and_each_transition_is_stamped() {
+    let fault = Fault::planned(test_record("f", "b", FaultState::Injected));
+    assert_eq!(fault.record.state, FaultState::Planned);
+    assert_eq!(fault.stage, Stage::New);
+    let (claiming, effects) = step(&fault, admitted(), 77);
+    assert_eq!(claiming.record.recorded_at_ms, 77);
+    assert!(matches!(&effects[..], [Effect::Claim(r)] if r.recorded_at_ms == 77));
+}
+
+#[test]
+fn a_refusal_is_claimed_then_published() {
+    let fault = Fault::planned(test_record("f", "b", FaultState::Planned));
+    let (claiming, effects) = step(&fault, refused(), 1);
+    assert!(
+        matches!(&effects[..], [Effect::Claim(r)] if r.state == FaultState::Rejected && r.reason.as_deref() == Some("not opted in"))
+    );
+    let (done, effects) = step(
+        &claiming,
+        Input::Claimed {
+            claim: Claim::Taken,
+            stopped: None,
+        },
+        2,
+    );
+    assert_eq!(done.stage, Stage::Done);
+    assert_eq!(
+        effects,
+        vec![Effect::Publish(Notice::Rejected), Effect::Finish]
+    );
+}
+
+#[test]
+fn a_recorded_fault_is_neither_admitted_nor_refused_again() {
+    for state in [FaultState::Injected, FaultState::Reverted] {
+        let fault = Fault::recorded(test_record("f", "b", state));
+        assert!(step(&fault, admitted(), 1).1.is_empty(), "{state:?}");
+        assert!(step(&fault, refused(), 1).1.is_empty(), "{state:?}");
+    }
+}
+
+#[test]
+fn recovery_arms_the_timer_of_open_faults_only() {
+    let mut record = test_record("f", "b", FaultState::Injected);
+    record.revert_due_at_ms = 9_000;
+    let at = |fault: &Fault| step(fault, Input::Recovered, 100).1;
+    assert_eq!(
+        at(&Fault::recorded(record.clone())),
+        vec![Effect::ArmTimer { at_ms: 9_000 }],
+        "an injected fault keeps its deadline"
+    );
+    let failed = JournalRecord {
+        state: FaultState::RevertFailed,
+        ..record.clone()
+    };
+    assert_eq!(
+        at(&Fault::recorded(failed)),
+        vec![Effect::ArmTimer { at_ms: 100 }],
+        "a failed revert is retried at once"
+    );
+    let (aborted, _) = step(&Fault::recorded(record.clone()), Input::Abort, 50);
+    assert_eq!(
+        at(&aborted),
+        vec![Effect::ArmTimer { at_ms: 100 }],
+        "an aborted fault is reverted at once"
+    );
+    for closed in [
+        FaultState::Reverted,
+        FaultState::Prevented,
+        FaultState::Rejected,
+    ] {
+        let closed = JournalRecord {
+            state: closed,
+            ..record.clone()
+        };
+        assert!(at(&Fault::recorded(closed)).is_empty());
+    }
+}
+
+#[test]
+fn an_intent_that_cannot_be_journalled_is_never_injected() {
+    let fault = Fault::planned(test_record("f", "b", FaultState::Planned));
+    let (claiming, _) = step(&fault, admitted(), 1);
+    let (done, effects) = step(
+        &claiming,
+        Input::JournalFailed {
+            reason: "disk full".to_owned(),
+        },
+        2,
+    );
+    assert_eq!(done.stage, Stage::Done);
+    assert_eq!(done.record.state, FaultState::Rejected);
+    assert!(done.record.reason.unwrap().contains("disk full"));
+    assert_eq!(
+        effects,
+        vec![Effect::Publish(Notice::Rejected), Effect::Finish]
+    );
+}
+
+#[test]
+fn a_failed_write_after_a_failed_revert_keeps_the_retry_delay() {
+    let mut record = test_record("f", "b", FaultState::Injected);
+    record.revert_due_at_ms = 10;
+    let (holding, _) = step(&Fault::recorded(record), Input::Recovered, 1);
+    let (reverting, _) = step(&holding, Input::Deadline, 2);
+    let (failed, _) = step(
+        &reverting,
+        Input::Reverted(Revert::Failed {
+            reason: "throttled".to_owned(),
+        }),
+        3,
+    );
+    assert_eq!(failed.record.state, FaultState::RevertFailed);
+    let (_, effects) = step(
+        &failed,
+        Input::JournalFailed {
+            reason: "disk full".to_owned(),
+        },
+        4,
+    );
+    assert!(effects.is_empty(), "no retry storm: {effects:?}");
 }
