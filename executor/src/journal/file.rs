@@ -597,6 +597,102 @@ mod tests {
         ));
     }
 
+    #[tokio::test]
+    async fn a_complete_line_that_does_not_parse_is_corruption_even_last() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(FileJournal::open(dir.path()).unwrap());
+        std::fs::write(dir.path().join(JOURNAL_FILE), "not a record\n").unwrap();
+        assert!(matches!(
+            FileJournal::open(dir.path()),
+            Err(JournalError::Corrupt { line: 1, .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_journal_or_lock_is_an_error_not_an_empty_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(JOURNAL_FILE)).unwrap();
+        assert!(matches!(
+            FileJournal::open(dir.path()),
+            Err(JournalError::Io { .. })
+        ));
+        assert!(matches!(inspect(dir.path()), Err(JournalError::Io { .. })));
+        let other = tempfile::tempdir().unwrap();
+        std::fs::create_dir(other.path().join(LOCK_FILE)).unwrap();
+        assert!(matches!(
+            inspect(other.path()),
+            Err(JournalError::Io { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_state_dir_never_used_inspects_as_empty_and_free() {
+        let dir = tempfile::tempdir().unwrap();
+        let seen = inspect(&dir.path().join("never-used")).unwrap();
+        assert!(seen.open.is_empty());
+        assert!(seen.held_by.is_none());
+        assert_eq!(seen.stops, Stops::default());
+    }
+
+    #[tokio::test]
+    async fn the_last_good_length_follows_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = FileJournal::open(dir.path()).unwrap();
+        let tracked = || {
+            journal
+                .inner
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .len
+        };
+        let on_disk = || {
+            std::fs::metadata(dir.path().join(JOURNAL_FILE))
+                .unwrap()
+                .len()
+        };
+        for (id, state) in [
+            ("a", FaultState::Intended),
+            ("a", FaultState::Reverted),
+            ("b", FaultState::Intended),
+        ] {
+            journal.append(&record(id, "x", state)).await.unwrap();
+            assert_eq!(tracked(), on_disk());
+        }
+        journal.compact(i64::MAX).await.unwrap();
+        assert_eq!(tracked(), on_disk());
+    }
+
+    #[tokio::test]
+    async fn occupancy_counts_the_open_faults() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = FileJournal::open(dir.path()).unwrap();
+        journal
+            .append(&record("a", "x", FaultState::Injected))
+            .await
+            .unwrap();
+        journal
+            .append(&record("b", "y", FaultState::Reverted))
+            .await
+            .unwrap();
+        let seen = journal.occupancy("run", "x").await.unwrap();
+        assert_eq!(
+            (seen.open, seen.open_in_run, seen.resource_taken),
+            (1, 1, true)
+        );
+        assert!(!journal.occupancy("run", "y").await.unwrap().resource_taken);
+    }
+
+    #[tokio::test]
+    async fn compaction_keeps_a_record_written_at_the_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = FileJournal::open(dir.path()).unwrap();
+        let mut at_cut = record("a", "x", FaultState::Reverted);
+        at_cut.recorded_at_ms = 10;
+        journal.append(&at_cut).await.unwrap();
+        assert_eq!(journal.compact(10).await.unwrap(), 0);
+        assert_eq!(journal.compact(11).await.unwrap(), 1);
+    }
+
     #[cfg(unix)]
     #[tokio::test]
     async fn state_files_are_private() {
