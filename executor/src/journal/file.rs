@@ -239,6 +239,13 @@ impl FileJournal {
         })
     }
 
+    /// The journal's state, for reads that neither block nor write.
+    fn locked(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// Runs `work` on the journal under its lock, on a blocking thread (the fsyncs stay off the async threads).
     async fn with<T: Send + 'static>(
         &self,
@@ -320,26 +327,17 @@ impl Journal for FileJournal {
     }
 
     async fn get(&self, fault_instance_id: &str) -> Result<Option<JournalRecord>, JournalError> {
-        let inner = self
-            .inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let inner = self.locked();
         Ok(inner.latest.get(fault_instance_id).cloned())
     }
 
     async fn open_faults(&self) -> Result<Vec<JournalRecord>, JournalError> {
-        let inner = self
-            .inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let inner = self.locked();
         Ok(super::open_of(inner.latest.values()))
     }
 
     async fn occupancy(&self, run_id: &str, resource_id: &str) -> Result<Occupancy, JournalError> {
-        let inner = self
-            .inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let inner = self.locked();
         Ok(super::occupancy_of(
             inner.latest.values(),
             run_id,
@@ -388,10 +386,7 @@ impl Journal for FileJournal {
     }
 
     async fn stops(&self) -> Result<Stops, JournalError> {
-        let inner = self
-            .inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let inner = self.locked();
         Ok(inner.stops.clone())
     }
 

@@ -83,9 +83,6 @@ pub enum JournalError {
         "the state directory {dir} is in use by another rdfi process{holder}: wait for it to finish, or give another --state-dir"
     )]
     InUse { dir: PathBuf, holder: String },
-    /// A failpoint made the write fail (crash-safety tests only).
-    #[error("journal write failed at failpoint {0}")]
-    Failpoint(&'static str),
 }
 
 /// What a claim achieved.
