@@ -17,9 +17,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "rdfi.v1.ResourceRef",
             "#[derive(serde::Serialize, serde::Deserialize)] #[serde(rename_all = \"camelCase\")]",
         )
+        // Journals written before a field existed still read: every missing field takes its default.
         .type_attribute(
             "rdfi.v1.Hypothesis",
-            "#[derive(serde::Serialize, serde::Deserialize)] #[serde(rename_all = \"camelCase\")]",
+            "#[derive(serde::Serialize, serde::Deserialize)] #[serde(rename_all = \"camelCase\", default)]",
+        )
+        .type_attribute(
+            "rdfi.v1.Expectation",
+            "#[derive(serde::Serialize, serde::Deserialize)] #[serde(rename_all = \"camelCase\", default)]",
         )
         .compile_fds(descriptors)?;
     Ok(())

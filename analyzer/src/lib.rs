@@ -128,13 +128,13 @@ impl State {
                 let fault = self.faults.entry(fault_key).or_default();
                 fault.fault_id = planned.fault_id.clone();
                 fault.resource = planned.resource.clone().unwrap_or_default();
-                fault.hypothesis = planned.hypothesis;
+                fault.hypothesis = planned.hypothesis.clone();
             }
             Payload::FaultInjected(injected) => {
                 let fault = self.faults.entry(fault_key).or_default();
                 fault.fault_id = injected.fault_id.clone();
                 fault.resource = injected.resource.clone().unwrap_or_default();
-                fault.hypothesis = injected.hypothesis.or(fault.hypothesis);
+                fault.hypothesis = injected.hypothesis.clone().or(fault.hypothesis.take());
                 fault.injected_at_ms = at(&injected.injected_at);
             }
             Payload::SignalReceived(signal) => {
@@ -178,7 +178,7 @@ impl State {
                         reverted.verified,
                     );
                 };
-                let hypothesis = fault.hypothesis.unwrap_or_default();
+                let hypothesis = fault.hypothesis.clone().unwrap_or_default();
                 let judgement = judge(&Observed {
                     injected_at_ms,
                     detect_within_ms: hypothesis.detect_within_ms,
@@ -245,6 +245,7 @@ impl State {
                 detected_by: judgement.detected_by,
                 reason: reason.to_owned(),
                 revert_verified,
+                ..Default::default()
             }),
         )];
         let run = self.runs.entry(event.run_id.clone()).or_default();
@@ -281,6 +282,7 @@ impl State {
                 faults: run.verdicts,
                 findings: run.findings,
                 hypotheses_held: run.hypotheses_held,
+                ..Default::default()
             }),
         )]
     }

@@ -269,6 +269,7 @@ pub fn parse(source: &str, file: &str) -> Result<ExperimentSpec, ExperimentError
             faults.push(FaultSelection {
                 fault_id: id.to_owned(),
                 max_targets: entry.max_targets,
+                hypothesis: None,
             });
         }
     }
@@ -328,10 +329,12 @@ pub fn parse(source: &str, file: &str) -> Result<ExperimentSpec, ExperimentError
         hypothesis: Some(Hypothesis {
             detect_within_ms: detect.map(millis),
             correct_within_ms: correct.map(millis),
+            ..Default::default()
         }),
         exposure_window_ms: millis(exposure),
         dry_run: parsed.safety.dry_run,
         allow_destructive: parsed.safety.allow_destructive,
+        sources: Vec::new(),
     })
 }
 
@@ -546,6 +549,7 @@ safety:
         let hypothesis = Hypothesis {
             detect_within_ms: Some(1_000),
             correct_within_ms: Some(3_000),
+            ..Default::default()
         };
         assert_eq!(
             hold_duration(10_000, Some(&hypothesis)),

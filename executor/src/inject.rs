@@ -34,7 +34,7 @@ impl Executor {
             resource: resource.clone(),
             state: FaultState::Planned,
             snapshot: None,
-            hypothesis: planned.hypothesis,
+            hypothesis: planned.hypothesis.clone(),
             injected_at_ms: None,
             revert_due_at_ms: now.saturating_add(hold.as_millis() as i64),
             dry_run: planned.dry_run,

@@ -125,7 +125,7 @@ impl Executor {
                     resource,
                     injected_at: record.injected_at_ms.map(timestamp_from_millis),
                     revert_due_at: Some(timestamp_from_millis(record.revert_due_at_ms)),
-                    hypothesis: record.hypothesis,
+                    hypothesis: record.hypothesis.clone(),
                     dry_run: record.dry_run,
                     change: fault.change.clone(),
                 })
@@ -136,6 +136,7 @@ impl Executor {
                     fault_id,
                     resource,
                     reason,
+                    ..Default::default()
                 })
             }
             Notice::Rejected => {
@@ -165,6 +166,7 @@ impl Executor {
                     already_restored,
                     dry_run: record.dry_run,
                     changed_by_others,
+                    cut_short: String::new(),
                 })
             }
             Notice::RevertFailed => {

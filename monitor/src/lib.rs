@@ -418,6 +418,7 @@ impl Monitor {
                     title: signal.title.clone(),
                     severity: signal.severity.clone(),
                     received_at: Some(timestamp_from_millis(received_at)),
+                    ..Default::default()
                 }),
             ))
             .instrument(span)

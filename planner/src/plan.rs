@@ -49,7 +49,10 @@ pub fn plan(run_id: &str, inventory: &InventoryObserved) -> Vec<Event> {
                 Payload::FaultPlanned(FaultPlanned {
                     fault_id: model.id.to_owned(),
                     resource: Some(resource.clone()),
-                    hypothesis: experiment.hypothesis,
+                    hypothesis: selection
+                        .hypothesis
+                        .clone()
+                        .or_else(|| experiment.hypothesis.clone()),
                     exposure_window_ms: experiment.exposure_window_ms,
                     dry_run: experiment.dry_run,
                     allow_destructive: experiment.allow_destructive,
@@ -92,6 +95,7 @@ mod tests {
                 faults: vec![FaultSelection {
                     fault_id: "aws.s3.bucket-public-acl".into(),
                     max_targets,
+                    hypothesis: None,
                 }],
                 exposure_window_ms: 1_000,
                 ..Default::default()

@@ -51,6 +51,7 @@ async fn an_abort_reverts_while_every_other_thread_is_stuck() {
             hypothesis: Some(Hypothesis {
                 detect_within_ms: Some(600_000),
                 correct_within_ms: None,
+                ..Default::default()
             }),
             exposure_window_ms: 600_000,
             dry_run: false,

@@ -98,6 +98,7 @@ async fn refused_faults_are_events_with_reasons_and_change_nothing() {
                 hypothesis: Some(Hypothesis {
                     detect_within_ms: Some(1_000),
                     correct_within_ms: None,
+                    ..Default::default()
                 }),
                 exposure_window_ms: exposure_s * 1_000,
                 dry_run: false,

@@ -480,6 +480,7 @@ fn run_summary(row: &SqliteRow) -> Result<RunSummary> {
             .lines()
             .map(str::to_owned)
             .collect(),
+        ..Default::default()
     })
 }
 
@@ -504,6 +505,7 @@ fn fault_record(row: &SqliteRow) -> Result<FaultRecord> {
         observations: Vec::new(),
         dry_run: row.try_get("dry_run")?,
         change: row.try_get("change")?,
+        ..Default::default()
     })
 }
 

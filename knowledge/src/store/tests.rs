@@ -123,6 +123,8 @@ fn lifecycle(run: &str, fault: &str) -> Vec<Event> {
                 faults: 1,
                 findings: 1,
                 hypotheses_held: false,
+                tested: 1,
+                aborted: 0,
             }),
         ),
     ]
