@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-use rdfi_proto::v1::{ExperimentSpec, FaultSelection, Hypothesis};
+use rdfi_proto::v1::{
+    ControlKind, Expectation, ExperimentSpec, FaultSelection, Hypothesis, SignalSourceSpec,
+    SourceMode,
+};
 use serde::Deserialize;
 
 use crate::catalogue;
@@ -17,6 +20,11 @@ const DEFAULT_EXPOSURE_WINDOW: Duration = Duration::from_secs(60);
 /// The longest a fault may stay injected.
 pub const MAX_EXPOSURE_WINDOW: Duration = Duration::from_secs(12 * 60 * 60);
 const DEFAULT_REGION: &str = "us-east-1";
+/// How long after a revert signals in flight are still taken in, unless `observe.settle` says otherwise.
+pub const DEFAULT_SETTLE: Duration = Duration::from_secs(1);
+const MAX_SETTLE: Duration = Duration::from_secs(300);
+/// The longest name of a source.
+const MAX_NAME: usize = 128;
 
 /// A problem with an experiment file, located in it.
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +58,10 @@ struct ExperimentFile {
     metadata: Metadata,
     target: Target,
     faults: Vec<FaultEntry>,
+    #[serde(default)]
     hypothesis: HypothesisFile,
+    #[serde(default)]
+    observe: ObserveFile,
     #[serde(default)]
     safety: Safety,
 }
@@ -86,23 +97,71 @@ struct FaultEntry {
     intent: Option<String>,
     #[serde(default = "one")]
     max_targets: u32,
+    /// This fault's own expectations, replacing the experiment's of the same kind.
+    hypothesis: Option<HypothesisFile>,
 }
 
 fn one() -> u32 {
     1
 }
 
-#[derive(Deserialize)]
+/// What the experiment (or one fault) expects of the controls. Each kind given replaces the experiment's.
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct HypothesisFile {
-    detect: Option<Within>,
-    correct: Option<Within>,
+    prevent: Option<PreventFile>,
+    detect: Option<ExpectFile>,
+    correct: Option<ExpectFile>,
+}
+
+impl HypothesisFile {
+    fn is_empty(&self) -> bool {
+        self.prevent.is_none() && self.detect.is_none() && self.correct.is_none()
+    }
+}
+
+/// `prevent: {}`: a preventive control should refuse the change.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PreventFile {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectFile {
+    within: HumanDuration,
+    #[serde(default)]
+    sources: Vec<String>,
+    #[serde(default)]
+    mode: ModeFile,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum ModeFile {
+    #[default]
+    Any,
+    All,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ObserveFile {
+    #[serde(default)]
+    sources: Vec<SourceFile>,
+    settle: Option<HumanDuration>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Within {
-    within: HumanDuration,
+struct SourceFile {
+    #[serde(rename = "type")]
+    kind: String,
+    name: Option<String>,
+    interval: Option<HumanDuration>,
+    subject: Option<String>,
+    path: Option<String>,
+    #[serde(default)]
+    fields: BTreeMap<String, String>,
 }
 
 #[derive(Default, Deserialize)]
@@ -196,6 +255,59 @@ pub fn parse(source: &str, file: &str) -> Result<ExperimentSpec, ExperimentError
             "lists no fault; name at least one fault id (see `rdfi catalog`)".to_owned(),
         ));
     }
+    let exposure = parsed
+        .safety
+        .exposure_window
+        .map(|window| window.0)
+        .unwrap_or(DEFAULT_EXPOSURE_WINDOW);
+    if exposure.is_zero() || exposure > MAX_EXPOSURE_WINDOW {
+        return Err(fail(
+            "safety.exposureWindow",
+            "exposureWindow",
+            format!(
+                "must be more than 0s and at most {}",
+                humantime::format_duration(MAX_EXPOSURE_WINDOW)
+            ),
+        ));
+    }
+    let settle = parsed
+        .observe
+        .settle
+        .as_ref()
+        .map(|settle| settle.0)
+        .unwrap_or(DEFAULT_SETTLE);
+    if settle > MAX_SETTLE {
+        return Err(fail(
+            "observe.settle",
+            "settle",
+            format!("must be at most {}", humantime::format_duration(MAX_SETTLE)),
+        ));
+    }
+    check_hypothesis(&parsed.hypothesis, "hypothesis", exposure, &fail)?;
+    for (index, entry) in parsed.faults.iter().enumerate() {
+        if let Some(hypothesis) = &entry.hypothesis {
+            check_hypothesis(
+                hypothesis,
+                &format!("faults[{index}].hypothesis"),
+                exposure,
+                &fail,
+            )?;
+        }
+    }
+    let sources = parsed
+        .observe
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(index, source)| {
+            signal_source(
+                source,
+                provider,
+                &format!("observe.sources[{index}]"),
+                &fail,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let mut faults: Vec<FaultSelection> = Vec::with_capacity(parsed.faults.len());
     for (index, entry) in parsed.faults.iter().enumerate() {
         if entry.max_targets == 0 {
@@ -205,7 +317,7 @@ pub fn parse(source: &str, file: &str) -> Result<ExperimentSpec, ExperimentError
                 "must be at least 1".to_owned(),
             ));
         }
-        let ids: Vec<&'static str> = match (&entry.id, &entry.intent) {
+        let models: Vec<&'static catalogue::FaultModel> = match (&entry.id, &entry.intent) {
             (Some(id), None) => {
                 let field = format!("faults[{index}].id");
                 let Some(model) = catalogue::find(id) else {
@@ -225,7 +337,7 @@ pub fn parse(source: &str, file: &str) -> Result<ExperimentSpec, ExperimentError
                         ),
                     ));
                 }
-                vec![model.id]
+                vec![model]
             }
             (None, Some(intent)) => {
                 let field = format!("faults[{index}].intent");
@@ -238,17 +350,15 @@ pub fn parse(source: &str, file: &str) -> Result<ExperimentSpec, ExperimentError
                         format!("unknown intent {intent:?}; known: {}", known.join(", ")),
                     ));
                 }
-                let ids: Vec<_> = catalogue::by_intent(intent, provider)
-                    .map(|model| model.id)
-                    .collect();
-                if ids.is_empty() {
+                let models: Vec<_> = catalogue::by_intent(intent, provider).collect();
+                if models.is_empty() {
                     return Err(fail(
                         &field,
                         intent,
                         format!("provider {provider:?} has no fault with intent {intent:?}"),
                     ));
                 }
-                ids
+                models
             }
             _ => {
                 return Err(fail(
@@ -258,7 +368,8 @@ pub fn parse(source: &str, file: &str) -> Result<ExperimentSpec, ExperimentError
                 ));
             }
         };
-        for id in ids {
+        for model in models {
+            let id = model.id;
             if faults.iter().any(|selected| selected.fault_id == id) {
                 return Err(fail(
                     &format!("faults[{index}]"),
@@ -269,51 +380,14 @@ pub fn parse(source: &str, file: &str) -> Result<ExperimentSpec, ExperimentError
             faults.push(FaultSelection {
                 fault_id: id.to_owned(),
                 max_targets: entry.max_targets,
-                hypothesis: None,
+                hypothesis: Some(resolve_hypothesis(
+                    entry.hypothesis.as_ref(),
+                    &parsed.hypothesis,
+                    model,
+                    exposure,
+                    settle,
+                )),
             });
-        }
-    }
-
-    let exposure = parsed
-        .safety
-        .exposure_window
-        .map(|window| window.0)
-        .unwrap_or(DEFAULT_EXPOSURE_WINDOW);
-    if exposure.is_zero() || exposure > MAX_EXPOSURE_WINDOW {
-        return Err(fail(
-            "safety.exposureWindow",
-            "exposureWindow",
-            format!(
-                "must be more than 0s and at most {}",
-                humantime::format_duration(MAX_EXPOSURE_WINDOW)
-            ),
-        ));
-    }
-    let detect = parsed.hypothesis.detect.map(|within| within.within.0);
-    let correct = parsed.hypothesis.correct.map(|within| within.within.0);
-    if detect.is_none() && correct.is_none() {
-        return Err(fail(
-            "hypothesis",
-            "hypothesis",
-            "states no deadline; give detect.within, correct.within or both".to_owned(),
-        ));
-    }
-    for (field, deadline) in [
-        ("hypothesis.detect.within", detect),
-        ("hypothesis.correct.within", correct),
-    ] {
-        if let Some(deadline) = deadline
-            && (deadline.is_zero() || deadline > exposure)
-        {
-            return Err(fail(
-                field,
-                "within",
-                format!(
-                    "{} must be more than 0s and no longer than safety.exposureWindow ({})",
-                    humantime::format_duration(deadline),
-                    humantime::format_duration(exposure)
-                ),
-            ));
         }
     }
 
@@ -326,17 +400,292 @@ pub fn parse(source: &str, file: &str) -> Result<ExperimentSpec, ExperimentError
             .unwrap_or_else(|| DEFAULT_REGION.to_owned()),
         selector_tags: parsed.target.selector.tags.into_iter().collect(),
         faults,
-        hypothesis: Some(Hypothesis {
-            detect_within_ms: detect.map(millis),
-            correct_within_ms: correct.map(millis),
-            ..Default::default()
-        }),
+        hypothesis: (!parsed.hypothesis.is_empty())
+            .then(|| hypothesis(stated(None, &parsed.hypothesis), settle)),
         exposure_window_ms: millis(exposure),
         dry_run: parsed.safety.dry_run,
         allow_destructive: parsed.safety.allow_destructive,
-        sources: Vec::new(),
+        sources,
     })
 }
+
+/// The expectations of each kind: the fault's own where it states that kind, else the experiment's.
+struct Stated<'a> {
+    prevent: bool,
+    detect: Option<&'a ExpectFile>,
+    correct: Option<&'a ExpectFile>,
+}
+
+fn stated<'a>(fault: Option<&'a HypothesisFile>, experiment: &'a HypothesisFile) -> Stated<'a> {
+    let kind = |pick: fn(&'a HypothesisFile) -> Option<&'a ExpectFile>| {
+        fault.and_then(pick).or_else(|| pick(experiment))
+    };
+    Stated {
+        prevent: fault.is_some_and(|fault| fault.prevent.is_some()) || experiment.prevent.is_some(),
+        detect: kind(|file| file.detect.as_ref()),
+        correct: kind(|file| file.correct.as_ref()),
+    }
+}
+
+fn expectation(kind: ControlKind, expect: &ExpectFile) -> Expectation {
+    Expectation {
+        kind: kind as i32,
+        within_ms: Some(millis(expect.within.0)),
+        sources: expect
+            .sources
+            .iter()
+            .map(|source| source.trim().to_lowercase())
+            .collect(),
+        mode: match expect.mode {
+            ModeFile::Any => SourceMode::Any,
+            ModeFile::All => SourceMode::All,
+        } as i32,
+    }
+}
+
+/// The wire hypothesis of stated expectations, in the order prevent, detect, correct.
+fn hypothesis(stated: Stated<'_>, settle: Duration) -> Hypothesis {
+    let mut expectations = Vec::new();
+    if stated.prevent {
+        expectations.push(Expectation {
+            kind: ControlKind::Preventive as i32,
+            ..Default::default()
+        });
+    }
+    expectations.extend(
+        stated
+            .detect
+            .map(|detect| expectation(ControlKind::Detective, detect)),
+    );
+    expectations.extend(
+        stated
+            .correct
+            .map(|correct| expectation(ControlKind::Corrective, correct)),
+    );
+    Hypothesis {
+        detect_within_ms: stated.detect.map(|detect| millis(detect.within.0)),
+        correct_within_ms: stated.correct.map(|correct| millis(correct.within.0)),
+        expectations,
+        settle_ms: millis(settle),
+    }
+}
+
+/// One fault's hypothesis: its own expectations, else the experiment's of each kind; when neither states any,
+/// the catalogue's expected controls with their default deadlines, cut to the exposure window.
+fn resolve_hypothesis(
+    fault: Option<&HypothesisFile>,
+    experiment: &HypothesisFile,
+    model: &catalogue::FaultModel,
+    exposure: Duration,
+    settle: Duration,
+) -> Hypothesis {
+    if fault.is_some_and(|fault| !fault.is_empty()) || !experiment.is_empty() {
+        return hypothesis(stated(fault, experiment), settle);
+    }
+    catalogue_hypothesis(model, exposure, settle)
+}
+
+/// The catalogue's expected controls as a hypothesis, deadlines cut to the exposure window.
+pub fn catalogue_hypothesis(
+    model: &catalogue::FaultModel,
+    exposure: Duration,
+    settle: Duration,
+) -> Hypothesis {
+    let mut hypothesis = Hypothesis {
+        settle_ms: millis(settle),
+        ..Default::default()
+    };
+    for control in model.expected_controls {
+        let within = millis(control.default_deadline.min(exposure));
+        let kind = match control.kind {
+            catalogue::ControlKind::Preventive => ControlKind::Preventive,
+            catalogue::ControlKind::Detective => {
+                hypothesis.detect_within_ms = Some(within);
+                ControlKind::Detective
+            }
+            catalogue::ControlKind::Corrective => {
+                hypothesis.correct_within_ms = Some(within);
+                ControlKind::Corrective
+            }
+        };
+        hypothesis.expectations.push(Expectation {
+            kind: kind as i32,
+            within_ms: (kind != ControlKind::Preventive).then_some(within),
+            ..Default::default()
+        });
+    }
+    hypothesis
+}
+
+/// Checks the deadlines and sources of a hypothesis written at `at` (`hypothesis`, `faults[2].hypothesis`).
+fn check_hypothesis(
+    file: &HypothesisFile,
+    at: &str,
+    exposure: Duration,
+    fail: &impl Fn(&str, &str, String) -> ExperimentError,
+) -> Result<(), ExperimentError> {
+    for (kind, expect) in [("detect", &file.detect), ("correct", &file.correct)] {
+        let Some(expect) = expect else { continue };
+        let deadline = expect.within.0;
+        if deadline.is_zero() || deadline > exposure {
+            return Err(fail(
+                &format!("{at}.{kind}.within"),
+                "within",
+                format!(
+                    "{} must be more than 0s and no longer than safety.exposureWindow ({})",
+                    humantime::format_duration(deadline),
+                    humantime::format_duration(exposure)
+                ),
+            ));
+        }
+        let field = format!("{at}.{kind}.sources");
+        if kind == "correct" && !expect.sources.is_empty() {
+            return Err(fail(
+                &field,
+                "sources",
+                "a correction cannot be attributed to a source: rdfi sees that the resource was restored, \
+                 not who restored it; remove sources here"
+                    .to_owned(),
+            ));
+        }
+        let mut seen = Vec::new();
+        for source in &expect.sources {
+            let name = source.trim().to_lowercase();
+            if name.is_empty() || name.len() > MAX_NAME {
+                return Err(fail(
+                    &field,
+                    "sources",
+                    format!("each source is a name of 1 to {MAX_NAME} characters"),
+                ));
+            }
+            if seen.contains(&name) {
+                return Err(fail(
+                    &field,
+                    source,
+                    format!("source {source:?} is named twice"),
+                ));
+            }
+            seen.push(name);
+        }
+        if matches!(expect.mode, ModeFile::All) && expect.sources.is_empty() {
+            return Err(fail(
+                &format!("{at}.{kind}.mode"),
+                "mode",
+                "mode all needs the sources that must all answer".to_owned(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The source types the monitor can poll.
+pub const SOURCE_TYPES: &[&str] = &["aws-securityhub", "nats", "folder"];
+const DEFAULT_SOURCE_INTERVAL: Duration = Duration::from_secs(5);
+
+/// A polled detection source of `observe.sources`, checked.
+fn signal_source(
+    source: &SourceFile,
+    provider: &str,
+    at: &str,
+    fail: &impl Fn(&str, &str, String) -> ExperimentError,
+) -> Result<SignalSourceSpec, ExperimentError> {
+    let kind = source.kind.as_str();
+    if !SOURCE_TYPES.contains(&kind) {
+        return Err(fail(
+            &format!("{at}.type"),
+            kind,
+            format!(
+                "unknown source type {kind:?}, expected one of {}",
+                SOURCE_TYPES.join(", ")
+            ),
+        ));
+    }
+    if kind == "aws-securityhub" && provider != "aws" {
+        return Err(fail(
+            &format!("{at}.type"),
+            kind,
+            format!("aws-securityhub observes AWS accounts, but the target is {provider:?}"),
+        ));
+    }
+    let interval = source
+        .interval
+        .as_ref()
+        .map(|interval| interval.0)
+        .unwrap_or(DEFAULT_SOURCE_INTERVAL);
+    if interval < Duration::from_millis(100) || interval > Duration::from_secs(3600) {
+        return Err(fail(
+            &format!("{at}.interval"),
+            "interval",
+            "must be from 100ms to 1h".to_owned(),
+        ));
+    }
+    let required = |field: &str, value: &Option<String>| match value {
+        Some(value) if !value.trim().is_empty() => Ok(value.trim().to_owned()),
+        _ => Err(fail(
+            &format!("{at}.{field}"),
+            kind,
+            format!("a {kind} source needs {field}"),
+        )),
+    };
+    let (subject, path) = match kind {
+        "nats" => (required("subject", &source.subject)?, String::new()),
+        "folder" => (String::new(), required("path", &source.path)?),
+        _ => (String::new(), String::new()),
+    };
+    if kind == "nats" && !source.fields.contains_key("resource") {
+        return Err(fail(
+            &format!("{at}.fields"),
+            kind,
+            "a nats source needs fields.resource: the JSON pointer to the resource in each message (/arn)"
+                .to_owned(),
+        ));
+    }
+    for (field, pointer) in &source.fields {
+        if !SOURCE_FIELDS.contains(&field.as_str()) {
+            return Err(fail(
+                &format!("{at}.fields"),
+                field,
+                format!(
+                    "unknown field {field:?}, expected one of {}",
+                    SOURCE_FIELDS.join(", ")
+                ),
+            ));
+        }
+        if !pointer.starts_with('/') {
+            return Err(fail(
+                &format!("{at}.fields.{field}"),
+                pointer,
+                format!("{pointer:?} is not a JSON pointer; write it like /alert/arn"),
+            ));
+        }
+    }
+    let name = source.name.as_deref().unwrap_or(kind).trim().to_lowercase();
+    if name.is_empty() || name.len() > MAX_NAME {
+        return Err(fail(
+            &format!("{at}.name"),
+            "name",
+            format!("must be 1 to {MAX_NAME} characters"),
+        ));
+    }
+    Ok(SignalSourceSpec {
+        r#type: kind.to_owned(),
+        name,
+        interval_ms: millis(interval),
+        subject,
+        path,
+        fields: source.fields.clone().into_iter().collect(),
+    })
+}
+
+/// The signal fields a nats source can map from a message.
+pub const SOURCE_FIELDS: &[&str] = &[
+    "resource",
+    "title",
+    "severity",
+    "resource_type",
+    "correlation_id",
+    "observed_at",
+];
 
 fn millis(duration: Duration) -> u64 {
     duration.as_millis().try_into().unwrap_or(u64::MAX)
@@ -348,9 +697,13 @@ pub fn hold_duration(exposure_window_ms: u64, hypothesis: Option<&Hypothesis>) -
     let last_deadline = hypothesis
         .map(|hypothesis| {
             hypothesis
-                .detect_within_ms
+                .expectations
+                .iter()
+                .filter_map(|expectation| expectation.within_ms)
+                .chain(hypothesis.detect_within_ms)
+                .chain(hypothesis.correct_within_ms)
+                .max()
                 .unwrap_or(0)
-                .max(hypothesis.correct_within_ms.unwrap_or(0))
         })
         .filter(|deadline| *deadline > 0)
         .unwrap_or(exposure_window_ms);
@@ -536,12 +889,171 @@ safety:
     }
 
     #[test]
-    fn a_missing_hypothesis_is_refused() {
+    fn a_missing_hypothesis_takes_the_catalogues_expected_controls_cut_to_the_window() {
+        let spec = parse(
+            &VALID.replace(
+                "hypothesis:\n  detect: { within: 30s }\n  correct: { within: 2m }\n",
+                "",
+            ),
+            "x.yaml",
+        )
+        .unwrap();
+        assert_eq!(spec.hypothesis, None);
+        let hypothesis = spec.faults[0].hypothesis.clone().unwrap();
+        let kinds: Vec<_> = hypothesis
+            .expectations
+            .iter()
+            .map(|expectation| (expectation.kind(), expectation.within_ms))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (ControlKind::Preventive, None),
+                (ControlKind::Detective, Some(300_000)),
+                (ControlKind::Corrective, Some(300_000)),
+            ],
+            "the catalogue's 15 minutes to correct are cut to the 5 minute window"
+        );
+        assert_eq!(hypothesis.detect_within_ms, Some(300_000));
+        assert_eq!(hypothesis.settle_ms, 1_000);
+    }
+
+    #[test]
+    fn typed_expectations_with_sources_and_a_fault_of_its_own() {
+        let spec = parse(
+            &VALID
+                .replace(
+                    "  detect: { within: 30s }\n",
+                    "  prevent: {}\n  detect: { within: 30s, sources: [Prowler, guardduty], mode: all }\n",
+                )
+                .replace(
+                    "    maxTargets: 2\n",
+                    "    maxTargets: 2\n  - id: aws.iam.user-admin-policy-attached\n    hypothesis:\n      detect: { within: 10s }\n",
+                )
+                .replace("safety:\n", "observe:\n  settle: 3s\nsafety:\n"),
+            "x.yaml",
+        )
+        .unwrap();
+        let bucket = spec.faults[0].hypothesis.clone().unwrap();
+        assert_eq!(bucket.expectations.len(), 3);
+        assert_eq!(bucket.expectations[0].kind(), ControlKind::Preventive);
+        let detect = &bucket.expectations[1];
+        assert_eq!(detect.sources, ["prowler", "guardduty"]);
+        assert_eq!(detect.mode(), SourceMode::All);
+        assert_eq!(bucket.settle_ms, 3_000);
+        let user = spec.faults[1].hypothesis.clone().unwrap();
+        assert_eq!(
+            user.expectations
+                .iter()
+                .map(|expectation| (expectation.kind(), expectation.within_ms))
+                .collect::<Vec<_>>(),
+            [
+                (ControlKind::Preventive, None),
+                (ControlKind::Detective, Some(10_000)),
+                (ControlKind::Corrective, Some(120_000)),
+            ],
+            "the fault's detect replaces the experiment's; the other kinds are the experiment's"
+        );
+        assert!(user.expectations[1].sources.is_empty());
+    }
+
+    #[test]
+    fn expectations_that_cannot_be_judged_are_refused_with_their_place() {
         let error = error_for(&VALID.replace(
-            "  detect: { within: 30s }\n  correct: { within: 2m }\n",
-            "  {}\n",
+            "correct: { within: 2m }",
+            "correct: { within: 2m, sources: [custodian] }",
         ));
-        assert!(error.message.contains("hypothesis"), "{error}");
+        assert!(
+            error.message.starts_with("hypothesis.correct.sources"),
+            "{error}"
+        );
+        assert_eq!(error.line, 15, "{error}");
+        let error = error_for(&VALID.replace("within: 30s", "within: 30s, mode: all"));
+        assert!(
+            error.message.starts_with("hypothesis.detect.mode"),
+            "{error}"
+        );
+        let error =
+            error_for(&VALID.replace("within: 30s", "within: 30s, sources: [prowler, Prowler]"));
+        assert!(error.message.contains("named twice"), "{error}");
+        let error = error_for(&VALID.replace(
+            "    maxTargets: 2\n",
+            "    maxTargets: 2\n    hypothesis: { detect: { within: 10m } }\n",
+        ));
+        assert!(
+            error
+                .message
+                .starts_with("faults[0].hypothesis.detect.within"),
+            "{error}"
+        );
+        assert_eq!(error.line, 13, "{error}");
+    }
+
+    #[test]
+    fn polled_sources_are_checked() {
+        let with = |sources: &str| {
+            VALID.replace(
+                "safety:\n",
+                &format!("observe:\n  sources:\n{sources}safety:\n"),
+            )
+        };
+        let spec = parse(
+            &with("    - { type: aws-securityhub, interval: 2s }\n    - { type: nats, subject: alerts.s3, name: Pager, fields: { resource: /arn } }\n    - { type: folder, path: /tmp/scans }\n"),
+            "x.yaml",
+        )
+        .unwrap();
+        let names: Vec<_> = spec
+            .sources
+            .iter()
+            .map(|source| {
+                (
+                    source.r#type.as_str(),
+                    source.name.as_str(),
+                    source.interval_ms,
+                )
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("aws-securityhub", "aws-securityhub", 2_000),
+                ("nats", "pager", 5_000),
+                ("folder", "folder", 5_000)
+            ]
+        );
+        assert_eq!(spec.sources[1].subject, "alerts.s3");
+        assert_eq!(spec.sources[2].path, "/tmp/scans");
+        for (sources, expected) in [
+            (
+                "    - { type: splunk }\n",
+                "observe.sources[0].type: unknown source type",
+            ),
+            (
+                "    - { type: nats, fields: { resource: /arn } }\n",
+                "observe.sources[0].subject: a nats source needs subject",
+            ),
+            (
+                "    - { type: nats, subject: a }\n",
+                "observe.sources[0].fields: a nats source needs fields.resource",
+            ),
+            (
+                "    - { type: nats, subject: a, fields: { resource: arn } }\n",
+                "observe.sources[0].fields.resource",
+            ),
+            ("    - { type: folder }\n", "observe.sources[0].path"),
+            (
+                "    - { type: folder, path: x, interval: 1ms }\n",
+                "observe.sources[0].interval",
+            ),
+        ] {
+            let error = error_for(&with(sources));
+            assert!(error.message.starts_with(expected), "{error}");
+            assert!(error.line >= 17, "{error}");
+        }
+        let error = error_for(
+            &with("    - { type: aws-securityhub }\n").replace("provider: aws", "provider: gcp"),
+        );
+        assert!(error.message.contains("observes AWS accounts"), "{error}");
     }
 
     #[test]
@@ -551,6 +1063,18 @@ safety:
             correct_within_ms: Some(3_000),
             ..Default::default()
         };
+        let typed = Hypothesis {
+            expectations: vec![Expectation {
+                kind: ControlKind::Detective as i32,
+                within_ms: Some(4_000),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert_eq!(
+            hold_duration(10_000, Some(&typed)),
+            Duration::from_millis(4_000)
+        );
         assert_eq!(
             hold_duration(10_000, Some(&hypothesis)),
             Duration::from_millis(3_000)
