@@ -123,11 +123,13 @@ impl Executor {
                     tracing::info!("reverting before the deadline");
                 }
             }
-            if abort.is_cancelled() {
+            let input = if abort.is_cancelled() {
                 driving.abort_delivered = true;
-            }
-            self.run_inputs(&mut driving, VecDeque::from([Input::Deadline]))
-                .await;
+                Input::Abort
+            } else {
+                Input::Deadline
+            };
+            self.run_inputs(&mut driving, VecDeque::from([input])).await;
         }
         self.active()
             .remove(&driving.fault.record.fault_instance_id);

@@ -37,6 +37,8 @@ impl Executor {
             hypothesis: planned.hypothesis.clone(),
             injected_at_ms: None,
             revert_due_at_ms: now.saturating_add(hold.as_millis() as i64),
+            hold_ms: hold.as_millis().try_into().unwrap_or(u64::MAX),
+            cut_short: None,
             dry_run: planned.dry_run,
             reason: None,
             recorded_at_ms: now,

@@ -122,9 +122,18 @@ pub enum Notice {
         already_restored: bool,
         changed_by_others: bool,
         started_ms: i64,
+        /// Why it was reverted before its deadline, if it was.
+        cut_short: Option<String>,
     },
     RevertFailed,
 }
+
+/// Why a fault reverted on an abort (gRPC, `safety.abort`, a stop condition, SIGINT or SIGTERM) was cut short.
+pub const ABORTED: &str = "aborted before its deadline";
+/// Why a fault whose injection the journal could not record was cut short.
+pub const UNJOURNALLED: &str = "reverted at once: the journal could not record the injection";
+/// Why a fault recovered by `rdfi recover` before its deadline was cut short.
+pub const RECOVERED_EARLY: &str = "recovered and reverted before its deadline";
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
@@ -213,6 +222,9 @@ pub fn step(fault: &Fault, input: Input, now_ms: i64) -> (Fault, Vec<Effect>) {
             } else {
                 fault.record.revert_due_at_ms
             };
+            if at_ms < fault.record.revert_due_at_ms && next.record.cut_short.is_none() {
+                next.record.cut_short = Some(RECOVERED_EARLY.to_owned());
+            }
             vec![Effect::ArmTimer { at_ms }]
         }
         (Stage::Claiming, Input::Claimed { claim, stopped }) => match claim {
@@ -257,11 +269,17 @@ pub fn step(fault: &Fault, input: Input, now_ms: i64) -> (Fault, Vec<Effect>) {
             Injection::Done | Injection::Failed { present: true, .. } => {
                 next.record = fault.with_state(FaultState::Injected, None, now_ms);
                 next.record.injected_at_ms = Some(now_ms);
+                // The deadline counts from the injection's answer: the controls get the whole hold.
+                if fault.record.hold_ms > 0 {
+                    next.record.revert_due_at_ms = now_ms
+                        .saturating_add(i64::try_from(fault.record.hold_ms).unwrap_or(i64::MAX));
+                }
                 next.stage = Stage::Holding;
                 let at_ms = if fault.revert_at_once {
+                    next.record.cut_short = Some(ABORTED.to_owned());
                     now_ms
                 } else {
-                    fault.record.revert_due_at_ms
+                    next.record.revert_due_at_ms
                 };
                 vec![
                     Effect::ArmTimer { at_ms },
@@ -288,11 +306,15 @@ pub fn step(fault: &Fault, input: Input, now_ms: i64) -> (Fault, Vec<Effect>) {
         (Stage::Holding, Input::JournalFailed { .. })
             if fault.record.state == FaultState::Injected =>
         {
+            next.record.cut_short = Some(UNJOURNALLED.to_owned());
             vec![Effect::ArmTimer { at_ms: now_ms }]
         }
-        (Stage::Holding, Input::Deadline | Input::Abort) => {
+        (Stage::Holding, input @ (Input::Deadline | Input::Abort)) => {
             next.record =
                 fault.with_state(FaultState::Reverting, fault.record.reason.clone(), now_ms);
+            if input == Input::Abort && next.record.cut_short.is_none() {
+                next.record.cut_short = Some(ABORTED.to_owned());
+            }
             next.stage = Stage::Reverting;
             vec![Effect::Append(next.record.clone()), Effect::Revert]
         }
@@ -311,6 +333,7 @@ pub fn step(fault: &Fault, input: Input, now_ms: i64) -> (Fault, Vec<Effect>) {
                         already_restored,
                         changed_by_others,
                         started_ms,
+                        cut_short: fault.record.cut_short.clone(),
                     }),
                     Effect::Finish,
                 ]

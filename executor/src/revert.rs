@@ -151,6 +151,7 @@ impl Executor {
                 already_restored,
                 changed_by_others,
                 started_ms,
+                cut_short,
             } => {
                 tracing::info!(
                     already_restored,
@@ -166,7 +167,7 @@ impl Executor {
                     already_restored,
                     dry_run: record.dry_run,
                     changed_by_others,
-                    cut_short: String::new(),
+                    cut_short: cut_short.unwrap_or_default(),
                 })
             }
             Notice::RevertFailed => {

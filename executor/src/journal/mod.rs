@@ -62,6 +62,17 @@ pub struct JournalRecord {
     /// Someone else changed the resource while the fault was active; the revert kept their change.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub changed_by_others: bool,
+    /// How long the fault is held once injected: its deadline counts from the injection's answer. 0 in
+    /// records written before it was kept (their deadline counts from the intent).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub hold_ms: u64,
+    /// Why the fault was reverted before its deadline (an abort, an interruption, a failed journal write).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cut_short: Option<String>,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -232,6 +243,8 @@ pub(crate) fn test_record(id: &str, resource: &str, state: FaultState) -> Journa
         recorded_at_ms: 1,
         target: None,
         changed_by_others: false,
+        hold_ms: 0,
+        cut_short: None,
     }
 }
 
