@@ -1,9 +1,11 @@
 //! The analyzer service (Analyze): verdicts and findings.
 //!
 //! Consumes (durable consumer `analyzer`) `rdfi.v1.run.planned`, `rdfi.v1.fault.*` and `rdfi.v1.observation.*`.
-//! When a fault's story ends (prevented, rejected, reverted, revert failed) it publishes
-//! `rdfi.v1.analysis.verdict` with the time to detect and to correct, `rdfi.v1.finding.created` for a fault no
-//! control caught, and `rdfi.v1.analysis.completed` once every planned fault of a run has its verdict.
+//! When a fault's story ends (prevented, rejected, revert failed) it judges it at once; a reverted fault is
+//! judged once its hypothesis's settle time has passed, so that signals still in flight count. It publishes
+//! `rdfi.v1.analysis.verdict` with each expectation's outcome (see [`judge`]), `rdfi.v1.finding.created` for
+//! a fault no control caught, and `rdfi.v1.analysis.completed` once every planned fault of a run has its
+//! verdict, with how many faults were really tested and how many were cut short.
 //!
 //! The state of runs in flight is held in memory: an analyzer restarted in the middle of a run judges the
 //! faults it saw only in part as `inconclusive`.
@@ -11,7 +13,8 @@
 pub mod judge;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use rdfi_core::bus::{Bus, BusError, ConsumerConfig};
 use rdfi_core::{CancellationToken, catalogue, events, subjects, worker};
@@ -21,7 +24,7 @@ use rdfi_proto::v1::{
     AnalysisCompleted, Event, FindingCreated, Hypothesis, ResourceRef, Verdict, VerdictReached,
 };
 
-pub use judge::{Judgement, Observed, judge};
+pub use judge::{Ending, Judgement, Observed, Signal, judge};
 
 /// The component name in events.
 pub const SOURCE: &str = "analyzer";
@@ -44,8 +47,10 @@ struct FaultFacts {
     resource: ResourceRef,
     hypothesis: Option<Hypothesis>,
     injected_at_ms: Option<i64>,
-    first_signal: Option<(i64, String)>,
+    signals: Vec<Signal>,
     restored_at_ms: Option<i64>,
+    /// How the story ended, and whether the revert was verified; the fault waits here for its settle time.
+    ending: Option<(Ending, bool)>,
     judged: bool,
 }
 
@@ -53,6 +58,8 @@ struct RunFacts {
     planned: Option<u32>,
     verdicts: u32,
     findings: u32,
+    tested: u32,
+    aborted: u32,
     hypotheses_held: bool,
     completed: bool,
 }
@@ -63,6 +70,8 @@ impl Default for RunFacts {
             planned: None,
             verdicts: 0,
             findings: 0,
+            tested: 0,
+            aborted: 0,
             hypotheses_held: true,
             completed: false,
         }
@@ -75,10 +84,24 @@ struct State {
     runs: HashMap<String, RunFacts>,
 }
 
+/// What one event leads to: events to publish now, and a fault to judge once its settle time has passed.
+#[derive(Default)]
+struct Applied {
+    events: Vec<Event>,
+    settle: Option<(String, String, Duration)>,
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Analyzes until `shutdown`.
 pub async fn run(config: AnalyzerConfig, shutdown: CancellationToken) -> Result<(), AnalyzerError> {
     let state = Arc::new(Mutex::new(State::default()));
     let bus = config.bus.clone();
+    let settling = shutdown.clone();
     worker::consume(
         config.bus,
         ConsumerConfig::new(
@@ -91,15 +114,20 @@ pub async fn run(config: AnalyzerConfig, shutdown: CancellationToken) -> Result<
         ),
         shutdown,
         |event| {
-            let outgoing = {
-                let mut state = state
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-                state.apply(&event)
-            };
+            let applied = lock(&state).apply(&event);
+            if let Some((run_id, fault_key, delay)) = applied.settle {
+                tokio::spawn(settle(
+                    state.clone(),
+                    bus.clone(),
+                    settling.clone(),
+                    run_id,
+                    fault_key,
+                    delay,
+                ));
+            }
             let bus = bus.clone();
             async move {
-                for event in outgoing {
+                for event in applied.events {
                     bus.publish(&event).await?;
                 }
                 Ok(())
@@ -110,25 +138,60 @@ pub async fn run(config: AnalyzerConfig, shutdown: CancellationToken) -> Result<
     Ok(())
 }
 
+/// Judges a reverted fault once its settle time has passed (at once on shutdown) and publishes what follows.
+async fn settle(
+    state: Arc<Mutex<State>>,
+    bus: Arc<dyn Bus>,
+    shutdown: CancellationToken,
+    run_id: String,
+    fault_key: String,
+    delay: Duration,
+) {
+    tokio::select! {
+        _ = tokio::time::sleep(delay) => {}
+        _ = shutdown.cancelled() => {}
+    }
+    let outgoing = lock(&state).conclude(&run_id, &fault_key);
+    for event in outgoing {
+        let mut attempt = 0;
+        while let Err(error) = bus.publish(&event).await {
+            attempt += 1;
+            if attempt == 5 || shutdown.is_cancelled() {
+                tracing::error!(%error, "cannot publish the analysis of a settled fault");
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+        }
+    }
+}
+
+fn non_empty(text: &str) -> Option<String> {
+    (!text.trim().is_empty()).then(|| text.to_owned())
+}
+
 impl State {
     /// Takes in one event; returns the events it leads to.
-    fn apply(&mut self, event: &Event) -> Vec<Event> {
+    fn apply(&mut self, event: &Event) -> Applied {
         let Some(payload) = &event.payload else {
-            return Vec::new();
+            return Applied::default();
         };
         let fault_key = event.fault_instance_id.clone();
         let at = |timestamp: &Option<rdfi_proto::Timestamp>| timestamp.as_ref().map(unix_millis);
-        match payload {
+        let (ending, fault_id, resource, verified) = match payload {
             Payload::RunPlanned(planned) => {
                 let run = self.runs.entry(event.run_id.clone()).or_default();
                 run.planned = Some(planned.planned_faults);
-                return self.complete_if_done(&event.run_id);
+                return Applied {
+                    events: self.complete_if_done(&event.run_id),
+                    settle: None,
+                };
             }
             Payload::FaultPlanned(planned) => {
                 let fault = self.faults.entry(fault_key).or_default();
                 fault.fault_id = planned.fault_id.clone();
                 fault.resource = planned.resource.clone().unwrap_or_default();
                 fault.hypothesis = planned.hypothesis.clone();
+                return Applied::default();
             }
             Payload::FaultInjected(injected) => {
                 let fault = self.faults.entry(fault_key).or_default();
@@ -136,126 +199,158 @@ impl State {
                 fault.resource = injected.resource.clone().unwrap_or_default();
                 fault.hypothesis = injected.hypothesis.clone().or(fault.hypothesis.take());
                 fault.injected_at_ms = at(&injected.injected_at);
+                return Applied::default();
             }
             Payload::SignalReceived(signal) => {
                 let fault = self.faults.entry(fault_key).or_default();
-                let received = at(&signal.received_at).unwrap_or_default();
-                if fault
-                    .first_signal
-                    .as_ref()
-                    .is_none_or(|(first, _)| received < *first)
-                {
-                    fault.first_signal = Some((received, signal.source.clone()));
-                }
+                fault.signals.push(Signal {
+                    at_ms: at(&signal.observed_at)
+                        .or(at(&signal.received_at))
+                        .unwrap_or_default(),
+                    source: signal.source.clone(),
+                });
+                return Applied::default();
             }
             Payload::StateRestored(restored) => {
                 let fault = self.faults.entry(fault_key).or_default();
                 let observed = at(&restored.observed_at);
                 fault.restored_at_ms = fault.restored_at_ms.min(observed).or(observed);
+                return Applied::default();
             }
-            Payload::FaultPrevented(prevented) => {
-                return self.conclude(event, Verdict::Prevented, None, &prevented.reason, true);
-            }
-            Payload::FaultRejected(rejected) => {
-                return self.conclude(event, Verdict::Inconclusive, None, &rejected.reason, true);
-            }
-            Payload::FaultRevertFailed(failed) => {
-                let reason = format!("revert failed: {}", failed.reason);
-                return self.conclude(event, Verdict::Inconclusive, None, &reason, false);
-            }
-            Payload::FaultReverted(reverted) => {
-                let Some((fault, injected_at_ms)) = self
-                    .faults
-                    .get(&fault_key)
-                    .and_then(|fault| fault.injected_at_ms.map(|at| (fault, at)))
-                else {
-                    let reason = "the analyzer missed this fault's injection";
-                    return self.conclude(
-                        event,
-                        Verdict::Inconclusive,
-                        None,
-                        reason,
-                        reverted.verified,
-                    );
-                };
-                let hypothesis = fault.hypothesis.clone().unwrap_or_default();
-                let judgement = judge(&Observed {
-                    injected_at_ms,
-                    detect_within_ms: hypothesis.detect_within_ms,
-                    correct_within_ms: hypothesis.correct_within_ms,
-                    first_signal: fault.first_signal.clone(),
-                    restored_at_ms: fault.restored_at_ms,
+            Payload::FaultPrevented(prevented) => (
+                Ending::Refused {
+                    control: non_empty(&prevented.control),
+                    denied_action: prevented.denied_action.clone(),
+                    reason: prevented.reason.clone(),
+                },
+                &prevented.fault_id,
+                &prevented.resource,
+                true,
+            ),
+            Payload::FaultRejected(rejected) => (
+                Ending::Rejected {
+                    reason: rejected.reason.clone(),
+                },
+                &rejected.fault_id,
+                &rejected.resource,
+                true,
+            ),
+            Payload::FaultRevertFailed(failed) => (
+                Ending::RevertFailed {
+                    reason: failed.reason.clone(),
+                },
+                &failed.fault_id,
+                &failed.resource,
+                false,
+            ),
+            Payload::FaultReverted(reverted) => (
+                Ending::Reverted {
                     revert_started_at_ms: at(&reverted.revert_started_at).unwrap_or(i64::MAX),
                     already_restored: reverted.already_restored,
+                    cut_short: non_empty(&reverted.cut_short),
                     dry_run: reverted.dry_run,
-                });
-                let verdict = judgement.verdict;
-                let reason = judgement.reason.clone();
-                return self.conclude(event, verdict, Some(judgement), &reason, reverted.verified);
-            }
-            _ => {}
+                },
+                &reverted.fault_id,
+                &reverted.resource,
+                reverted.verified,
+            ),
+            _ => return Applied::default(),
+        };
+        let fault = self.faults.entry(fault_key.clone()).or_default();
+        if fault.judged || fault.ending.is_some() {
+            return Applied::default();
         }
-        Vec::new()
+        if fault.fault_id.is_empty() {
+            fault.fault_id = fault_id.clone();
+        }
+        if let Some(resource) = resource {
+            fault.resource = resource.clone();
+        }
+        let settle_ms = match &ending {
+            Ending::Reverted { dry_run: false, .. } => fault
+                .hypothesis
+                .as_ref()
+                .map_or(0, |hypothesis| hypothesis.settle_ms),
+            _ => 0,
+        };
+        fault.ending = Some((ending, verified));
+        if settle_ms == 0 {
+            return Applied {
+                events: self.conclude(&event.run_id, &fault_key),
+                settle: None,
+            };
+        }
+        Applied {
+            events: Vec::new(),
+            settle: Some((
+                event.run_id.clone(),
+                fault_key,
+                Duration::from_millis(settle_ms),
+            )),
+        }
     }
 
-    /// Publishes a fault's verdict (once), its finding when missed, and the run's completion when it was the
-    /// last one.
-    fn conclude(
-        &mut self,
-        event: &Event,
-        verdict: Verdict,
-        judgement: Option<Judgement>,
-        reason: &str,
-        revert_verified: bool,
-    ) -> Vec<Event> {
-        let fault = self
-            .faults
-            .entry(event.fault_instance_id.clone())
-            .or_default();
+    /// Judges an ended fault (once) and returns its verdict, its finding when missed, and the run's completion
+    /// when it was the last one.
+    fn conclude(&mut self, run_id: &str, fault_key: &str) -> Vec<Event> {
+        let Some(fault) = self.faults.get_mut(fault_key) else {
+            return Vec::new();
+        };
+        let Some((ending, revert_verified)) = fault.ending.take() else {
+            return Vec::new();
+        };
         if fault.judged {
             return Vec::new();
         }
         fault.judged = true;
-        let (fault_id, resource) = match &event.payload {
-            Some(Payload::FaultPrevented(p)) => (p.fault_id.clone(), p.resource.clone()),
-            Some(Payload::FaultRejected(p)) => (p.fault_id.clone(), p.resource.clone()),
-            Some(Payload::FaultReverted(p)) => (p.fault_id.clone(), p.resource.clone()),
-            Some(Payload::FaultRevertFailed(p)) => (p.fault_id.clone(), p.resource.clone()),
-            _ => (fault.fault_id.clone(), Some(fault.resource.clone())),
-        };
-        let judgement = judgement.unwrap_or(Judgement {
-            verdict,
-            time_to_detect_ms: None,
-            time_to_correct_ms: None,
-            detected_by: String::new(),
-            reason: reason.to_owned(),
+        let judgement = judge(&Observed {
+            hypothesis: fault.hypothesis.clone().unwrap_or_default(),
+            injected_at_ms: fault.injected_at_ms,
+            signals: std::mem::take(&mut fault.signals),
+            restored_at_ms: fault.restored_at_ms,
+            ending,
         });
-        tracing::info!(verdict = verdict.label(), %reason, "verdict reached");
-        let mut outgoing = vec![events::event(
-            SOURCE,
-            &event.run_id,
-            &event.fault_instance_id,
-            "",
-            Payload::VerdictReached(VerdictReached {
-                fault_id: fault_id.clone(),
-                resource: resource.clone(),
-                verdict: verdict as i32,
-                time_to_detect_ms: judgement.time_to_detect_ms,
-                time_to_correct_ms: judgement.time_to_correct_ms,
-                detected_by: judgement.detected_by,
-                reason: reason.to_owned(),
-                revert_verified,
-                ..Default::default()
-            }),
-        )];
-        let run = self.runs.entry(event.run_id.clone()).or_default();
+        let (fault_id, resource) = (fault.fault_id.clone(), fault.resource.clone());
+        let verdict = judgement.verdict;
+        tracing::info!(verdict = verdict.label(), reason = %judgement.reason, "verdict reached");
+        let mut outgoing = Vec::new();
+        let run = self.runs.entry(run_id.to_owned()).or_default();
         run.verdicts += 1;
+        run.tested += u32::from(judgement.tested);
+        run.aborted += u32::from(judgement.aborted);
         if verdict == Verdict::Missed {
             run.findings += 1;
             run.hypotheses_held = false;
-            outgoing.push(finding(event, &fault_id, resource, reason));
+            outgoing.push(finding(
+                run_id,
+                fault_key,
+                &fault_id,
+                &resource,
+                &judgement.reason,
+            ));
         }
-        outgoing.extend(self.complete_if_done(&event.run_id));
+        outgoing.insert(
+            0,
+            events::event(
+                SOURCE,
+                run_id,
+                fault_key,
+                "",
+                Payload::VerdictReached(VerdictReached {
+                    fault_id,
+                    resource: Some(resource),
+                    verdict: verdict as i32,
+                    time_to_detect_ms: judgement.time_to_detect_ms,
+                    time_to_correct_ms: judgement.time_to_correct_ms,
+                    detected_by: judgement.detected_by,
+                    reason: judgement.reason,
+                    revert_verified,
+                    expectations: judgement.expectations,
+                    prevented_by: judgement.prevented_by,
+                }),
+            ),
+        );
+        outgoing.extend(self.complete_if_done(run_id));
         outgoing
     }
 
@@ -271,6 +366,8 @@ impl State {
             run_id,
             faults = run.verdicts,
             findings = run.findings,
+            tested = run.tested,
+            aborted = run.aborted,
             "analysis completed"
         );
         vec![events::event(
@@ -282,31 +379,35 @@ impl State {
                 faults: run.verdicts,
                 findings: run.findings,
                 hypotheses_held: run.hypotheses_held,
-                ..Default::default()
+                tested: run.tested,
+                aborted: run.aborted,
             }),
         )]
     }
 }
 
-fn finding(event: &Event, fault_id: &str, resource: Option<ResourceRef>, reason: &str) -> Event {
+fn finding(
+    run_id: &str,
+    fault_instance_id: &str,
+    fault_id: &str,
+    resource: &ResourceRef,
+    reason: &str,
+) -> Event {
     let model = catalogue::find(fault_id);
-    let resource_name = resource
-        .as_ref()
-        .map(|r| r.name.clone())
-        .unwrap_or_default();
     let title = format!(
-        "{} went uncaught on {resource_name}",
-        model.map_or(fault_id, |model| model.title)
+        "{} went uncaught on {}",
+        model.map_or(fault_id, |model| model.title),
+        resource.name
     );
     events::event(
         SOURCE,
-        &event.run_id,
-        &event.fault_instance_id,
+        run_id,
+        fault_instance_id,
         "",
         Payload::FindingCreated(FindingCreated {
-            finding_id: events::stable_id(&["finding", &event.fault_instance_id]),
+            finding_id: events::stable_id(&["finding", fault_instance_id]),
             fault_id: fault_id.to_owned(),
-            resource,
+            resource: Some(resource.clone()),
             title: format!("{title}: {reason}"),
             severity: model
                 .map_or("medium", |model| model.severity().label())
@@ -314,4 +415,177 @@ fn finding(event: &Event, fault_id: &str, resource: Option<ResourceRef>, reason:
             remediation: model.map_or("", |model| model.remediation).to_owned(),
         }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use rdfi_proto::timestamp_from_millis;
+    use rdfi_proto::v1::{
+        ControlKind, Expectation, FaultInjected, FaultPrevented, FaultReverted, RunPlanned,
+        SignalReceived,
+    };
+
+    use super::*;
+
+    fn event(fault: &str, payload: Payload) -> Event {
+        events::event("test", "run", fault, "", payload)
+    }
+
+    fn injected(fault: &str, settle_ms: u64) -> Event {
+        event(
+            fault,
+            Payload::FaultInjected(FaultInjected {
+                fault_id: "aws.s3.bucket-public-acl".into(),
+                injected_at: Some(timestamp_from_millis(1_000)),
+                hypothesis: Some(Hypothesis {
+                    expectations: vec![Expectation {
+                        kind: ControlKind::Detective as i32,
+                        within_ms: Some(500),
+                        ..Default::default()
+                    }],
+                    settle_ms,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+        )
+    }
+
+    fn reverted(fault: &str, cut_short: &str) -> Event {
+        event(
+            fault,
+            Payload::FaultReverted(FaultReverted {
+                revert_started_at: Some(timestamp_from_millis(1_600)),
+                verified: true,
+                cut_short: cut_short.into(),
+                ..Default::default()
+            }),
+        )
+    }
+
+    fn signal(fault: &str, at_ms: i64) -> Event {
+        event(
+            fault,
+            Payload::SignalReceived(SignalReceived {
+                source: "prowler".into(),
+                received_at: Some(timestamp_from_millis(at_ms)),
+                ..Default::default()
+            }),
+        )
+    }
+
+    fn verdict(events: &[Event]) -> Option<&VerdictReached> {
+        events.iter().find_map(|event| match &event.payload {
+            Some(Payload::VerdictReached(verdict)) => Some(verdict),
+            _ => None,
+        })
+    }
+
+    fn completed(events: &[Event]) -> Option<&AnalysisCompleted> {
+        events.iter().find_map(|event| match &event.payload {
+            Some(Payload::AnalysisCompleted(completed)) => Some(completed),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn a_signal_in_flight_during_the_settle_time_counts() {
+        let mut state = State::default();
+        state.apply(&injected("f1", 1_000));
+        let applied = state.apply(&reverted("f1", ""));
+        assert!(applied.events.is_empty(), "judged before settling");
+        let (run_id, fault, delay) = applied.settle.expect("a settle time");
+        assert_eq!(
+            (run_id.as_str(), fault.as_str(), delay),
+            ("run", "f1", Duration::from_secs(1))
+        );
+        state.apply(&signal("f1", 1_300));
+        let events = state.conclude("run", "f1");
+        let verdict = verdict(&events).expect("a verdict");
+        assert_eq!(verdict.verdict(), Verdict::Detected);
+        assert_eq!(verdict.expectations.len(), 1);
+        assert_eq!(verdict.expectations[0].latency_ms, Some(300));
+        assert!(state.conclude("run", "f1").is_empty(), "judged once");
+        assert!(
+            state.apply(&reverted("f1", "")).events.is_empty(),
+            "a redelivery is ignored"
+        );
+    }
+
+    #[test]
+    fn without_a_settle_time_the_fault_is_judged_at_once_and_misses_make_findings() {
+        let mut state = State::default();
+        state.apply(&event(
+            "",
+            Payload::RunPlanned(RunPlanned {
+                planned_faults: 1,
+                ..Default::default()
+            }),
+        ));
+        state.apply(&injected("f1", 0));
+        let events = state.apply(&reverted("f1", "")).events;
+        assert_eq!(
+            verdict(&events).map(VerdictReached::verdict),
+            Some(Verdict::Missed)
+        );
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e.payload, Some(Payload::FindingCreated(_))))
+        );
+        let completed = completed(&events).expect("the run completed");
+        assert_eq!(
+            (completed.tested, completed.aborted, completed.findings),
+            (1, 0, 1)
+        );
+        assert!(!completed.hypotheses_held);
+    }
+
+    #[test]
+    fn the_run_counts_what_was_tested_and_what_was_cut_short() {
+        let mut state = State::default();
+        state.apply(&event(
+            "",
+            Payload::RunPlanned(RunPlanned {
+                planned_faults: 3,
+                ..Default::default()
+            }),
+        ));
+        state.apply(&injected("aborted", 0));
+        let mut events = state
+            .apply(&reverted("aborted", "aborted before its deadline"))
+            .events;
+        assert_eq!(
+            verdict(&events).map(VerdictReached::verdict),
+            Some(Verdict::Inconclusive)
+        );
+        let refused = |fault: &str, control: &str| {
+            event(
+                fault,
+                Payload::FaultPrevented(FaultPrevented {
+                    reason: "AccessDenied".into(),
+                    control: control.into(),
+                    denied_action: "s3:PutBucketAcl".into(),
+                    ..Default::default()
+                }),
+            )
+        };
+        let named = state
+            .apply(&refused("named", "explicit Deny in policy p"))
+            .events;
+        let prevented = verdict(&named).expect("a verdict");
+        assert_eq!(prevented.verdict(), Verdict::Prevented);
+        assert_eq!(prevented.prevented_by, "explicit Deny in policy p");
+        events = state.apply(&refused("unnamed", "")).events;
+        assert_eq!(
+            verdict(&events).map(VerdictReached::verdict),
+            Some(Verdict::Inconclusive)
+        );
+        let completed = completed(&events).expect("the run completed");
+        assert_eq!(
+            (completed.faults, completed.tested, completed.aborted),
+            (3, 2, 1)
+        );
+        assert!(completed.hypotheses_held);
+    }
 }

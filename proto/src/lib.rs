@@ -48,6 +48,31 @@ pub fn timestamp_from_millis(millis: i64) -> Timestamp {
     }
 }
 
+impl v1::ControlKind {
+    /// The expectation's name in experiments and reports: `prevent`, `detect`, `correct`.
+    pub fn label(self) -> &'static str {
+        match self {
+            v1::ControlKind::Unspecified => "unspecified",
+            v1::ControlKind::Preventive => "prevent",
+            v1::ControlKind::Detective => "detect",
+            v1::ControlKind::Corrective => "correct",
+        }
+    }
+}
+
+impl v1::ExpectationOutcome {
+    /// The outcome's name in reports and storage: `met`, `late`, `failed`, `inconclusive`.
+    pub fn label(self) -> &'static str {
+        match self {
+            v1::ExpectationOutcome::Unspecified => "pending",
+            v1::ExpectationOutcome::Met => "met",
+            v1::ExpectationOutcome::Late => "late",
+            v1::ExpectationOutcome::Failed => "failed",
+            v1::ExpectationOutcome::Inconclusive => "inconclusive",
+        }
+    }
+}
+
 impl v1::Verdict {
     /// The verdict's name in reports and storage: `detected`, `missed`, ...
     pub fn label(self) -> &'static str {
