@@ -218,7 +218,7 @@ fn an_attributed_refusal_is_prevented_and_names_the_control() {
     );
     assert_eq!(
         judgement.expectations[0].answered_by,
-        [judgement.prevented_by.clone()]
+        std::slice::from_ref(&judgement.prevented_by)
     );
     assert!(judgement.tested);
 }
