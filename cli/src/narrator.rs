@@ -26,11 +26,22 @@ pub fn describe(event: &Event) -> Option<String> {
             name(&injected.resource),
             if injected.dry_run { " (dry run)" } else { "" }
         ),
-        Payload::FaultPrevented(prevented) => format!(
-            "  prevented  {} on {}: {}",
+        Payload::FaultPrevented(prevented) if !prevented.control.is_empty() => format!(
+            "  prevented  {} on {}: refused by {}",
             prevented.fault_id,
             name(&prevented.resource),
-            prevented.reason
+            prevented.control
+        ),
+        Payload::FaultPrevented(refused) => format!(
+            "  refused    {} on {}: {}; no control named, so rdfi may lack {}",
+            refused.fault_id,
+            name(&refused.resource),
+            refused.reason,
+            if refused.denied_action.is_empty() {
+                "a permission"
+            } else {
+                &refused.denied_action
+            }
         ),
         Payload::FaultRejected(rejected) => format!(
             "  rejected   {} on {}: {}",

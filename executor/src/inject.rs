@@ -39,6 +39,7 @@ impl Executor {
             revert_due_at_ms: now.saturating_add(hold.as_millis() as i64),
             hold_ms: hold.as_millis().try_into().unwrap_or(u64::MAX),
             cut_short: None,
+            refusal: None,
             dry_run: planned.dry_run,
             reason: None,
             recorded_at_ms: now,
@@ -100,7 +101,14 @@ impl Executor {
         let (fault_id, resource) = (&record.fault_id, &record.resource);
         match self.inject_with_retry(fault_id, resource, snapshot).await {
             Ok(()) => Injection::Done,
-            Err(ProviderError::Refused { reason, .. }) => Injection::Refused { reason },
+            Err(ProviderError::Refused {
+                reason,
+                attribution,
+                ..
+            }) => Injection::Refused {
+                reason,
+                attribution,
+            },
             Err(error @ ProviderError::Precondition { .. }) => Injection::Precondition {
                 reason: error.to_string(),
             },

@@ -14,6 +14,7 @@
 
 use std::time::Duration;
 
+use rdfi_provider::Attribution;
 use serde_json::Value;
 
 use crate::journal::{Claim, FaultState, JournalRecord};
@@ -55,6 +56,8 @@ pub enum Injection {
     /// The cloud refused: a preventive control.
     Refused {
         reason: String,
+        /// The control the refusal is attributed to, as far as the provider could tell.
+        attribution: Attribution,
     },
     /// The resource is not in a state the fault can start from; nothing changed.
     Precondition {
@@ -287,8 +290,12 @@ pub fn step(fault: &Fault, input: Input, now_ms: i64) -> (Fault, Vec<Effect>) {
                     Effect::Publish(Notice::Injected),
                 ]
             }
-            Injection::Refused { reason } => {
+            Injection::Refused {
+                reason,
+                attribution,
+            } => {
                 next.record = fault.with_state(FaultState::Prevented, Some(reason), now_ms);
+                next.record.refusal = Some(attribution);
                 next.stage = Stage::Done;
                 vec![
                     Effect::Append(next.record.clone()),

@@ -132,11 +132,18 @@ impl Executor {
             }
             Notice::Prevented => {
                 tracing::info!(%reason, "fault prevented by the cloud");
+                let refusal = record.refusal.clone().unwrap_or_default();
+                let (control, control_type) =
+                    refusal.control.map_or_else(Default::default, |control| {
+                        (control.describe(), control.control_type.label().to_owned())
+                    });
                 Payload::FaultPrevented(FaultPrevented {
                     fault_id,
                     resource,
                     reason,
-                    ..Default::default()
+                    control,
+                    control_type,
+                    denied_action: refusal.denied_action.unwrap_or_default(),
                 })
             }
             Notice::Rejected => {

@@ -14,6 +14,7 @@
 pub mod aws;
 pub mod gcp;
 pub mod model;
+pub mod refusal;
 pub mod sandbox;
 pub mod settings;
 
@@ -23,6 +24,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use model::FaultSemantics;
+pub use refusal::{Attribution, ControlType, NamedControl};
 
 use rand::Rng;
 use rdfi_proto::v1::ResourceRef;
@@ -41,6 +43,8 @@ pub enum ProviderError {
         operation: String,
         resource: String,
         reason: String,
+        /// The control the refusal is attributed to, and the refused action, as far as rdfi could tell.
+        attribution: Attribution,
     },
     /// The resource is not in a state the fault can start from; nothing was changed.
     #[error("precondition not met on {resource}: {reason}")]

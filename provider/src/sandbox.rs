@@ -15,6 +15,7 @@ use serde_json::Value;
 use tokio::sync::broadcast;
 
 use crate::model::{self, FaultSemantics};
+use crate::refusal::{Attribution, ControlType, NamedControl};
 use crate::{
     DetectionSignal, DriverSet, FaultOperations, Provider, ProviderError, Result, StateDriver,
     Versioned, to_snapshot, typed_state,
@@ -393,6 +394,14 @@ impl<F: FaultSemantics> StateDriver<Arc<SandboxAccount>> for SandboxDriver<F> {
                 reason: format!(
                     "AccessDenied: refused by the preventive control {}",
                     control.name
+                ),
+                attribution: Attribution::to(
+                    NamedControl {
+                        name: control.name.clone(),
+                        location: "the sandbox account".to_owned(),
+                        control_type: ControlType::Sandbox,
+                    },
+                    Some(F::ID.to_owned()),
                 ),
             });
         }

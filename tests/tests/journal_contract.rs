@@ -32,6 +32,9 @@ fn record(id: &str, resource: &str, state: FaultState, recorded_at_ms: i64) -> J
         recorded_at_ms,
         target: None,
         changed_by_others: false,
+        hold_ms: 0,
+        cut_short: None,
+        refusal: None,
     }
 }
 

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 
 use async_trait::async_trait;
 use rdfi_proto::v1::{Hypothesis, ResourceRef};
+use rdfi_provider::Attribution;
 use rdfi_provider::settings::ProviderTarget;
 use serde::{Deserialize, Serialize};
 
@@ -69,6 +70,9 @@ pub struct JournalRecord {
     /// Why the fault was reverted before its deadline (an abort, an interruption, a failed journal write).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cut_short: Option<String>,
+    /// What the refusal of a prevented fault is attributed to: the control that refused and the refused action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<Attribution>,
 }
 
 fn is_zero(value: &u64) -> bool {
@@ -245,6 +249,7 @@ pub(crate) fn test_record(id: &str, resource: &str, state: FaultState) -> Journa
         changed_by_others: false,
         hold_ms: 0,
         cut_short: None,
+        refusal: None,
     }
 }
 

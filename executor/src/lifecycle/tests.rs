@@ -107,6 +107,7 @@ fn carry_out(
             let injection = match script.pick(5) {
                 1 => Injection::Refused {
                     reason: "explicit deny".to_owned(),
+                    attribution: Default::default(),
                 },
                 2 => Injection::Precondition {
                     reason: "already public".to_owned(),

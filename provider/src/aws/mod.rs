@@ -1,6 +1,7 @@
 //! AWS through the official SDK: the standard configuration and credential chain (environment, profiles, SSO,
 //! assume-role), with an optional endpoint override for moto or LocalStack.
 
+pub mod attribution;
 mod cloudtrail;
 mod ec2;
 mod iam;
@@ -339,6 +340,7 @@ where
         ProviderError::Refused {
             operation: operation.to_owned(),
             resource: resource.to_owned(),
+            attribution: attribution::from_message(resource, &reason),
             reason,
         }
     } else {

@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::refusal::{Attribution, ControlType, NamedControl};
 use crate::{ProviderError, Result};
 
 /// Google's Cloud Storage endpoint.
@@ -225,6 +226,7 @@ fn status_error(operation: &str, resource: &str, status: StatusCode, body: &str)
         return ProviderError::Refused {
             operation: operation.to_owned(),
             resource: resource.to_owned(),
+            attribution: attribute(operation, resource, &message),
             reason,
         };
     }
@@ -245,9 +247,95 @@ fn status_error(operation: &str, resource: &str, status: StatusCode, body: &str)
     }
 }
 
+/// Attributes a refusal from Google's message: public access prevention, uniform bucket-level access and
+/// organization policy constraints say so; a bare 403 is a missing permission, or a control rdfi cannot name.
+/// The refused permission is the operation's (`buckets.setIamPolicy` needs `storage.buckets.setIamPolicy`).
+fn attribute(operation: &str, resource: &str, message: &str) -> Attribution {
+    let permission = match operation {
+        "buckets.patch" | "buckets.update" => "storage.buckets.update".to_owned(),
+        operation => format!("storage.{operation}"),
+    };
+    let lower = message.to_lowercase();
+    let named = |name: &str, control_type| NamedControl {
+        name: name.to_owned(),
+        location: format!("bucket {resource}"),
+        control_type,
+    };
+    let control = if lower.contains("public access prevention") {
+        Some(named(
+            "publicAccessPrevention",
+            ControlType::GcsPublicAccessPrevention,
+        ))
+    } else if lower.contains("permitted customer") {
+        Some(named(
+            "constraints/iam.allowedPolicyMemberDomains",
+            ControlType::OrgPolicy,
+        ))
+    } else if let Some(constraint) = message
+        .split(|c: char| c.is_whitespace() || c == '\'' || c == '"')
+        .find(|word| word.starts_with("constraints/"))
+    {
+        Some(named(
+            constraint.trim_end_matches(['.', ',']),
+            ControlType::OrgPolicy,
+        ))
+    } else if lower.contains("uniform bucket-level access") {
+        Some(named(
+            "uniformBucketLevelAccess",
+            ControlType::GcsUniformBucketLevelAccess,
+        ))
+    } else if lower.contains("organization policy") {
+        Some(named("(not named by Google)", ControlType::OrgPolicy))
+    } else {
+        None
+    };
+    Attribution {
+        control,
+        denied_action: Some(permission),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refusals_name_the_control_google_names_and_no_other() {
+        let constraint =
+            "Request violates constraint 'constraints/storage.uniformBucketLevelAccess'";
+        let control = attribute("buckets.patch", "b", constraint)
+            .control
+            .expect("named");
+        assert_eq!(control.name, "constraints/storage.uniformBucketLevelAccess");
+        assert_eq!(control.control_type, ControlType::OrgPolicy);
+        let domains =
+            "One or more users named in the policy do not belong to a permitted customer.";
+        let control = attribute("buckets.setIamPolicy", "b", domains)
+            .control
+            .expect("named");
+        assert_eq!(control.name, "constraints/iam.allowedPolicyMemberDomains");
+        let uniform = "Cannot use ACL API to update bucket policy when uniform bucket-level access is enabled.";
+        let control = attribute("buckets.patch", "b", uniform)
+            .control
+            .expect("named");
+        assert_eq!(
+            control.control_type,
+            ControlType::GcsUniformBucketLevelAccess
+        );
+        let missing = "rdfi@p.iam.gserviceaccount.com does not have storage.buckets.setIamPolicy access to the Google Cloud Storage bucket.";
+        let attribution = attribute("buckets.setIamPolicy", "b", missing);
+        assert_eq!(attribution.control, None);
+        assert_eq!(
+            attribution.denied_action.as_deref(),
+            Some("storage.buckets.setIamPolicy")
+        );
+        assert_eq!(
+            attribute("buckets.patch", "b", "Forbidden")
+                .denied_action
+                .as_deref(),
+            Some("storage.buckets.update")
+        );
+    }
 
     #[test]
     fn errors_map_to_refusals_and_retryable_failures() {
@@ -266,6 +354,21 @@ mod tests {
             ),
             ProviderError::Refused { .. }
         ));
+        let ProviderError::Refused { attribution, .. } = status_error(
+            "buckets.setIamPolicy",
+            "b",
+            StatusCode::PRECONDITION_FAILED,
+            public_access_prevention,
+        ) else {
+            panic!("refused")
+        };
+        let control = attribution.control.expect("attributed");
+        assert_eq!(control.control_type, ControlType::GcsPublicAccessPrevention);
+        assert_eq!(control.location, "bucket b");
+        assert_eq!(
+            attribution.denied_action.as_deref(),
+            Some("storage.buckets.setIamPolicy")
+        );
         let etag_conflict = r#"{"error": {"code": 412, "message": "At least one of the pre-conditions you specified did not hold."}}"#;
         assert!(
             status_error("op", "b", StatusCode::PRECONDITION_FAILED, etag_conflict).is_retryable()

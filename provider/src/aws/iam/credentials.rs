@@ -361,6 +361,7 @@ mod tests {
             operation: operation.to_owned(),
             resource: "user".to_owned(),
             reason: "AccessDenied".to_owned(),
+            attribution: Default::default(),
         };
         assert!(refused_creation(&refused("CreateAccessKey")));
         assert!(!refused_creation(&refused("TagUser")));
