@@ -7,14 +7,15 @@ use std::str::FromStr;
 
 use prost::Message as _;
 use rdfi_proto::v1::{
-    Event, FaultPrevented, FaultRecord, FaultRejected, FaultState, Finding, GetRunResponse,
-    Observation, ResourceRef, RunStatus, RunSummary, Verdict, event::Payload,
+    Event, ExpectationResult, FaultPrevented, FaultRecord, FaultRejected, FaultState, Finding,
+    GetRunResponse, Observation, ResourceRef, RunStatus, RunSummary, Verdict, event::Payload,
 };
 use rdfi_proto::{timestamp_from_millis, unix_millis};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use sqlx::{Connection, Row, Sqlite, SqlitePool, Transaction};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
@@ -36,7 +37,9 @@ CREATE TABLE IF NOT EXISTS runs (
     completed_ms INTEGER,
     findings INTEGER NOT NULL DEFAULT 0,
     hypotheses_held INTEGER NOT NULL DEFAULT 1,
-    notes TEXT NOT NULL DEFAULT ''
+    notes TEXT NOT NULL DEFAULT '',
+    tested INTEGER NOT NULL DEFAULT 0,
+    aborted INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS faults (
     fault_instance_id TEXT PRIMARY KEY,
@@ -55,7 +58,10 @@ CREATE TABLE IF NOT EXISTS faults (
     dry_run INTEGER NOT NULL DEFAULT 0,
     planned_ms INTEGER NOT NULL,
     change TEXT NOT NULL DEFAULT '',
-    changed_by_others INTEGER NOT NULL DEFAULT 0
+    changed_by_others INTEGER NOT NULL DEFAULT 0,
+    expectations BLOB NOT NULL DEFAULT x'',
+    prevented_by TEXT NOT NULL DEFAULT '',
+    cut_short TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS faults_by_run ON faults (run_id, planned_ms);
 CREATE TABLE IF NOT EXISTS observations (
@@ -117,27 +123,27 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(std::time::Duration::from_secs(10));
+        let open_error = |source| StoreError::Open {
+            location: location.clone(),
+            source,
+        };
+        // The schema and its migrations on one connection of their own, before the pool's connections read it.
+        let mut connection = SqliteConnection::connect_with(&options)
+            .await
+            .map_err(open_error)?;
+        sqlx::raw_sql(SCHEMA)
+            .execute(&mut connection)
+            .await
+            .map_err(open_error)?;
+        add_missing_columns(&mut connection)
+            .await
+            .map_err(open_error)?;
+        connection.close().await.map_err(open_error)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
             .await
-            .map_err(|source| StoreError::Open {
-                location: location.clone(),
-                source,
-            })?;
-        sqlx::raw_sql(SCHEMA)
-            .execute(&pool)
-            .await
-            .map_err(|source| StoreError::Open {
-                location: location.clone(),
-                source,
-            })?;
-        // Databases made before the column existed gain it; a database that has it refuses, which is fine.
-        let _ = sqlx::query(
-            "ALTER TABLE faults ADD COLUMN changed_by_others INTEGER NOT NULL DEFAULT 0",
-        )
-        .execute(&pool)
-        .await;
+            .map_err(open_error)?;
         Ok(Store { pool })
     }
 
@@ -229,6 +235,36 @@ impl Store {
     }
 }
 
+/// Columns added after the first release, with their definitions: databases made before gain them.
+const LATER_COLUMNS: &[(&str, &str, &str)] = &[
+    ("faults", "changed_by_others", "INTEGER NOT NULL DEFAULT 0"),
+    ("faults", "expectations", "BLOB NOT NULL DEFAULT x''"),
+    ("faults", "prevented_by", "TEXT NOT NULL DEFAULT ''"),
+    ("faults", "cut_short", "TEXT NOT NULL DEFAULT ''"),
+    ("runs", "tested", "INTEGER NOT NULL DEFAULT 0"),
+    ("runs", "aborted", "INTEGER NOT NULL DEFAULT 0"),
+];
+
+async fn add_missing_columns(connection: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    for (table, column, definition) in LATER_COLUMNS {
+        let present: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?")
+                .bind(table)
+                .bind(column)
+                .fetch_one(&mut *connection)
+                .await?;
+        if present == 0 {
+            // Only this file's own constants are formatted into the statement.
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "ALTER TABLE {table} ADD COLUMN {column} {definition}"
+            )))
+            .execute(&mut *connection)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
 async fn project(
     transaction: &mut Transaction<'_, Sqlite>,
     event: &Event,
@@ -295,15 +331,22 @@ async fn project(
             .execute(&mut **transaction)
             .await?;
         }
-        Payload::FaultPrevented(FaultPrevented { reason, .. })
-        | Payload::FaultRejected(FaultRejected { reason, .. }) => {
-            let state = if matches!(payload, Payload::FaultPrevented(_)) {
-                FaultState::Prevented
-            } else {
-                FaultState::Rejected
-            };
+        Payload::FaultPrevented(FaultPrevented {
+            reason, control, ..
+        }) => {
+            sqlx::query(
+                "UPDATE faults SET state = ?, reason = ?, prevented_by = ? WHERE fault_instance_id = ?",
+            )
+            .bind(FaultState::Prevented.label())
+            .bind(reason)
+            .bind(control)
+            .bind(fault_id)
+            .execute(&mut **transaction)
+            .await?;
+        }
+        Payload::FaultRejected(FaultRejected { reason, .. }) => {
             sqlx::query("UPDATE faults SET state = ?, reason = ? WHERE fault_instance_id = ?")
-                .bind(state.label())
+                .bind(FaultState::Rejected.label())
                 .bind(reason)
                 .bind(fault_id)
                 .execute(&mut **transaction)
@@ -311,8 +354,8 @@ async fn project(
         }
         Payload::FaultReverted(reverted) => {
             sqlx::query(
-                "UPDATE faults SET state = ?, reverted_ms = ?, revert_verified = ?, changed_by_others = ?
-                 WHERE fault_instance_id = ?",
+                "UPDATE faults SET state = ?, reverted_ms = ?, revert_verified = ?, changed_by_others = ?,
+                 cut_short = ? WHERE fault_instance_id = ?",
             )
             .bind(FaultState::Reverted.label())
             .bind(
@@ -324,6 +367,7 @@ async fn project(
             )
             .bind(reverted.verified)
             .bind(reverted.changed_by_others)
+            .bind(&reverted.cut_short)
             .bind(fault_id)
             .execute(&mut **transaction)
             .await?;
@@ -339,9 +383,11 @@ async fn project(
                 event,
                 "signal",
                 (&signal.source, &signal.title, &signal.severity),
+                // When the detector says it saw the problem, as the analyzer judges it.
                 signal
-                    .received_at
+                    .observed_at
                     .as_ref()
+                    .or(signal.received_at.as_ref())
                     .map(unix_millis)
                     .unwrap_or(time_ms),
             )
@@ -368,12 +414,16 @@ async fn project(
         Payload::VerdictReached(verdict) => {
             sqlx::query(
                 "UPDATE faults SET verdict = ?, time_to_detect_ms = ?, time_to_correct_ms = ?, detected_by = ?,
+                 expectations = ?, prevented_by = CASE WHEN ? = '' THEN prevented_by ELSE ? END,
                  reason = CASE WHEN ? = '' THEN reason ELSE ? END WHERE fault_instance_id = ?",
             )
             .bind(verdict.verdict)
             .bind(verdict.time_to_detect_ms.map(millis_i64))
             .bind(verdict.time_to_correct_ms.map(millis_i64))
             .bind(&verdict.detected_by)
+            .bind(encode_expectations(&verdict.expectations))
+            .bind(&verdict.prevented_by)
+            .bind(&verdict.prevented_by)
             .bind(&verdict.reason)
             .bind(&verdict.reason)
             .bind(fault_id)
@@ -399,11 +449,14 @@ async fn project(
         }
         Payload::AnalysisCompleted(completed) => {
             sqlx::query(
-                "UPDATE runs SET completed_ms = ?, findings = ?, hypotheses_held = ? WHERE run_id = ?",
+                "UPDATE runs SET completed_ms = ?, findings = ?, hypotheses_held = ?, tested = ?, aborted = ?
+                 WHERE run_id = ?",
             )
             .bind(time_ms)
             .bind(i64::from(completed.findings))
             .bind(completed.hypotheses_held)
+            .bind(i64::from(completed.tested))
+            .bind(i64::from(completed.aborted))
             .bind(&event.run_id)
             .execute(&mut **transaction)
             .await?;
@@ -447,6 +500,34 @@ fn encode_resource(resource: Option<&ResourceRef>) -> Vec<u8> {
         .unwrap_or_default()
 }
 
+/// A fault's expectation results, one length-delimited message after another.
+fn encode_expectations(expectations: &[ExpectationResult]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for expectation in expectations {
+        expectation
+            .encode_length_delimited(&mut bytes)
+            .expect("a Vec grows as needed");
+    }
+    bytes
+}
+
+fn decode_expectations(row: &SqliteRow) -> Result<Vec<ExpectationResult>> {
+    let bytes: Vec<u8> = row.try_get("expectations")?;
+    let mut rest = bytes.as_slice();
+    let mut expectations = Vec::new();
+    while !rest.is_empty() {
+        let expectation =
+            ExpectationResult::decode_length_delimited(&mut rest).map_err(|error| {
+                StoreError::Corrupt {
+                    what: "expectations".to_owned(),
+                    reason: error.to_string(),
+                }
+            })?;
+        expectations.push(expectation);
+    }
+    Ok(expectations)
+}
+
 fn decode_resource(row: &SqliteRow) -> Result<ResourceRef> {
     let bytes: Vec<u8> = row.try_get("resource")?;
     ResourceRef::decode(bytes.as_slice()).map_err(|error| StoreError::Corrupt {
@@ -480,7 +561,8 @@ fn run_summary(row: &SqliteRow) -> Result<RunSummary> {
             .lines()
             .map(str::to_owned)
             .collect(),
-        ..Default::default()
+        tested: row.try_get::<i64, _>("tested")? as u32,
+        aborted: row.try_get::<i64, _>("aborted")? as u32,
     })
 }
 
@@ -505,7 +587,9 @@ fn fault_record(row: &SqliteRow) -> Result<FaultRecord> {
         observations: Vec::new(),
         dry_run: row.try_get("dry_run")?,
         change: row.try_get("change")?,
-        ..Default::default()
+        expectations: decode_expectations(row)?,
+        prevented_by: row.try_get("prevented_by")?,
+        cut_short: row.try_get("cut_short")?,
     })
 }
 
