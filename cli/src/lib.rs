@@ -1,7 +1,9 @@
 //! The `rdfi` command's library: the services of one process ([`engine`]), cluster mode ([`serve`]), the run
 //! report ([`report`]) and the live narration of a run ([`narrator`]). The binaries parse flags and map
-//! outcomes to exit codes: 0 every hypothesis held, 1 a hypothesis failed, 2 usage or configuration error
-//! (nothing was changed), 3 safety abort (interrupted, timed out, or a revert failed).
+//! outcomes to exit codes: 0 every hypothesis held on something tested, 1 a hypothesis failed, 2 usage or
+//! configuration error (nothing was changed), 3 safety abort (interrupted, timed out, a fault cut short by an
+//! abort, or a revert failed), 4 nothing was tested (no target, a dry run, every fault rejected or refused
+//! without a control rdfi could name). [`report::exit_code`] decides a report's.
 
 pub mod catalog;
 pub mod engine;

@@ -1,7 +1,7 @@
 //! The run report, built from what knowledge recorded: a table for people, JSON for pipelines.
 
 use rdfi_proto::unix_millis;
-use rdfi_proto::v1::{FaultState, GetRunResponse, Verdict};
+use rdfi_proto::v1::{ExpectationResult, FaultState, GetRunResponse, SourceMode, Verdict};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -11,6 +11,12 @@ pub struct Report {
     pub experiment: String,
     pub provider: String,
     pub hypotheses_held: bool,
+    /// Faults really tested: injected (not in a dry run) or refused by a control rdfi named.
+    pub tested: u32,
+    /// Faults cut short by an abort or an interruption.
+    pub aborted: u32,
+    /// Why the run tested nothing, when it did not: it then passes no gate (exit code 4).
+    pub nothing_tested: Option<String>,
     pub duration_ms: Option<i64>,
     pub faults: Vec<FaultReport>,
     pub findings: Vec<FindingReport>,
@@ -29,6 +35,14 @@ pub struct FaultReport {
     pub time_to_detect_ms: Option<u64>,
     pub time_to_correct_ms: Option<u64>,
     pub detected_by: Option<String>,
+    /// The preventive control that refused the change, named with where it is attached.
+    pub prevented_by: Option<String>,
+    /// Each control the hypothesis expected to answer, and how it did.
+    pub expectations: Vec<ExpectationReport>,
+    /// Why the fault was reverted before its deadline (an abort, an interruption).
+    pub cut_short: Option<String>,
+    /// The action the cloud refused, when the fault was refused.
+    pub denied_action: Option<String>,
     /// The resource is as it was before the fault, checked by reading it back (true when nothing was changed).
     pub revert_verified: bool,
     /// The fault's lifecycle state: `reverted`, `revert_failed`, `prevented`, `rejected`, ...
@@ -39,6 +53,45 @@ pub struct FaultReport {
     /// What the injection changed, or in a dry run would have changed.
     pub change: Option<String>,
     pub reason: Option<String>,
+}
+
+/// One expectation of a fault's hypothesis, as it ended.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpectationReport {
+    /// `prevent`, `detect` or `correct`.
+    pub kind: String,
+    /// The deadline, from the moment the mutating call returned.
+    pub within_ms: Option<u64>,
+    /// The sources expected to answer, by name; empty: any.
+    pub sources: Vec<String>,
+    /// `any` or `all` of the sources.
+    pub mode: String,
+    /// `met`, `late`, `failed` or `inconclusive`.
+    pub outcome: String,
+    pub latency_ms: Option<u64>,
+    pub answered_by: Vec<String>,
+    pub reason: Option<String>,
+}
+
+impl ExpectationReport {
+    fn from_result(result: &ExpectationResult) -> Self {
+        let expectation = result.expectation.clone().unwrap_or_default();
+        ExpectationReport {
+            kind: expectation.kind().label().to_owned(),
+            within_ms: expectation.within_ms,
+            mode: match expectation.mode() {
+                SourceMode::Any => "any",
+                SourceMode::All => "all",
+            }
+            .to_owned(),
+            sources: expectation.sources,
+            outcome: result.outcome().label().to_owned(),
+            latency_ms: result.latency_ms,
+            answered_by: result.answered_by.clone(),
+            reason: non_empty(&result.reason),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -64,11 +117,14 @@ impl Report {
             .as_ref()
             .zip(summary.started_at.as_ref())
             .map(|(completed, started)| unix_millis(completed) - unix_millis(started));
-        Report {
+        let mut report = Report {
             run_id: summary.run_id.clone(),
             experiment: summary.experiment.clone(),
             provider: summary.provider.clone(),
             hypotheses_held: summary.hypotheses_held,
+            tested: summary.tested,
+            aborted: summary.aborted,
+            nothing_tested: None,
             duration_ms,
             faults: run
                 .faults
@@ -86,6 +142,14 @@ impl Report {
                         time_to_detect_ms: fault.time_to_detect_ms,
                         time_to_correct_ms: fault.time_to_correct_ms,
                         detected_by: non_empty(&fault.detected_by),
+                        prevented_by: non_empty(&fault.prevented_by),
+                        expectations: fault
+                            .expectations
+                            .iter()
+                            .map(ExpectationReport::from_result)
+                            .collect(),
+                        cut_short: non_empty(&fault.cut_short),
+                        denied_action: non_empty(&fault.denied_action),
                         revert_verified: fault.revert_verified || untouched,
                         state: state.label().to_owned(),
                         changed_by_others: fault.changed_by_others,
@@ -108,7 +172,53 @@ impl Report {
                 })
                 .collect(),
             notes: summary.notes,
+        };
+        report.nothing_tested = report.why_nothing_was_tested();
+        report
+    }
+
+    /// Why the run tested nothing, when it did not; `None` when some fault was tested.
+    fn why_nothing_was_tested(&self) -> Option<String> {
+        if self.tested > 0 {
+            return None;
         }
+        let count = |state: FaultState| {
+            self.faults
+                .iter()
+                .filter(|fault| fault.state == state.label())
+                .count()
+        };
+        let why = if self.faults.is_empty() {
+            "no fault was planned: no resource matched the experiment's targets".to_owned()
+        } else if self.faults.iter().all(|fault| fault.dry_run) {
+            "it was a dry run: nothing was changed".to_owned()
+        } else if count(FaultState::Prevented) > 0 {
+            let actions: Vec<&str> = self
+                .faults
+                .iter()
+                .filter(|fault| fault.state == FaultState::Prevented.label())
+                .filter_map(|fault| fault.denied_action.as_deref())
+                .collect();
+            format!(
+                "every change was refused and rdfi could name no control that refused it; rdfi may lack {}",
+                if actions.is_empty() {
+                    "the permissions to make them".to_owned()
+                } else {
+                    actions.join(", ")
+                }
+            )
+        } else if count(FaultState::Rejected) == self.faults.len() {
+            format!(
+                "every fault was rejected before any change{}",
+                self.faults
+                    .iter()
+                    .find_map(|fault| fault.reason.as_deref())
+                    .map_or(String::new(), |reason| format!(" (first: {reason})"))
+            )
+        } else {
+            "no fault reached its injection".to_owned()
+        };
+        Some(why)
     }
 
     /// Whether any fault is still open: its revert failed and rdfi keeps trying.
@@ -118,15 +228,15 @@ impl Report {
             .any(|fault| fault.state == FaultState::RevertFailed.label())
     }
 
-    /// The process exit code: 0 every hypothesis held, 1 a hypothesis failed, 3 a revert failed.
+    /// The process exit code: 3 a revert failed or a fault was cut short by an abort, 4 nothing was tested,
+    /// 1 a hypothesis failed, 0 every hypothesis held and something was tested.
     pub fn exit_code(&self) -> i32 {
-        if self.revert_failed() {
-            3
-        } else if self.hypotheses_held {
-            0
-        } else {
-            1
-        }
+        exit_code(
+            self.revert_failed(),
+            self.aborted,
+            self.tested,
+            self.hypotheses_held,
+        )
     }
 
     pub fn to_table(&self) -> String {
@@ -192,10 +302,38 @@ impl Report {
         for note in &self.notes {
             out.push_str(&format!("\nnote: {note}"));
         }
-        if self.findings.is_empty() {
-            out.push_str(
-                "\n\nNo findings: every fault was prevented, detected or corrected in time.\n",
-            );
+        for fault in &self.faults {
+            for expectation in &fault.expectations {
+                let latency = expectation
+                    .latency_ms
+                    .map_or(String::new(), |ms| format!(" after {ms} ms"));
+                let by = if expectation.answered_by.is_empty() {
+                    String::new()
+                } else {
+                    format!(" by {}", expectation.answered_by.join(", "))
+                };
+                let reason = expectation
+                    .reason
+                    .as_ref()
+                    .map_or(String::new(), |reason| format!(": {reason}"));
+                out.push_str(&format!(
+                    "\n{} on {}: {} {}{latency}{by}{reason}",
+                    fault.fault_id, fault.resource_name, expectation.kind, expectation.outcome
+                ));
+            }
+        }
+        if let Some(why) = &self.nothing_tested {
+            out.push_str(&format!("\n\nNothing was tested: {why}.\n"));
+        } else if self.findings.is_empty() && self.aborted > 0 {
+            out.push_str(&format!(
+                "\n\nNo findings, but {} fault(s) were cut short: their verdicts are inconclusive.\n",
+                self.aborted
+            ));
+        } else if self.findings.is_empty() {
+            out.push_str(&format!(
+                "\n\nNo findings: each of the {} fault(s) tested was prevented, detected or corrected in time.\n",
+                self.tested
+            ));
         } else {
             out.push_str(&format!("\n\n{} finding(s):\n", self.findings.len()));
             for finding in &self.findings {
@@ -211,3 +349,20 @@ impl Report {
         out
     }
 }
+
+/// The exit code of a run: 3 a revert failed or a fault was cut short by an abort, 4 nothing was tested, 1 a
+/// hypothesis failed, 0 every hypothesis held on something tested.
+pub fn exit_code(revert_failed: bool, aborted: u32, tested: u32, hypotheses_held: bool) -> i32 {
+    if revert_failed || aborted > 0 {
+        3
+    } else if tested == 0 {
+        4
+    } else if hypotheses_held {
+        0
+    } else {
+        1
+    }
+}
+
+#[cfg(test)]
+mod tests;

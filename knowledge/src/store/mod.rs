@@ -61,7 +61,8 @@ CREATE TABLE IF NOT EXISTS faults (
     changed_by_others INTEGER NOT NULL DEFAULT 0,
     expectations BLOB NOT NULL DEFAULT x'',
     prevented_by TEXT NOT NULL DEFAULT '',
-    cut_short TEXT NOT NULL DEFAULT ''
+    cut_short TEXT NOT NULL DEFAULT '',
+    denied_action TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS faults_by_run ON faults (run_id, planned_ms);
 CREATE TABLE IF NOT EXISTS observations (
@@ -241,6 +242,7 @@ const LATER_COLUMNS: &[(&str, &str, &str)] = &[
     ("faults", "expectations", "BLOB NOT NULL DEFAULT x''"),
     ("faults", "prevented_by", "TEXT NOT NULL DEFAULT ''"),
     ("faults", "cut_short", "TEXT NOT NULL DEFAULT ''"),
+    ("faults", "denied_action", "TEXT NOT NULL DEFAULT ''"),
     ("runs", "tested", "INTEGER NOT NULL DEFAULT 0"),
     ("runs", "aborted", "INTEGER NOT NULL DEFAULT 0"),
 ];
@@ -332,14 +334,19 @@ async fn project(
             .await?;
         }
         Payload::FaultPrevented(FaultPrevented {
-            reason, control, ..
+            reason,
+            control,
+            denied_action,
+            ..
         }) => {
             sqlx::query(
-                "UPDATE faults SET state = ?, reason = ?, prevented_by = ? WHERE fault_instance_id = ?",
+                "UPDATE faults SET state = ?, reason = ?, prevented_by = ?, denied_action = ?
+                 WHERE fault_instance_id = ?",
             )
             .bind(FaultState::Prevented.label())
             .bind(reason)
             .bind(control)
+            .bind(denied_action)
             .bind(fault_id)
             .execute(&mut **transaction)
             .await?;
@@ -590,6 +597,7 @@ fn fault_record(row: &SqliteRow) -> Result<FaultRecord> {
         expectations: decode_expectations(row)?,
         prevented_by: row.try_get("prevented_by")?,
         cut_short: row.try_get("cut_short")?,
+        denied_action: row.try_get("denied_action")?,
     })
 }
 
