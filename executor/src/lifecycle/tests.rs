@@ -560,3 +560,102 @@ fn a_failed_write_after_a_failed_revert_keeps_the_retry_delay() {
     );
     assert!(effects.is_empty(), "no retry storm: {effects:?}");
 }
+
+/// Steps a planned fault through admission and its claim to the injection call.
+fn claimed(record: JournalRecord) -> Fault {
+    let (fault, _) = step(&Fault::planned(record), admitted(), 1);
+    let (fault, effects) = step(
+        &fault,
+        Input::Claimed {
+            claim: Claim::Taken,
+            stopped: None,
+        },
+        2,
+    );
+    assert_eq!(effects, vec![Effect::Inject]);
+    fault
+}
+
+#[test]
+fn a_held_fault_is_due_its_hold_after_the_injection_answered_and_an_abort_says_it_was_cut_short() {
+    let mut record = test_record("f", "bucket", FaultState::Planned);
+    record.revert_due_at_ms = 1_000;
+    record.hold_ms = 5_000;
+    let fault = claimed(record);
+    let (fault, effects) = step(&fault, Input::Injected(Injection::Done), 300);
+    assert_eq!(effects[0], Effect::ArmTimer { at_ms: 5_300 });
+    assert!(matches!(&effects[1], Effect::Append(r) if r.revert_due_at_ms == 5_300));
+    assert_eq!(fault.record.cut_short, None);
+    let (fault, effects) = step(&fault, Input::Abort, 400);
+    assert!(
+        matches!(&effects[..], [Effect::Append(r), Effect::Revert]
+            if r.state == FaultState::Reverting && r.cut_short.as_deref() == Some(ABORTED)),
+        "reverted at once, and journalled as cut short: {effects:?}"
+    );
+    let (fault, effects) = step(
+        &fault,
+        Input::Reverted(Revert::Verified {
+            already_restored: false,
+            changed_by_others: false,
+            started_ms: 400,
+        }),
+        450,
+    );
+    assert!(effects.iter().any(|effect| matches!(
+        effect,
+        Effect::Publish(Notice::Reverted { cut_short: Some(reason), .. }) if reason == ABORTED
+    )));
+    assert_eq!(fault.stage, Stage::Done);
+}
+
+#[test]
+fn a_fault_held_to_its_deadline_is_not_cut_short() {
+    let mut record = test_record("f", "bucket", FaultState::Planned);
+    record.hold_ms = 100;
+    let fault = claimed(record);
+    let (fault, _) = step(&fault, Input::Injected(Injection::Done), 10);
+    let (fault, _) = step(&fault, Input::Deadline, 110);
+    let (_, effects) = step(
+        &fault,
+        Input::Reverted(Revert::Verified {
+            already_restored: false,
+            changed_by_others: false,
+            started_ms: 110,
+        }),
+        120,
+    );
+    assert!(effects.iter().any(|effect| matches!(
+        effect,
+        Effect::Publish(Notice::Reverted {
+            cut_short: None,
+            ..
+        })
+    )));
+}
+
+#[test]
+fn a_refusal_journals_the_control_it_is_attributed_to() {
+    let attribution = rdfi_provider::Attribution::to(
+        rdfi_provider::NamedControl {
+            name: "deny-public-acl".to_owned(),
+            location: "user rdfi".to_owned(),
+            control_type: rdfi_provider::ControlType::IdentityPolicy,
+        },
+        Some("s3:PutBucketAcl".to_owned()),
+    );
+    let fault = claimed(test_record("f", "bucket", FaultState::Planned));
+    let (fault, effects) = step(
+        &fault,
+        Input::Injected(Injection::Refused {
+            reason: "AccessDenied".to_owned(),
+            attribution: attribution.clone(),
+        }),
+        3,
+    );
+    assert!(matches!(
+        &effects[..],
+        [Effect::Append(r), Effect::Publish(Notice::Prevented), Effect::Finish]
+            if r.state == FaultState::Prevented && r.refusal.as_ref() == Some(&attribution)
+    ));
+    assert_eq!(fault.record.reason.as_deref(), Some("AccessDenied"));
+}
