@@ -103,9 +103,16 @@ fn newest_source() -> Option<(std::time::SystemTime, PathBuf)> {
                         pending.push(path);
                         continue;
                     }
-                    let source = path
-                        .extension()
-                        .is_some_and(|ext| ext == "rs" || ext == "proto" || ext == "yaml");
+                    // Test modules (`tests.rs`, a crate's `tests/`) are not in the binaries: cargo does not
+                    // relink a binary when only they change.
+                    let test_only = path.file_name().is_some_and(|name| name == "tests.rs")
+                        || path.strip_prefix(&root).is_ok_and(|inside| {
+                            inside.components().any(|part| part.as_os_str() == "tests")
+                        });
+                    let source = !test_only
+                        && path
+                            .extension()
+                            .is_some_and(|ext| ext == "rs" || ext == "proto" || ext == "yaml");
                     let modified = entry.metadata().and_then(|metadata| metadata.modified());
                     if let (true, Ok(modified)) = (source, modified)
                         && newest.as_ref().is_none_or(|(time, _)| modified > *time)
