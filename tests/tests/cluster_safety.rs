@@ -143,8 +143,19 @@ async fn rdfi_abort_over_grpc_reverts_at_once() {
         assert_eq!(aws.acl_lines("abort-grpc").await, baseline);
     };
     let ((code, report), ()) = tokio::join!(submitted, abort);
-    assert_eq!(code, 1, "{report:#}");
-    assert_eq!(report["faults"][0]["revertVerified"], true);
+    assert_eq!(code, 3, "an abort exits 3: {report:#}");
+    let fault = &report["faults"][0];
+    assert_eq!(fault["revertVerified"], true);
+    assert_eq!(fault["verdict"], "inconclusive", "never missed: {report:#}");
+    assert_eq!(
+        fault["cutShort"], "aborted before its deadline",
+        "{report:#}"
+    );
+    assert_eq!(report["aborted"], 1, "{report:#}");
+    assert!(
+        report["findings"].as_array().unwrap().is_empty(),
+        "{report:#}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -177,7 +188,8 @@ async fn a_safety_abort_event_reaches_every_executor() {
         );
     };
     let ((code, report), ()) = tokio::join!(submitted, abort);
-    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(code, 3, "an abort exits 3: {report:#}");
+    assert_eq!(report["aborted"], 4, "{report:#}");
     for name in &names {
         assert!(!aws.bucket_is_public(name).await, "{name} reverted");
     }
@@ -208,7 +220,25 @@ async fn a_stop_condition_signal_makes_the_monitor_abort_everything() {
         post_signal(&cluster.webhook_url, "checkout-service", STOP_SOURCE).await;
     };
     let ((code, report), ()) = tokio::join!(submitted, alarm);
-    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        code, 3,
+        "a stop condition aborts, and an abort exits 3: {report:#}"
+    );
+    for fault in report["faults"].as_array().unwrap() {
+        assert_eq!(fault["verdict"], "inconclusive", "{report:#}");
+        assert!(
+            fault["expectations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|expectation| expectation["answeredBy"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|source| source != STOP_SOURCE)),
+            "a stop-condition source is never a detection: {report:#}"
+        );
+    }
     for name in ["stop-a", "stop-b"] {
         assert!(!aws.bucket_is_public(name).await, "{name} reverted");
     }

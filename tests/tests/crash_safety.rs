@@ -491,7 +491,13 @@ async fn a_dry_run_changes_nothing_and_says_what_it_would_change() {
         "the estate never changed during the dry run"
     );
     ever_changed.abort();
-    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(code, 4, "a dry run tests nothing: {report:#}");
+    assert!(
+        report["nothingTested"]
+            .as_str()
+            .is_some_and(|why| why.contains("dry run")),
+        "{report:#}"
+    );
     let faults = report["faults"].as_array().unwrap();
     assert_eq!(faults.len(), 3);
     for fault in faults {

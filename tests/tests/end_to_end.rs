@@ -73,6 +73,12 @@ async fn a_public_bucket_is_detected_and_restored_grant_for_grant_by_five_proces
         "plausible time to detect: {ttd} ms"
     );
     assert!(fault["timeToCorrectMs"].is_null());
+    let detect = &fault["expectations"][0];
+    assert_eq!(detect["kind"], "detect", "{report:#}");
+    assert_eq!(detect["outcome"], "met", "{report:#}");
+    assert_eq!(detect["latencyMs"], ttd, "{report:#}");
+    assert_eq!(detect["answeredBy"][0], "stand-in-detector", "{report:#}");
+    assert_eq!(report["tested"], 1, "{report:#}");
     assert_eq!(fault["revertVerified"], true);
     assert_eq!(
         aws.acl_lines("payments-exports").await,
@@ -356,4 +362,37 @@ async fn a_wrong_experiment_file_exits_2_naming_the_line_and_calls_no_cloud() {
     assert!(stderr.contains("maxTarget"), "names the field: {stderr}");
     let called = tokio::time::timeout(Duration::from_millis(200), listener.accept()).await;
     assert!(called.is_err(), "no cloud call was made");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_matches_no_target_tests_nothing_and_exits_4() {
+    let moto = MotoServer::start();
+    let aws = clients(&moto.endpoint).await;
+    // A bucket, but not opted in: nothing may be a target.
+    aws.create_bucket("untagged", &[("team", "payments")]).await;
+    let state = tempfile::tempdir().unwrap();
+    let file = state.path().join("experiment.yaml");
+    std::fs::write(&file, experiment_yaml(BUCKET_FAULT, "1s", None, "2s")).unwrap();
+    let output = tokio::process::Command::new(rdfi_binary("rdfi"))
+        .args(["run", &file.display().to_string(), "--format", "json"])
+        .args(["--aws-endpoint", &moto.endpoint])
+        .args(["--webhook-listen", &format!("127.0.0.1:{}", free_port())])
+        .args(["--state-dir", &state.path().display().to_string()])
+        .envs(moto.process_env())
+        .output()
+        .await
+        .unwrap();
+    let (code, report) = report_of(output);
+    assert_eq!(code, 4, "nothing was tested: {report:#}");
+    assert_eq!(report["tested"], 0, "{report:#}");
+    assert!(
+        report["nothingTested"]
+            .as_str()
+            .is_some_and(|why| why.contains("no resource matched")),
+        "says why: {report:#}"
+    );
+    assert_eq!(
+        report["hypothesesHeld"], true,
+        "no hypothesis failed either"
+    );
 }
