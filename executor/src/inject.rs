@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rdfi_core::experiment;
 use rdfi_proto::v1::{FaultPlanned, ResourceRef};
-use rdfi_provider::{ProviderError, with_retry};
+use rdfi_provider::{ProviderError, marking, with_retry};
 
 use crate::lifecycle::{Fault, Injection, Input};
 use crate::{Executor, ExecutorError, FaultState, JournalRecord, STALE_PLAN, guard, now_ms};
@@ -99,7 +99,12 @@ impl Executor {
             return Injection::Done;
         }
         let (fault_id, resource) = (&record.fault_id, &record.resource);
-        match self.inject_with_retry(fault_id, resource, snapshot).await {
+        // The mutating call carries the fault instance id, for detectors that read the audit trail.
+        let injected = marking::for_fault(
+            &record.fault_instance_id,
+            self.inject_with_retry(fault_id, resource, snapshot),
+        );
+        match injected.await {
             Ok(()) => Injection::Done,
             Err(ProviderError::Refused {
                 reason,

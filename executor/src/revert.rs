@@ -9,6 +9,7 @@ use rdfi_proto::v1::event::Payload;
 use rdfi_proto::v1::{
     FaultInjected, FaultPrevented, FaultRejected, FaultRevertFailed, FaultReverted,
 };
+use rdfi_provider::marking;
 
 use crate::failpoint::fails;
 use crate::lifecycle::{Fault, Notice, Revert};
@@ -39,7 +40,12 @@ impl Executor {
 
     /// Takes the fault's own change back and verifies it by reading the resource again: the fault is gone and
     /// reverting again would change nothing. Other changes made meanwhile stay.
+    /// Every call it makes carries the fault instance id (`rdfi_provider::marking`).
     pub(crate) async fn restore(&self, record: &JournalRecord) -> Revert {
+        marking::for_fault(&record.fault_instance_id, self.restore_marked(record)).await
+    }
+
+    async fn restore_marked(&self, record: &JournalRecord) -> Revert {
         let started_ms = now_ms();
         let Some(saved) = &record.snapshot else {
             // Refused before the snapshot: nothing was changed.

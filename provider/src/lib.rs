@@ -13,6 +13,7 @@
 
 pub mod aws;
 pub mod gcp;
+pub mod marking;
 pub mod model;
 pub mod refusal;
 pub mod sandbox;

@@ -19,6 +19,7 @@ use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use rdfi_proto::v1::ResourceRef;
 
+use crate::marking::MarkAwsCalls;
 use crate::{DriverSet, FaultOperations, Provider, ProviderError, Result};
 
 pub const BUCKET: &str = "aws.s3.bucket";
@@ -167,16 +168,24 @@ impl AwsProvider {
     }
 
     fn clients(shared: &aws_config::SdkConfig) -> AwsClients {
+        // Every client marks the calls made for a fault with its instance id (crate::marking).
         let s3_config = aws_sdk_s3::config::Builder::from(shared)
             .force_path_style(shared.endpoint_url().is_some())
+            .interceptor(MarkAwsCalls)
             .build();
+        let iam = aws_sdk_iam::config::Builder::from(shared).interceptor(MarkAwsCalls);
+        let sts = aws_sdk_sts::config::Builder::from(shared).interceptor(MarkAwsCalls);
+        let ec2 = aws_sdk_ec2::config::Builder::from(shared).interceptor(MarkAwsCalls);
+        let cloudtrail =
+            aws_sdk_cloudtrail::config::Builder::from(shared).interceptor(MarkAwsCalls);
+        let kms = aws_sdk_kms::config::Builder::from(shared).interceptor(MarkAwsCalls);
         AwsClients {
             s3: aws_sdk_s3::Client::from_conf(s3_config),
-            iam: aws_sdk_iam::Client::new(shared),
-            sts: aws_sdk_sts::Client::new(shared),
-            ec2: aws_sdk_ec2::Client::new(shared),
-            cloudtrail: aws_sdk_cloudtrail::Client::new(shared),
-            kms: aws_sdk_kms::Client::new(shared),
+            iam: aws_sdk_iam::Client::from_conf(iam.build()),
+            sts: aws_sdk_sts::Client::from_conf(sts.build()),
+            ec2: aws_sdk_ec2::Client::from_conf(ec2.build()),
+            cloudtrail: aws_sdk_cloudtrail::Client::from_conf(cloudtrail.build()),
+            kms: aws_sdk_kms::Client::from_conf(kms.build()),
             region: shared
                 .region()
                 .map(|region| region.to_string())
@@ -361,9 +370,45 @@ where
 
 #[cfg(test)]
 mod tests {
+    use aws_sdk_s3::config::{Credentials, SharedCredentialsProvider};
     use aws_sdk_s3::operation::get_bucket_acl::GetBucketAclError;
 
     use super::*;
+
+    /// The head of the first request the provider sends, answered with a refusal (which the SDK does not retry).
+    async fn first_request_head(calls: impl AsyncFnOnce(AwsProvider)) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let shared = aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-west-1"))
+            .endpoint_url(endpoint)
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::for_tests()))
+            .build();
+        let answer = tokio::spawn(crate::marking::refuse_first_request(listener));
+        calls(AwsProvider::from_sdk_config(&shared)).await;
+        answer.await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn calls_made_for_a_fault_carry_its_instance_id_in_the_user_agent() {
+        let marked = first_request_head(async |provider| {
+            let refused = crate::marking::for_fault("f-42", provider.discover(BUCKET)).await;
+            assert!(refused.is_err());
+        })
+        .await;
+        let user_agent = marked
+            .lines()
+            .find(|line| line.starts_with("user-agent:"))
+            .unwrap_or_default()
+            .to_owned();
+        assert!(user_agent.contains("app/rdfi-f-42"), "{marked}");
+        let unmarked = first_request_head(async |provider| {
+            assert!(provider.discover(BUCKET).await.is_err());
+        })
+        .await;
+        assert!(!unmarked.contains("app/rdfi-"), "{unmarked}");
+    }
 
     #[test]
     fn an_assumed_role_acts_as_its_role_with_its_path() {

@@ -175,6 +175,10 @@ impl JsonApiClient {
             })?;
             request = request.bearer_auth(token.token);
         }
+        // A call made for a fault says which (crate::marking): Cloud Audit Logs records the header.
+        if let Some(fault_instance) = crate::marking::current() {
+            request = request.header(crate::marking::GCS_AUDIT_HEADER, fault_instance);
+        }
         let response = request
             .send()
             .await
