@@ -112,7 +112,7 @@ impl Executor {
                 ..
             }) => Injection::Refused {
                 reason,
-                attribution,
+                attribution: *attribution,
             },
             Err(error @ ProviderError::Precondition { .. }) => Injection::Precondition {
                 reason: error.to_string(),

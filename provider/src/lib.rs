@@ -45,7 +45,8 @@ pub enum ProviderError {
         resource: String,
         reason: String,
         /// The control the refusal is attributed to, and the refused action, as far as rdfi could tell.
-        attribution: Attribution,
+        /// Boxed: it is seldom there, and `Result`s of this error stay small.
+        attribution: Box<Attribution>,
     },
     /// The resource is not in a state the fault can start from; nothing was changed.
     #[error("precondition not met on {resource}: {reason}")]

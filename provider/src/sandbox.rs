@@ -395,14 +395,14 @@ impl<F: FaultSemantics> StateDriver<Arc<SandboxAccount>> for SandboxDriver<F> {
                     "AccessDenied: refused by the preventive control {}",
                     control.name
                 ),
-                attribution: Attribution::to(
+                attribution: Box::new(Attribution::to(
                     NamedControl {
                         name: control.name.clone(),
                         location: "the sandbox account".to_owned(),
                         control_type: ControlType::Sandbox,
                     },
                     Some(F::ID.to_owned()),
-                ),
+                )),
             });
         }
         account.write_aspect(

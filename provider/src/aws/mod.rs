@@ -349,7 +349,7 @@ where
         ProviderError::Refused {
             operation: operation.to_owned(),
             resource: resource.to_owned(),
-            attribution: attribution::from_message(resource, &reason),
+            attribution: Box::new(attribution::from_message(resource, &reason)),
             reason,
         }
     } else {

@@ -230,7 +230,7 @@ fn status_error(operation: &str, resource: &str, status: StatusCode, body: &str)
         return ProviderError::Refused {
             operation: operation.to_owned(),
             resource: resource.to_owned(),
-            attribution: attribute(operation, resource, &message),
+            attribution: Box::new(attribute(operation, resource, &message)),
             reason,
         };
     }
