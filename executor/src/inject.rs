@@ -107,12 +107,17 @@ impl Executor {
         match injected.await {
             Ok(()) => Injection::Done,
             Err(ProviderError::Refused {
+                operation,
                 reason,
                 attribution,
                 ..
             }) => Injection::Refused {
                 reason,
-                attribution: *attribution,
+                // What the answer did not say, the provider reads (the caller's policies, on AWS).
+                attribution: self
+                    .provider
+                    .attribute_refusal(&operation, resource, *attribution)
+                    .await,
             },
             Err(error @ ProviderError::Precondition { .. }) => Injection::Precondition {
                 reason: error.to_string(),

@@ -406,6 +406,17 @@ pub trait Provider: Send + Sync + 'static {
         Ok(Vec::new())
     }
 
+    /// Attributes a refusal of `operation` on `resource` that the cloud's answer did not: reads what it needs
+    /// (never changes anything) and names the control, or leaves it unattributed with the refused action.
+    async fn attribute_refusal(
+        &self,
+        _operation: &str,
+        _resource: &ResourceRef,
+        attribution: Attribution,
+    ) -> Attribution {
+        attribution
+    }
+
     /// Detection signals the provider itself produces (the sandbox's built-in detective controls).
     fn detection_signals(&self) -> Option<tokio::sync::broadcast::Receiver<DetectionSignal>> {
         None

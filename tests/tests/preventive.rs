@@ -18,8 +18,10 @@ use rdfi_tests::{MotoServer, experiment_yaml, free_port, rdfi_binary};
 /// Calls moto lets through before it enforces IAM: enough for the set-up below.
 const SET_UP_CALLS: u32 = 60;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_explicit_deny_on_rdfis_identity_gives_prevented_verdicts() {
+/// Runs the bucket and admin-policy faults as an identity `rdfi-executor` whose one inline policy,
+/// `rdfi-with-guardrails`, is `policy`, on moto enforcing IAM; returns the exit code and the report, after
+/// checking that neither resource changed.
+async fn run_as_identity_with(policy: &str) -> (Option<i32>, serde_json::Value) {
     let moto = MotoServer::start_enforcing_iam_after(SET_UP_CALLS);
     let setup = clients(&moto.endpoint).await;
     setup
@@ -28,8 +30,6 @@ async fn an_explicit_deny_on_rdfis_identity_gives_prevented_verdicts() {
     setup
         .create_user("guarded-user", &[("rdfi-target", "true")])
         .await;
-    // The identity rdfi acts as: everything allowed, but an explicit deny on the two mutating calls (what an
-    // SCP or a permission boundary does in a real organization).
     setup
         .iam
         .create_user()
@@ -42,11 +42,7 @@ async fn an_explicit_deny_on_rdfis_identity_gives_prevented_verdicts() {
         .put_user_policy()
         .user_name("rdfi-executor")
         .policy_name("rdfi-with-guardrails")
-        .policy_document(
-            r#"{"Version":"2012-10-17","Statement":[
-                {"Effect":"Allow","Action":"*","Resource":"*"},
-                {"Effect":"Deny","Action":["s3:PutBucketAcl","iam:AttachUserPolicy"],"Resource":"*"}]}"#,
-        )
+        .policy_document(policy)
         .send()
         .await
         .unwrap();
@@ -110,24 +106,79 @@ async fn an_explicit_deny_on_rdfis_identity_gives_prevented_verdicts() {
         )
     });
     assert_eq!(
-        output.status.code(),
+        report["faults"].as_array().map(Vec::len),
+        Some(2),
+        "{report:#}"
+    );
+    assert_eq!(as_rdfi.acl_lines("guarded-bucket").await, bucket_before);
+    assert_eq!(as_rdfi.user_policies("guarded-user").await, user_before);
+    (output.status.code(), report)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_explicit_deny_on_rdfis_identity_gives_prevented_verdicts_that_name_the_policy() {
+    // Everything allowed, but an explicit deny on the two mutating calls (what an SCP or a permission boundary
+    // does in a real organization). moto answers it as it answers a missing permission: rdfi reads its own
+    // policies to tell them apart.
+    let (code, report) = run_as_identity_with(
+        r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":"*","Resource":"*"},
+            {"Effect":"Deny","Action":["s3:PutBucketAcl","iam:AttachUserPolicy"],"Resource":"*"}]}"#,
+    )
+    .await;
+    assert_eq!(
+        code,
         Some(0),
         "a prevented fault is a held hypothesis: {report:#}"
     );
-    let faults = report["faults"].as_array().unwrap();
-    assert_eq!(faults.len(), 2, "{report:#}");
-    for fault in faults {
+    assert_eq!(report["tested"], 2, "{report:#}");
+    for fault in report["faults"].as_array().unwrap() {
         assert_eq!(fault["verdict"], "prevented", "{fault:#}");
+        assert_eq!(
+            fault["preventedBy"],
+            "explicit Deny in policy rdfi-with-guardrails attached to user rdfi-executor",
+            "{fault:#}"
+        );
+        let action = fault["deniedAction"].as_str().unwrap_or_default();
+        assert!(
+            ["s3:PutBucketAcl", "iam:AttachUserPolicy"].contains(&action),
+            "{fault:#}"
+        );
         assert!(
             fault["reason"]
                 .as_str()
                 .unwrap_or_default()
-                .contains("AccessDenied"),
+                .starts_with("refused by explicit Deny"),
             "{fault:#}"
         );
     }
-    assert_eq!(as_rdfi.acl_lines("guarded-bucket").await, bucket_before);
-    assert_eq!(as_rdfi.user_policies("guarded-user").await, user_before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rdfis_own_missing_permission_is_inconclusive_names_the_action_and_exits_4() {
+    // Reads only: the mutating calls are refused for want of an Allow, which is no guardrail.
+    let (code, report) = run_as_identity_with(
+        r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":["s3:Get*","s3:List*","iam:Get*","iam:List*","sts:GetCallerIdentity","tag:Get*"],"Resource":"*"}]}"#,
+    )
+    .await;
+    assert_eq!(code, Some(4), "nothing was tested: {report:#}");
+    let why = report["nothingTested"].as_str().unwrap_or_default();
+    assert!(why.contains("rdfi may lack"), "{report:#}");
+    for fault in report["faults"].as_array().unwrap() {
+        assert_eq!(fault["verdict"], "inconclusive", "{fault:#}");
+        assert!(fault["preventedBy"].is_null(), "{fault:#}");
+        let action = fault["deniedAction"].as_str().unwrap_or_default();
+        assert!(
+            ["s3:PutBucketAcl", "iam:AttachUserPolicy"].contains(&action),
+            "{fault:#}"
+        );
+        assert!(why.contains(action), "{report:#}");
+    }
+    assert!(
+        report["findings"].as_array().unwrap().is_empty(),
+        "{report:#}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

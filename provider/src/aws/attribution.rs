@@ -5,7 +5,109 @@
 //! public grant. A message that says only that no policy allows the action is rdfi's own missing permission.
 //! moto says neither ("Access Denied"): those refusals are left unattributed here.
 
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use rdfi_proto::v1::ResourceRef;
+
+use super::evaluate::{self, Policy, Request};
+use super::{AwsClients, BUCKET, Service, iam, sdk_error, service_of};
 use crate::refusal::{Attribution, ControlType, NamedControl};
+
+/// S3 operations whose IAM action is named differently; every other operation's action is its name.
+const S3_ACTIONS: &[(&str, &str)] = &[
+    ("PutPublicAccessBlock", "PutBucketPublicAccessBlock"),
+    ("DeletePublicAccessBlock", "PutBucketPublicAccessBlock"),
+    ("PutBucketEncryption", "PutEncryptionConfiguration"),
+    ("DeleteBucketEncryption", "PutEncryptionConfiguration"),
+    (
+        "PutBucketLifecycleConfiguration",
+        "PutLifecycleConfiguration",
+    ),
+    ("DeleteBucketLifecycle", "PutLifecycleConfiguration"),
+];
+
+/// The IAM action an SDK operation on a resource of this type needs (`s3:PutBucketAcl`).
+pub fn iam_action(resource_type: &str, operation: &str) -> Option<String> {
+    let (prefix, action) = match service_of(resource_type).ok()? {
+        Service::S3 => (
+            "s3",
+            S3_ACTIONS
+                .iter()
+                .find(|(sdk, _)| *sdk == operation)
+                .map_or(operation, |(_, action)| action),
+        ),
+        Service::Iam => ("iam", operation),
+        Service::Ec2 => ("ec2", operation),
+        Service::CloudTrail => ("cloudtrail", operation),
+        Service::Kms => ("kms", operation),
+    };
+    Some(format!("{prefix}:{action}"))
+}
+
+/// Attributes a refusal AWS's message did not: reads the caller's own policies (and a bucket's policy) and
+/// names the one whose explicit Deny, or the boundary whose missing Allow, refused the action. When nothing
+/// read refused it, or the policies cannot be read, the refusal stays unattributed, with the action named.
+pub(crate) async fn attribute(
+    clients: &AwsClients,
+    operation: &str,
+    resource: &ResourceRef,
+    attribution: Attribution,
+) -> Attribution {
+    if attribution.control.is_some() {
+        return attribution;
+    }
+    let Some(action) = attribution
+        .denied_action
+        .clone()
+        .or_else(|| iam_action(&resource.resource_type, operation))
+    else {
+        return attribution;
+    };
+    let caller = match iam::caller_policies(clients).await {
+        Ok(caller) => caller,
+        Err(error) => {
+            tracing::warn!(%error, "cannot read rdfi's own policies to attribute a refusal");
+            return Attribution::unattributed(Some(action));
+        }
+    };
+    let mut policies = caller.policies;
+    if resource.resource_type == BUCKET {
+        match bucket_policy(clients, &resource.name).await {
+            Ok(Some(policy)) => policies.push(policy),
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the bucket policy to attribute a refusal")
+            }
+        }
+    }
+    let request = Request {
+        action: &action,
+        resource: &resource.id,
+        caller: &caller.arn,
+    };
+    let control = evaluate::refusing_control(&policies, caller.boundary.as_ref(), request);
+    Attribution {
+        control,
+        denied_action: Some(action),
+    }
+}
+
+/// The bucket's policy, if it has one.
+async fn bucket_policy(clients: &AwsClients, bucket: &str) -> crate::Result<Option<Policy>> {
+    match clients.s3.get_bucket_policy().bucket(bucket).send().await {
+        Ok(output) => {
+            let document =
+                serde_json::from_str(output.policy().unwrap_or("{}")).unwrap_or_default();
+            Ok(Some(Policy {
+                name: "bucket policy".to_owned(),
+                location: format!("bucket {bucket}"),
+                control_type: ControlType::ResourcePolicy,
+                document,
+            }))
+        }
+        Err(error) if error.code() == Some("NoSuchBucketPolicy") => Ok(None),
+        Err(error) => Err(sdk_error("GetBucketPolicy", bucket, error)),
+    }
+}
 
 /// The kinds of explicit deny AWS names in its messages, and what each is.
 const EXPLICIT_DENIES: &[(&str, ControlType)] = &[
@@ -99,6 +201,23 @@ fn caller(message: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_operation_needs_the_iam_action_of_its_service() {
+        assert_eq!(
+            iam_action(BUCKET, "PutBucketAcl").as_deref(),
+            Some("s3:PutBucketAcl")
+        );
+        assert_eq!(
+            iam_action(BUCKET, "PutPublicAccessBlock").as_deref(),
+            Some("s3:PutBucketPublicAccessBlock")
+        );
+        assert_eq!(
+            iam_action(super::super::USER, "AttachUserPolicy").as_deref(),
+            Some("iam:AttachUserPolicy")
+        );
+        assert_eq!(iam_action("gcp.storage.bucket", "x"), None);
+    }
 
     #[test]
     fn an_explicit_deny_named_by_aws_is_attributed_to_its_policy() {

@@ -4,6 +4,7 @@
 pub mod attribution;
 mod cloudtrail;
 mod ec2;
+pub mod evaluate;
 mod iam;
 mod kms;
 mod s3;
@@ -215,6 +216,15 @@ impl Provider for AwsProvider {
         }
     }
 
+    async fn attribute_refusal(
+        &self,
+        operation: &str,
+        resource: &ResourceRef,
+        attribution: crate::Attribution,
+    ) -> crate::Attribution {
+        attribution::attribute(self.faults.clients(), operation, resource, attribution).await
+    }
+
     /// The caller's ARN as STS names it and, for an assumed role, the role's IAM ARN with its path (read with
     /// IAM GetRole: the session ARN does not carry the path). Fails, rather than answer in part, when STS or
     /// GetRole fails: without its own identity the executor must not start.
@@ -263,7 +273,7 @@ impl Provider for AwsProvider {
 }
 
 /// The role an assumed-role session ARN (`arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION`) acts as.
-fn assumed_role_name(sts_arn: &str) -> Option<&str> {
+pub(crate) fn assumed_role_name(sts_arn: &str) -> Option<&str> {
     let (_, rest) = sts_arn.split_once(":assumed-role/")?;
     let (role, _session) = rest.split_once('/')?;
     Some(role).filter(|role| !role.is_empty())
@@ -283,7 +293,7 @@ fn role_arn(sts_arn: &str, path: &str, name: &str) -> Option<String> {
 }
 
 /// The AWS services rdfi drives; each module lists the resource types it owns in `RESOURCE_TYPES`.
-enum Service {
+pub(crate) enum Service {
     S3,
     Iam,
     Ec2,
@@ -291,7 +301,7 @@ enum Service {
     Kms,
 }
 
-fn service_of(resource_type: &str) -> Result<Service> {
+pub(crate) fn service_of(resource_type: &str) -> Result<Service> {
     let owned_by = |types: &[&str]| types.contains(&resource_type);
     if owned_by(s3::RESOURCE_TYPES) {
         Ok(Service::S3)

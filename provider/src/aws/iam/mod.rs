@@ -1,8 +1,11 @@
 //! IAM users and roles: discovery, tags, and their faults (administrative and wildcard policies, new access
 //! keys and console passwords, opened trust policies).
 
+mod caller;
 mod credentials;
 mod policies;
+
+pub(crate) use caller::caller_policies;
 mod trust;
 
 use std::collections::BTreeMap;

@@ -27,7 +27,7 @@ impl PrincipalIdentity for model::RolePrincipal {
     const IDENTITY: Identity = Identity::Role;
 }
 
-async fn attached_policies(
+pub(super) async fn attached_policies(
     clients: &AwsClients,
     identity: Identity,
     resource: &ResourceRef,
@@ -166,7 +166,7 @@ impl<P: PrincipalIdentity> StateDriver<AwsClients> for AdminPolicyDriver<P> {
 }
 
 /// Every inline policy of the user or role, by name, with its decoded document.
-async fn inline_policies(
+pub(super) async fn inline_policies(
     clients: &AwsClients,
     identity: Identity,
     resource: &ResourceRef,
