@@ -315,7 +315,7 @@ fn dry_runs_rejections_and_failed_reverts_are_inconclusive() {
 }
 
 #[test]
-fn an_unseen_injection_is_inconclusive() {
+fn an_unseen_injection_is_inconclusive_but_was_tested() {
     let judgement = judge(&Observed {
         injected_at_ms: None,
         ..base()
@@ -325,6 +325,59 @@ fn an_unseen_injection_is_inconclusive() {
         judgement.reason,
         "the analyzer missed this fault's injection"
     );
+    assert!(judgement.tested, "the executor did inject it");
+    assert!(!judgement.aborted);
+    let cut = judge(&Observed {
+        injected_at_ms: None,
+        ending: Ending::Reverted {
+            revert_started_at_ms: 1_200,
+            already_restored: false,
+            cut_short: Some("aborted before its deadline".into()),
+            dry_run: false,
+        },
+        ..base()
+    });
+    assert!(cut.aborted && cut.tested);
+}
+
+#[test]
+fn a_fault_cut_short_exactly_at_its_deadline_had_its_whole_time() {
+    let judgement = judge(&Observed {
+        ending: Ending::Reverted {
+            revert_started_at_ms: 1_500,
+            already_restored: false,
+            cut_short: Some("aborted before its deadline".into()),
+            dry_run: false,
+        },
+        ..base()
+    });
+    assert_eq!(outcomes(&judgement)[1], Failed, "held 500 of 500 ms");
+}
+
+#[test]
+fn mode_any_with_named_sources_needs_only_one_of_them() {
+    let judgement = judge(&Observed {
+        hypothesis: hypothesis(vec![detect_from(
+            &["prowler", "guardduty"],
+            SourceMode::Any,
+            500,
+        )]),
+        signals: vec![signal(1_200, "guardduty")],
+        ..base()
+    });
+    assert_eq!(outcomes(&judgement), [Met]);
+    assert_eq!(judgement.expectations[0].answered_by, ["guardduty"]);
+    let all_of_none = judge(&Observed {
+        hypothesis: hypothesis(vec![detect_from(&[], SourceMode::All, 500)]),
+        signals: vec![signal(1_200, "anyone")],
+        ..base()
+    });
+    assert_eq!(
+        outcomes(&all_of_none),
+        [Met],
+        "all of no named source is any source"
+    );
+    assert_eq!(all_of_none.expectations[0].latency_ms, Some(200));
 }
 
 #[test]
