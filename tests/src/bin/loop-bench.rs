@@ -37,6 +37,8 @@ faults:
     maxTargets: {faults}
 hypothesis:
   detect: {{ within: 1ms }}
+observe:
+  settle: 0s
 safety:
   exposureWindow: 1ms
 "
