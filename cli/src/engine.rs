@@ -21,6 +21,38 @@ use rdfi_provider::settings::ProviderTarget;
 use tokio::task::JoinSet;
 
 /// The services, by name.
+/// How the monitor's signal webhook authenticates callers (docs/signals.md); required beyond loopback.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct SignalsAuthArgs {
+    /// A bearer token callers of POST /v1/signals must present (`Authorization: Bearer <token>`).
+    #[arg(
+        long,
+        env = "RDFI_SIGNALS_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub signals_token: Option<String>,
+    /// A source's HMAC-SHA256 key: bodies signed with it (X-Rdfi-Signature) are admitted as that source
+    /// (repeatable, or comma-separated in the variable).
+    #[arg(
+        long,
+        env = "RDFI_SIGNALS_HMAC",
+        value_delimiter = ',',
+        value_name = "SOURCE=KEY",
+        hide_env_values = true
+    )]
+    pub signals_hmac: Vec<String>,
+}
+
+impl SignalsAuthArgs {
+    pub fn auth(&self) -> Result<rdfi_monitor::SignalsAuth, String> {
+        Ok(rdfi_monitor::SignalsAuth {
+            bearer_token: self.signals_token.clone().filter(|token| !token.is_empty()),
+            hmac_keys: rdfi_monitor::SignalsAuth::parse_hmac_keys(&self.signals_hmac)?,
+        })
+    }
+}
+
 pub const SERVICES: &[&str] = &["planner", "executor", "monitor", "analyzer", "knowledge"];
 
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +116,8 @@ pub struct EngineConfig {
     pub opt_in_tag: String,
     pub safety: SafetyArgs,
     pub webhook_listen: Option<SocketAddr>,
+    /// How the signal webhook authenticates callers.
+    pub signals_auth: rdfi_monitor::SignalsAuth,
     pub knowledge_listen: Option<SocketAddr>,
     pub planner_listen: Option<SocketAddr>,
     pub executor_listen: Option<SocketAddr>,
@@ -111,6 +145,7 @@ impl EngineConfig {
             opt_in_tag: rdfi_core::DEFAULT_OPT_IN_TAG.to_owned(),
             safety: SafetyArgs::default(),
             webhook_listen: None,
+            signals_auth: rdfi_monitor::SignalsAuth::default(),
             knowledge_listen: None,
             planner_listen: None,
             executor_listen: None,
@@ -220,6 +255,7 @@ impl Engine {
                         provider: provider(service)?,
                         opt_in_tag: config.opt_in_tag.clone(),
                         webhook_listen: config.webhook_listen,
+                        signals_auth: config.signals_auth.clone(),
                         poll_interval: config.poll_interval,
                         stop_sources: config.stop_sources.clone(),
                     };

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use rdfi::engine::{Engine, EngineConfig, parse_services};
+use rdfi::engine::{Engine, EngineConfig, SignalsAuthArgs, parse_services};
 use rdfi::report::Report;
 use rdfi::safety;
 use rdfi::serve::{ServeArgs, default_state_dir, serve};
@@ -114,6 +114,8 @@ struct RunArgs {
         value_name = "ADDR"
     )]
     webhook_listen: SocketAddr,
+    #[command(flatten)]
+    signals_auth: SignalsAuthArgs,
     /// Journal and knowledge database; default $XDG_STATE_HOME/rdfi (~/.local/state/rdfi).
     #[arg(long, env = "RDFI_STATE_DIR", value_name = "DIR")]
     state_dir: Option<PathBuf>,
@@ -244,6 +246,7 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
             opt_in_tag: args.opt_in_tag.clone(),
             safety: args.safety.clone(),
             webhook_listen: Some(args.webhook_listen),
+            signals_auth: args.signals_auth.auth().map_err(usage)?,
             poll_interval: args.poll_interval,
             stop_sources: args.stop_sources.clone(),
             target: Some(target),

@@ -18,7 +18,7 @@ use rdfi_executor::journal::file::FileJournal;
 use rdfi_executor::journal::nats::{NatsJournal, cluster_size};
 use rdfi_provider::settings::ProviderArgs;
 
-use crate::engine::{Engine, EngineConfig};
+use crate::engine::{Engine, EngineConfig, SignalsAuthArgs};
 use crate::{Failure, abort, usage};
 
 #[derive(Clone, Debug, clap::Args)]
@@ -55,6 +55,8 @@ pub struct ServeArgs {
         value_name = "ADDR"
     )]
     pub webhook_listen: SocketAddr,
+    #[command(flatten)]
+    pub signals_auth: SignalsAuthArgs,
     /// Where the executor serves gRPC (Abort, ListActive).
     #[arg(
         long,
@@ -180,6 +182,7 @@ pub async fn serve(args: ServeArgs, services: BTreeSet<&'static str>) -> Result<
             opt_in_tag: args.provider.opt_in_tag.clone(),
             safety: args.safety,
             webhook_listen: Some(args.webhook_listen),
+            signals_auth: args.signals_auth.auth().map_err(usage)?,
             knowledge_listen: Some(args.knowledge_listen),
             planner_listen: Some(args.planner_listen),
             executor_listen: Some(args.executor_listen),

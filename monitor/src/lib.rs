@@ -7,18 +7,25 @@
 //!   `rdfi.v1.observation.restored` when someone else (a corrective control) removed it;
 //! - `rdfi.v1.fault.reverted`, `.revert_failed`: stops watching.
 //!
-//! Detection signals arrive on the HTTP webhook `POST /v1/signals` (JSON `{"resource", "source", "title",
-//! "severity"}`) and from the provider's own signal source; each is correlated to the active faults on the
-//! resource it names and published as `rdfi.v1.observation.signal`. A signal from a configured stop source
-//! (`--stop-on-source`, an SLO alarm say) raises `rdfi.v1.safety.abort`: every executor reverts everything.
+//! Detection signals arrive on the HTTP webhook `POST /v1/signals` (generic JSON, the Alertmanager webhook,
+//! OCSF findings, Security Hub findings via EventBridge: see [`shapes`] and docs/signals.md) and from the
+//! provider's own signal source; each is correlated ([`correlate`]) to the active faults on the resource it
+//! names, by full identity and type, and published as `rdfi.v1.observation.signal`. A signal from a configured
+//! stop source (`--stop-on-source`, an SLO alarm say) raises `rdfi.v1.safety.abort` (every executor reverts
+//! everything) and never counts as a detection.
 
+pub mod correlate;
+pub mod shapes;
 mod webhook;
 
-use std::collections::{HashMap, VecDeque};
+pub use webhook::{MAX_BODY_BYTES, SIGNATURE_HEADER, SOURCE_HEADER, SignalsAuth};
+
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use correlate::{EarlyLimits, EarlySignals};
 use rdfi_core::bus::{Bus, BusError, ConsumerConfig};
 use rdfi_core::{CancellationToken, catalogue, events, subjects, targeting, worker};
 use rdfi_proto::v1::event::Payload;
@@ -28,18 +35,20 @@ use rdfi_proto::v1::{
 };
 use rdfi_proto::{timestamp_from_millis, unix_millis};
 use rdfi_provider::{DetectionSignal, Provider, RetryPolicy, with_retry};
+use shapes::Signal;
 use tracing::Instrument;
 
 /// The component name in events.
 pub const SOURCE: &str = "monitor";
 /// The durable consumer name.
 pub const CONSUMER: &str = "monitor";
-/// Signals that named no active fault are kept this long, in case the fault's injected event is still on its
-/// way (a fast detector can beat the bus).
-const EARLY_SIGNAL_MEMORY: Duration = Duration::from_secs(300);
-const EARLY_SIGNAL_LIMIT: usize = 10_000;
-/// A signal this much older than the injection can still be about it (clock skew between hosts).
-const SIGNAL_SLACK_MS: i64 = 1_000;
+/// Signals that named no active fault are kept this long, this many, in this many bytes, in case the fault's
+/// injected event is still on its way (a fast detector can beat the bus).
+pub const EARLY_SIGNALS: EarlyLimits = EarlyLimits {
+    max_age_ms: 300_000,
+    max_count: 10_000,
+    max_bytes: 8 * 1024 * 1024,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MonitorError {
@@ -55,6 +64,8 @@ pub struct MonitorConfig {
     pub opt_in_tag: String,
     /// Where the signal webhook listens; none when `None`.
     pub webhook_listen: Option<SocketAddr>,
+    /// How the webhook authenticates callers; required when it listens beyond loopback.
+    pub signals_auth: SignalsAuth,
     /// How often a faulted resource is read to see whether someone else restored it.
     pub poll_interval: Duration,
     /// Stop conditions: a signal from one of these sources (an SLO alarm, a pager) aborts every run.
@@ -75,7 +86,7 @@ pub(crate) struct Monitor {
     poll_interval: Duration,
     stop_sources: Vec<String>,
     active: Mutex<HashMap<String, ActiveFault>>,
-    early_signals: Mutex<VecDeque<(i64, DetectionSignal)>>,
+    early_signals: Mutex<EarlySignals>,
 }
 
 fn now_ms() -> i64 {
@@ -103,7 +114,15 @@ pub async fn run(config: MonitorConfig, shutdown: CancellationToken) -> Result<(
         early_signals: Mutex::default(),
     });
     let webhook = match config.webhook_listen {
-        Some(address) => Some(webhook::start(address, monitor.clone(), shutdown.clone()).await?),
+        Some(address) => Some(
+            webhook::start(
+                address,
+                config.signals_auth,
+                monitor.clone(),
+                shutdown.clone(),
+            )
+            .await?,
+        ),
         None => None,
     };
     if let Some(mut signals) = monitor.provider.detection_signals() {
@@ -114,7 +133,7 @@ pub async fn run(config: MonitorConfig, shutdown: CancellationToken) -> Result<(
                 tokio::select! {
                     _ = shutdown.cancelled() => return,
                     signal = signals.recv() => match signal {
-                        Ok(signal) => { monitor.ingest(signal).await; }
+                        Ok(signal) => { monitor.ingest(from_provider(monitor.provider.name(), signal)).await; }
                         Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
                             tracing::warn!(missed, "provider signals were dropped");
                         }
@@ -260,14 +279,23 @@ impl Monitor {
                 stop_watching: stop_watching.clone(),
             },
         );
-        let early: Vec<(i64, DetectionSignal)> = lock(&self.early_signals)
-            .iter()
-            .filter(|(received_at, signal)| {
-                *received_at >= injected_at_ms - SIGNAL_SLACK_MS
-                    && resource.is_named_by(&signal.resource)
-            })
-            .cloned()
-            .collect();
+        let early: Vec<(i64, Signal)> = {
+            let mut early = lock(&self.early_signals);
+            early.expire(now_ms(), EARLY_SIGNALS);
+            early
+                .iter()
+                .filter(|(received_at, signal)| {
+                    correlate::detects(
+                        &resource,
+                        injected_at_ms,
+                        signal,
+                        *received_at,
+                        &self.stop_sources,
+                    )
+                })
+                .cloned()
+                .collect()
+        };
         for (received_at, signal) in early {
             self.publish_signal(run_id, fault_instance_id, &signal, received_at)
                 .await?;
@@ -341,27 +369,29 @@ impl Monitor {
 
     /// Correlates a detection signal with the active faults on the resource it names and publishes it for
     /// each. Returns how many faults it was correlated with.
-    pub(crate) async fn ingest(&self, signal: DetectionSignal) -> usize {
+    /// A stop source's signal raises the abort and correlates with nothing.
+    pub(crate) async fn ingest(&self, signal: Signal) -> usize {
         let received_at = now_ms();
-        if self.stop_sources.contains(&signal.source) {
+        if correlate::is_stop_source(&signal.source, &self.stop_sources) {
             self.raise_abort(&signal, received_at).await;
+            return 0;
         }
         let matching: Vec<(String, String)> = lock(&self.active)
             .iter()
             .filter(|(_, fault)| {
-                fault.resource.is_named_by(&signal.resource)
-                    && received_at >= fault.injected_at_ms - SIGNAL_SLACK_MS
+                correlate::detects(
+                    &fault.resource,
+                    fault.injected_at_ms,
+                    &signal,
+                    received_at,
+                    &self.stop_sources,
+                )
             })
             .map(|(id, fault)| (id.clone(), fault.run_id.clone()))
             .collect();
         if matching.is_empty() {
             tracing::info!(%signal, "signal names no active fault; kept in case one is being injected");
-            let mut early = lock(&self.early_signals);
-            early.retain(|(at, _)| received_at - *at < EARLY_SIGNAL_MEMORY.as_millis() as i64);
-            if early.len() >= EARLY_SIGNAL_LIMIT {
-                early.pop_front();
-            }
-            early.push_back((received_at, signal));
+            lock(&self.early_signals).keep(received_at, signal, EARLY_SIGNALS);
             return 0;
         }
         for (fault_instance_id, run_id) in &matching {
@@ -376,7 +406,7 @@ impl Monitor {
     }
 
     /// A stop condition held: every executor reverts every active fault.
-    async fn raise_abort(&self, signal: &DetectionSignal, received_at: i64) {
+    async fn raise_abort(&self, signal: &Signal, received_at: i64) {
         let reason = format!(
             "stop condition: {} signalled {:?} on {}",
             signal.source, signal.title, signal.resource
@@ -401,27 +431,48 @@ impl Monitor {
         &self,
         run_id: &str,
         fault_instance_id: &str,
-        signal: &DetectionSignal,
+        signal: &Signal,
         received_at: i64,
     ) -> Result<(), BusError> {
         let span = tracing::info_span!("signal", %fault_instance_id, source = %signal.source);
-        tracing::info!(parent: &span, resource = %signal.resource, "detection signal correlated");
+        tracing::info!(parent: &span, resource = %signal.resource, format = %signal.format, "detection signal correlated");
         self.bus
             .publish(&events::event(
                 SOURCE,
                 run_id,
                 fault_instance_id,
-                &format!("{}\u{1f}{}\u{1f}{received_at}", signal.source, signal.title),
+                &format!(
+                    "{}\u{1f}{}\u{1f}{}\u{1f}{received_at}",
+                    signal.source, signal.resource, signal.title
+                ),
                 Payload::SignalReceived(SignalReceived {
                     resource: signal.resource.clone(),
                     source: signal.source.clone(),
                     title: signal.title.clone(),
                     severity: signal.severity.clone(),
                     received_at: Some(timestamp_from_millis(received_at)),
-                    ..Default::default()
+                    resource_type: signal.resource_type.clone(),
+                    correlation_id: signal.correlation_id.clone(),
+                    observed_at: signal.observed_at_ms.map(timestamp_from_millis),
+                    format: signal.format.clone(),
                 }),
             ))
             .instrument(span)
             .await
+    }
+}
+
+/// A signal the provider emits itself, in the monitor's terms: its format is the provider's name, its type the
+/// one its ARN names.
+fn from_provider(provider: &str, signal: DetectionSignal) -> Signal {
+    Signal {
+        format: provider.to_owned(),
+        resource_type: shapes::resource_type_of_arn(&signal.resource).to_owned(),
+        resource: signal.resource,
+        source: signal.source,
+        title: signal.title,
+        severity: signal.severity,
+        observed_at_ms: None,
+        correlation_id: String::new(),
     }
 }
