@@ -230,21 +230,8 @@ impl Provider for AwsProvider {
     /// GetRole fails: without its own identity the executor must not start.
     async fn caller_identity(&self) -> Result<Vec<String>> {
         let clients = self.faults.clients();
-        let identity = clients
-            .sts
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|error| sdk_error("GetCallerIdentity", "caller", error))?;
-        let Some(arn) = identity.arn() else {
-            return Err(ProviderError::Api {
-                operation: "GetCallerIdentity".to_owned(),
-                resource: "caller".to_owned(),
-                reason: "the answer names no ARN".to_owned(),
-                retryable: false,
-                throttled: false,
-            });
-        };
+        let arn = caller_arn(clients).await?;
+        let arn = arn.as_str();
         let mut identities = vec![arn.to_owned()];
         if let Some(role) = assumed_role_name(arn) {
             let answer = clients
@@ -273,6 +260,26 @@ impl Provider for AwsProvider {
 }
 
 /// The role an assumed-role session ARN (`arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION`) acts as.
+/// The caller's ARN as STS names it.
+pub(crate) async fn caller_arn(clients: &AwsClients) -> Result<String> {
+    let identity = clients
+        .sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|error| sdk_error("GetCallerIdentity", "caller", error))?;
+    identity
+        .arn()
+        .map(str::to_owned)
+        .ok_or_else(|| ProviderError::Api {
+            operation: "GetCallerIdentity".to_owned(),
+            resource: "caller".to_owned(),
+            reason: "the answer names no ARN".to_owned(),
+            retryable: false,
+            throttled: false,
+        })
+}
+
 pub(crate) fn assumed_role_name(sts_arn: &str) -> Option<&str> {
     let (_, rest) = sts_arn.split_once(":assumed-role/")?;
     let (role, _session) = rest.split_once('/')?;

@@ -7,7 +7,7 @@ use super::policies::{attached_policies, inline_policies};
 use super::{Identity, decode_policy_document};
 use crate::Result;
 use crate::aws::evaluate::Policy;
-use crate::aws::{AwsClients, assumed_role_name, sdk_error};
+use crate::aws::{AwsClients, assumed_role_name, caller_arn, sdk_error};
 use crate::refusal::ControlType;
 
 /// What the caller's own policies are.
@@ -22,13 +22,7 @@ pub(crate) struct CallerPolicies {
 /// Reads the caller's policies. An identity that is neither an IAM user nor an assumed role (the root user,
 /// a federated user) has none rdfi can read: its ARN alone.
 pub(crate) async fn caller_policies(clients: &AwsClients) -> Result<CallerPolicies> {
-    let identity = clients
-        .sts
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|error| sdk_error("GetCallerIdentity", "caller", error))?;
-    let arn = identity.arn().unwrap_or_default().to_owned();
+    let arn = caller_arn(clients).await?;
     let (kind, name) = if let Some(role) = assumed_role_name(&arn) {
         (Identity::Role, role.to_owned())
     } else if arn.contains(":user/") {
