@@ -18,7 +18,7 @@ use rdfi_executor::journal::file::FileJournal;
 use rdfi_executor::journal::nats::{NatsJournal, cluster_size};
 use rdfi_provider::settings::ProviderArgs;
 
-use crate::engine::{Engine, EngineConfig, SignalsAuthArgs};
+use crate::engine::{Engine, EngineConfig, SignalsAuthArgs, SourceArgs};
 use crate::{Failure, abort, usage};
 
 #[derive(Clone, Debug, clap::Args)]
@@ -76,6 +76,8 @@ pub struct ServeArgs {
         value_name = "SOURCE"
     )]
     pub stop_sources: Vec<String>,
+    #[command(flatten)]
+    pub sources: SourceArgs,
     #[command(flatten)]
     pub journal: JournalArgs,
     #[command(flatten)]
@@ -158,6 +160,7 @@ pub async fn serve(args: ServeArgs, services: BTreeSet<&'static str>) -> Result<
         _ => "rdfi".to_owned(),
     };
     let _telemetry = telemetry::init(&args.common.telemetry(&name, "info")).map_err(usage)?;
+    let sources = args.sources.specs(&args.provider.provider).map_err(usage)?;
     let nats = args.common.nats_bus().await.map_err(usage)?;
     let state_dir = args.state_dir.unwrap_or_else(default_state_dir);
     let journal = if services.contains("executor") {
@@ -188,6 +191,8 @@ pub async fn serve(args: ServeArgs, services: BTreeSet<&'static str>) -> Result<
             executor_listen: Some(args.executor_listen),
             poll_interval: args.poll_interval,
             stop_sources: args.stop_sources,
+            sources,
+            nats_url: args.common.nats.clone(),
             target: Some(target),
         },
         shutdown_on_signals(),

@@ -16,6 +16,7 @@
 
 pub mod correlate;
 pub mod shapes;
+mod sources;
 mod webhook;
 
 pub use webhook::{MAX_BODY_BYTES, SIGNATURE_HEADER, SOURCE_HEADER, SignalsAuth};
@@ -31,11 +32,12 @@ use rdfi_core::{CancellationToken, catalogue, events, subjects, targeting, worke
 use rdfi_proto::v1::event::Payload;
 use rdfi_proto::v1::{
     Event, ExperimentSpec, FaultInjected, InventoryObserved, ResourceRef, SafetyAbort,
-    SignalReceived, StateRestored,
+    SignalReceived, SignalSourceSpec, StateRestored,
 };
 use rdfi_proto::{timestamp_from_millis, unix_millis};
 use rdfi_provider::{DetectionSignal, Provider, RetryPolicy, with_retry};
 use shapes::Signal;
+use sources::Scope;
 use tracing::Instrument;
 
 /// The component name in events.
@@ -70,6 +72,10 @@ pub struct MonitorConfig {
     pub poll_interval: Duration,
     /// Stop conditions: a signal from one of these sources (an SLO alarm, a pager) aborts every run.
     pub stop_sources: Vec<String>,
+    /// Detection sources polled for every run, for the monitor's life (`--source`).
+    pub sources: Vec<SignalSourceSpec>,
+    /// The NATS server the monitor runs over, where a nats source without a url subscribes.
+    pub nats_url: Option<String>,
 }
 
 struct ActiveFault {
@@ -87,6 +93,10 @@ pub(crate) struct Monitor {
     stop_sources: Vec<String>,
     active: Mutex<HashMap<String, ActiveFault>>,
     early_signals: Mutex<EarlySignals>,
+    nats_url: Option<String>,
+    /// The sources polled for each run in flight, stopped at its `analysis.completed`.
+    run_sources: Mutex<HashMap<String, CancellationToken>>,
+    shutdown: CancellationToken,
 }
 
 fn now_ms() -> i64 {
@@ -112,7 +122,18 @@ pub async fn run(config: MonitorConfig, shutdown: CancellationToken) -> Result<(
         stop_sources: config.stop_sources,
         active: Mutex::default(),
         early_signals: Mutex::default(),
+        nats_url: config.nats_url,
+        run_sources: Mutex::default(),
+        shutdown: shutdown.clone(),
     });
+    for spec in config.sources {
+        tokio::spawn(sources::poll(
+            monitor.clone(),
+            spec,
+            Scope::Every,
+            shutdown.clone(),
+        ));
+    }
     let webhook = match config.webhook_listen {
         Some(address) => Some(
             webhook::start(
@@ -152,6 +173,7 @@ pub async fn run(config: MonitorConfig, shutdown: CancellationToken) -> Result<(
                 subjects::FAULT_INJECTED,
                 subjects::FAULT_REVERTED,
                 subjects::FAULT_REVERT_FAILED,
+                subjects::ANALYSIS_COMPLETED,
             ],
         ),
         shutdown.clone(),
@@ -176,6 +198,7 @@ impl Monitor {
         match event.payload {
             Some(Payload::RunStarted(started)) => {
                 let experiment = started.experiment.unwrap_or_default();
+                self.start_sources(&event.run_id, &experiment.sources);
                 let inventory = self.discover(experiment).await;
                 tracing::info!(
                     resources = inventory.resources.len(),
@@ -196,6 +219,12 @@ impl Monitor {
                 self.watch(&event.run_id, &event.fault_instance_id, injected)
                     .await
             }
+            Some(Payload::AnalysisCompleted(_)) => {
+                if let Some(stop) = lock(&self.run_sources).remove(&event.run_id) {
+                    stop.cancel();
+                }
+                Ok(())
+            }
             Some(Payload::FaultReverted(_)) | Some(Payload::FaultRevertFailed(_)) => {
                 if let Some(fault) = lock(&self.active).remove(&event.fault_instance_id) {
                     fault.stop_watching.cancel();
@@ -204,6 +233,49 @@ impl Monitor {
             }
             _ => Ok(()),
         }
+    }
+
+    /// Polls the run's own detection sources until its analysis completes (once, however often `run.started`
+    /// is delivered).
+    fn start_sources(self: &Arc<Self>, run_id: &str, specs: &[SignalSourceSpec]) {
+        if specs.is_empty() {
+            return;
+        }
+        let stop = {
+            let mut running = lock(&self.run_sources);
+            if running.contains_key(run_id) {
+                return;
+            }
+            let stop = self.shutdown.child_token();
+            running.insert(run_id.to_owned(), stop.clone());
+            stop
+        };
+        for spec in specs {
+            tokio::spawn(sources::poll(
+                self.clone(),
+                spec.clone(),
+                Scope::Run(run_id.to_owned()),
+                stop.clone(),
+            ));
+        }
+    }
+
+    /// The resources (full identities) of the active faults `scope` covers, and the earliest injection among
+    /// them; `None` when there is none.
+    pub(crate) fn watched(&self, scope: &Scope) -> Option<(Vec<String>, i64)> {
+        let active = lock(&self.active);
+        let covered: Vec<&ActiveFault> = active
+            .values()
+            .filter(|fault| scope.covers(&fault.run_id))
+            .collect();
+        let earliest = covered.iter().map(|fault| fault.injected_at_ms).min()?;
+        let mut resources: Vec<String> = covered
+            .iter()
+            .map(|fault| fault.resource.id.clone())
+            .collect();
+        resources.sort_unstable();
+        resources.dedup();
+        Some((resources, earliest))
     }
 
     /// The opted-in resources matching the experiment's selector, for the resource types of its faults.

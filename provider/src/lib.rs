@@ -417,6 +417,19 @@ pub trait Provider: Send + Sync + 'static {
         attribution
     }
 
+    /// The provider's security findings service (AWS Security Hub), polled by the monitor: the active findings
+    /// about `resources` updated at or after `since` (RFC 3339), as ASFF JSON. Read only.
+    async fn security_findings(
+        &self,
+        _resources: &[String],
+        _since: &str,
+    ) -> Result<Vec<serde_json::Value>> {
+        Err(ProviderError::Config(format!(
+            "the {} provider has no security findings service to poll",
+            self.name()
+        )))
+    }
+
     /// Detection signals the provider itself produces (the sandbox's built-in detective controls).
     fn detection_signals(&self) -> Option<tokio::sync::broadcast::Receiver<DetectionSignal>> {
         None
