@@ -2,14 +2,16 @@
 //!
 //! Consumes (durable consumer `monitor`):
 //! - `rdfi.v1.run.started`: discovers the opted-in resources matching the run's selector and publishes
-//!   `rdfi.v1.observation.inventory`;
+//!   `rdfi.v1.observation.inventory`; starts polling the run's detection sources (`observe.sources`);
 //! - `rdfi.v1.fault.injected`: polls the faulted resource until the misconfiguration is gone and publishes
 //!   `rdfi.v1.observation.restored` when someone else (a corrective control) removed it;
-//! - `rdfi.v1.fault.reverted`, `.revert_failed`: stops watching.
+//! - `rdfi.v1.fault.reverted`, `.revert_failed`: stops watching;
+//! - `rdfi.v1.analysis.completed`: stops polling the run's detection sources.
 //!
 //! Detection signals arrive on the HTTP webhook `POST /v1/signals` (generic JSON, the Alertmanager webhook,
-//! OCSF findings, Security Hub findings via EventBridge: see [`shapes`] and docs/signals.md) and from the
-//! provider's own signal source; each is correlated ([`correlate`]) to the active faults on the resource it
+//! OCSF findings, Security Hub findings via EventBridge: see [`shapes`] and docs/signals.md), from the sources
+//! it polls ([`sources`]: Security Hub, a NATS subject, a folder of scanner results) and from the provider's
+//! own signal source; each is correlated ([`correlate`]) to the active faults on the resource it
 //! names, by full identity and type, and published as `rdfi.v1.observation.signal`. A signal from a configured
 //! stop source (`--stop-on-source`, an SLO alarm say) raises `rdfi.v1.safety.abort` (every executor reverts
 //! everything) and never counts as a detection.
