@@ -12,6 +12,7 @@
 //!   inconclusive when one could not be judged or the fault was cut short (an aborted fault is never missed),
 //!   else missed.
 
+use rdfi_core::experiment::expectations_of;
 use rdfi_proto::v1::{
     ControlKind, Expectation, ExpectationOutcome, ExpectationResult, Hypothesis, SourceMode,
     Verdict,
@@ -74,23 +75,6 @@ pub struct Judgement {
     pub tested: bool,
     /// It was cut short by an abort or an interruption.
     pub aborted: bool,
-}
-
-/// The expectations a hypothesis states; hypotheses from before typed expectations state their deadlines
-/// only, and one with none at all expects detection or correction before the revert.
-pub fn expectations_of(hypothesis: &Hypothesis) -> Vec<Expectation> {
-    if !hypothesis.expectations.is_empty() {
-        return hypothesis.expectations.clone();
-    }
-    let expect = |kind: ControlKind, within_ms: Option<u64>| Expectation {
-        kind: kind as i32,
-        within_ms,
-        ..Default::default()
-    };
-    vec![
-        expect(ControlKind::Detective, hypothesis.detect_within_ms),
-        expect(ControlKind::Corrective, hypothesis.correct_within_ms),
-    ]
 }
 
 fn result(

@@ -127,7 +127,8 @@ struct RunArgs {
     /// The tag that opts a resource in.
     #[arg(long, env = "RDFI_OPT_IN_TAG", default_value = rdfi_core::DEFAULT_OPT_IN_TAG, value_name = "KEY")]
     opt_in_tag: String,
-    /// How often the monitor reads a faulted resource.
+    /// The pace the monitor reads a faulted resource at, once settled: reads start 100 ms after the injection and
+    /// slow down to this, with a read just before each corrective deadline.
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration, value_name = "DURATION")]
     poll_interval: Duration,
     /// A stop condition: signals from this detection source abort the run (repeatable).

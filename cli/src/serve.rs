@@ -65,7 +65,8 @@ pub struct ServeArgs {
         value_name = "ADDR"
     )]
     pub executor_listen: SocketAddr,
-    /// How often the monitor reads a faulted resource.
+    /// The pace the monitor reads a faulted resource at, once settled: reads start 100 ms after the injection and
+    /// slow down to this, with a read just before each corrective deadline.
     #[arg(long, env = "RDFI_POLL_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub poll_interval: Duration,
     /// A stop condition: signals from this detection source abort every run (repeatable).

@@ -747,6 +747,23 @@ fn millis(duration: Duration) -> u64 {
     duration.as_millis().try_into().unwrap_or(u64::MAX)
 }
 
+/// The expectations a hypothesis states; hypotheses from before typed expectations state their deadlines
+/// only, and one with none at all expects detection or correction before the revert.
+pub fn expectations_of(hypothesis: &Hypothesis) -> Vec<Expectation> {
+    if !hypothesis.expectations.is_empty() {
+        return hypothesis.expectations.clone();
+    }
+    let expect = |kind: ControlKind, within_ms: Option<u64>| Expectation {
+        kind: kind as i32,
+        within_ms,
+        ..Default::default()
+    };
+    vec![
+        expect(ControlKind::Detective, hypothesis.detect_within_ms),
+        expect(ControlKind::Corrective, hypothesis.correct_within_ms),
+    ]
+}
+
 /// How long a fault stays injected: its exposure window, shortened to the last hypothesis deadline, since
 /// nothing observed later can change the verdict.
 pub fn hold_duration(exposure_window_ms: u64, hypothesis: Option<&Hypothesis>) -> Duration {

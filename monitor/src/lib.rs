@@ -16,6 +16,7 @@
 //! stop source (`--stop-on-source`, an SLO alarm say) raises `rdfi.v1.safety.abort` (every executor reverts
 //! everything) and never counts as a detection.
 
+pub mod cadence;
 pub mod correlate;
 pub mod shapes;
 mod sources;
@@ -78,6 +79,17 @@ pub struct MonitorConfig {
     pub sources: Vec<SignalSourceSpec>,
     /// The NATS server the monitor runs over, where a nats source without a url subscribes.
     pub nats_url: Option<String>,
+}
+
+/// A faulted resource the monitor reads until it is restored or reverted.
+struct Watched<'a> {
+    run_id: &'a str,
+    fault_instance_id: &'a str,
+    fault_id: &'a str,
+    resource: &'a ResourceRef,
+    injected_at_ms: i64,
+    /// Milliseconds after the injection, soonest first.
+    corrective_deadlines: &'a [u64],
 }
 
 struct ActiveFault {
@@ -377,14 +389,23 @@ impl Monitor {
         if !injected.dry_run {
             let monitor = self.clone();
             let (run_id, fault_instance_id) = (run_id.to_owned(), fault_instance_id.to_owned());
+            let deadlines = injected
+                .hypothesis
+                .as_ref()
+                .map(cadence::corrective_deadlines)
+                .unwrap_or_default();
             tokio::spawn(
                 async move {
                     monitor
                         .poll_until_restored(
-                            &run_id,
-                            &fault_instance_id,
-                            &injected.fault_id,
-                            &resource,
+                            Watched {
+                                run_id: &run_id,
+                                fault_instance_id: &fault_instance_id,
+                                fault_id: &injected.fault_id,
+                                resource: &resource,
+                                injected_at_ms,
+                                corrective_deadlines: &deadlines,
+                            },
                             stop_watching,
                         )
                         .await
@@ -395,47 +416,56 @@ impl Monitor {
         Ok(())
     }
 
-    /// Reads the resource every poll interval; once the fault's misconfiguration is gone and rdfi has not
-    /// reverted it yet, someone else corrected it.
-    async fn poll_until_restored(
-        &self,
-        run_id: &str,
-        fault_instance_id: &str,
-        fault_id: &str,
-        resource: &ResourceRef,
-        stop_watching: CancellationToken,
-    ) {
+    /// Reads the resource at the pace [`cadence`] sets; once the fault's misconfiguration is gone and rdfi has
+    /// not reverted it yet, someone else corrected it.
+    async fn poll_until_restored(&self, fault: Watched<'_>, stop_watching: CancellationToken) {
+        let (mut reads, mut failures) = (0u32, 0u32);
         loop {
+            let elapsed_ms = (now_ms() - fault.injected_at_ms).max(0).unsigned_abs();
+            let delay = cadence::next_read(
+                self.poll_interval,
+                reads,
+                failures,
+                cadence::until_next_deadline(fault.corrective_deadlines, elapsed_ms),
+            );
             tokio::select! {
                 _ = stop_watching.cancelled() => return,
-                _ = tokio::time::sleep(self.poll_interval) => {}
+                _ = tokio::time::sleep(delay) => {}
             }
-            match self.provider.faults().is_present(fault_id, resource).await {
-                Ok(true) => {}
+            reads = reads.saturating_add(1);
+            match self
+                .provider
+                .faults()
+                .is_present(fault.fault_id, fault.resource)
+                .await
+            {
+                Ok(true) => failures = 0,
                 Ok(false) => {
                     if stop_watching.is_cancelled() {
                         return;
                     }
                     let observed_at = now_ms();
-                    tracing::info!(resource = %resource.id, "the fault was corrected by another actor");
+                    tracing::info!(resource = %fault.resource.id, "the fault was corrected by another actor");
                     let event = events::event(
                         SOURCE,
-                        run_id,
-                        fault_instance_id,
+                        fault.run_id,
+                        fault.fault_instance_id,
                         "",
                         Payload::StateRestored(StateRestored {
-                            resource: Some(resource.clone()),
+                            resource: Some(fault.resource.clone()),
                             observed_at: Some(timestamp_from_millis(observed_at)),
                         }),
                     );
                     if let Err(error) = self.bus.publish(&event).await {
                         tracing::warn!(%error, "cannot publish the restored state; polling on");
+                        failures = failures.saturating_add(1);
                         continue;
                     }
                     return;
                 }
                 Err(error) => {
-                    tracing::warn!(%error, resource = %resource.id, "polling the faulted resource failed")
+                    failures = failures.saturating_add(1);
+                    tracing::warn!(%error, resource = %fault.resource.id, "polling the faulted resource failed")
                 }
             }
         }
