@@ -18,6 +18,7 @@
 
 pub mod cadence;
 pub mod correlate;
+pub mod restore;
 pub mod shapes;
 mod sources;
 mod webhook;
@@ -416,10 +417,12 @@ impl Monitor {
         Ok(())
     }
 
-    /// Reads the resource at the pace [`cadence`] sets; once the fault's misconfiguration is gone and rdfi has
-    /// not reverted it yet, someone else corrected it.
+    /// Reads the resource at the pace [`cadence`] sets; once none of the fault's misconfiguration is left and
+    /// rdfi has not reverted it yet, someone else corrected it; when less of it is left than before, someone
+    /// corrected it in part ([`restore`]). The first read, right after the injection, is the measure.
     async fn poll_until_restored(&self, fault: Watched<'_>, stop_watching: CancellationToken) {
         let (mut reads, mut failures) = (0u32, 0u32);
+        let mut measured: Option<(usize, usize)> = None;
         loop {
             let elapsed_ms = (now_ms() - fault.injected_at_ms).max(0).unsigned_abs();
             let delay = cadence::next_read(
@@ -428,46 +431,64 @@ impl Monitor {
                 failures,
                 cadence::until_next_deadline(fault.corrective_deadlines, elapsed_ms),
             );
-            tokio::select! {
-                _ = stop_watching.cancelled() => return,
-                _ = tokio::time::sleep(delay) => {}
+            if reads > 0 {
+                tokio::select! {
+                    _ = stop_watching.cancelled() => return,
+                    _ = tokio::time::sleep(delay) => {}
+                }
             }
             reads = reads.saturating_add(1);
-            match self
+            let now = match self
                 .provider
                 .faults()
-                .is_present(fault.fault_id, fault.resource)
+                .misconfiguration(fault.fault_id, fault.resource)
                 .await
             {
-                Ok(true) => failures = 0,
-                Ok(false) => {
-                    if stop_watching.is_cancelled() {
-                        return;
-                    }
-                    let observed_at = now_ms();
-                    tracing::info!(resource = %fault.resource.id, "the fault was corrected by another actor");
-                    let event = events::event(
-                        SOURCE,
-                        fault.run_id,
-                        fault.fault_instance_id,
-                        "",
-                        Payload::StateRestored(StateRestored {
-                            resource: Some(fault.resource.clone()),
-                            observed_at: Some(timestamp_from_millis(observed_at)),
-                        }),
-                    );
-                    if let Err(error) = self.bus.publish(&event).await {
-                        tracing::warn!(%error, "cannot publish the restored state; polling on");
-                        failures = failures.saturating_add(1);
-                        continue;
-                    }
-                    return;
-                }
+                Ok(now) => now,
                 Err(error) => {
                     failures = failures.saturating_add(1);
-                    tracing::warn!(%error, resource = %fault.resource.id, "polling the faulted resource failed")
+                    tracing::warn!(%error, resource = %fault.resource.id, "polling the faulted resource failed");
+                    continue;
                 }
+            };
+            failures = 0;
+            let (injected, least) = *measured.get_or_insert((now, now));
+            let (partial, remaining) = match restore::restoration(injected, least, now) {
+                restore::Restoration::Unchanged => continue,
+                restore::Restoration::Partial { remaining, .. } => (true, remaining),
+                restore::Restoration::Restored => (false, 0),
+            };
+            if stop_watching.is_cancelled() {
+                return;
             }
+            let observed_at = now_ms();
+            tracing::info!(resource = %fault.resource.id, partial, remaining, injected, "the fault was corrected by another actor");
+            let event = events::event(
+                SOURCE,
+                fault.run_id,
+                fault.fault_instance_id,
+                &format!("{partial}\u{1f}{remaining}"),
+                Payload::StateRestored(StateRestored {
+                    resource: Some(fault.resource.clone()),
+                    observed_at: Some(timestamp_from_millis(observed_at)),
+                    partial,
+                    remaining: u32::try_from(remaining).unwrap_or(u32::MAX),
+                    injected: if partial {
+                        u32::try_from(injected).unwrap_or(u32::MAX)
+                    } else {
+                        0
+                    },
+                }),
+            );
+            if let Err(error) = self.bus.publish(&event).await {
+                tracing::warn!(%error, "cannot publish the restored state; polling on");
+                failures = failures.saturating_add(1);
+                continue;
+            }
+            if !partial {
+                return;
+            }
+            measured = Some((injected, remaining));
         }
     }
 

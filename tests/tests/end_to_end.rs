@@ -276,6 +276,73 @@ async fn a_public_bucket_restored_by_a_corrective_control_is_corrected() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrective_control_that_removes_only_the_public_write_grant_is_a_partial_restore() {
+    let (nats, moto, aws) = start_estate().await;
+    aws.create_bucket("uploads", &[("rdfi-target", "true")])
+        .await;
+    let baseline = aws.acl_lines("uploads").await;
+    let cluster = Cluster::start(&nats, &moto);
+    let watched = aws.clone();
+    let corrector_clients = aws.clone();
+    let corrector = watch(
+        Duration::from_millis(300),
+        move || {
+            let watched = watched.clone();
+            async move { watched.bucket_is_public("uploads").await }
+        },
+        move || async move {
+            corrector_clients
+                .remove_public_grant("uploads", "WRITE")
+                .await
+        },
+    );
+    let experiment = experiment_yaml(
+        "aws.s3.bucket-public-read-write-acl",
+        "3s",
+        Some("3s"),
+        "3s",
+    )
+    .replace("  detect: { within: 3s }\n", "");
+    let (code, report) = cluster.submit(&experiment).await;
+    corrector.abort();
+
+    assert_eq!(code, 1, "the bucket stayed public: {report:#}");
+    let fault = only_fault(&report);
+    assert_eq!(fault["verdict"], "missed", "{report:#}");
+    assert!(fault["timeToCorrectMs"].is_null(), "{report:#}");
+    let correct = &fault["expectations"][0];
+    assert_eq!(correct["kind"], "correct", "{report:#}");
+    assert_eq!(correct["outcome"], "failed", "{report:#}");
+    assert!(
+        correct["reason"].as_str().is_some_and(
+            |reason| reason.starts_with("only partly restored (1 of 2 changes left at")
+        ),
+        "{report:#}"
+    );
+    assert_eq!(fault["revertVerified"], true, "{report:#}");
+    assert_eq!(aws.acl_lines("uploads").await, baseline);
+
+    let mut knowledge = KnowledgeServiceClient::connect(cluster.knowledge_url.clone())
+        .await
+        .unwrap();
+    let run = knowledge
+        .get_run(GetRunRequest {
+            run_id: report["runId"].as_str().unwrap().to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        run.faults[0]
+            .observations
+            .iter()
+            .any(|o| o.kind == "partially_restored" && o.title.ends_with("1 of 2 changes left")),
+        "{:?}",
+        run.faults[0].observations
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_policy_on_a_user_is_detected_and_only_it_is_detached() {
     let (nats, moto, aws) = start_estate().await;
     let arn = aws
