@@ -374,6 +374,7 @@ impl Monitor {
                 .filter(|(received_at, signal)| {
                     correlate::detects(
                         &resource,
+                        fault_instance_id,
                         injected_at_ms,
                         signal,
                         *received_at,
@@ -503,9 +504,10 @@ impl Monitor {
         }
         let matching: Vec<(String, String)> = lock(&self.active)
             .iter()
-            .filter(|(_, fault)| {
+            .filter(|(id, fault)| {
                 correlate::detects(
                     &fault.resource,
+                    id,
                     fault.injected_at_ms,
                     &signal,
                     received_at,
