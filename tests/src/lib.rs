@@ -16,11 +16,11 @@ pub mod control;
 pub mod gcs;
 pub mod tools;
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::collections::BTreeSet;
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -52,7 +52,10 @@ pub(crate) fn installed(set: &'static str, venv: PathBuf) -> PathBuf {
             .arg(set)
             .status()
             .expect("scripts/test-deps.sh runs");
-        assert!(status.success(), "scripts/test-deps.sh {set} failed: {status}");
+        assert!(
+            status.success(),
+            "scripts/test-deps.sh {set} failed: {status}"
+        );
         sets.insert(set);
     }
     venv

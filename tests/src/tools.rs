@@ -4,7 +4,7 @@
 //!
 //! - [`CustodianSchedule`]: Cloud Custodian's `custodian run` started every few seconds, as cron starts it, a
 //!   corrective control; stopped when dropped.
-//! - [`prowler_scan`]: one Prowler scan writing OCSF JSON, the file a detector posts to the monitor's webhook.
+//! - [`Prowler::scan`]: one Prowler scan writing OCSF JSON, the file a detector posts to the monitor's webhook.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -34,7 +34,10 @@ fn tool_env(moto: &MotoServer, home: &Path) -> Vec<(String, String)> {
         [
             ("AWS_DEFAULT_REGION", aws::REGION.to_owned()),
             ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
-            ("AWS_CONFIG_FILE", home.join("aws-config").display().to_string()),
+            (
+                "AWS_CONFIG_FILE",
+                home.join("aws-config").display().to_string(),
+            ),
             (
                 "AWS_SHARED_CREDENTIALS_FILE",
                 home.join("aws-credentials").display().to_string(),
@@ -112,7 +115,10 @@ impl CustodianSchedule {
 
     /// How many runs have ended.
     pub fn runs(&self) -> usize {
-        self.runs.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.runs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     /// The resources any run matched (and acted on), by name, in the order seen.
@@ -174,34 +180,47 @@ impl ProwlerScan {
     }
 }
 
-/// Runs `prowler aws --no-banner -f REGION -c CHECKS -M json-ocsf -o DIR -F scan` against `moto`, and reads
-/// the OCSF file it wrote, `DIR/scan.ocsf.json`.
-pub async fn prowler_scan(moto: &MotoServer, checks: &[&str]) -> ProwlerScan {
-    let dir = tempfile::tempdir().expect("a directory for Prowler");
-    let output = tokio::process::Command::new(tool_program("prowler"))
-        .args(["aws", "--no-banner", "-f", aws::REGION, "-c"])
-        .args(checks)
-        .args(["-M", "json-ocsf", "-o"])
-        .arg(dir.path())
-        .args(["-F", "scan"])
-        .envs(tool_env(moto, dir.path()))
-        .stdin(Stdio::null())
-        .kill_on_drop(true)
-        .output()
-        .await
-        .expect("prowler runs");
-    let log = format!(
-        "{}\n{}{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let file = dir.path().join("scan.ocsf.json");
-    let ocsf = std::fs::read(&file)
-        .unwrap_or_else(|error| panic!("Prowler wrote no {}: {error}\n{log}", file.display()));
-    ProwlerScan {
-        code: output.status.code(),
-        ocsf,
-        log,
+/// Prowler, installed: install it before a fault is injected, as the install takes minutes.
+pub struct Prowler {
+    program: PathBuf,
+}
+
+impl Prowler {
+    pub fn installed() -> Prowler {
+        Prowler {
+            program: tool_program("prowler"),
+        }
+    }
+
+    /// Runs `prowler aws --no-banner -f REGION -c CHECKS -M json-ocsf -o DIR -F scan` against `moto`, and
+    /// reads the OCSF file it wrote, `DIR/scan.ocsf.json`.
+    pub async fn scan(&self, moto: &MotoServer, checks: &[&str]) -> ProwlerScan {
+        let dir = tempfile::tempdir().expect("a directory for Prowler");
+        let output = tokio::process::Command::new(&self.program)
+            .args(["aws", "--no-banner", "-f", aws::REGION, "-c"])
+            .args(checks)
+            .args(["-M", "json-ocsf", "-o"])
+            .arg(dir.path())
+            .args(["-F", "scan"])
+            .envs(tool_env(moto, dir.path()))
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .output()
+            .await
+            .expect("prowler runs");
+        let log = format!(
+            "{}\n{}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let file = dir.path().join("scan.ocsf.json");
+        let ocsf = std::fs::read(&file)
+            .unwrap_or_else(|error| panic!("Prowler wrote no {}: {error}\n{log}", file.display()));
+        ProwlerScan {
+            code: output.status.code(),
+            ocsf,
+            log,
+        }
     }
 }

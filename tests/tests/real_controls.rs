@@ -9,7 +9,7 @@ use std::time::Duration;
 use aws_sdk_s3::types::BucketCannedAcl;
 use rdfi_tests::aws::{Clients, clients};
 use rdfi_tests::cluster::report_of;
-use rdfi_tests::tools::{CustodianSchedule, prowler_scan};
+use rdfi_tests::tools::{CustodianSchedule, Prowler};
 use rdfi_tests::{MotoServer, free_port, rdfi_binary, wait_until};
 use serde_json::Value;
 
@@ -80,7 +80,11 @@ fn only_fault(report: &Value) -> &Value {
 /// The fault's one expectation, of this kind.
 fn only_expectation<'a>(fault: &'a Value, kind: &str) -> &'a Value {
     let expectations = fault["expectations"].as_array().expect("expectations[]");
-    assert_eq!(expectations.len(), 1, "only the stated expectation: {fault:#}");
+    assert_eq!(
+        expectations.len(),
+        1,
+        "only the stated expectation: {fault:#}"
+    );
     assert_eq!(expectations[0]["kind"], kind, "{fault:#}");
     &expectations[0]
 }
@@ -100,14 +104,8 @@ async fn cloud_custodian_on_a_schedule_corrects_a_public_bucket_acl() {
         free_port(),
     )
     .await;
+    let (runs, matched) = (custodian.runs(), custodian.matched());
 
-    assert!(custodian.runs() > 1, "Custodian ran on schedule");
-    assert_eq!(
-        custodian.matched(),
-        ["web-assets"],
-        "Custodian found the public bucket and removed its public grants"
-    );
-    drop(custodian);
     assert_eq!(code, 0, "the hypothesis held: {report:#}");
     let fault = only_fault(&report);
     assert_eq!(fault["verdict"], "corrected", "{report:#}");
@@ -116,6 +114,12 @@ async fn cloud_custodian_on_a_schedule_corrects_a_public_bucket_acl() {
     let latency = correct["latencyMs"].as_u64().expect("a time to correct");
     assert_eq!(fault["timeToCorrectMs"], latency, "{report:#}");
     assert_eq!(report["findings"], Value::Array(Vec::new()), "{report:#}");
+    assert!(runs > 1, "Custodian ran on schedule");
+    assert_eq!(
+        matched,
+        ["web-assets"],
+        "Custodian found the public bucket and removed its public grants"
+    );
     assert_eq!(fault["revertVerified"], true, "{report:#}");
     assert_eq!(
         aws.acl_lines("web-assets").await,
@@ -127,7 +131,12 @@ async fn cloud_custodian_on_a_schedule_corrects_a_public_bucket_acl() {
 /// Posts a file to the webhook with the command docs/signals.md shows; the webhook's JSON answer.
 async fn post_file(webhook_port: u16, file: &Path) -> Value {
     let output = tokio::process::Command::new("curl")
-        .args(["-sS", "--fail-with-body", "-H", "Content-Type: application/json"])
+        .args([
+            "-sS",
+            "--fail-with-body",
+            "-H",
+            "Content-Type: application/json",
+        ])
         .arg("--data-binary")
         .arg(format!("@{}", file.display()))
         .arg(format!("http://127.0.0.1:{webhook_port}/v1/signals"))
@@ -168,7 +177,8 @@ async fn make_public(aws: &Clients, bucket: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_prowler_scan_posted_to_the_webhook_detects_a_public_bucket_and_no_other_resource_counts()
-{
+ {
+    let prowler = Prowler::installed();
     let moto = MotoServer::start();
     let aws = clients(&moto.endpoint).await;
     aws.create_bucket("payments-exports", &[("rdfi-target", "true")])
@@ -181,10 +191,12 @@ async fn a_real_prowler_scan_posted_to_the_webhook_detects_a_public_bucket_and_n
     let experiment = experiment("{ detect: { within: 4m, sources: [prowler] } }", "4m");
     let detector = async {
         assert!(
-            wait_until(Duration::from_secs(60), || aws.bucket_is_public("payments-exports")).await,
+            wait_until(Duration::from_secs(60), || aws
+                .bucket_is_public("payments-exports"))
+            .await,
             "the fault was injected"
         );
-        let scan = prowler_scan(&moto, PROWLER_CHECKS).await;
+        let scan = prowler.scan(&moto, PROWLER_CHECKS).await;
         assert_eq!(scan.code, Some(3), "failed findings: {}", scan.log);
         let findings = scan.findings();
         assert_eq!(
@@ -205,7 +217,10 @@ async fn a_real_prowler_scan_posted_to_the_webhook_detects_a_public_bucket_and_n
         std::fs::write(&file, serde_json::to_vec(&elsewhere).unwrap()).unwrap();
         let answer = post_file(webhook_port, &file).await;
         assert_eq!(answer["signals"], 1, "{answer}");
-        assert_eq!(answer["correlated"], 0, "a finding about another bucket detects nothing: {answer}");
+        assert_eq!(
+            answer["correlated"], 0,
+            "a finding about another bucket detects nothing: {answer}"
+        );
 
         // Then Prowler's file as it wrote it.
         let file = files.path().join("scan.ocsf.json");
@@ -214,14 +229,17 @@ async fn a_real_prowler_scan_posted_to_the_webhook_detects_a_public_bucket_and_n
         assert_eq!(answer["signals"], 2, "{answer}");
         assert_eq!(answer["correlated"], 1, "{answer}");
     };
-    let ((code, report), ()) =
-        tokio::join!(rdfi_run(&moto, &experiment, webhook_port), detector);
+    let ((code, report), ()) = tokio::join!(rdfi_run(&moto, &experiment, webhook_port), detector);
     assert_eq!(code, 0, "the hypothesis held: {report:#}");
     let fault = only_fault(&report);
     assert_eq!(fault["verdict"], "detected", "{report:#}");
     let detect = only_expectation(fault, "detect");
     assert_eq!(detect["outcome"], "met", "{report:#}");
-    assert_eq!(detect["answeredBy"], serde_json::json!(["Prowler"]), "{report:#}");
+    assert_eq!(
+        detect["answeredBy"],
+        serde_json::json!(["Prowler"]),
+        "{report:#}"
+    );
     let latency = detect["latencyMs"].as_u64().expect("a time to detect");
     assert_eq!(fault["timeToDetectMs"], latency, "{report:#}");
     assert_eq!(fault["revertVerified"], true, "{report:#}");
