@@ -196,6 +196,10 @@ async fn a_real_prowler_scan_posted_to_the_webhook_detects_a_public_bucket_and_n
             .await,
             "the fault was injected"
         );
+        // Prowler stamps every finding with the second its scan started, rounded down, and the monitor takes
+        // signals observed from 1 s before the injection: a scan started in the very moment the ACL turned
+        // public could read as older than that. A scheduled scanner starts later than this anyway.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
         let scan = prowler.scan(&moto, PROWLER_CHECKS).await;
         assert_eq!(scan.code, Some(3), "failed findings: {}", scan.log);
         let findings = scan.findings();
