@@ -63,6 +63,8 @@ async fn start(auth: SignalsAuth) -> Monitor {
             signals_auth: auth,
             poll_interval: Duration::from_secs(1),
             stop_sources: vec!["checkout-slo-alarm".to_owned()],
+            sources: Vec::new(),
+            nats_url: None,
         },
         shutdown.clone(),
     ));
@@ -343,6 +345,8 @@ async fn beyond_loopback_without_authentication_it_refuses_to_start() {
             signals_auth: SignalsAuth::default(),
             poll_interval: Duration::from_secs(1),
             stop_sources: Vec::new(),
+            sources: Vec::new(),
+            nats_url: None,
         },
         CancellationToken::new(),
     )
