@@ -58,8 +58,8 @@ pub struct Observed {
     pub signals: Vec<Signal>,
     /// When the monitor saw the misconfiguration gone (before or after rdfi's revert).
     pub restored_at_ms: Option<i64>,
-    /// The last time the monitor saw part of the misconfiguration removed by someone else, if it did.
-    pub partial_restore: Option<PartialRestore>,
+    /// Each time the monitor saw part of the misconfiguration removed by someone else (each leaving less).
+    pub partial_restores: Vec<PartialRestore>,
     pub ending: Ending,
 }
 
@@ -412,8 +412,10 @@ fn injected(observed: &Observed, expectations: &[Expectation], window: &Window<'
                 corrected_at.map(|at| window.since_injection(at)),
                 Vec::new(),
                 match observed
-                    .partial_restore
+                    .partial_restores
+                    .iter()
                     .filter(|partial| partial.at_ms <= window.revert_started_at_ms)
+                    .min_by_key(|partial| partial.remaining)
                 {
                     Some(partial) => format!(
                         "only partly restored ({} of {} changes left at {} ms), not fully",

@@ -49,7 +49,7 @@ struct FaultFacts {
     injected_at_ms: Option<i64>,
     signals: Vec<Signal>,
     restored_at_ms: Option<i64>,
-    partial_restore: Option<PartialRestore>,
+    partial_restores: Vec<PartialRestore>,
     /// How the story ended, and whether the revert was verified; the fault waits here for its settle time.
     ending: Option<(Ending, bool)>,
     judged: bool,
@@ -216,16 +216,16 @@ impl State {
                 let fault = self.faults.entry(fault_key).or_default();
                 let observed = at(&restored.observed_at);
                 if restored.partial {
-                    // The least left is the latest news.
-                    let partial = observed.map(|at_ms| PartialRestore {
-                        at_ms,
-                        remaining: restored.remaining,
-                        injected: restored.injected,
-                    });
-                    if fault.partial_restore.is_none_or(|seen| {
-                        partial.is_some_and(|partial| partial.remaining < seen.remaining)
-                    }) {
-                        fault.partial_restore = partial;
+                    // Few: each leaves less than the one before (and redeliveries are the same one).
+                    if let Some(at_ms) = observed {
+                        let partial = PartialRestore {
+                            at_ms,
+                            remaining: restored.remaining,
+                            injected: restored.injected,
+                        };
+                        if !fault.partial_restores.contains(&partial) {
+                            fault.partial_restores.push(partial);
+                        }
                     }
                 } else {
                     fault.restored_at_ms = fault.restored_at_ms.min(observed).or(observed);
@@ -323,7 +323,7 @@ impl State {
             injected_at_ms: fault.injected_at_ms,
             signals: std::mem::take(&mut fault.signals),
             restored_at_ms: fault.restored_at_ms,
-            partial_restore: fault.partial_restore,
+            partial_restores: std::mem::take(&mut fault.partial_restores),
             ending,
         });
         let (fault_id, resource) = (fault.fault_id.clone(), fault.resource.clone());

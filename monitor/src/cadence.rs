@@ -10,7 +10,8 @@
 
 use std::time::Duration;
 
-/// The first read after the injection comes this soon (or at the configured interval, if shorter).
+/// The first read comes this long after the injection (or the configured interval, if shorter); the pace
+/// doubles from it.
 pub const FIRST: Duration = Duration::from_millis(100);
 /// After failed reads, at most this many intervals pass before the next.
 pub const MAX_BACKOFF: u32 = 8;
@@ -30,15 +31,20 @@ pub fn next_read(
     failures: u32,
     until_deadline: Option<Duration>,
 ) -> Duration {
-    let first = FIRST.min(interval);
-    if failures > 0 {
-        let factor = 1u32 << failures.min(MAX_BACKOFF.ilog2());
-        return interval.saturating_mul(factor);
-    }
-    let paced = first.saturating_mul(1u32 << reads.min(31)).min(interval);
+    let paced = FIRST
+        .min(interval)
+        .saturating_mul(1u32 << reads.min(31))
+        .min(interval);
+    let delay = if failures > 0 {
+        paced
+            .saturating_mul(1u32 << failures.min(31))
+            .min(interval.saturating_mul(MAX_BACKOFF))
+    } else {
+        paced
+    };
     match until_deadline {
-        Some(left) if left > DEADLINE_LEAD && left - DEADLINE_LEAD < paced => left - DEADLINE_LEAD,
-        _ => paced,
+        Some(left) if left > DEADLINE_LEAD && left - DEADLINE_LEAD < delay => left - DEADLINE_LEAD,
+        _ => delay,
     }
 }
 
@@ -54,11 +60,13 @@ pub fn corrective_deadlines(hypothesis: &rdfi_proto::v1::Hypothesis) -> Vec<u64>
     deadlines
 }
 
-/// The time left, `elapsed_ms` after the injection, to the next of `deadlines` still ahead.
+/// The time left, `elapsed_ms` after the injection, to the next of `deadlines` whose read is still ahead (more
+/// than [`DEADLINE_LEAD`] away).
 pub fn until_next_deadline(deadlines: &[u64], elapsed_ms: u64) -> Option<Duration> {
+    let lead = DEADLINE_LEAD.as_millis() as u64;
     deadlines
         .iter()
-        .find(|deadline| **deadline > elapsed_ms)
+        .find(|deadline| **deadline > elapsed_ms.saturating_add(lead))
         .map(|deadline| Duration::from_millis(deadline - elapsed_ms))
 }
 
@@ -98,11 +106,20 @@ mod tests {
     }
 
     #[test]
-    fn failures_back_off_doubling_up_to_the_cap() {
+    fn failures_back_off_doubling_the_pace_up_to_the_cap_but_not_past_a_deadline() {
         let delays: Vec<u64> = (1..6)
-            .map(|failures| next_read(SECOND, 3, failures, None).as_secs())
+            .map(|failures| next_read(SECOND, 6, failures, None).as_secs())
             .collect();
         assert_eq!(delays, [2, 4, 8, 8, 8]);
+        assert_eq!(
+            next_read(SECOND, 0, 1, None),
+            Duration::from_millis(200),
+            "early on, from the early pace"
+        );
+        assert_eq!(
+            next_read(SECOND, 6, 3, Some(Duration::from_secs(3))),
+            Duration::from_millis(2_900)
+        );
     }
 
     #[test]
@@ -139,6 +156,15 @@ mod tests {
             Some(Duration::from_secs(50))
         );
         assert_eq!(until_next_deadline(&[10_000], 10_001), None);
+        // A deadline whose lead has begun is read already: the next one counts.
+        assert_eq!(
+            until_next_deadline(&[10_000, 10_050], 9_950),
+            None
+        );
+        assert_eq!(
+            until_next_deadline(&[10_000, 11_000], 9_950),
+            Some(Duration::from_millis(1_050))
+        );
     }
 
     proptest! {
@@ -154,15 +180,13 @@ mod tests {
             let delay = next_read(interval, reads, failures, left);
             prop_assert!(delay > Duration::ZERO);
             prop_assert!(delay <= interval * MAX_BACKOFF);
+            if let Some(left) = left.filter(|left| *left > DEADLINE_LEAD) {
+                prop_assert!(delay <= left - DEADLINE_LEAD);
+            }
+            prop_assert!(delay <= next_read(interval, reads + 1, failures, None));
+            prop_assert!(delay <= next_read(interval, reads, failures + 1, left));
             if failures == 0 {
                 prop_assert!(delay <= interval);
-                prop_assert!(delay <= next_read(interval, reads + 1, 0, None));
-                if let Some(left) = left.filter(|left| *left > DEADLINE_LEAD) {
-                    prop_assert!(delay <= left - DEADLINE_LEAD);
-                }
-            } else {
-                prop_assert!(delay >= interval.min(FIRST));
-                prop_assert!(delay <= next_read(interval, reads, failures + 1, left));
             }
         }
     }

@@ -357,15 +357,22 @@ impl Monitor {
             .map(unix_millis)
             .unwrap_or_else(now_ms);
         let stop_watching = CancellationToken::new();
-        lock(&self.active).insert(
-            fault_instance_id.to_owned(),
-            ActiveFault {
-                run_id: run_id.to_owned(),
-                resource: resource.clone(),
-                injected_at_ms,
-                stop_watching: stop_watching.clone(),
-            },
-        );
+        {
+            let mut active = lock(&self.active);
+            if active.contains_key(fault_instance_id) {
+                // Delivered again: it is watched already.
+                return Ok(());
+            }
+            active.insert(
+                fault_instance_id.to_owned(),
+                ActiveFault {
+                    run_id: run_id.to_owned(),
+                    resource: resource.clone(),
+                    injected_at_ms,
+                    stop_watching: stop_watching.clone(),
+                },
+            );
+        }
         let early: Vec<(i64, Signal)> = {
             let mut early = lock(&self.early_signals);
             early.expire(now_ms(), EARLY_SIGNALS);
@@ -420,10 +427,10 @@ impl Monitor {
 
     /// Reads the resource at the pace [`cadence`] sets; once none of the fault's misconfiguration is left and
     /// rdfi has not reverted it yet, someone else corrected it; when less of it is left than before, someone
-    /// corrected it in part ([`restore`]). The first read, right after the injection, is the measure.
+    /// corrected it in part ([`restore`]). The first read that sees it is the measure.
     async fn poll_until_restored(&self, fault: Watched<'_>, stop_watching: CancellationToken) {
         let (mut reads, mut failures) = (0u32, 0u32);
-        let mut measured: Option<(usize, usize)> = None;
+        let mut measure: Option<restore::Measure> = None;
         loop {
             let elapsed_ms = (now_ms() - fault.injected_at_ms).max(0).unsigned_abs();
             let delay = cadence::next_read(
@@ -432,11 +439,9 @@ impl Monitor {
                 failures,
                 cadence::until_next_deadline(fault.corrective_deadlines, elapsed_ms),
             );
-            if reads > 0 {
-                tokio::select! {
-                    _ = stop_watching.cancelled() => return,
-                    _ = tokio::time::sleep(delay) => {}
-                }
+            tokio::select! {
+                _ = stop_watching.cancelled() => return,
+                _ = tokio::time::sleep(delay) => {}
             }
             reads = reads.saturating_add(1);
             let now = match self
@@ -453,11 +458,17 @@ impl Monitor {
                 }
             };
             failures = 0;
-            let (injected, least) = *measured.get_or_insert((now, now));
-            let (partial, remaining) = match restore::restoration(injected, least, now) {
-                restore::Restoration::Unchanged => continue,
-                restore::Restoration::Partial { remaining, .. } => (true, remaining),
-                restore::Restoration::Restored => (false, 0),
+            let (meaning, measured) = restore::restoration(measure, now);
+            let (partial, remaining, injected) = match meaning {
+                restore::Restoration::Unchanged => {
+                    measure = measured;
+                    continue;
+                }
+                restore::Restoration::Partial {
+                    remaining,
+                    injected,
+                } => (true, remaining, injected),
+                restore::Restoration::Restored => (false, 0, 0),
             };
             if stop_watching.is_cancelled() {
                 return;
@@ -474,11 +485,7 @@ impl Monitor {
                     observed_at: Some(timestamp_from_millis(observed_at)),
                     partial,
                     remaining: u32::try_from(remaining).unwrap_or(u32::MAX),
-                    injected: if partial {
-                        u32::try_from(injected).unwrap_or(u32::MAX)
-                    } else {
-                        0
-                    },
+                    injected: u32::try_from(injected).unwrap_or(u32::MAX),
                 }),
             );
             if let Err(error) = self.bus.publish(&event).await {
@@ -489,7 +496,7 @@ impl Monitor {
             if !partial {
                 return;
             }
-            measured = Some((injected, remaining));
+            measure = measured;
         }
     }
 
@@ -497,6 +504,16 @@ impl Monitor {
     /// each. Returns how many faults it was correlated with.
     /// A stop source's signal raises the abort and correlates with nothing.
     pub(crate) async fn ingest(&self, signal: Signal) -> usize {
+        self.ingest_where(signal, |_, _| true).await
+    }
+
+    /// [`Monitor::ingest`], for the faults `new` says the signal is news to (called with an empty id when it
+    /// names no active fault, before it is kept for one being injected).
+    pub(crate) async fn ingest_where(
+        &self,
+        signal: Signal,
+        mut new: impl FnMut(&Signal, &str) -> bool,
+    ) -> usize {
         let received_at = now_ms();
         if correlate::is_stop_source(&signal.source, &self.stop_sources) {
             self.raise_abort(&signal, received_at).await;
@@ -517,11 +534,18 @@ impl Monitor {
             .map(|(id, fault)| (id.clone(), fault.run_id.clone()))
             .collect();
         if matching.is_empty() {
-            tracing::info!(%signal, "signal names no active fault; kept in case one is being injected");
-            lock(&self.early_signals).keep(received_at, signal, EARLY_SIGNALS);
+            if new(&signal, "") {
+                tracing::info!(%signal, "signal names no active fault; kept in case one is being injected");
+                lock(&self.early_signals).keep(received_at, signal, EARLY_SIGNALS);
+            }
             return 0;
         }
+        let mut published = 0;
         for (fault_instance_id, run_id) in &matching {
+            if !new(&signal, fault_instance_id) {
+                continue;
+            }
+            published += 1;
             if let Err(error) = self
                 .publish_signal(run_id, fault_instance_id, &signal, received_at)
                 .await
@@ -529,7 +553,7 @@ impl Monitor {
                 tracing::error!(%error, "cannot publish a detection signal");
             }
         }
-        matching.len()
+        published
     }
 
     /// A stop condition held: every executor reverts every active fault.

@@ -46,7 +46,7 @@ fn base() -> Observed {
         injected_at_ms: Some(1_000),
         signals: Vec::new(),
         restored_at_ms: None,
-        partial_restore: None,
+        partial_restores: Vec::new(),
         ending: reverted(4_000),
     }
 }
@@ -121,8 +121,14 @@ fn a_partial_restore_is_no_correction_and_says_so() {
         remaining: 1,
         injected: 2,
     };
+    // One seen only after rdfi's revert began (less left, by rdfi's own revert) is not counted.
+    let during_revert = PartialRestore {
+        at_ms: 4_100,
+        remaining: 0,
+        ..partial
+    };
     let judgement = judge(&Observed {
-        partial_restore: Some(partial),
+        partial_restores: vec![partial, during_revert],
         ..base()
     });
     assert_eq!(judgement.verdict, Verdict::Missed);
@@ -131,12 +137,8 @@ fn a_partial_restore_is_no_correction_and_says_so() {
         judgement.expectations[2].reason,
         "only partly restored (1 of 2 changes left at 1200 ms), not fully within 2000 ms"
     );
-    // One seen only after rdfi's revert began is not counted.
     let late = judge(&Observed {
-        partial_restore: Some(PartialRestore {
-            at_ms: 4_100,
-            ..partial
-        }),
+        partial_restores: vec![during_revert],
         ..base()
     });
     assert_eq!(
@@ -509,7 +511,7 @@ fn arb_observed() -> impl Strategy<Value = Observed> {
                     .map(|(at_ms, source)| signal(at_ms, source))
                     .collect(),
                 restored_at_ms,
-                partial_restore: None,
+                partial_restores: Vec::new(),
                 ending,
             },
         )

@@ -52,8 +52,9 @@ pub(crate) fn parse(body: &Value) -> Result<Signal, ShapeError> {
             title: text(body, "/title").to_owned(),
             severity: normalise_severity(text(body, "/severity"), "severity")?,
             observed_at_ms,
+            // Only rdfi's own token correlates: a detector's own alert id in the field is not one.
             correlation_id: super::correlation_id_in(correlation_id)
-                .unwrap_or(correlation_id)
+                .unwrap_or_default()
                 .to_owned(),
             resource,
         },

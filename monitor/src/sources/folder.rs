@@ -36,11 +36,14 @@ impl Cursor {
         listing
             .into_iter()
             .filter(|listed| is_result_file(&listed.path))
-            .filter(|listed| {
-                let now = (listed.len, listed.modified);
-                self.read.insert(listed.path.clone(), now) != Some(now)
-            })
+            .filter(|listed| self.read.get(&listed.path) != Some(&(listed.len, listed.modified)))
             .collect()
+    }
+
+    /// Remembers that `listed` was read as it was listed (a file that could not be read is tried again).
+    pub fn read(&mut self, listed: &Listed) {
+        self.read
+            .insert(listed.path.clone(), (listed.len, listed.modified));
     }
 }
 
@@ -87,6 +90,23 @@ pub(crate) async fn list(folder: &Path) -> std::io::Result<Vec<Listed>> {
     Ok(listing)
 }
 
+/// The file's content, at most [`MAX_FILE_BYTES`] (a file that grew past it since it was listed is refused).
+pub(crate) async fn content(path: &Path) -> std::io::Result<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut content = Vec::new();
+    tokio::fs::File::open(path)
+        .await?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut content)
+        .await?;
+    if content.len() as u64 > MAX_FILE_BYTES {
+        return Err(std::io::Error::other(format!(
+            "larger than {MAX_FILE_BYTES} bytes"
+        )));
+    }
+    Ok(content)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,19 +123,30 @@ mod tests {
     #[test]
     fn files_are_read_when_new_or_changed_and_only_json() {
         let mut cursor = Cursor::default();
-        let first = cursor.changed(vec![listed("a.json", 10, 1), listed("notes.txt", 3, 1)]);
+        let read = |cursor: &mut Cursor, listing: Vec<Listed>| {
+            let changed = cursor.changed(listing);
+            for listed in &changed {
+                cursor.read(listed);
+            }
+            changed
+        };
+        let first = read(&mut cursor, vec![listed("a.json", 10, 1), listed("notes.txt", 3, 1)]);
         assert_eq!(first, vec![listed("a.json", 10, 1)]);
-        assert!(cursor.changed(vec![listed("a.json", 10, 1)]).is_empty());
+        assert!(read(&mut cursor, vec![listed("a.json", 10, 1)]).is_empty());
         assert_eq!(
-            cursor.changed(vec![listed("a.json", 20, 2), listed("b.json", 5, 2)]),
+            read(&mut cursor, vec![listed("a.json", 20, 2), listed("b.json", 5, 2)]),
             vec![listed("a.json", 20, 2), listed("b.json", 5, 2)]
         );
         // A file removed and written again is new again.
-        assert!(cursor.changed(vec![listed("b.json", 5, 2)]).is_empty());
+        assert!(read(&mut cursor, vec![listed("b.json", 5, 2)]).is_empty());
         assert_eq!(
-            cursor.changed(vec![listed("a.json", 20, 2), listed("b.json", 5, 2)]),
+            read(&mut cursor, vec![listed("a.json", 20, 2), listed("b.json", 5, 2)]),
             vec![listed("a.json", 20, 2)]
         );
+        // A file that could not be read is offered again.
+        let mut cursor = Cursor::default();
+        assert_eq!(cursor.changed(vec![listed("c.json", 1, 1)]).len(), 1);
+        assert_eq!(cursor.changed(vec![listed("c.json", 1, 1)]).len(), 1);
     }
 
     const PROWLER: &str = include_str!("../../tests/fixtures/prowler-ocsf.json");

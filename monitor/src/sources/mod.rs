@@ -15,6 +15,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use rdfi_core::CancellationToken;
 use rdfi_proto::v1::SignalSourceSpec;
 use serde_json::json;
+use sha2::{Digest, Sha256};
 
 use crate::Monitor;
 use crate::shapes::{self, Signal};
@@ -43,39 +44,46 @@ impl Scope {
     }
 }
 
-/// The signals a source has passed on, the most recent [`REMEMBERED`].
+/// What a re-reading source (a folder, Security Hub) has passed on: each signal once per fault it was
+/// correlated with (and once while it named no active fault), the most recent [`REMEMBERED`], as digests.
 #[derive(Default)]
 pub(crate) struct Seen {
-    order: VecDeque<String>,
-    keys: HashSet<String>,
+    order: VecDeque<[u8; 32]>,
+    digests: HashSet<[u8; 32]>,
 }
 
 impl Seen {
-    /// Whether `signal` is new; remembers it.
-    pub fn first_time(&mut self, signal: &Signal) -> bool {
-        let key = format!(
-            "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{:?}\u{1f}{}",
-            signal.source,
-            signal.resource,
-            signal.resource_type,
-            signal.title,
-            signal.observed_at_ms,
-            signal.correlation_id
-        );
-        if !self.keys.insert(key.clone()) {
+    /// Whether `signal` is new for the fault `fault_instance_id` (empty: for no fault); remembers it.
+    pub fn first_time(&mut self, signal: &Signal, fault_instance_id: &str) -> bool {
+        let mut digest = Sha256::new();
+        for part in [
+            signal.source.as_str(),
+            &signal.resource,
+            &signal.resource_type,
+            &signal.title,
+            &signal.observed_at_ms.map(|at| at.to_string()).unwrap_or_default(),
+            &signal.correlation_id,
+            fault_instance_id,
+        ] {
+            digest.update(part.len().to_le_bytes());
+            digest.update(part.as_bytes());
+        }
+        let digest: [u8; 32] = digest.finalize().into();
+        if !self.digests.insert(digest) {
             return false;
         }
-        self.order.push_back(key);
+        self.order.push_back(digest);
         if self.order.len() > REMEMBERED
             && let Some(oldest) = self.order.pop_front()
         {
-            self.keys.remove(&oldest);
+            self.digests.remove(&oldest);
         }
         true
     }
 }
 
-/// Polls `spec` for `scope` until `stop`.
+/// Polls `spec` for `scope` until `stop`, or, for a run's source, until the run has had no active fault for
+/// [`IDLE`] (its analysis never completed: no analyzer, say).
 pub(crate) async fn poll(
     monitor: Arc<Monitor>,
     spec: SignalSourceSpec,
@@ -83,13 +91,40 @@ pub(crate) async fn poll(
     stop: CancellationToken,
 ) {
     tracing::info!(source = %spec.name, r#type = %spec.r#type, ?scope, "polling a detection source");
-    match spec.r#type.as_str() {
-        "aws-securityhub" => poll_security_findings(&monitor, &spec, &scope, &stop).await,
-        "folder" => poll_folder(&monitor, &spec, &stop).await,
-        "nats" => subscribe(&monitor, &spec, &stop).await,
-        other => tracing::error!(r#type = other, "unknown detection source type; not polled"),
+    let polled = async {
+        match spec.r#type.as_str() {
+            "aws-securityhub" => poll_security_findings(&monitor, &spec, &scope, &stop).await,
+            "folder" => poll_folder(&monitor, &spec, &stop).await,
+            "nats" => subscribe(&monitor, &spec, &stop).await,
+            other => tracing::error!(r#type = other, "unknown detection source type; not polled"),
+        }
+    };
+    tokio::select! {
+        _ = polled => {}
+        _ = idle(&monitor, &scope) => {
+            tracing::warn!(source = %spec.name, ?scope, "the run has had no active fault for a while; its source stops");
+        }
     }
     tracing::info!(source = %spec.name, ?scope, "stopped polling a detection source");
+}
+
+/// A run's sources stop after it has had no active fault this long.
+const IDLE: Duration = Duration::from_secs(600);
+
+/// Returns once the run `scope` names has had no active fault for [`IDLE`]; never for every run's sources.
+async fn idle(monitor: &Monitor, scope: &Scope) {
+    if *scope == Scope::Every {
+        return std::future::pending().await;
+    }
+    let check = IDLE / 20;
+    let mut idle_for = Duration::ZERO;
+    while idle_for < IDLE {
+        tokio::time::sleep(check).await;
+        idle_for = match monitor.watched(scope) {
+            Some(_) => Duration::ZERO,
+            None => idle_for + check,
+        };
+    }
 }
 
 fn interval(spec: &SignalSourceSpec) -> Duration {
@@ -104,11 +139,14 @@ async fn tick(spec: &SignalSourceSpec, stop: &CancellationToken) -> bool {
     }
 }
 
+/// Hands on the signals of a re-reading source, each once per fault.
 async fn pass_on(monitor: &Monitor, seen: &mut Seen, signals: Vec<Signal>) {
     for signal in signals {
-        if seen.first_time(&signal) {
-            monitor.ingest(signal).await;
-        }
+        monitor
+            .ingest_where(signal, |signal, fault_instance_id| {
+                seen.first_time(signal, fault_instance_id)
+            })
+            .await;
     }
 }
 
@@ -165,15 +203,17 @@ async fn poll_folder(monitor: &Monitor, spec: &SignalSourceSpec, stop: &Cancella
         for file in cursor.changed(listing) {
             if file.len > folder::MAX_FILE_BYTES {
                 tracing::warn!(file = %file.path.display(), bytes = file.len, "result file too large; skipped");
+                cursor.read(&file);
                 continue;
             }
-            let content = match tokio::fs::read(&file.path).await {
+            let content = match folder::content(&file.path).await {
                 Ok(content) => content,
                 Err(error) => {
-                    tracing::warn!(file = %file.path.display(), %error, "cannot read a result file");
+                    tracing::warn!(file = %file.path.display(), %error, "cannot read a result file; trying again");
                     continue;
                 }
             };
+            cursor.read(&file);
             match folder::signals(&content) {
                 Ok(signals) => pass_on(monitor, &mut seen, signals).await,
                 Err(error) => {
@@ -194,7 +234,7 @@ async fn subscribe(monitor: &Monitor, spec: &SignalSourceSpec, stop: &Cancellati
         (url, _) => url.to_owned(),
     };
     let fields = spec.fields.clone().into_iter().collect();
-    let mut seen = Seen::default();
+    let shown_url = without_user_info(&url);
     loop {
         let subscribed = async {
             let client = async_nats::connect(&url).await?;
@@ -206,7 +246,7 @@ async fn subscribe(monitor: &Monitor, spec: &SignalSourceSpec, stop: &Cancellati
             subscribed = subscribed => match subscribed {
                 Ok(subscribed) => subscribed,
                 Err(error) => {
-                    tracing::warn!(source = %spec.name, %url, %error, "cannot subscribe; trying again");
+                    tracing::warn!(source = %spec.name, url = %shown_url, %error, "cannot subscribe; trying again");
                     tokio::select! {
                         _ = stop.cancelled() => return,
                         _ = tokio::time::sleep(RECONNECT) => continue,
@@ -220,14 +260,80 @@ async fn subscribe(monitor: &Monitor, spec: &SignalSourceSpec, stop: &Cancellati
                 message = futures::StreamExt::next(&mut messages) => message,
             };
             let Some(message) = message else {
-                break;
+                tracing::warn!(source = %spec.name, url = %shown_url, "the subscription ended; subscribing again");
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(RECONNECT) => break,
+                }
             };
             match nats::signal(&message.payload, &fields, &spec.name) {
-                Ok(signal) => pass_on(monitor, &mut seen, vec![signal]).await,
+                // Core NATS delivers each message once: nothing to pass on twice.
+                Ok(signal) => {
+                    monitor.ingest(signal).await;
+                }
                 Err(error) => {
                     tracing::warn!(source = %spec.name, subject = %message.subject, %error, "a message is not a signal")
                 }
             }
         }
+    }
+}
+
+/// `url` without its user and password, for logs.
+fn without_user_info(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}://{host}{path}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signal(title: &str) -> Signal {
+        Signal {
+            format: "ocsf".into(),
+            resource: "arn:aws:s3:::b".into(),
+            resource_type: "aws.s3.bucket".into(),
+            source: "Prowler".into(),
+            title: title.into(),
+            severity: "high".into(),
+            observed_at_ms: None,
+            correlation_id: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_signal_is_passed_on_once_per_fault() {
+        let mut seen = Seen::default();
+        assert!(seen.first_time(&signal("public"), ""));
+        assert!(!seen.first_time(&signal("public"), ""));
+        assert!(seen.first_time(&signal("public"), "fault-1"));
+        assert!(seen.first_time(&signal("public"), "fault-2"), "a later fault on the bucket");
+        assert!(!seen.first_time(&signal("public"), "fault-1"));
+        assert!(seen.first_time(&signal("other"), "fault-1"));
+    }
+
+    #[test]
+    fn the_memory_is_bounded() {
+        let mut seen = Seen::default();
+        for index in 0..REMEMBERED + 10 {
+            seen.first_time(&signal(&index.to_string()), "f");
+        }
+        assert_eq!(seen.order.len(), REMEMBERED);
+        assert_eq!(seen.digests.len(), REMEMBERED);
+        assert!(seen.first_time(&signal("0"), "f"), "the oldest was forgotten");
+    }
+
+    #[test]
+    fn urls_lose_their_credentials_in_logs() {
+        assert_eq!(without_user_info("nats://alice:s3cret@alerts:4222"), "nats://alerts:4222");
+        assert_eq!(without_user_info("nats://alerts:4222"), "nats://alerts:4222");
+        assert_eq!(without_user_info("tls://token@10.0.0.1:4222"), "tls://10.0.0.1:4222");
     }
 }

@@ -1,9 +1,10 @@
-//! Security Hub, read (never written) as a detection source the monitor polls: the findings about the faulted
-//! resources updated since a time (GetFindings, every page), each as ASFF JSON with the fields rdfi reads, so
+//! Security Hub, read (never written) as a detection source the monitor polls: the active, not passed
+//! findings about the faulted resources updated since a time (GetFindings, newest first), each as ASFF JSON with the fields rdfi reads, so
 //! that polled findings and findings EventBridge delivers are parsed by one function (the monitor's ASFF shape).
 
 use aws_sdk_securityhub::types::{
-    AwsSecurityFinding, AwsSecurityFindingFilters, DateFilter, StringFilter, StringFilterComparison,
+    AwsSecurityFinding, AwsSecurityFindingFilters, DateFilter, SortCriterion, SortOrder, StringFilter,
+    StringFilterComparison,
 };
 use serde_json::{Map, Value, json};
 
@@ -14,7 +15,8 @@ use crate::Result;
 const VALUES_PER_FILTER: usize = 20;
 /// At most this many findings per page.
 const PAGE_SIZE: i32 = 100;
-/// The pages one poll reads, for each group of resources: a poll that finds more reads the rest next time.
+/// The pages one poll reads, for each group of resources, newest findings first: beyond them a poll sees only
+/// the most recently updated 1000.
 const MAX_PAGES: usize = 10;
 
 /// The active findings about `resources` (ARNs) updated at or after `since` (RFC 3339), as ASFF.
@@ -27,14 +29,21 @@ pub(crate) async fn findings(
     for group in resources.chunks(VALUES_PER_FILTER) {
         let mut filters = AwsSecurityFindingFilters::builder()
             .updated_at(DateFilter::builder().start(since).build())
-            .record_state(equals("ACTIVE"));
+            .record_state(compare("ACTIVE", StringFilterComparison::Equals))
+            .compliance_status(compare("PASSED", StringFilterComparison::NotEquals));
         for resource in group {
-            filters = filters.resource_id(equals(resource));
+            filters = filters.resource_id(compare(resource, StringFilterComparison::Equals));
         }
         let mut pages = clients
             .securityhub
             .get_findings()
             .filters(filters.build())
+            .sort_criteria(
+                SortCriterion::builder()
+                    .field("UpdatedAt")
+                    .sort_order(SortOrder::Desc)
+                    .build(),
+            )
             .max_results(PAGE_SIZE)
             .into_paginator()
             .page_size(PAGE_SIZE)
@@ -50,10 +59,10 @@ pub(crate) async fn findings(
     Ok(found)
 }
 
-fn equals(value: &str) -> StringFilter {
+fn compare(value: &str, comparison: StringFilterComparison) -> StringFilter {
     StringFilter::builder()
         .value(value)
-        .comparison(StringFilterComparison::Equals)
+        .comparison(comparison)
         .build()
 }
 
