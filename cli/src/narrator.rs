@@ -62,6 +62,18 @@ pub fn describe(event: &Event) -> Option<String> {
             name(&reverted.resource),
             if reverted.verified { ", verified" } else { "" }
         ),
+        Payload::FaultExposureProved(proved) => {
+            let proof = proved.proof.clone().unwrap_or_default();
+            format!(
+                "  {:<10} {} on {}: anonymous {} of {}: {}",
+                proof.outcome().label(),
+                proved.fault_id,
+                name(&proved.resource),
+                proof.read,
+                proof.canary_key,
+                proof.answer
+            )
+        }
         Payload::FaultRevertFailed(failed) => format!(
             "  REVERT FAILED {} on {}: {}",
             failed.fault_id,

@@ -20,6 +20,7 @@ use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use rdfi_proto::v1::ResourceRef;
 
+use crate::exposure::{AnonymousAnswer, Canary, OutsiderRead};
 use crate::marking::MarkAwsCalls;
 use crate::{DriverSet, FaultOperations, Provider, ProviderError, Result};
 
@@ -110,6 +111,8 @@ pub struct AwsSettings {
 /// The SDK clients the fault drivers use.
 pub struct AwsClients {
     pub s3: aws_sdk_s3::Client,
+    /// S3 as an outsider reaches it: no credentials, unsigned requests (exposure proofs).
+    pub s3_anonymous: aws_sdk_s3::Client,
     pub iam: aws_sdk_iam::Client,
     pub sts: aws_sdk_sts::Client,
     pub ec2: aws_sdk_ec2::Client,
@@ -172,8 +175,10 @@ impl AwsProvider {
         // Every client marks the calls made for a fault with its instance id (crate::marking).
         let s3_config = aws_sdk_s3::config::Builder::from(shared)
             .force_path_style(shared.endpoint_url().is_some())
-            .interceptor(MarkAwsCalls)
-            .build();
+            .interceptor(MarkAwsCalls);
+        let mut s3_anonymous = s3_config.clone();
+        s3_anonymous.set_credentials_provider(None);
+        let s3_anonymous = s3_anonymous.allow_no_auth().build();
         let iam = aws_sdk_iam::config::Builder::from(shared).interceptor(MarkAwsCalls);
         let sts = aws_sdk_sts::config::Builder::from(shared).interceptor(MarkAwsCalls);
         let ec2 = aws_sdk_ec2::config::Builder::from(shared).interceptor(MarkAwsCalls);
@@ -181,7 +186,8 @@ impl AwsProvider {
             aws_sdk_cloudtrail::config::Builder::from(shared).interceptor(MarkAwsCalls);
         let kms = aws_sdk_kms::config::Builder::from(shared).interceptor(MarkAwsCalls);
         AwsClients {
-            s3: aws_sdk_s3::Client::from_conf(s3_config),
+            s3: aws_sdk_s3::Client::from_conf(s3_config.build()),
+            s3_anonymous: aws_sdk_s3::Client::from_conf(s3_anonymous),
             iam: aws_sdk_iam::Client::from_conf(iam.build()),
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
             ec2: aws_sdk_ec2::Client::from_conf(ec2.build()),
@@ -245,6 +251,32 @@ impl Provider for AwsProvider {
             identities.extend(role_arn(arn, path, role));
         }
         Ok(identities)
+    }
+
+    async fn place_canary(&self, resource: &ResourceRef, canary: &Canary) -> Result<()> {
+        s3::canary::place(self.faults.clients(), bucket_name(resource)?, canary).await
+    }
+
+    async fn read_anonymously(
+        &self,
+        resource: &ResourceRef,
+        read: OutsiderRead,
+        canary_key: &str,
+    ) -> AnonymousAnswer {
+        match bucket_name(resource) {
+            Ok(bucket) => {
+                s3::canary::read_anonymously(self.faults.clients(), bucket, read, canary_key).await
+            }
+            Err(error) => AnonymousAnswer::Unreachable(error.to_string()),
+        }
+    }
+
+    async fn remove_canary(&self, resource: &ResourceRef, canary_key: &str) -> Result<()> {
+        s3::canary::remove(self.faults.clients(), bucket_name(resource)?, canary_key).await
+    }
+
+    async fn has_canary(&self, resource: &ResourceRef, canary_key: &str) -> Result<bool> {
+        s3::canary::present(self.faults.clients(), bucket_name(resource)?, canary_key).await
     }
 
     async fn tags(&self, resource: &ResourceRef) -> Result<BTreeMap<String, String>> {
@@ -335,6 +367,18 @@ fn xml_element(body: &str, name: &str) -> Option<String> {
 }
 
 /// Maps an SDK error: refusals become [`ProviderError::Refused`], everything else [`ProviderError::Api`].
+/// The name of a bucket, for the calls only buckets answer (exposure canaries).
+fn bucket_name(resource: &ResourceRef) -> Result<&str> {
+    if resource.resource_type == BUCKET {
+        Ok(&resource.name)
+    } else {
+        Err(ProviderError::Config(format!(
+            "exposure canaries live in buckets, not in a {}",
+            resource.resource_type
+        )))
+    }
+}
+
 pub(crate) fn sdk_error<E>(
     operation: &str,
     resource: &str,
