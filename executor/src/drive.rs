@@ -220,6 +220,7 @@ impl Executor {
                         ..Default::default()
                     },
                 };
+                failpoint("after-exposure-proof");
                 Some(Input::ExposureProved(proof))
             }
             Effect::Revert => {
