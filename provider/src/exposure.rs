@@ -74,7 +74,7 @@ pub fn judge(read: OutsiderRead, canary: &Canary, answer: &AnonymousAnswer) -> J
             )
         }
         (OutsiderRead::ListObjects, AnonymousAnswer::Listing(keys))
-            if keys.iter().any(|key| *key == canary.key) =>
+            if keys.contains(&canary.key) =>
         {
             (
                 ExposureOutcome::Exposed,
