@@ -136,3 +136,41 @@ pub async fn start(
         }
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use rdfi_proto::v1::{ExposureOutcome, ExposureProof, FaultExposureProved, ResourceRef};
+
+    use super::*;
+
+    #[test]
+    fn an_exposure_proof_says_what_the_anonymous_read_got() {
+        let event = rdfi_core::events::event(
+            "executor",
+            "r",
+            "f",
+            "",
+            Payload::FaultExposureProved(FaultExposureProved {
+                fault_id: "aws.s3.bucket-policy-public".into(),
+                resource: Some(ResourceRef {
+                    name: "exports".into(),
+                    ..Default::default()
+                }),
+                proof: Some(ExposureProof {
+                    outcome: ExposureOutcome::Exposed as i32,
+                    read: "get-object".into(),
+                    canary_key: "rdfi-exposure/f.txt".into(),
+                    answer: "HTTP 200 with the canary's content".into(),
+                    ..Default::default()
+                }),
+            }),
+        );
+        assert_eq!(
+            describe(&event).as_deref(),
+            Some(
+                "  exposed    aws.s3.bucket-policy-public on exports: anonymous get-object of \
+                 rdfi-exposure/f.txt: HTTP 200 with the canary's content"
+            )
+        );
+    }
+}
