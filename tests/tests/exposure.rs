@@ -77,19 +77,26 @@ async fn run(
     (output.status.code().unwrap_or(-1), report)
 }
 
-/// The keys under the canary prefix in an S3 bucket, read with the test's own client.
+/// The keys under the canary prefix in an S3 bucket, of every version and delete marker, read with the
+/// test's own client.
 async fn s3_canaries(aws: &Clients, bucket: &str) -> Vec<String> {
-    aws.s3
-        .list_objects_v2()
+    let listing = aws
+        .s3
+        .list_object_versions()
         .bucket(bucket)
         .prefix(CANARY_PREFIX)
         .send()
         .await
-        .unwrap()
-        .contents()
+        .unwrap();
+    let versions = listing
+        .versions()
         .iter()
-        .filter_map(|object| object.key().map(str::to_owned))
-        .collect()
+        .filter_map(|version| version.key());
+    let markers = listing
+        .delete_markers()
+        .iter()
+        .filter_map(|marker| marker.key());
+    versions.chain(markers).map(str::to_owned).collect()
 }
 
 /// Whether the bucket's policy holds the public-read statement `aws.s3.bucket-policy-public` adds.
@@ -131,7 +138,30 @@ async fn on_moto_a_public_policy_and_a_public_acl_are_proved_exposed_and_the_can
  {
     let moto = MotoServer::start();
     let aws = clients(&moto.endpoint).await;
+    // A versioned bucket keeps what is deleted: every version of the canary must go.
+    aws.create_bucket(
+        "exposed-versioned",
+        &[("rdfi-target", "true"), ("round", "versioned")],
+    )
+    .await;
+    aws.s3
+        .put_bucket_versioning()
+        .bucket("exposed-versioned")
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
     for (round, fault_id, read, answer) in [
+        (
+            "versioned",
+            "aws.s3.bucket-policy-public",
+            "get-object",
+            "HTTP 200 with the canary's content",
+        ),
         (
             "policy",
             "aws.s3.bucket-policy-public",
@@ -146,8 +176,10 @@ async fn on_moto_a_public_policy_and_a_public_acl_are_proved_exposed_and_the_can
         ),
     ] {
         let bucket = format!("exposed-{round}");
-        aws.create_bucket(&bucket, &[("rdfi-target", "true"), ("round", round)])
-            .await;
+        if round != "versioned" {
+            aws.create_bucket(&bucket, &[("rdfi-target", "true"), ("round", round)])
+                .await;
+        }
         let state = tempfile::tempdir().unwrap();
         let (code, report) = run(
             state.path(),

@@ -176,9 +176,13 @@ impl AwsProvider {
         let s3_config = aws_sdk_s3::config::Builder::from(shared)
             .force_path_style(shared.endpoint_url().is_some())
             .interceptor(MarkAwsCalls);
-        let mut s3_anonymous = s3_config.clone();
-        s3_anonymous.set_credentials_provider(None);
-        let s3_anonymous = s3_anonymous.allow_no_auth().build();
+        // An outsider has no credentials: its requests are unsigned, and carry no mark of rdfi's.
+        let mut outsider = shared.to_builder();
+        outsider.set_credentials_provider(None);
+        let s3_anonymous = aws_sdk_s3::config::Builder::from(&outsider.build())
+            .force_path_style(shared.endpoint_url().is_some())
+            .allow_no_auth()
+            .build();
         let iam = aws_sdk_iam::config::Builder::from(shared).interceptor(MarkAwsCalls);
         let sts = aws_sdk_sts::config::Builder::from(shared).interceptor(MarkAwsCalls);
         let ec2 = aws_sdk_ec2::config::Builder::from(shared).interceptor(MarkAwsCalls);
@@ -469,6 +473,42 @@ mod tests {
         })
         .await;
         assert!(!unmarked.contains("app/rdfi-"), "{unmarked}");
+    }
+
+    #[tokio::test]
+    async fn an_outsiders_read_is_unsigned_and_a_refusal_is_its_status_and_code() {
+        let bucket = bucket_ref("aws", "exports", "eu-west-1", BTreeMap::new());
+        let mut answer = None;
+        let head = first_request_head(async |provider| {
+            answer = Some(
+                provider
+                    .read_anonymously(&bucket, OutsiderRead::GetObject, "rdfi-exposure/f.txt")
+                    .await,
+            );
+        })
+        .await;
+        assert!(
+            head.starts_with("get /exports/rdfi-exposure/f.txt"),
+            "{head}"
+        );
+        assert!(!head.contains("authorization:"), "signed: {head}");
+        assert!(!head.contains("x-amz-security-token"), "{head}");
+        assert_eq!(
+            answer,
+            Some(AnonymousAnswer::Status {
+                status: 403,
+                code: "AccessDenied".to_owned()
+            })
+        );
+        // rdfi's own calls are signed.
+        let signed = first_request_head(async |provider| {
+            assert!(provider.has_canary(&bucket, "k").await.is_err());
+        })
+        .await;
+        assert!(
+            signed.contains("authorization: aws4-hmac-sha256"),
+            "{signed}"
+        );
     }
 
     #[test]

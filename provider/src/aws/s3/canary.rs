@@ -22,32 +22,64 @@ pub(crate) async fn place(clients: &AwsClients, bucket: &str, canary: &Canary) -
     Ok(())
 }
 
-/// DeleteObject succeeds for a key that is not there.
+/// Deletes the canary, then every version and delete marker of its key that a versioned bucket keeps after
+/// the delete. DeleteObject succeeds for a key that is not there.
 pub(crate) async fn remove(clients: &AwsClients, bucket: &str, key: &str) -> Result<()> {
+    delete(clients, bucket, key, None).await?;
+    for version in versions(clients, bucket, key).await? {
+        delete(clients, bucket, key, Some(version)).await?;
+    }
+    Ok(())
+}
+
+/// Whether anything of the canary is left: the object, or a version or delete marker of its key.
+pub(crate) async fn present(clients: &AwsClients, bucket: &str, key: &str) -> Result<bool> {
+    Ok(!versions(clients, bucket, key).await?.is_empty())
+}
+
+async fn delete(
+    clients: &AwsClients,
+    bucket: &str,
+    key: &str,
+    version: Option<String>,
+) -> Result<()> {
     clients
         .s3
         .delete_object()
         .bucket(bucket)
         .key(key)
+        .set_version_id(version)
         .send()
         .await
         .map_err(|error| sdk_error("DeleteObject", bucket, error))?;
     Ok(())
 }
 
-pub(crate) async fn present(clients: &AwsClients, bucket: &str, key: &str) -> Result<bool> {
+/// The version ids of the key's versions and delete markers (`null` for the one object of a bucket that was
+/// never versioned).
+async fn versions(clients: &AwsClients, bucket: &str, key: &str) -> Result<Vec<String>> {
     let listing = clients
         .s3
-        .list_objects_v2()
+        .list_object_versions()
         .bucket(bucket)
         .prefix(key)
         .send()
         .await
-        .map_err(|error| sdk_error("ListObjectsV2", bucket, error))?;
-    Ok(listing
-        .contents()
+        .map_err(|error| sdk_error("ListObjectVersions", bucket, error))?;
+    let versions = listing
+        .versions()
         .iter()
-        .any(|object| object.key() == Some(key)))
+        .filter(|version| version.key() == Some(key))
+        .map(|version| version.version_id());
+    let markers = listing
+        .delete_markers()
+        .iter()
+        .filter(|marker| marker.key() == Some(key))
+        .map(|marker| marker.version_id());
+    Ok(versions
+        .chain(markers)
+        .map(|id| id.unwrap_or("null").to_owned())
+        .collect())
 }
 
 pub(crate) async fn read_anonymously(
