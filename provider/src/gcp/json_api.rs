@@ -1,5 +1,6 @@
 //! A small client of the Cloud Storage JSON API (`/storage/v1`): list buckets, get and patch a bucket, get and
-//! set a bucket's IAM policy; insert, delete and read exposure canary objects (one-shot media uploads). Bucket configuration goes through the JSON API rather than the
+//! set a bucket's IAM policy; insert, delete and read exposure canary objects (one-shot media uploads: three
+//! calls, rather than the `google-cloud-storage` crate, which costs a build as long as the workspace's: ADR 6). Bucket configuration goes through the JSON API rather than the
 //! `google-cloud-storage` crate because that crate reaches bucket, IAM and ACL settings over gRPC only, which no
 //! offline emulator speaks.
 //!
