@@ -68,8 +68,9 @@ impl Executor {
         }
     }
 
-    /// Removes the fault's canary, if its intent named one, and verifies it is gone by listing the bucket;
-    /// retried with backoff. Nothing to do in a dry run, which places none.
+    /// Removes the fault's canary, if its intent named one and it is there, and verifies it is gone by listing
+    /// the bucket; retried with backoff. A canary that was never placed (the injection never made, the
+    /// placement refused) needs only the read. Nothing to do in a dry run, which places none.
     pub(crate) async fn remove_canary(&self, record: &JournalRecord) -> Result<(), String> {
         let Some(key) = record.canary_key.as_deref().filter(|_| !record.dry_run) else {
             return Ok(());
@@ -79,6 +80,14 @@ impl Executor {
         for attempt in 0..self.retry.attempts {
             if attempt > 0 {
                 tokio::time::sleep(self.retry.delay(attempt - 1)).await;
+            }
+            match self.provider.has_canary(resource, key).await {
+                Ok(false) => return Ok(()),
+                Ok(true) => {}
+                Err(error) => {
+                    problem = error.to_string();
+                    continue;
+                }
             }
             if let Err(error) = self.provider.remove_canary(resource, key).await {
                 problem = error.to_string();
