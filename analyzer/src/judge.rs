@@ -12,6 +12,7 @@
 //!   inconclusive when one could not be judged or the fault was cut short (an aborted fault is never missed),
 //!   else missed.
 
+use rdfi_core::experiment::expectations_of;
 use rdfi_proto::v1::{
     ControlKind, Expectation, ExpectationOutcome, ExpectationResult, Hypothesis, SourceMode,
     Verdict,
@@ -57,7 +58,17 @@ pub struct Observed {
     pub signals: Vec<Signal>,
     /// When the monitor saw the misconfiguration gone (before or after rdfi's revert).
     pub restored_at_ms: Option<i64>,
+    /// The last time the monitor saw part of the misconfiguration removed by someone else, if it did.
+    pub partial_restore: Option<PartialRestore>,
     pub ending: Ending,
+}
+
+/// Someone removed part of the misconfiguration: `remaining` of the `injected` changes were left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PartialRestore {
+    pub at_ms: i64,
+    pub remaining: u32,
+    pub injected: u32,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -74,23 +85,6 @@ pub struct Judgement {
     pub tested: bool,
     /// It was cut short by an abort or an interruption.
     pub aborted: bool,
-}
-
-/// The expectations a hypothesis states; hypotheses from before typed expectations state their deadlines
-/// only, and one with none at all expects detection or correction before the revert.
-pub fn expectations_of(hypothesis: &Hypothesis) -> Vec<Expectation> {
-    if !hypothesis.expectations.is_empty() {
-        return hypothesis.expectations.clone();
-    }
-    let expect = |kind: ControlKind, within_ms: Option<u64>| Expectation {
-        kind: kind as i32,
-        within_ms,
-        ..Default::default()
-    };
-    vec![
-        expect(ControlKind::Detective, hypothesis.detect_within_ms),
-        expect(ControlKind::Corrective, hypothesis.correct_within_ms),
-    ]
 }
 
 fn result(
@@ -417,7 +411,18 @@ fn injected(observed: &Observed, expectations: &[Expectation], window: &Window<'
                 expectation,
                 corrected_at.map(|at| window.since_injection(at)),
                 Vec::new(),
-                "not restored by anyone else".to_owned(),
+                match observed
+                    .partial_restore
+                    .filter(|partial| partial.at_ms <= window.revert_started_at_ms)
+                {
+                    Some(partial) => format!(
+                        "only partly restored ({} of {} changes left at {} ms), not fully",
+                        partial.remaining,
+                        partial.injected,
+                        window.since_injection(partial.at_ms)
+                    ),
+                    None => "not restored by anyone else".to_owned(),
+                },
             ),
             ControlKind::Unspecified => result(
                 expectation,

@@ -24,7 +24,7 @@ use rdfi_proto::v1::{
     AnalysisCompleted, Event, FindingCreated, Hypothesis, ResourceRef, Verdict, VerdictReached,
 };
 
-pub use judge::{Ending, Judgement, Observed, Signal, judge};
+pub use judge::{Ending, Judgement, Observed, PartialRestore, Signal, judge};
 
 /// The component name in events.
 pub const SOURCE: &str = "analyzer";
@@ -49,6 +49,7 @@ struct FaultFacts {
     injected_at_ms: Option<i64>,
     signals: Vec<Signal>,
     restored_at_ms: Option<i64>,
+    partial_restore: Option<PartialRestore>,
     /// How the story ended, and whether the revert was verified; the fault waits here for its settle time.
     ending: Option<(Ending, bool)>,
     judged: bool,
@@ -214,7 +215,21 @@ impl State {
             Payload::StateRestored(restored) => {
                 let fault = self.faults.entry(fault_key).or_default();
                 let observed = at(&restored.observed_at);
-                fault.restored_at_ms = fault.restored_at_ms.min(observed).or(observed);
+                if restored.partial {
+                    // The least left is the latest news.
+                    let partial = observed.map(|at_ms| PartialRestore {
+                        at_ms,
+                        remaining: restored.remaining,
+                        injected: restored.injected,
+                    });
+                    if fault.partial_restore.is_none_or(|seen| {
+                        partial.is_some_and(|partial| partial.remaining < seen.remaining)
+                    }) {
+                        fault.partial_restore = partial;
+                    }
+                } else {
+                    fault.restored_at_ms = fault.restored_at_ms.min(observed).or(observed);
+                }
                 return Applied::default();
             }
             Payload::FaultPrevented(prevented) => (
@@ -308,6 +323,7 @@ impl State {
             injected_at_ms: fault.injected_at_ms,
             signals: std::mem::take(&mut fault.signals),
             restored_at_ms: fault.restored_at_ms,
+            partial_restore: fault.partial_restore,
             ending,
         });
         let (fault_id, resource) = (fault.fault_id.clone(), fault.resource.clone());

@@ -15,7 +15,7 @@ use rdfi_executor::args::SafetyArgs;
 use rdfi_executor::journal::file::FileJournal;
 use rdfi_knowledge::{KnowledgeConfig, Store};
 use rdfi_planner::{PlannerConfig, PlannerHandle};
-use rdfi_proto::v1::{GetRunResponse, RunStatus};
+use rdfi_proto::v1::{GetRunResponse, RunStatus, SignalSourceSpec};
 use rdfi_provider::Provider;
 use rdfi_provider::settings::ProviderTarget;
 use tokio::task::JoinSet;
@@ -50,6 +50,34 @@ impl SignalsAuthArgs {
             bearer_token: self.signals_token.clone().filter(|token| !token.is_empty()),
             hmac_keys: rdfi_monitor::SignalsAuth::parse_hmac_keys(&self.signals_hmac)?,
         })
+    }
+}
+
+/// Detection sources the monitor polls besides those of the experiment (docs/signals.md).
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct SourceArgs {
+    /// A detection source to poll, as an entry of observe.sources in YAML (repeatable):
+    /// '{type: aws-securityhub, interval: 5s}', '{type: folder, path: ./prowler-output}',
+    /// '{type: nats, subject: alerts.cloud, fields: {resource: /arn}}'.
+    #[arg(long = "source", value_name = "SPEC")]
+    pub sources: Vec<String>,
+}
+
+impl SourceArgs {
+    /// The sources, checked as the experiment's are, for `provider`.
+    pub fn specs(&self, provider: &str) -> Result<Vec<SignalSourceSpec>, String> {
+        self.sources
+            .iter()
+            .enumerate()
+            .map(|(index, text)| {
+                rdfi_core::experiment::parse_source(
+                    text,
+                    provider,
+                    &format!("--source #{}", index + 1),
+                )
+                .map_err(|error| error.to_string())
+            })
+            .collect()
     }
 }
 
@@ -124,6 +152,10 @@ pub struct EngineConfig {
     pub poll_interval: Duration,
     /// Detection sources whose signals abort everything (stop conditions).
     pub stop_sources: Vec<String>,
+    /// Detection sources the monitor polls for every run (`--source`).
+    pub sources: Vec<SignalSourceSpec>,
+    /// The NATS server the services run over, if any: where a nats source without a url subscribes.
+    pub nats_url: Option<String>,
     /// How the provider reaches the cloud, journalled with every fault so that recovery needs no flags.
     pub target: Option<ProviderTarget>,
 }
@@ -151,6 +183,8 @@ impl EngineConfig {
             executor_listen: None,
             poll_interval: Duration::from_secs(1),
             stop_sources: Vec::new(),
+            sources: Vec::new(),
+            nats_url: None,
             target: None,
         }
     }
@@ -258,6 +292,8 @@ impl Engine {
                         signals_auth: config.signals_auth.clone(),
                         poll_interval: config.poll_interval,
                         stop_sources: config.stop_sources.clone(),
+                        sources: config.sources.clone(),
+                        nats_url: config.nats_url.clone(),
                     };
                     tasks.spawn(async move {
                         (service, stringify(rdfi_monitor::run(monitor, token).await))

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use rdfi::engine::{Engine, EngineConfig, SignalsAuthArgs, parse_services};
+use rdfi::engine::{Engine, EngineConfig, SignalsAuthArgs, SourceArgs, parse_services};
 use rdfi::report::Report;
 use rdfi::safety;
 use rdfi::serve::{ServeArgs, default_state_dir, serve};
@@ -127,7 +127,8 @@ struct RunArgs {
     /// The tag that opts a resource in.
     #[arg(long, env = "RDFI_OPT_IN_TAG", default_value = rdfi_core::DEFAULT_OPT_IN_TAG, value_name = "KEY")]
     opt_in_tag: String,
-    /// How often the monitor reads a faulted resource.
+    /// The pace the monitor reads a faulted resource at, once settled: reads start 100 ms after the injection and
+    /// slow down to this, with a read just before each corrective deadline.
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration, value_name = "DURATION")]
     poll_interval: Duration,
     /// A stop condition: signals from this detection source abort the run (repeatable).
@@ -138,6 +139,8 @@ struct RunArgs {
         value_name = "SOURCE"
     )]
     stop_sources: Vec<String>,
+    #[command(flatten)]
+    sources: SourceArgs,
     #[command(flatten)]
     safety: SafetyArgs,
     #[command(flatten)]
@@ -233,6 +236,19 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
         std::fs::read_to_string(&args.file).map_err(|error| usage(format!("{file}: {error}")))?;
     let mut spec = experiment::parse(&source, &file).map_err(usage)?;
     spec.dry_run |= args.dry_run;
+    spec.sources
+        .extend(args.sources.specs(&spec.provider).map_err(usage)?);
+    if args.common.nats.is_none()
+        && let Some(source) = spec
+            .sources
+            .iter()
+            .find(|source| source.r#type == "nats" && source.url.is_empty())
+    {
+        return Err(usage(format!(
+            "the nats source {:?} needs url (nats://HOST:PORT), or rdfi run over NATS (--nats URL)",
+            source.name
+        )));
+    }
     let target = rdfi_provider::settings::ProviderTarget {
         provider: spec.provider.clone(),
         region: spec.region.clone(),
@@ -249,6 +265,7 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
             signals_auth: args.signals_auth.auth().map_err(usage)?,
             poll_interval: args.poll_interval,
             stop_sources: args.stop_sources.clone(),
+            nats_url: args.common.nats.clone(),
             target: Some(target),
             ..EngineConfig::one_process(
                 bus,

@@ -52,6 +52,12 @@ pub fn describe(event: &Event) -> Option<String> {
         Payload::SignalReceived(signal) => {
             format!("  signal     from {} on {}", signal.source, signal.resource)
         }
+        Payload::StateRestored(restored) if restored.partial => format!(
+            "  partly     {} restored in part by another actor: {} of {} changes left",
+            name(&restored.resource),
+            restored.remaining,
+            restored.injected
+        ),
         Payload::StateRestored(restored) => format!(
             "  corrected  {} restored by another actor",
             name(&restored.resource)

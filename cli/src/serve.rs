@@ -18,7 +18,7 @@ use rdfi_executor::journal::file::FileJournal;
 use rdfi_executor::journal::nats::{NatsJournal, cluster_size};
 use rdfi_provider::settings::ProviderArgs;
 
-use crate::engine::{Engine, EngineConfig, SignalsAuthArgs};
+use crate::engine::{Engine, EngineConfig, SignalsAuthArgs, SourceArgs};
 use crate::{Failure, abort, usage};
 
 #[derive(Clone, Debug, clap::Args)]
@@ -65,7 +65,8 @@ pub struct ServeArgs {
         value_name = "ADDR"
     )]
     pub executor_listen: SocketAddr,
-    /// How often the monitor reads a faulted resource.
+    /// The pace the monitor reads a faulted resource at, once settled: reads start 100 ms after the injection and
+    /// slow down to this, with a read just before each corrective deadline.
     #[arg(long, env = "RDFI_POLL_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub poll_interval: Duration,
     /// A stop condition: signals from this detection source abort every run (repeatable).
@@ -76,6 +77,8 @@ pub struct ServeArgs {
         value_name = "SOURCE"
     )]
     pub stop_sources: Vec<String>,
+    #[command(flatten)]
+    pub sources: SourceArgs,
     #[command(flatten)]
     pub journal: JournalArgs,
     #[command(flatten)]
@@ -158,6 +161,7 @@ pub async fn serve(args: ServeArgs, services: BTreeSet<&'static str>) -> Result<
         _ => "rdfi".to_owned(),
     };
     let _telemetry = telemetry::init(&args.common.telemetry(&name, "info")).map_err(usage)?;
+    let sources = args.sources.specs(&args.provider.provider).map_err(usage)?;
     let nats = args.common.nats_bus().await.map_err(usage)?;
     let state_dir = args.state_dir.unwrap_or_else(default_state_dir);
     let journal = if services.contains("executor") {
@@ -188,6 +192,8 @@ pub async fn serve(args: ServeArgs, services: BTreeSet<&'static str>) -> Result<
             executor_listen: Some(args.executor_listen),
             poll_interval: args.poll_interval,
             stop_sources: args.stop_sources,
+            sources,
+            nats_url: args.common.nats.clone(),
             target: Some(target),
         },
         shutdown_on_signals(),

@@ -160,6 +160,7 @@ struct SourceFile {
     interval: Option<HumanDuration>,
     subject: Option<String>,
     path: Option<String>,
+    url: Option<String>,
     #[serde(default)]
     fields: BTreeMap<String, String>,
 }
@@ -578,6 +579,40 @@ fn check_hypothesis(
     Ok(())
 }
 
+/// A polled detection source given on the command line (`--source '{type: folder, path: ./out, name: prowler}'`):
+/// the same mapping as an entry of `observe.sources`, in YAML, checked the same way. `flag` names where it came
+/// from in errors.
+pub fn parse_source(
+    text: &str,
+    provider: &str,
+    flag: &str,
+) -> Result<SignalSourceSpec, ExperimentError> {
+    let error = |line: usize, column: usize, message: String| ExperimentError {
+        file: flag.to_owned(),
+        line,
+        column,
+        message,
+    };
+    let parsed: SourceFile = serde_yaml_ng::from_str(text).map_err(|parse| {
+        let (line, column) = parse
+            .location()
+            .map(|location| (location.line(), location.column()))
+            .unwrap_or((0, 0));
+        error(
+            line,
+            column,
+            format!(
+                "{} (expected a mapping like {{type: folder, path: ./out, name: prowler}})",
+                strip_location(&parse.to_string())
+            ),
+        )
+    })?;
+    signal_source(&parsed, provider, "source", &|field, needle, message| {
+        let (line, column) = locate(text, field, needle);
+        error(line, column, format!("{field}: {message}"))
+    })
+}
+
 /// The source types the monitor can poll.
 pub const SOURCE_TYPES: &[&str] = &["aws-securityhub", "nats", "folder"];
 const DEFAULT_SOURCE_INTERVAL: Duration = Duration::from_secs(5);
@@ -632,6 +667,26 @@ fn signal_source(
         "folder" => (String::new(), required("path", &source.path)?),
         _ => (String::new(), String::new()),
     };
+    let url = match (kind, source.url.as_deref().map(str::trim)) {
+        (_, None) | (_, Some("")) => String::new(),
+        ("nats", Some(url)) if url.starts_with("nats://") || url.starts_with("tls://") => {
+            url.to_owned()
+        }
+        ("nats", Some(url)) => {
+            return Err(fail(
+                &format!("{at}.url"),
+                url,
+                format!("{url:?} is not a NATS URL; write it like nats://127.0.0.1:4222"),
+            ));
+        }
+        (_, Some(url)) => {
+            return Err(fail(
+                &format!("{at}.url"),
+                url,
+                format!("only a nats source takes a url, not a {kind} source"),
+            ));
+        }
+    };
     if kind == "nats" && !source.fields.contains_key("resource") {
         return Err(fail(
             &format!("{at}.fields"),
@@ -674,6 +729,7 @@ fn signal_source(
         subject,
         path,
         fields: source.fields.clone().into_iter().collect(),
+        url,
     })
 }
 
@@ -689,6 +745,23 @@ pub const SOURCE_FIELDS: &[&str] = &[
 
 fn millis(duration: Duration) -> u64 {
     duration.as_millis().try_into().unwrap_or(u64::MAX)
+}
+
+/// The expectations a hypothesis states; hypotheses from before typed expectations state their deadlines
+/// only, and one with none at all expects detection or correction before the revert.
+pub fn expectations_of(hypothesis: &Hypothesis) -> Vec<Expectation> {
+    if !hypothesis.expectations.is_empty() {
+        return hypothesis.expectations.clone();
+    }
+    let expect = |kind: ControlKind, within_ms: Option<u64>| Expectation {
+        kind: kind as i32,
+        within_ms,
+        ..Default::default()
+    };
+    vec![
+        expect(ControlKind::Detective, hypothesis.detect_within_ms),
+        expect(ControlKind::Corrective, hypothesis.correct_within_ms),
+    ]
 }
 
 /// How long a fault stays injected: its exposure window, shortened to the last hypothesis deadline, since
@@ -1054,6 +1127,53 @@ safety:
             &with("    - { type: aws-securityhub }\n").replace("provider: aws", "provider: gcp"),
         );
         assert!(error.message.contains("observes AWS accounts"), "{error}");
+    }
+
+    #[test]
+    fn a_command_line_source_is_checked_like_an_observed_one() {
+        let nats = parse_source(
+            "{type: nats, subject: alerts, url: nats://10.0.0.5:4222, fields: {resource: /arn}}",
+            "aws",
+            "--source #1",
+        )
+        .unwrap();
+        assert_eq!(
+            (nats.name.as_str(), nats.url.as_str(), nats.subject.as_str()),
+            ("nats", "nats://10.0.0.5:4222", "alerts")
+        );
+        for (text, provider, expected) in [
+            (
+                "{type: splunk}",
+                "aws",
+                "--source #1:1:8: source.type: unknown source type",
+            ),
+            (
+                "{type: aws-securityhub}",
+                "gcp",
+                "--source #1:1:8: source.type: aws-securityhub observes",
+            ),
+            (
+                "{type: folder, path: x, url: nats://a:1}",
+                "aws",
+                "--source #1:1:30: source.url: only a nats source",
+            ),
+            (
+                "{type: nats, subject: a, url: http://a, fields: {resource: /r}}",
+                "aws",
+                "source.url: \"http://a\" is not a NATS URL",
+            ),
+            (
+                "{type: folder, path: x, colour: red}",
+                "aws",
+                "--source #1:1:25: unknown field `colour`",
+            ),
+            ("folder", "aws", "expected a mapping like {type: folder"),
+        ] {
+            let error = parse_source(text, provider, "--source #1")
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(expected), "{text}: {error}");
+        }
     }
 
     #[test]

@@ -16,15 +16,22 @@ pub const SIGNAL_SLACK_MS: i64 = 1_000;
 /// - it must have been observed (by the detector's own clock when it says, else on receipt) no earlier than
 ///   the injection, less [`SIGNAL_SLACK_MS`];
 /// - when both types are known they must agree (a bucket is never an IAM user of the same name);
-/// - a full identity (an ARN or other id) matches only the fault's id; a bare name matches the fault's name.
+/// - a full identity (an ARN or other id) matches only the fault's id; a bare name matches the fault's name;
+/// - when the detector reports the caller's correlation id (the `rdfi-<id>` on the mutating call), it must be
+///   this fault's (`fault_instance_id`): a finding about another fault's call on the same resource is not
+///   this one's.
 pub fn detects(
     fault: &ResourceRef,
+    fault_instance_id: &str,
     injected_at_ms: i64,
     signal: &Signal,
     received_at_ms: i64,
     stop_sources: &[String],
 ) -> bool {
     if is_stop_source(&signal.source, stop_sources) {
+        return false;
+    }
+    if !signal.correlation_id.is_empty() && signal.correlation_id != fault_instance_id {
         return false;
     }
     let observed_at_ms = signal.observed_at_ms.unwrap_or(received_at_ms);
@@ -133,6 +140,9 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The fault instance the signals are tested against.
+    const ID: &str = "0193a1b2-fault";
+
     fn resource(resource_type: &str, id: &str, name: &str) -> ResourceRef {
         ResourceRef {
             provider: "aws".into(),
@@ -173,12 +183,12 @@ mod tests {
     #[test]
     fn a_bucket_name_never_matches_a_user_of_the_same_name() {
         let named_bucket = signal("payments", "aws.s3.bucket");
-        assert!(detects(&bucket(), T, &named_bucket, T, &[]));
-        assert!(!detects(&user(), T, &named_bucket, T, &[]));
+        assert!(detects(&bucket(), ID, T, &named_bucket, T, &[]));
+        assert!(!detects(&user(), ID, T, &named_bucket, T, &[]));
         let untyped = signal("payments", "");
-        assert!(detects(&bucket(), T, &untyped, T, &[]));
+        assert!(detects(&bucket(), ID, T, &untyped, T, &[]));
         assert!(
-            detects(&user(), T, &untyped, T, &[]),
+            detects(&user(), ID, T, &untyped, T, &[]),
             "unknown type, same name"
         );
     }
@@ -186,24 +196,38 @@ mod tests {
     #[test]
     fn an_arn_matches_only_its_resource() {
         let arn = signal("arn:aws:s3:::payments", "aws.s3.bucket");
-        assert!(detects(&bucket(), T, &arn, T, &[]));
-        assert!(!detects(&user(), T, &arn, T, &[]));
+        assert!(detects(&bucket(), ID, T, &arn, T, &[]));
+        assert!(!detects(&user(), ID, T, &arn, T, &[]));
         let untyped_arn = signal("arn:aws:iam::123456789012:user/payments", "");
-        assert!(detects(&user(), T, &untyped_arn, T, &[]));
-        assert!(!detects(&bucket(), T, &untyped_arn, T, &[]));
+        assert!(detects(&user(), ID, T, &untyped_arn, T, &[]));
+        assert!(!detects(&bucket(), ID, T, &untyped_arn, T, &[]));
         let other_bucket = signal("arn:aws:s3:::payments-old", "");
-        assert!(!detects(&bucket(), T, &other_bucket, T, &[]));
+        assert!(!detects(&bucket(), ID, T, &other_bucket, T, &[]));
+    }
+
+    #[test]
+    fn a_correlation_id_names_its_own_fault_only() {
+        let mine = Signal {
+            correlation_id: ID.into(),
+            ..signal("payments", "")
+        };
+        assert!(detects(&bucket(), ID, T, &mine, T, &[]));
+        let another_faults = Signal {
+            correlation_id: "0193ffff-other".into(),
+            ..signal("payments", "")
+        };
+        assert!(!detects(&bucket(), ID, T, &another_faults, T, &[]));
     }
 
     #[test]
     fn signals_observed_before_the_injection_do_not_count() {
         let mut early = signal("payments", "aws.s3.bucket");
         early.observed_at_ms = Some(T - SIGNAL_SLACK_MS - 1);
-        assert!(!detects(&bucket(), T, &early, T + 5_000, &[]));
+        assert!(!detects(&bucket(), ID, T, &early, T + 5_000, &[]));
         early.observed_at_ms = Some(T - SIGNAL_SLACK_MS);
-        assert!(detects(&bucket(), T, &early, T + 5_000, &[]));
+        assert!(detects(&bucket(), ID, T, &early, T + 5_000, &[]));
         let unstated = signal("payments", "aws.s3.bucket");
-        assert!(!detects(&bucket(), T, &unstated, T - 60_000, &[]));
+        assert!(!detects(&bucket(), ID, T, &unstated, T - 60_000, &[]));
     }
 
     #[test]
@@ -214,12 +238,13 @@ mod tests {
         };
         assert!(!detects(
             &bucket(),
+            ID,
             T,
             &slo,
             T,
             &["checkout-slo-alarm".into()]
         ));
-        assert!(detects(&bucket(), T, &slo, T, &["other".into()]));
+        assert!(detects(&bucket(), ID, T, &slo, T, &["other".into()]));
     }
 
     const LIMITS: EarlyLimits = EarlyLimits {
@@ -292,7 +317,7 @@ mod tests {
             let reported = if by_arn { other.id.clone() } else { other.name.clone() };
             let mut s = signal(&reported, &other.resource_type);
             s.observed_at_ms = Some(observed);
-            let detected = detects(&fault, injected, &s, observed, &[]);
+            let detected = detects(&fault, ID, injected, &s, observed, &[]);
             if detected {
                 prop_assert_eq!(&fault.resource_type, &other.resource_type);
                 prop_assert_eq!(&fault.name, &other.name);
@@ -306,13 +331,13 @@ mod tests {
         #[test]
         fn arns_match_only_their_own_resource(fault in arb_resource(), other in arb_resource()) {
             let s = signal(&other.id, "");
-            prop_assert_eq!(detects(&fault, 0, &s, 0, &[]), fault.id == other.id);
+            prop_assert_eq!(detects(&fault, ID, 0, &s, 0, &[]), fault.id == other.id);
         }
 
         #[test]
         fn stop_sources_never_count(fault in arb_resource(), source in "[a-z]{1,8}") {
             let s = Signal { source: source.clone(), ..signal(&fault.id, &fault.resource_type) };
-            prop_assert!(!detects(&fault, 0, &s, 0, &[source]));
+            prop_assert!(!detects(&fault, ID, 0, &s, 0, &[source]));
         }
 
         #[test]

@@ -2,20 +2,25 @@
 //!
 //! Consumes (durable consumer `monitor`):
 //! - `rdfi.v1.run.started`: discovers the opted-in resources matching the run's selector and publishes
-//!   `rdfi.v1.observation.inventory`;
+//!   `rdfi.v1.observation.inventory`; starts polling the run's detection sources (`observe.sources`);
 //! - `rdfi.v1.fault.injected`: polls the faulted resource until the misconfiguration is gone and publishes
 //!   `rdfi.v1.observation.restored` when someone else (a corrective control) removed it;
-//! - `rdfi.v1.fault.reverted`, `.revert_failed`: stops watching.
+//! - `rdfi.v1.fault.reverted`, `.revert_failed`: stops watching;
+//! - `rdfi.v1.analysis.completed`: stops polling the run's detection sources.
 //!
 //! Detection signals arrive on the HTTP webhook `POST /v1/signals` (generic JSON, the Alertmanager webhook,
-//! OCSF findings, Security Hub findings via EventBridge: see [`shapes`] and docs/signals.md) and from the
-//! provider's own signal source; each is correlated ([`correlate`]) to the active faults on the resource it
+//! OCSF findings, Security Hub findings via EventBridge: see [`shapes`] and docs/signals.md), from the sources
+//! it polls ([`sources`]: Security Hub, a NATS subject, a folder of scanner results) and from the provider's
+//! own signal source; each is correlated ([`correlate`]) to the active faults on the resource it
 //! names, by full identity and type, and published as `rdfi.v1.observation.signal`. A signal from a configured
 //! stop source (`--stop-on-source`, an SLO alarm say) raises `rdfi.v1.safety.abort` (every executor reverts
 //! everything) and never counts as a detection.
 
+pub mod cadence;
 pub mod correlate;
+pub mod restore;
 pub mod shapes;
+mod sources;
 mod webhook;
 
 pub use webhook::{MAX_BODY_BYTES, SIGNATURE_HEADER, SOURCE_HEADER, SignalsAuth};
@@ -31,11 +36,12 @@ use rdfi_core::{CancellationToken, catalogue, events, subjects, targeting, worke
 use rdfi_proto::v1::event::Payload;
 use rdfi_proto::v1::{
     Event, ExperimentSpec, FaultInjected, InventoryObserved, ResourceRef, SafetyAbort,
-    SignalReceived, StateRestored,
+    SignalReceived, SignalSourceSpec, StateRestored,
 };
 use rdfi_proto::{timestamp_from_millis, unix_millis};
 use rdfi_provider::{DetectionSignal, Provider, RetryPolicy, with_retry};
 use shapes::Signal;
+use sources::Scope;
 use tracing::Instrument;
 
 /// The component name in events.
@@ -70,6 +76,21 @@ pub struct MonitorConfig {
     pub poll_interval: Duration,
     /// Stop conditions: a signal from one of these sources (an SLO alarm, a pager) aborts every run.
     pub stop_sources: Vec<String>,
+    /// Detection sources polled for every run, for the monitor's life (`--source`).
+    pub sources: Vec<SignalSourceSpec>,
+    /// The NATS server the monitor runs over, where a nats source without a url subscribes.
+    pub nats_url: Option<String>,
+}
+
+/// A faulted resource the monitor reads until it is restored or reverted.
+struct Watched<'a> {
+    run_id: &'a str,
+    fault_instance_id: &'a str,
+    fault_id: &'a str,
+    resource: &'a ResourceRef,
+    injected_at_ms: i64,
+    /// Milliseconds after the injection, soonest first.
+    corrective_deadlines: &'a [u64],
 }
 
 struct ActiveFault {
@@ -87,6 +108,10 @@ pub(crate) struct Monitor {
     stop_sources: Vec<String>,
     active: Mutex<HashMap<String, ActiveFault>>,
     early_signals: Mutex<EarlySignals>,
+    nats_url: Option<String>,
+    /// The sources polled for each run in flight, stopped at its `analysis.completed`.
+    run_sources: Mutex<HashMap<String, CancellationToken>>,
+    shutdown: CancellationToken,
 }
 
 fn now_ms() -> i64 {
@@ -112,7 +137,18 @@ pub async fn run(config: MonitorConfig, shutdown: CancellationToken) -> Result<(
         stop_sources: config.stop_sources,
         active: Mutex::default(),
         early_signals: Mutex::default(),
+        nats_url: config.nats_url,
+        run_sources: Mutex::default(),
+        shutdown: shutdown.clone(),
     });
+    for spec in config.sources {
+        tokio::spawn(sources::poll(
+            monitor.clone(),
+            spec,
+            Scope::Every,
+            shutdown.clone(),
+        ));
+    }
     let webhook = match config.webhook_listen {
         Some(address) => Some(
             webhook::start(
@@ -152,6 +188,7 @@ pub async fn run(config: MonitorConfig, shutdown: CancellationToken) -> Result<(
                 subjects::FAULT_INJECTED,
                 subjects::FAULT_REVERTED,
                 subjects::FAULT_REVERT_FAILED,
+                subjects::ANALYSIS_COMPLETED,
             ],
         ),
         shutdown.clone(),
@@ -176,6 +213,7 @@ impl Monitor {
         match event.payload {
             Some(Payload::RunStarted(started)) => {
                 let experiment = started.experiment.unwrap_or_default();
+                self.start_sources(&event.run_id, &experiment.sources);
                 let inventory = self.discover(experiment).await;
                 tracing::info!(
                     resources = inventory.resources.len(),
@@ -196,6 +234,12 @@ impl Monitor {
                 self.watch(&event.run_id, &event.fault_instance_id, injected)
                     .await
             }
+            Some(Payload::AnalysisCompleted(_)) => {
+                if let Some(stop) = lock(&self.run_sources).remove(&event.run_id) {
+                    stop.cancel();
+                }
+                Ok(())
+            }
             Some(Payload::FaultReverted(_)) | Some(Payload::FaultRevertFailed(_)) => {
                 if let Some(fault) = lock(&self.active).remove(&event.fault_instance_id) {
                     fault.stop_watching.cancel();
@@ -204,6 +248,49 @@ impl Monitor {
             }
             _ => Ok(()),
         }
+    }
+
+    /// Polls the run's own detection sources until its analysis completes (once, however often `run.started`
+    /// is delivered).
+    fn start_sources(self: &Arc<Self>, run_id: &str, specs: &[SignalSourceSpec]) {
+        if specs.is_empty() {
+            return;
+        }
+        let stop = {
+            let mut running = lock(&self.run_sources);
+            if running.contains_key(run_id) {
+                return;
+            }
+            let stop = self.shutdown.child_token();
+            running.insert(run_id.to_owned(), stop.clone());
+            stop
+        };
+        for spec in specs {
+            tokio::spawn(sources::poll(
+                self.clone(),
+                spec.clone(),
+                Scope::Run(run_id.to_owned()),
+                stop.clone(),
+            ));
+        }
+    }
+
+    /// The resources (full identities) of the active faults `scope` covers, and the earliest injection among
+    /// them; `None` when there is none.
+    pub(crate) fn watched(&self, scope: &Scope) -> Option<(Vec<String>, i64)> {
+        let active = lock(&self.active);
+        let covered: Vec<&ActiveFault> = active
+            .values()
+            .filter(|fault| scope.covers(&fault.run_id))
+            .collect();
+        let earliest = covered.iter().map(|fault| fault.injected_at_ms).min()?;
+        let mut resources: Vec<String> = covered
+            .iter()
+            .map(|fault| fault.resource.id.clone())
+            .collect();
+        resources.sort_unstable();
+        resources.dedup();
+        Some((resources, earliest))
     }
 
     /// The opted-in resources matching the experiment's selector, for the resource types of its faults.
@@ -287,6 +374,7 @@ impl Monitor {
                 .filter(|(received_at, signal)| {
                     correlate::detects(
                         &resource,
+                        fault_instance_id,
                         injected_at_ms,
                         signal,
                         *received_at,
@@ -303,14 +391,23 @@ impl Monitor {
         if !injected.dry_run {
             let monitor = self.clone();
             let (run_id, fault_instance_id) = (run_id.to_owned(), fault_instance_id.to_owned());
+            let deadlines = injected
+                .hypothesis
+                .as_ref()
+                .map(cadence::corrective_deadlines)
+                .unwrap_or_default();
             tokio::spawn(
                 async move {
                     monitor
                         .poll_until_restored(
-                            &run_id,
-                            &fault_instance_id,
-                            &injected.fault_id,
-                            &resource,
+                            Watched {
+                                run_id: &run_id,
+                                fault_instance_id: &fault_instance_id,
+                                fault_id: &injected.fault_id,
+                                resource: &resource,
+                                injected_at_ms,
+                                corrective_deadlines: &deadlines,
+                            },
                             stop_watching,
                         )
                         .await
@@ -321,49 +418,78 @@ impl Monitor {
         Ok(())
     }
 
-    /// Reads the resource every poll interval; once the fault's misconfiguration is gone and rdfi has not
-    /// reverted it yet, someone else corrected it.
-    async fn poll_until_restored(
-        &self,
-        run_id: &str,
-        fault_instance_id: &str,
-        fault_id: &str,
-        resource: &ResourceRef,
-        stop_watching: CancellationToken,
-    ) {
+    /// Reads the resource at the pace [`cadence`] sets; once none of the fault's misconfiguration is left and
+    /// rdfi has not reverted it yet, someone else corrected it; when less of it is left than before, someone
+    /// corrected it in part ([`restore`]). The first read, right after the injection, is the measure.
+    async fn poll_until_restored(&self, fault: Watched<'_>, stop_watching: CancellationToken) {
+        let (mut reads, mut failures) = (0u32, 0u32);
+        let mut measured: Option<(usize, usize)> = None;
         loop {
-            tokio::select! {
-                _ = stop_watching.cancelled() => return,
-                _ = tokio::time::sleep(self.poll_interval) => {}
-            }
-            match self.provider.faults().is_present(fault_id, resource).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    if stop_watching.is_cancelled() {
-                        return;
-                    }
-                    let observed_at = now_ms();
-                    tracing::info!(resource = %resource.id, "the fault was corrected by another actor");
-                    let event = events::event(
-                        SOURCE,
-                        run_id,
-                        fault_instance_id,
-                        "",
-                        Payload::StateRestored(StateRestored {
-                            resource: Some(resource.clone()),
-                            observed_at: Some(timestamp_from_millis(observed_at)),
-                        }),
-                    );
-                    if let Err(error) = self.bus.publish(&event).await {
-                        tracing::warn!(%error, "cannot publish the restored state; polling on");
-                        continue;
-                    }
-                    return;
+            let elapsed_ms = (now_ms() - fault.injected_at_ms).max(0).unsigned_abs();
+            let delay = cadence::next_read(
+                self.poll_interval,
+                reads,
+                failures,
+                cadence::until_next_deadline(fault.corrective_deadlines, elapsed_ms),
+            );
+            if reads > 0 {
+                tokio::select! {
+                    _ = stop_watching.cancelled() => return,
+                    _ = tokio::time::sleep(delay) => {}
                 }
+            }
+            reads = reads.saturating_add(1);
+            let now = match self
+                .provider
+                .faults()
+                .misconfiguration(fault.fault_id, fault.resource)
+                .await
+            {
+                Ok(now) => now,
                 Err(error) => {
-                    tracing::warn!(%error, resource = %resource.id, "polling the faulted resource failed")
+                    failures = failures.saturating_add(1);
+                    tracing::warn!(%error, resource = %fault.resource.id, "polling the faulted resource failed");
+                    continue;
                 }
+            };
+            failures = 0;
+            let (injected, least) = *measured.get_or_insert((now, now));
+            let (partial, remaining) = match restore::restoration(injected, least, now) {
+                restore::Restoration::Unchanged => continue,
+                restore::Restoration::Partial { remaining, .. } => (true, remaining),
+                restore::Restoration::Restored => (false, 0),
+            };
+            if stop_watching.is_cancelled() {
+                return;
             }
+            let observed_at = now_ms();
+            tracing::info!(resource = %fault.resource.id, partial, remaining, injected, "the fault was corrected by another actor");
+            let event = events::event(
+                SOURCE,
+                fault.run_id,
+                fault.fault_instance_id,
+                &format!("{partial}\u{1f}{remaining}"),
+                Payload::StateRestored(StateRestored {
+                    resource: Some(fault.resource.clone()),
+                    observed_at: Some(timestamp_from_millis(observed_at)),
+                    partial,
+                    remaining: u32::try_from(remaining).unwrap_or(u32::MAX),
+                    injected: if partial {
+                        u32::try_from(injected).unwrap_or(u32::MAX)
+                    } else {
+                        0
+                    },
+                }),
+            );
+            if let Err(error) = self.bus.publish(&event).await {
+                tracing::warn!(%error, "cannot publish the restored state; polling on");
+                failures = failures.saturating_add(1);
+                continue;
+            }
+            if !partial {
+                return;
+            }
+            measured = Some((injected, remaining));
         }
     }
 
@@ -378,9 +504,10 @@ impl Monitor {
         }
         let matching: Vec<(String, String)> = lock(&self.active)
             .iter()
-            .filter(|(_, fault)| {
+            .filter(|(id, fault)| {
                 correlate::detects(
                     &fault.resource,
+                    id,
                     fault.injected_at_ms,
                     &signal,
                     received_at,

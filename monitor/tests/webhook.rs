@@ -63,6 +63,8 @@ async fn start(auth: SignalsAuth) -> Monitor {
             signals_auth: auth,
             poll_interval: Duration::from_secs(1),
             stop_sources: vec!["checkout-slo-alarm".to_owned()],
+            sources: Vec::new(),
+            nats_url: None,
         },
         shutdown.clone(),
     ));
@@ -174,9 +176,10 @@ async fn each_shape_is_published_with_its_format() {
         ))
         .await
         .expect("consume signals");
+    // The bucket's fault instance is the one whose call the Alertmanager fixture's user agent names.
     monitor
         .inject(
-            "fault-bucket",
+            "0193a1b2c3",
             resource(
                 "aws.s3.bucket",
                 "arn:aws:s3:::payments-exports",
@@ -218,17 +221,17 @@ async fn each_shape_is_published_with_its_format() {
         assert_eq!(status, 202, "{answer}");
     }
     let seen = signals_until(subscription, |seen| {
-        seen.get("fault-bucket").map_or(0, Vec::len) >= 4
+        seen.get("0193a1b2c3").map_or(0, Vec::len) >= 4
             && seen.get("fault-user").map_or(0, Vec::len) >= 1
     })
     .await;
-    let mut formats: Vec<&str> = seen["fault-bucket"]
+    let mut formats: Vec<&str> = seen["0193a1b2c3"]
         .iter()
         .map(|signal| signal.format.as_str())
         .collect();
     formats.sort_unstable();
     assert_eq!(formats, ["alertmanager", "asff", "json", "ocsf"]);
-    for signal in &seen["fault-bucket"] {
+    for signal in &seen["0193a1b2c3"] {
         assert_eq!(signal.resource_type, "aws.s3.bucket", "{signal:?}");
         let observed = signal
             .observed_at
@@ -241,7 +244,7 @@ async fn each_shape_is_published_with_its_format() {
             "{signal:?}"
         );
     }
-    let alertmanager = seen["fault-bucket"]
+    let alertmanager = seen["0193a1b2c3"]
         .iter()
         .find(|signal| signal.format == "alertmanager")
         .unwrap();
@@ -343,6 +346,8 @@ async fn beyond_loopback_without_authentication_it_refuses_to_start() {
             signals_auth: SignalsAuth::default(),
             poll_interval: Duration::from_secs(1),
             stop_sources: Vec::new(),
+            sources: Vec::new(),
+            nats_url: None,
         },
         CancellationToken::new(),
     )
@@ -360,7 +365,7 @@ async fn stop_sources_abort_and_never_detect() {
     let monitor = start(SignalsAuth::default()).await;
     monitor
         .inject(
-            "fault-bucket",
+            "0193a1b2c3",
             resource("aws.s3.bucket", "arn:aws:s3:::checkout", "checkout"),
         )
         .await;

@@ -177,6 +177,7 @@ pub(crate) trait FaultDriver<C: Sync>: Send + Sync {
         snapshot: &Snapshot,
     ) -> Result<RevertCheck>;
     async fn is_present(&self, clients: &C, resource: &ResourceRef) -> Result<bool>;
+    async fn misconfiguration(&self, clients: &C, resource: &ResourceRef) -> Result<usize>;
     fn describe(&self, resource: &ResourceRef, snapshot: &Snapshot) -> Result<String>;
 }
 
@@ -235,6 +236,12 @@ impl<C: Sync, D: StateDriver<C>> FaultDriver<C> for D {
 
     async fn is_present(&self, clients: &C, resource: &ResourceRef) -> Result<bool> {
         Ok(D::Fault::is_present(&self.read(clients, resource).await?))
+    }
+
+    async fn misconfiguration(&self, clients: &C, resource: &ResourceRef) -> Result<usize> {
+        Ok(D::Fault::misconfiguration(
+            &self.read(clients, resource).await?,
+        ))
     }
 
     fn describe(&self, resource: &ResourceRef, snapshot: &Snapshot) -> Result<String> {
@@ -317,6 +324,10 @@ pub trait FaultOperations: Send + Sync {
         snapshot: &Snapshot,
     ) -> Result<RevertCheck>;
     async fn is_present(&self, fault_id: &str, resource: &ResourceRef) -> Result<bool>;
+    /// How much of the fault's misconfiguration the resource holds now
+    /// ([`model::FaultSemantics::misconfiguration`]): 0 when none; lower than right after the injection when
+    /// someone removed part of it. One read.
+    async fn misconfiguration(&self, fault_id: &str, resource: &ResourceRef) -> Result<usize>;
     /// What injecting the fault into a resource in state `snapshot` changes, for people.
     fn describe(
         &self,
@@ -374,6 +385,12 @@ impl<C: Send + Sync> FaultOperations for DriverSet<C> {
     async fn is_present(&self, fault_id: &str, resource: &ResourceRef) -> Result<bool> {
         self.driver(fault_id)?
             .is_present(&self.clients, resource)
+            .await
+    }
+
+    async fn misconfiguration(&self, fault_id: &str, resource: &ResourceRef) -> Result<usize> {
+        self.driver(fault_id)?
+            .misconfiguration(&self.clients, resource)
             .await
     }
 
@@ -436,6 +453,19 @@ pub trait Provider: Send + Sync + 'static {
 
     /// Whether the canary is in the bucket, read with rdfi's own credentials.
     async fn has_canary(&self, resource: &ResourceRef, canary_key: &str) -> Result<bool>;
+
+    /// The provider's security findings service (AWS Security Hub), polled by the monitor: the active findings
+    /// about `resources` updated at or after `since` (RFC 3339), as ASFF JSON. Read only.
+    async fn security_findings(
+        &self,
+        _resources: &[String],
+        _since: &str,
+    ) -> Result<Vec<serde_json::Value>> {
+        Err(ProviderError::Config(format!(
+            "the {} provider has no security findings service to poll",
+            self.name()
+        )))
+    }
 
     /// Detection signals the provider itself produces (the sandbox's built-in detective controls).
     fn detection_signals(&self) -> Option<tokio::sync::broadcast::Receiver<DetectionSignal>> {

@@ -338,15 +338,26 @@ impl Clients {
 
     /// What a corrective control does: removes every grant to everyone, keeping the others.
     pub async fn remove_public_grants(&self, bucket: &str) {
+        self.remove_grants_to_everyone(bucket, |_| true).await
+    }
+
+    /// What a corrective control that misses part of the problem does: removes everyone's `permission` only.
+    pub async fn remove_public_grant(&self, bucket: &str, permission: &str) {
+        self.remove_grants_to_everyone(bucket, |granted| granted == permission)
+            .await
+    }
+
+    async fn remove_grants_to_everyone(&self, bucket: &str, permission: impl Fn(&str) -> bool) {
         let acl = self.bucket_acl(bucket).await;
         let grants = acl
             .grants()
             .iter()
             .filter(|grant| {
-                !grant
+                let to_everyone = grant
                     .grantee()
                     .and_then(|grantee| grantee.uri())
-                    .is_some_and(|uri| uri.ends_with("/global/AllUsers"))
+                    .is_some_and(|uri| uri.ends_with("/global/AllUsers"));
+                !(to_everyone && permission(grant.permission().map_or("", |p| p.as_str())))
             })
             .cloned()
             .collect();

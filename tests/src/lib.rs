@@ -5,6 +5,7 @@
 //! - [`gcs::GcsEmulator`]: gcp-storage-emulator, in memory.
 //! - [`Process`]: an rdfi binary as a child process, killed on drop, its log kept and printed when a test fails.
 //! - [`control`]: stand-in detective and corrective controls that watch a resource through the AWS SDK.
+//! - [`tools`]: real ones, Cloud Custodian on a schedule and Prowler scans, from their own venvs.
 //!
 //! nats-server and moto_server come from the project's venv (`scripts/test-deps.sh`), installed on first use.
 
@@ -13,12 +14,14 @@ pub mod cluster;
 pub mod conformance;
 pub mod control;
 pub mod gcs;
+pub mod tools;
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
@@ -33,19 +36,29 @@ pub fn workspace_root() -> PathBuf {
 
 /// A program from the project's test venv, installed by `scripts/test-deps.sh` the first time it is needed.
 pub fn venv_program(name: &str) -> PathBuf {
-    static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
-    let venv = INSTALLED.get_or_init(|| {
-        let root = workspace_root();
-        let venv = std::env::var_os("RDFI_TEST_VENV")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| root.join(".venv"));
-        let status = Command::new(root.join("scripts/test-deps.sh"))
+    let venv = std::env::var_os("RDFI_TEST_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".venv"));
+    installed("servers", venv).join("bin").join(name)
+}
+
+/// `venv`, once `scripts/test-deps.sh SET` has installed it in this test process.
+pub(crate) fn installed(set: &'static str, venv: PathBuf) -> PathBuf {
+    static INSTALLED: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+    // Held while installing: a second test waits for the first install instead of running the script again.
+    let mut sets = INSTALLED.lock().unwrap_or_else(PoisonError::into_inner);
+    if !sets.contains(set) {
+        let status = Command::new(workspace_root().join("scripts/test-deps.sh"))
+            .arg(set)
             .status()
             .expect("scripts/test-deps.sh runs");
-        assert!(status.success(), "scripts/test-deps.sh failed: {status}");
-        venv
-    });
-    venv.join("bin").join(name)
+        assert!(
+            status.success(),
+            "scripts/test-deps.sh {set} failed: {status}"
+        );
+        sets.insert(set);
+    }
+    venv
 }
 
 /// An rdfi binary of this workspace (`rdfi`, `rdfi-executor`, ...), built by `cargo build --workspace --bins`.

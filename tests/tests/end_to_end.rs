@@ -119,6 +119,87 @@ async fn a_public_bucket_is_detected_and_restored_grant_for_grant_by_five_proces
     );
 }
 
+/// An Alertmanager webhook notification (version 4), as Alertmanager posts it to a receiver.
+fn alertmanager(status: &str, bucket: &str) -> Value {
+    serde_json::json!({
+        "version": "4",
+        "groupKey": "{}:{alertname=\"S3BucketPublic\"}",
+        "status": status,
+        "receiver": "security-pager",
+        "groupLabels": {"alertname": "S3BucketPublic"},
+        "commonLabels": {"alertname": "S3BucketPublic"},
+        "commonAnnotations": {},
+        "externalURL": "http://alertmanager.internal:9093",
+        "truncatedAlerts": 0,
+        "alerts": [{
+            "status": status,
+            "labels": {
+                "alertname": "S3BucketPublic",
+                "severity": "critical",
+                "arn": format!("arn:aws:s3:::{bucket}"),
+            },
+            "annotations": {"summary": format!("bucket {bucket} grants AllUsers READ")},
+            "startsAt": humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+            "endsAt": "0001-01-01T00:00:00Z",
+            "generatorURL": "http://prometheus.internal:9090/graph",
+            "fingerprint": "c6f6b1a1e6d3b2a0"
+        }]
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alertmanager_notification_detects_the_fault_through_five_processes_over_nats() {
+    let (nats, moto, aws) = start_estate().await;
+    aws.create_bucket("payments-exports", &[("rdfi-target", "true")])
+        .await;
+    let cluster = Cluster::start(&nats, &moto);
+    let watched = aws.clone();
+    let webhook = cluster.webhook_url.clone();
+    let detector = watch(
+        Duration::from_millis(300),
+        move || {
+            let watched = watched.clone();
+            async move { watched.bucket_is_public("payments-exports").await }
+        },
+        move || async move {
+            let client = reqwest::Client::new();
+            // A resolved alert on the bucket and a firing one on another are not detections of this fault.
+            for (status, bucket) in [
+                ("resolved", "payments-exports"),
+                ("firing", "another-bucket"),
+                ("firing", "payments-exports"),
+            ] {
+                let answer = client
+                    .post(format!("{webhook}/v1/signals"))
+                    .json(&alertmanager(status, bucket))
+                    .send()
+                    .await
+                    .expect("the webhook answers");
+                assert_eq!(answer.status(), reqwest::StatusCode::ACCEPTED);
+            }
+        },
+    );
+    let experiment = experiment_yaml(BUCKET_FAULT, "4s", None, "4s").replace(
+        "detect: { within: 4s }",
+        "detect: { within: 4s, sources: [security-pager] }",
+    );
+    let (code, report) = cluster.submit(&experiment).await;
+    detector.abort();
+
+    assert_eq!(code, 0, "{report:#}");
+    let fault = only_fault(&report);
+    assert_eq!(fault["verdict"], "detected", "{report:#}");
+    let detect = &fault["expectations"][0];
+    assert_eq!(detect["outcome"], "met", "{report:#}");
+    assert_eq!(
+        detect["answeredBy"],
+        serde_json::json!(["security-pager"]),
+        "{report:#}"
+    );
+    assert!(detect["latencyMs"].as_u64().is_some(), "{report:#}");
+    assert_eq!(fault["revertVerified"], true, "{report:#}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_undetected_public_bucket_is_missed_exits_1_and_leaves_a_queryable_finding() {
     let (nats, moto, aws) = start_estate().await;
@@ -192,6 +273,73 @@ async fn a_public_bucket_restored_by_a_corrective_control_is_corrected() {
     );
     assert_eq!(fault["revertVerified"], true);
     assert_eq!(aws.acl_lines("web-assets").await, baseline);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrective_control_that_removes_only_the_public_write_grant_is_a_partial_restore() {
+    let (nats, moto, aws) = start_estate().await;
+    aws.create_bucket("uploads", &[("rdfi-target", "true")])
+        .await;
+    let baseline = aws.acl_lines("uploads").await;
+    let cluster = Cluster::start(&nats, &moto);
+    let watched = aws.clone();
+    let corrector_clients = aws.clone();
+    let corrector = watch(
+        Duration::from_millis(300),
+        move || {
+            let watched = watched.clone();
+            async move { watched.bucket_is_public("uploads").await }
+        },
+        move || async move {
+            corrector_clients
+                .remove_public_grant("uploads", "WRITE")
+                .await
+        },
+    );
+    let experiment = experiment_yaml(
+        "aws.s3.bucket-public-read-write-acl",
+        "3s",
+        Some("3s"),
+        "3s",
+    )
+    .replace("  detect: { within: 3s }\n", "");
+    let (code, report) = cluster.submit(&experiment).await;
+    corrector.abort();
+
+    assert_eq!(code, 1, "the bucket stayed public: {report:#}");
+    let fault = only_fault(&report);
+    assert_eq!(fault["verdict"], "missed", "{report:#}");
+    assert!(fault["timeToCorrectMs"].is_null(), "{report:#}");
+    let correct = &fault["expectations"][0];
+    assert_eq!(correct["kind"], "correct", "{report:#}");
+    assert_eq!(correct["outcome"], "failed", "{report:#}");
+    assert!(
+        correct["reason"].as_str().is_some_and(
+            |reason| reason.starts_with("only partly restored (1 of 2 changes left at")
+        ),
+        "{report:#}"
+    );
+    assert_eq!(fault["revertVerified"], true, "{report:#}");
+    assert_eq!(aws.acl_lines("uploads").await, baseline);
+
+    let mut knowledge = KnowledgeServiceClient::connect(cluster.knowledge_url.clone())
+        .await
+        .unwrap();
+    let run = knowledge
+        .get_run(GetRunRequest {
+            run_id: report["runId"].as_str().unwrap().to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        run.faults[0]
+            .observations
+            .iter()
+            .any(|o| o.kind == "partially_restored" && o.title.ends_with("1 of 2 changes left")),
+        "{:?}",
+        run.faults[0].observations
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -46,6 +46,7 @@ fn base() -> Observed {
         injected_at_ms: Some(1_000),
         signals: Vec::new(),
         restored_at_ms: None,
+        partial_restore: None,
         ending: reverted(4_000),
     }
 }
@@ -111,6 +112,37 @@ fn a_correction_before_the_revert_wins_over_detection() {
     assert_eq!(judgement.verdict, Verdict::Corrected);
     assert_eq!(outcomes(&judgement), [Failed, Met, Met]);
     assert_eq!(judgement.time_to_correct_ms, Some(1_500));
+}
+
+#[test]
+fn a_partial_restore_is_no_correction_and_says_so() {
+    let partial = PartialRestore {
+        at_ms: 2_200,
+        remaining: 1,
+        injected: 2,
+    };
+    let judgement = judge(&Observed {
+        partial_restore: Some(partial),
+        ..base()
+    });
+    assert_eq!(judgement.verdict, Verdict::Missed);
+    assert_eq!(outcomes(&judgement), [Failed, Failed, Failed]);
+    assert_eq!(
+        judgement.expectations[2].reason,
+        "only partly restored (1 of 2 changes left at 1200 ms), not fully within 2000 ms"
+    );
+    // One seen only after rdfi's revert began is not counted.
+    let late = judge(&Observed {
+        partial_restore: Some(PartialRestore {
+            at_ms: 4_100,
+            ..partial
+        }),
+        ..base()
+    });
+    assert_eq!(
+        late.expectations[2].reason,
+        "not restored by anyone else within 2000 ms"
+    );
 }
 
 #[test]
@@ -477,6 +509,7 @@ fn arb_observed() -> impl Strategy<Value = Observed> {
                     .map(|(at_ms, source)| signal(at_ms, source))
                     .collect(),
                 restored_at_ms,
+                partial_restore: None,
                 ending,
             },
         )

@@ -417,15 +417,20 @@ async fn project(
             .await?;
         }
         Payload::StateRestored(restored) => {
+            let partly = format!(
+                "part of the misconfiguration was removed by another actor: {} of {} changes left",
+                restored.remaining, restored.injected
+            );
+            let (kind, title) = if restored.partial {
+                ("partially_restored", partly.as_str())
+            } else {
+                ("restored", "the secure state was restored by another actor")
+            };
             insert_observation(
                 transaction,
                 event,
-                "restored",
-                (
-                    "monitor",
-                    "the secure state was restored by another actor",
-                    "",
-                ),
+                kind,
+                ("monitor", title, ""),
                 restored
                     .observed_at
                     .as_ref()

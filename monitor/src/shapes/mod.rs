@@ -98,6 +98,21 @@ pub const SEVERITIES: [&str; 5] = ["info", "low", "medium", "high", "critical"];
 /// Recognises the body's shape and parses it into its signals (none for an Alertmanager notification of
 /// resolved alerts only).
 pub fn parse(body: &Value) -> Result<Vec<Signal>, ShapeError> {
+    let signals = parse_any(body)?;
+    if signals.len() > MAX_SIGNALS_PER_REQUEST {
+        return Err(ShapeError::new(
+            "body",
+            format!(
+                "carries {} signals; at most {MAX_SIGNALS_PER_REQUEST} per request",
+                signals.len()
+            ),
+        ));
+    }
+    Ok(signals)
+}
+
+/// Recognises the body's shape and parses it into all its signals, however many (a scanner's result file).
+pub(crate) fn parse_any(body: &Value) -> Result<Vec<Signal>, ShapeError> {
     let signals = if alertmanager::recognises(body) {
         alertmanager::parse(body)?
     } else if asff::recognises(body) {
@@ -113,15 +128,6 @@ pub fn parse(body: &Value) -> Result<Vec<Signal>, ShapeError> {
              event, OCSF finding) or an array of OCSF findings",
         ));
     };
-    if signals.len() > MAX_SIGNALS_PER_REQUEST {
-        return Err(ShapeError::new(
-            "body",
-            format!(
-                "carries {} signals; at most {MAX_SIGNALS_PER_REQUEST} per request",
-                signals.len()
-            ),
-        ));
-    }
     Ok(signals)
 }
 

@@ -8,6 +8,7 @@ pub mod evaluate;
 mod iam;
 mod kms;
 mod s3;
+mod securityhub;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -19,6 +20,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use rdfi_proto::v1::ResourceRef;
+use serde_json::Value;
 
 use crate::exposure::{AnonymousAnswer, Canary, OutsiderRead};
 use crate::marking::MarkAwsCalls;
@@ -118,6 +120,7 @@ pub struct AwsClients {
     pub ec2: aws_sdk_ec2::Client,
     pub cloudtrail: aws_sdk_cloudtrail::Client,
     pub kms: aws_sdk_kms::Client,
+    pub securityhub: aws_sdk_securityhub::Client,
     pub region: String,
 }
 
@@ -189,6 +192,7 @@ impl AwsProvider {
         let cloudtrail =
             aws_sdk_cloudtrail::config::Builder::from(shared).interceptor(MarkAwsCalls);
         let kms = aws_sdk_kms::config::Builder::from(shared).interceptor(MarkAwsCalls);
+        let securityhub = aws_sdk_securityhub::config::Builder::from(shared);
         AwsClients {
             s3: aws_sdk_s3::Client::from_conf(s3_config.build()),
             s3_anonymous: aws_sdk_s3::Client::from_conf(s3_anonymous),
@@ -197,6 +201,7 @@ impl AwsProvider {
             ec2: aws_sdk_ec2::Client::from_conf(ec2.build()),
             cloudtrail: aws_sdk_cloudtrail::Client::from_conf(cloudtrail.build()),
             kms: aws_sdk_kms::Client::from_conf(kms.build()),
+            securityhub: aws_sdk_securityhub::Client::from_conf(securityhub.build()),
             region: shared
                 .region()
                 .map(|region| region.to_string())
@@ -233,6 +238,10 @@ impl Provider for AwsProvider {
         attribution: crate::Attribution,
     ) -> crate::Attribution {
         attribution::attribute(self.faults.clients(), operation, resource, attribution).await
+    }
+
+    async fn security_findings(&self, resources: &[String], since: &str) -> Result<Vec<Value>> {
+        securityhub::findings(self.faults.clients(), resources, since).await
     }
 
     /// The caller's ARN as STS names it and, for an assumed role, the role's IAM ARN with its path (read with

@@ -36,6 +36,35 @@ pub fn undo(current: &Value, injected: &Value, before: &Value) -> Value {
     }
 }
 
+/// How many changes turn `a` into `b`: keys added or removed, elements of lists taken as multisets added or
+/// removed, other values replaced; nested objects counted key by key. Zero exactly when they are equal.
+pub fn difference(a: &Value, b: &Value) -> usize {
+    match (a, b) {
+        _ if a == b => 0,
+        (Value::Object(a), Value::Object(b)) => {
+            let changed: usize = a
+                .iter()
+                .map(|(key, value)| b.get(key).map_or(1, |other| difference(value, other)))
+                .sum();
+            changed + b.keys().filter(|key| !a.contains_key(*key)).count()
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            let mut unmatched = b.clone();
+            let mut removed = 0;
+            for value in a {
+                match unmatched.iter().position(|other| other == value) {
+                    Some(position) => {
+                        unmatched.swap_remove(position);
+                    }
+                    None => removed += 1,
+                }
+            }
+            removed + unmatched.len()
+        }
+        _ => 1,
+    }
+}
+
 fn undo_object(
     current: &Map<String, Value>,
     injected: &Map<String, Value>,
@@ -218,5 +247,57 @@ mod tests {
             json!({"rules": [{"id": "a", "days": 2}]}),
             "someone's edit of a rule the fault did not touch stays"
         );
+    }
+}
+
+#[cfg(test)]
+mod difference_tests {
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::difference;
+
+    #[test]
+    fn changes_are_counted_key_by_key_and_element_by_element() {
+        let grants = json!({"owner": "o", "grants": ["read:all", "write:all", "full:owner"]});
+        assert_eq!(difference(&grants, &grants), 0);
+        let one_removed = json!({"owner": "o", "grants": ["read:all", "full:owner"]});
+        assert_eq!(difference(&grants, &one_removed), 1);
+        let both_removed = json!({"owner": "o", "grants": ["full:owner"]});
+        assert_eq!(difference(&grants, &both_removed), 2);
+        assert_eq!(difference(&json!({"a": 1}), &json!({"b": 1})), 2);
+        assert_eq!(
+            difference(
+                &json!({"a": {"x": 1, "y": 2}}),
+                &json!({"a": {"x": 3, "y": 2}})
+            ),
+            1
+        );
+        assert_eq!(difference(&json!([1, 1, 2]), &json!([1, 2, 2])), 2);
+        assert_eq!(difference(&json!("on"), &json!("off")), 1);
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            (0i64..4).prop_map(Value::from),
+            "[ab]{0,2}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("[xyz]", inner, 0..3)
+                    .prop_map(|map| Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn difference_is_zero_only_when_equal_and_symmetric(a in value(), b in value()) {
+            prop_assert_eq!(difference(&a, &b) == 0, a == b);
+            prop_assert_eq!(difference(&a, &b), difference(&b, &a));
+        }
     }
 }

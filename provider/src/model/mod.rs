@@ -103,6 +103,22 @@ pub trait FaultSemantics: Send + Sync + 'static {
     /// The state a corrective control leaves: the misconfiguration removed, nothing else changed.
     fn remediate(current: &Self::State) -> Self::State;
 
+    /// How much of the misconfiguration `state` holds: 0 when none, else the changes its remediation would
+    /// make ([`merge::difference`], at least 1). A corrective control that removes part of it (one of two
+    /// public grants) lowers it without reaching 0: a partial restore.
+    fn misconfiguration(state: &Self::State) -> usize {
+        if !Self::is_present(state) {
+            return 0;
+        }
+        match (
+            serde_json::to_value(state),
+            serde_json::to_value(Self::remediate(state).canonical()),
+        ) {
+            (Ok(now), Ok(remediated)) => merge::difference(&now, &remediated).max(1),
+            _ => 1,
+        }
+    }
+
     /// What injecting the fault into this state changes, for people (dry runs show it).
     fn describe(before: &Self::State) -> String;
 
@@ -131,6 +147,7 @@ pub trait DynFault: Send + Sync {
     fn revert(&self, current: &Value, before: &Value) -> Result<Value, String>;
     fn is_reverted(&self, current: &Value, before: &Value) -> Result<bool, String>;
     fn remediate(&self, state: &Value) -> Result<Value, String>;
+    fn misconfiguration(&self, state: &Value) -> Result<usize, String>;
     /// A JSON state as the typed state reads it, in canonical form (fields it does not hold dropped).
     fn canonical(&self, state: &Value) -> Result<Value, String>;
     fn example(&self) -> Value;
@@ -184,6 +201,10 @@ impl<F: FaultSemantics> DynFault for Dyn<F> {
 
     fn remediate(&self, state: &Value) -> Result<Value, String> {
         json(&F::remediate(&typed(state)?))
+    }
+
+    fn misconfiguration(&self, state: &Value) -> Result<usize, String> {
+        Ok(F::misconfiguration(&typed(state)?))
     }
 
     fn example(&self) -> Value {
@@ -278,7 +299,47 @@ mod tests {
                 "{}: remediated",
                 fault.id()
             );
+            assert_eq!(
+                fault.misconfiguration(&before).unwrap(),
+                0,
+                "{}",
+                fault.id()
+            );
+            assert!(
+                fault.misconfiguration(&faulty).unwrap() >= 1,
+                "{}",
+                fault.id()
+            );
+            assert_eq!(
+                fault
+                    .misconfiguration(&fault.remediate(&faulty).unwrap())
+                    .unwrap(),
+                0,
+                "{}",
+                fault.id()
+            );
         }
+    }
+
+    /// Removing the public WRITE grant of a public-read-write ACL and leaving READ is a partial restore.
+    #[test]
+    fn half_a_remediation_leaves_part_of_the_misconfiguration() {
+        use s3::{BucketAcl, BucketPublicReadWriteAcl};
+        let injected = BucketPublicReadWriteAcl::inject(&BucketAcl::example());
+        let whole = BucketPublicReadWriteAcl::misconfiguration(&injected);
+        assert!(whole >= 2, "{whole}");
+        let mut partly = injected.clone();
+        let public_write = partly
+            .grants
+            .iter()
+            .position(|grant| {
+                grant.permission == "WRITE"
+                    && grant.grantee.uri.as_deref() == Some(s3::ALL_USERS_URI)
+            })
+            .expect("the public WRITE grant");
+        partly.grants.remove(public_write);
+        let left = BucketPublicReadWriteAcl::misconfiguration(&partly);
+        assert!((1..whole).contains(&left), "{left} of {whole}");
     }
 
     /// A person's emergency fix made while the fault was on survives its revert.

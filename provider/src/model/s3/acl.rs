@@ -220,12 +220,14 @@ pub struct BucketPublicReadWriteAcl;
 
 impl FaultSemantics for BucketPublicReadWriteAcl {
     const ID: &'static str = "aws.s3.bucket-public-read-write-acl";
-    const PRESENT: &'static str = "the bucket ACL grants READ and WRITE to everyone";
+    const PRESENT: &'static str = "the bucket ACL grants READ or WRITE to everyone";
     const ASPECT: &'static str = "s3.bucket-acl";
     type State = BucketAcl;
 
+    /// Either grant is there: a corrective control that removes WRITE and leaves READ has restored the bucket
+    /// only in part.
     fn is_present(acl: &BucketAcl) -> bool {
-        acl.grants_public_read() && acl.grants_public_write()
+        acl.grants_public_read() || acl.grants_public_write()
     }
 
     fn inject(acl: &BucketAcl) -> BucketAcl {

@@ -127,12 +127,17 @@ fn a_short_expiration_on_a_prefix_is_not_the_fault() {
 }
 
 #[test]
-fn public_read_write_adds_only_the_missing_grant() {
+fn public_read_write_adds_only_the_missing_grant_and_either_grant_is_part_of_it() {
     let readable = BucketAcl::example().with_public_read();
     let writable = BucketPublicReadWriteAcl::inject(&readable);
     assert_eq!(writable.grants.len(), readable.grants.len() + 1);
     assert!(BucketPublicReadWriteAcl::is_present(&writable));
-    assert!(!BucketPublicReadWriteAcl::is_present(&readable));
+    assert!(BucketPublicReadWriteAcl::is_present(&readable));
+    assert!(!BucketPublicReadWriteAcl::is_present(&BucketAcl::example()));
+    assert!(
+        BucketPublicReadWriteAcl::misconfiguration(&readable)
+            < BucketPublicReadWriteAcl::misconfiguration(&writable)
+    );
 }
 
 #[test]
