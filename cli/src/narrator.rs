@@ -68,6 +68,18 @@ pub fn describe(event: &Event) -> Option<String> {
             name(&reverted.resource),
             if reverted.verified { ", verified" } else { "" }
         ),
+        Payload::FaultExposureProved(proved) => {
+            let proof = proved.proof.clone().unwrap_or_default();
+            format!(
+                "  {:<10} {} on {}: anonymous {} of {}: {}",
+                proof.outcome().label(),
+                proved.fault_id,
+                name(&proved.resource),
+                proof.read,
+                proof.canary_key,
+                proof.answer
+            )
+        }
         Payload::FaultRevertFailed(failed) => format!(
             "  REVERT FAILED {} on {}: {}",
             failed.fault_id,
@@ -129,4 +141,42 @@ pub async fn start(
             let _ = delivery.ack().await;
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use rdfi_proto::v1::{ExposureOutcome, ExposureProof, FaultExposureProved, ResourceRef};
+
+    use super::*;
+
+    #[test]
+    fn an_exposure_proof_says_what_the_anonymous_read_got() {
+        let event = rdfi_core::events::event(
+            "executor",
+            "r",
+            "f",
+            "",
+            Payload::FaultExposureProved(FaultExposureProved {
+                fault_id: "aws.s3.bucket-policy-public".into(),
+                resource: Some(ResourceRef {
+                    name: "exports".into(),
+                    ..Default::default()
+                }),
+                proof: Some(ExposureProof {
+                    outcome: ExposureOutcome::Exposed as i32,
+                    read: "get-object".into(),
+                    canary_key: "rdfi-exposure/f.txt".into(),
+                    answer: "HTTP 200 with the canary's content".into(),
+                    ..Default::default()
+                }),
+            }),
+        );
+        assert_eq!(
+            describe(&event).as_deref(),
+            Some(
+                "  exposed    aws.s3.bucket-policy-public on exports: anonymous get-object of \
+                 rdfi-exposure/f.txt: HTTP 200 with the canary's content"
+            )
+        );
+    }
 }

@@ -1,7 +1,9 @@
 //! The run report, built from what knowledge recorded: a table for people, JSON for pipelines.
 
 use rdfi_proto::unix_millis;
-use rdfi_proto::v1::{ExpectationResult, FaultState, GetRunResponse, SourceMode, Verdict};
+use rdfi_proto::v1::{
+    ExpectationResult, ExposureProof, FaultState, GetRunResponse, SourceMode, Verdict,
+};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -53,6 +55,37 @@ pub struct FaultReport {
     /// What the injection changed, or in a dry run would have changed.
     pub change: Option<String>,
     pub reason: Option<String>,
+    /// For a fault that makes data public: what an outsider's anonymous read of rdfi's canary got.
+    pub exposure: Option<ExposureReport>,
+}
+
+/// The proof of a fault's exposure: a canary object placed after the injection, read anonymously.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExposureReport {
+    /// `exposed` (the anonymous read got the canary), `neutralized` (the cloud accepted the grant but refused
+    /// the read), `unproven` (the read failed otherwise).
+    pub outcome: String,
+    /// `get-object` or `list-objects`.
+    pub read: String,
+    /// The canary object's key in the faulted bucket (removed with the revert).
+    pub canary_key: String,
+    /// What the anonymous request got.
+    pub answer: String,
+    /// When it was read (milliseconds since the Unix epoch).
+    pub read_at_ms: Option<i64>,
+}
+
+impl ExposureReport {
+    fn from_proof(proof: &ExposureProof) -> Self {
+        ExposureReport {
+            outcome: proof.outcome().label().to_owned(),
+            read: proof.read.clone(),
+            canary_key: proof.canary_key.clone(),
+            answer: proof.answer.clone(),
+            read_at_ms: proof.read_at.as_ref().map(unix_millis),
+        }
+    }
 }
 
 /// One expectation of a fault's hypothesis, as it ended.
@@ -156,6 +189,7 @@ impl Report {
                         dry_run: fault.dry_run,
                         change: non_empty(&fault.change),
                         reason: non_empty(&fault.reason),
+                        exposure: fault.exposure.as_ref().map(ExposureReport::from_proof),
                     }
                 })
                 .collect(),
@@ -296,6 +330,19 @@ impl Report {
                 out.push_str(&format!(
                     "\n{} on {}: {reason}",
                     fault.fault_id, fault.resource_name
+                ));
+            }
+        }
+        for fault in &self.faults {
+            if let Some(exposure) = &fault.exposure {
+                out.push_str(&format!(
+                    "\n{} on {}: {} (anonymous {} of canary {}: {})",
+                    fault.fault_id,
+                    fault.resource_name,
+                    exposure.outcome,
+                    exposure.read,
+                    exposure.canary_key,
+                    exposure.answer
                 ));
             }
         }

@@ -20,6 +20,7 @@ pub const FAULT_PREVENTED: &str = "rdfi.v1.fault.prevented";
 pub const FAULT_REJECTED: &str = "rdfi.v1.fault.rejected";
 pub const FAULT_REVERTED: &str = "rdfi.v1.fault.reverted";
 pub const FAULT_REVERT_FAILED: &str = "rdfi.v1.fault.revert_failed";
+pub const FAULT_EXPOSURE: &str = "rdfi.v1.fault.exposure";
 pub const FAULTS: &str = "rdfi.v1.fault.*";
 pub const OBSERVATIONS: &str = "rdfi.v1.observation.*";
 pub const ANALYSIS_VERDICT: &str = "rdfi.v1.analysis.verdict";
@@ -39,6 +40,7 @@ pub fn for_payload(payload: &Payload) -> &'static str {
         Payload::FaultRejected(_) => FAULT_REJECTED,
         Payload::FaultReverted(_) => FAULT_REVERTED,
         Payload::FaultRevertFailed(_) => FAULT_REVERT_FAILED,
+        Payload::FaultExposureProved(_) => FAULT_EXPOSURE,
         Payload::SignalReceived(_) => OBSERVATION_SIGNAL,
         Payload::StateRestored(_) => OBSERVATION_RESTORED,
         Payload::VerdictReached(_) => ANALYSIS_VERDICT,

@@ -208,6 +208,21 @@ impl Executor {
                 failpoint("after-inject-call");
                 Some(Input::Injected(injection))
             }
+            Effect::ProveExposure => {
+                // An abort does not wait for the proof: the revert removes the canary, placed or not.
+                let abort = driving.tokens.revert_now.clone();
+                let proof = tokio::select! {
+                    proof = self.prove_exposure(record) => proof,
+                    _ = abort.cancelled() => rdfi_proto::v1::ExposureProof {
+                        outcome: rdfi_proto::v1::ExposureOutcome::Unproven.into(),
+                        canary_key: record.canary_key.clone().unwrap_or_default(),
+                        answer: "aborted before the anonymous read answered".to_owned(),
+                        ..Default::default()
+                    },
+                };
+                failpoint("after-exposure-proof");
+                Some(Input::ExposureProved(proof))
+            }
             Effect::Revert => {
                 failpoint("before-revert");
                 let revert = match self.reverts.acquire().await {

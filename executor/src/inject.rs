@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rdfi_core::experiment;
 use rdfi_proto::v1::{FaultPlanned, ResourceRef};
-use rdfi_provider::{ProviderError, marking, with_retry};
+use rdfi_provider::{ProviderError, exposure, marking, with_retry};
 
 use crate::lifecycle::{Fault, Injection, Input};
 use crate::{Executor, ExecutorError, FaultState, JournalRecord, STALE_PLAN, guard, now_ms};
@@ -40,6 +40,9 @@ impl Executor {
             hold_ms: hold.as_millis().try_into().unwrap_or(u64::MAX),
             cut_short: None,
             refusal: None,
+            // The canary's key is in the intent, the first record written: no canary before its record.
+            canary_key: (!planned.dry_run && exposure::outsider_read(&planned.fault_id).is_some())
+                .then(|| exposure::Canary::for_fault(fault_instance_id).key),
             dry_run: planned.dry_run,
             reason: None,
             recorded_at_ms: now,

@@ -6,8 +6,9 @@
 //! journal), snapshot, a durable journal claim of the fault and its resource, the mutating call, a timer, the
 //! surgical revert at the deadline and its verification. This crate's worker only carries out the machine's
 //! effects. Publishes `rdfi.v1.fault.injected`, `.prevented` (the cloud refused), `.rejected` (a guard,
-//! precondition, busy resource or stop refused; nothing changed), `.reverted` or `.revert_failed` (kept open and
-//! retried).
+//! precondition, busy resource or stop refused; nothing changed), `.exposure` (for a fault that makes data
+//! public: the anonymous read of a canary object it placed, journalled first and removed with the revert),
+//! `.reverted` or `.revert_failed` (kept open and retried).
 //!
 //! On start it replays its journal and schedules the revert of every open fault; a sweeper reverts open faults
 //! whose deadline passed long ago (another replica's, with the shared journal). Abort (gRPC
@@ -17,6 +18,7 @@
 
 pub mod args;
 mod drive;
+mod exposure;
 mod failpoint;
 mod grpc;
 pub mod guard;

@@ -14,6 +14,7 @@
 
 use std::time::Duration;
 
+use rdfi_proto::v1::ExposureProof;
 use rdfi_provider::Attribution;
 use serde_json::Value;
 
@@ -113,6 +114,8 @@ pub enum Input {
     Reverted(Revert),
     /// The fault was found open in the journal when the executor started.
     Recovered,
+    /// The anonymous read of the fault's canary answered.
+    ExposureProved(ExposureProof),
 }
 
 /// What the worker publishes.
@@ -129,6 +132,7 @@ pub enum Notice {
         cut_short: Option<String>,
     },
     RevertFailed,
+    Exposure(ExposureProof),
 }
 
 /// Why a fault reverted on an abort (gRPC, `safety.abort`, a stop condition, SIGINT or SIGTERM) was cut short.
@@ -146,7 +150,9 @@ pub enum Effect {
     Append(JournalRecord),
     /// Make the mutating call (nothing in a dry run); answers [`Input::Injected`].
     Inject,
-    /// Revert and verify; answers [`Input::Reverted`].
+    /// Place the fault's canary and read it anonymously; answers [`Input::ExposureProved`].
+    ProveExposure,
+    /// Revert and verify, removing the fault's canary; answers [`Input::Reverted`].
     Revert,
     /// Fire [`Input::Deadline`] at this time (replacing any timer armed before).
     ArmTimer {
@@ -284,11 +290,16 @@ pub fn step(fault: &Fault, input: Input, now_ms: i64) -> (Fault, Vec<Effect>) {
                 } else {
                     next.record.revert_due_at_ms
                 };
-                vec![
+                let mut effects = vec![
                     Effect::ArmTimer { at_ms },
                     Effect::Append(next.record.clone()),
                     Effect::Publish(Notice::Injected),
-                ]
+                ];
+                // The canary's key was journalled with the intent; an aborted fault proves nothing.
+                if fault.record.canary_key.is_some() && !fault.revert_at_once {
+                    effects.push(Effect::ProveExposure);
+                }
+                effects
             }
             Injection::Refused {
                 reason,
@@ -359,6 +370,8 @@ pub fn step(fault: &Fault, input: Input, now_ms: i64) -> (Fault, Vec<Effect>) {
                 ]
             }
         },
+        // The proof is reported whenever it answers; the fault's state does not depend on it.
+        (_, Input::ExposureProved(proof)) => vec![Effect::Publish(Notice::Exposure(proof))],
         // Anything else (a late timer, a duplicate answer, an abort of a closed fault) changes nothing.
         _ => Vec::new(),
     };

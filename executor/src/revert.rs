@@ -7,7 +7,8 @@ use rdfi_core::{CancellationToken, events};
 use rdfi_proto::timestamp_from_millis;
 use rdfi_proto::v1::event::Payload;
 use rdfi_proto::v1::{
-    FaultInjected, FaultPrevented, FaultRejected, FaultRevertFailed, FaultReverted,
+    FaultExposureProved, FaultInjected, FaultPrevented, FaultRejected, FaultRevertFailed,
+    FaultReverted,
 };
 use rdfi_provider::marking;
 
@@ -39,10 +40,21 @@ impl Executor {
     }
 
     /// Takes the fault's own change back and verifies it by reading the resource again: the fault is gone and
-    /// reverting again would change nothing. Other changes made meanwhile stay.
-    /// Every call it makes carries the fault instance id (`rdfi_provider::marking`).
+    /// reverting again would change nothing. Other changes made meanwhile stay. Then removes the fault's
+    /// exposure canary, whether or not that succeeded, and verifies it is gone: the revert is verified only
+    /// when both are. Every call it makes carries the fault instance id (`rdfi_provider::marking`).
     pub(crate) async fn restore(&self, record: &JournalRecord) -> Revert {
-        marking::for_fault(&record.fault_instance_id, self.restore_marked(record)).await
+        marking::for_fault(&record.fault_instance_id, async {
+            let reverted = self.restore_marked(record).await;
+            match (reverted, self.remove_canary(record).await) {
+                (reverted, Ok(())) => reverted,
+                (Revert::Failed { reason }, Err(canary)) => Revert::Failed {
+                    reason: format!("{reason}; {canary}"),
+                },
+                (Revert::Verified { .. }, Err(canary)) => Revert::Failed { reason: canary },
+            }
+        })
+        .await
     }
 
     async fn restore_marked(&self, record: &JournalRecord) -> Revert {
@@ -183,6 +195,11 @@ impl Executor {
                     cut_short: cut_short.unwrap_or_default(),
                 })
             }
+            Notice::Exposure(proof) => Payload::FaultExposureProved(FaultExposureProved {
+                fault_id,
+                resource,
+                proof: Some(proof),
+            }),
             Notice::RevertFailed => {
                 tracing::error!(%reason, resource = %record.resource.id, "ALARM: revert failed; the fault stays open and will be retried");
                 Payload::FaultRevertFailed(FaultRevertFailed {

@@ -137,6 +137,18 @@ impl v1::FaultState {
     }
 }
 
+impl v1::ExposureOutcome {
+    /// The outcome's name in reports: `exposed`, `neutralized`, `unproven`.
+    pub fn label(self) -> &'static str {
+        match self {
+            v1::ExposureOutcome::Unspecified => "unspecified",
+            v1::ExposureOutcome::Exposed => "exposed",
+            v1::ExposureOutcome::Neutralized => "neutralized",
+            v1::ExposureOutcome::Unproven => "unproven",
+        }
+    }
+}
+
 impl v1::ResourceRef {
     /// Whether a detector naming `reported` means this resource: its id (ARN) or its short name.
     pub fn is_named_by(&self, reported: &str) -> bool {

@@ -12,6 +12,7 @@
 //! misconfiguration gone, reverting again a no-op) and whether others changed it meanwhile.
 
 pub mod aws;
+pub mod exposure;
 pub mod gcp;
 pub mod marking;
 pub mod model;
@@ -433,6 +434,25 @@ pub trait Provider: Send + Sync + 'static {
     ) -> Attribution {
         attribution
     }
+
+    /// Places a canary object in the bucket `resource` (an exposure proof's, [`exposure`]), replacing one of
+    /// the same key.
+    async fn place_canary(&self, resource: &ResourceRef, canary: &exposure::Canary) -> Result<()>;
+
+    /// Reads the canary as an outsider would, with an anonymous, unsigned request: GETs it, or lists the
+    /// bucket under its key. Never fails: a failed read is an answer too.
+    async fn read_anonymously(
+        &self,
+        resource: &ResourceRef,
+        read: exposure::OutsiderRead,
+        canary_key: &str,
+    ) -> exposure::AnonymousAnswer;
+
+    /// Removes the canary; succeeds when it is not there.
+    async fn remove_canary(&self, resource: &ResourceRef, canary_key: &str) -> Result<()>;
+
+    /// Whether the canary is in the bucket, read with rdfi's own credentials.
+    async fn has_canary(&self, resource: &ResourceRef, canary_key: &str) -> Result<bool>;
 
     /// The provider's security findings service (AWS Security Hub), polled by the monitor: the active findings
     /// about `resources` updated at or after `since` (RFC 3339), as ASFF JSON. Read only.

@@ -14,6 +14,7 @@ use rdfi_proto::v1::ResourceRef;
 use serde_json::Value;
 use tokio::sync::broadcast;
 
+use crate::exposure::{self, AnonymousAnswer, Canary, OutsiderRead};
 use crate::model::{self, FaultSemantics};
 use crate::refusal::{Attribution, ControlType, NamedControl};
 use crate::{
@@ -32,6 +33,9 @@ pub enum ControlAction {
     Detect,
     /// Remove the misconfiguration, after the delay.
     Correct,
+    /// Accept the change but make its grant ineffective: anonymous reads it would allow are refused (like S3
+    /// Block Public Access's IgnorePublicAcls and RestrictPublicBuckets, or GCS public access prevention).
+    Neutralize,
 }
 
 /// A built-in security control watching one fault's misconfiguration on resources carrying `scope_tag`
@@ -59,6 +63,8 @@ impl Control {
 pub struct SandboxResource {
     pub resource: ResourceRef,
     pub aspects: BTreeMap<String, Value>,
+    /// The objects in a bucket, by key: their content.
+    pub objects: BTreeMap<String, String>,
 }
 
 impl SandboxResource {
@@ -195,6 +201,7 @@ impl SandboxAccount {
             SandboxResource {
                 resource,
                 aspects: BTreeMap::new(),
+                objects: BTreeMap::new(),
             },
         );
         self
@@ -276,6 +283,66 @@ impl SandboxAccount {
         Ok(())
     }
 
+    /// The object with this key in the named bucket, if it is there.
+    pub fn object(&self, name: &str, key: &str) -> Option<String> {
+        self.resource(name)
+            .and_then(|resource| resource.objects.get(key).cloned())
+    }
+
+    fn with_objects<T>(
+        &self,
+        resource: &ResourceRef,
+        change: impl FnOnce(&mut BTreeMap<String, String>) -> T,
+    ) -> Result<T> {
+        self.lock()
+            .get_mut(&resource.id)
+            .map(|found| change(&mut found.objects))
+            .ok_or_else(|| Self::not_found(resource, "such resource"))
+    }
+
+    /// How an anonymous `read` of `key` is answered: allowed when a fault whose grant allows that read is on
+    /// the resource and no control neutralizes it; refused (403) otherwise.
+    fn answer_anonymously(
+        &self,
+        resource: &ResourceRef,
+        read: OutsiderRead,
+        key: &str,
+    ) -> AnonymousAnswer {
+        let granted = rdfi_core::catalogue::all()
+            .filter(|entry| entry.resource_type == resource.resource_type)
+            .filter(|entry| exposure::outsider_read(entry.id) == Some(read))
+            .filter_map(|entry| model::find(entry.id))
+            .filter(|fault| self.misconfigured(*fault, resource))
+            .any(|fault| {
+                !self.controls.iter().any(|control| {
+                    control.action == ControlAction::Neutralize
+                        && control.watches(fault.id(), resource)
+                })
+            });
+        if !granted {
+            return AnonymousAnswer::Status {
+                status: 403,
+                code: "AccessDenied".to_owned(),
+            };
+        }
+        let object = self
+            .lock()
+            .get(&resource.id)
+            .and_then(|found| found.objects.get(key).cloned());
+        match (read, object) {
+            (OutsiderRead::GetObject, Some(content)) => {
+                AnonymousAnswer::Object(content.into_bytes())
+            }
+            (OutsiderRead::GetObject, None) => AnonymousAnswer::Status {
+                status: 404,
+                code: "NoSuchKey".to_owned(),
+            },
+            (OutsiderRead::ListObjects, object) => {
+                AnonymousAnswer::Listing(object.map(|_| key.to_owned()).into_iter().collect())
+            }
+        }
+    }
+
     /// The preventive control that refuses this fault on this resource, if any.
     fn preventing(&self, fault_id: &str, resource: &ResourceRef) -> Option<&Control> {
         self.controls.iter().find(|control| {
@@ -285,11 +352,12 @@ impl SandboxAccount {
 
     /// Lets every detective and corrective control that watches this aspect look at it after its delay.
     fn changed(self: &Arc<Self>, resource: &ResourceRef, aspect: &str) {
-        for control in self
-            .controls
-            .iter()
-            .filter(|control| control.action != ControlAction::Prevent)
-        {
+        for control in self.controls.iter().filter(|control| {
+            matches!(
+                control.action,
+                ControlAction::Detect | ControlAction::Correct
+            )
+        }) {
             let Some(fault) = model::find(&control.fault_id) else {
                 continue;
             };
@@ -349,7 +417,7 @@ impl SandboxAccount {
                     tracing::warn!(control = %control.name, %error, "sandbox corrective control failed");
                 }
             }
-            ControlAction::Prevent => {}
+            ControlAction::Prevent | ControlAction::Neutralize => {}
         }
     }
 }
@@ -467,6 +535,33 @@ impl Provider for SandboxProvider {
             .get(&resource.id)
             .map(|found| found.resource.tags.clone().into_iter().collect())
             .ok_or_else(|| SandboxAccount::not_found(resource, "such resource"))
+    }
+
+    async fn place_canary(&self, resource: &ResourceRef, canary: &Canary) -> Result<()> {
+        self.account().with_objects(resource, |objects| {
+            objects.insert(canary.key.clone(), canary.content.clone());
+        })
+    }
+
+    async fn read_anonymously(
+        &self,
+        resource: &ResourceRef,
+        read: OutsiderRead,
+        canary_key: &str,
+    ) -> AnonymousAnswer {
+        self.account()
+            .answer_anonymously(resource, read, canary_key)
+    }
+
+    async fn remove_canary(&self, resource: &ResourceRef, canary_key: &str) -> Result<()> {
+        self.account().with_objects(resource, |objects| {
+            objects.remove(canary_key);
+        })
+    }
+
+    async fn has_canary(&self, resource: &ResourceRef, canary_key: &str) -> Result<bool> {
+        self.account()
+            .with_objects(resource, |objects| objects.contains_key(canary_key))
     }
 
     fn detection_signals(&self) -> Option<broadcast::Receiver<DetectionSignal>> {

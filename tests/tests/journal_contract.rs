@@ -35,6 +35,7 @@ fn record(id: &str, resource: &str, state: FaultState, recorded_at_ms: i64) -> J
         hold_ms: 0,
         cut_short: None,
         refusal: None,
+        canary_key: None,
     }
 }
 

@@ -151,3 +151,41 @@ fn expectations_are_reported_per_fault_with_their_outcome_and_latency() {
         "{table}"
     );
 }
+
+#[test]
+fn the_exposure_proof_is_reported_per_fault_in_json_and_in_the_table() {
+    let mut exposed = fault(FaultState::Reverted, false);
+    exposed.exposure = Some(rdfi_proto::v1::ExposureProof {
+        outcome: rdfi_proto::v1::ExposureOutcome::Neutralized as i32,
+        read: "get-object".into(),
+        canary_key: "rdfi-exposure/f1.txt".into(),
+        read_at: Some(rdfi_proto::timestamp_from_millis(1_234)),
+        answer: "HTTP 403 AccessDenied".into(),
+    });
+    let report = run(
+        1,
+        0,
+        true,
+        vec![exposed, fault(FaultState::Reverted, false)],
+    );
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(
+        json["faults"][0]["exposure"],
+        serde_json::json!({
+            "outcome": "neutralized",
+            "read": "get-object",
+            "canaryKey": "rdfi-exposure/f1.txt",
+            "answer": "HTTP 403 AccessDenied",
+            "readAtMs": 1_234,
+        })
+    );
+    assert!(json["faults"][1]["exposure"].is_null());
+    assert!(
+        report.to_table().contains(
+            "aws.s3.bucket-public-acl on b: neutralized (anonymous get-object of canary \
+             rdfi-exposure/f1.txt: HTTP 403 AccessDenied)"
+        ),
+        "{}",
+        report.to_table()
+    );
+}

@@ -96,6 +96,98 @@ pub fn find(id: &str) -> Option<&'static FaultModel> {
     all().find(|model| model.id == id)
 }
 
+/// How an outsider reads what a fault makes public: an anonymous (unsigned) request for a canary object rdfi
+/// places in the resource for the fault, the read the fault's grant actually allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutsiderRead {
+    /// GET the canary object: the grant lets anyone read the bucket's objects.
+    GetObject,
+    /// List the bucket and find the canary's key: the grant lets anyone list the bucket, not read its objects.
+    ListObjects,
+}
+
+impl OutsiderRead {
+    /// `get-object`, `list-objects`.
+    pub fn label(self) -> &'static str {
+        match self {
+            OutsiderRead::GetObject => "get-object",
+            OutsiderRead::ListObjects => "list-objects",
+        }
+    }
+}
+
+/// The faults whose exposure rdfi proves, with the outsider's read that proves it.
+const EXPOSURE_PROOFS: &[(&str, OutsiderRead)] = &[
+    // READ on the bucket ACL lets anyone list the bucket; object ACLs still guard the objects.
+    ("aws.s3.bucket-public-acl", OutsiderRead::ListObjects),
+    (
+        "aws.s3.bucket-public-read-write-acl",
+        OutsiderRead::ListObjects,
+    ),
+    // The statement allows s3:GetObject on every object to Principal *.
+    ("aws.s3.bucket-policy-public", OutsiderRead::GetObject),
+    // roles/storage.objectViewer and objectAdmin include storage.objects.get.
+    (
+        "gcp.storage.bucket-iam-allusers-viewer",
+        OutsiderRead::GetObject,
+    ),
+    (
+        "gcp.storage.bucket-iam-allusers-admin",
+        OutsiderRead::GetObject,
+    ),
+    // READER on the bucket ACL grants storage.objects.list, not the objects.
+    (
+        "gcp.storage.bucket-acl-public-read",
+        OutsiderRead::ListObjects,
+    ),
+    // A canary written after the injection gets the default object ACL: allUsers READER on itself.
+    (
+        "gcp.storage.bucket-default-object-acl-public-read",
+        OutsiderRead::GetObject,
+    ),
+];
+
+/// Faults that make storage public but whose exposure an anonymous read cannot prove, and why.
+pub const EXPOSURE_UNPROVABLE: &[(&str, &str)] = &[
+    (
+        "aws.s3.bucket-public-access-block-removed",
+        "it removes a preventive control and grants no one access by itself",
+    ),
+    (
+        "aws.s3.object-public-acl",
+        "it exposes the bucket's own canary object under rdfi-canary/, which rdfi did not place and must not remove",
+    ),
+    (
+        "aws.ec2.snapshot-shared-publicly",
+        "a public snapshot is read with an AWS account of one's own, not by an anonymous request",
+    ),
+    (
+        "aws.ec2.image-made-public",
+        "a public image is launched with an AWS account of one's own, not read by an anonymous request",
+    ),
+    (
+        "gcp.storage.bucket-iam-allauthenticated-viewer",
+        "it opens the bucket to any signed-in Google account, not to anonymous requests",
+    ),
+    (
+        "gcp.storage.bucket-uniform-access-disabled",
+        "it removes a preventive control and grants no one access by itself",
+    ),
+    (
+        "gcp.storage.bucket-public-access-prevention-unenforced",
+        "it removes a preventive control and grants no one access by itself",
+    ),
+];
+
+/// The outsider's read that proves this fault's exposure; `None` for a fault that exposes no stored data to
+/// anonymous requests.
+pub fn outsider_read(fault_id: &str) -> Option<OutsiderRead> {
+    EXPOSURE_PROOFS
+        .iter()
+        .find(|(id, _)| *id == fault_id)
+        .map(|(_, read)| *read)
+}
+
 /// The intents faults can be asked for by, with what each means.
 pub const INTENTS: &[(&str, &str)] = &[
     (
@@ -155,6 +247,33 @@ mod tests {
             .map(|model| model.id)
             .collect();
         assert_eq!(destructive, ["aws.s3.bucket-lifecycle-expire-one-day"]);
+    }
+
+    #[test]
+    fn every_fault_that_makes_storage_public_is_proved_or_says_why_not() {
+        for model in all().filter(|model| model.intents.contains(&"public-storage-read")) {
+            let proved = outsider_read(model.id).is_some();
+            let unprovable = EXPOSURE_UNPROVABLE.iter().any(|(id, _)| *id == model.id);
+            assert!(
+                proved != unprovable,
+                "{}: proved {proved}, unprovable {unprovable}",
+                model.id
+            );
+        }
+        let listed = EXPOSURE_PROOFS.iter().map(|(id, _)| id);
+        for id in listed.chain(EXPOSURE_UNPROVABLE.iter().map(|(id, _)| id)) {
+            let model = find(id).unwrap_or_else(|| panic!("{id} is not in the catalogue"));
+            assert!(model.intents.contains(&"public-storage-read"), "{id}");
+        }
+        assert_eq!(
+            outsider_read("aws.s3.bucket-public-acl"),
+            Some(OutsiderRead::ListObjects)
+        );
+        assert_eq!(
+            outsider_read("aws.s3.bucket-policy-public"),
+            Some(OutsiderRead::GetObject)
+        );
+        assert_eq!(outsider_read("aws.iam.user-admin-policy-attached"), None);
     }
 
     #[test]

@@ -73,6 +73,10 @@ pub struct JournalRecord {
     /// What the refusal of a prevented fault is attributed to: the control that refused and the refused action.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refusal: Option<Attribution>,
+    /// The key of the canary object that proves the fault's exposure (`rdfi_provider::exposure`), journalled
+    /// with the intent, before the canary is written; the revert removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary_key: Option<String>,
 }
 
 fn is_zero(value: &u64) -> bool {
@@ -250,6 +254,7 @@ pub(crate) fn test_record(id: &str, resource: &str, state: FaultState) -> Journa
         hold_ms: 0,
         cut_short: None,
         refusal: None,
+        canary_key: None,
     }
 }
 

@@ -14,6 +14,8 @@ use crate::journal::test_record;
 struct World {
     durable: Option<JournalRecord>,
     cloud_has_fault: bool,
+    /// The fault's exposure canary is in the bucket.
+    cloud_has_canary: bool,
     timer: Option<i64>,
     stop: Option<String>,
     finished: bool,
@@ -36,6 +38,16 @@ impl Script {
 }
 
 fn check(world: &World, fault: &Fault) {
+    if world.cloud_has_canary {
+        let record = world
+            .durable
+            .as_ref()
+            .expect("a canary the journal has no record of");
+        assert!(
+            record.state.is_open() && record.canary_key.is_some(),
+            "the bucket holds a canary but its durable record is closed or does not name it: {record:?}"
+        );
+    }
     if world.cloud_has_fault {
         let record = world
             .durable
@@ -128,6 +140,22 @@ fn carry_out(
             );
             inputs.push_back(Input::Injected(injection));
         }
+        Effect::ProveExposure => {
+            let durable = world
+                .durable
+                .as_ref()
+                .expect("a canary placed without a record");
+            assert!(
+                durable.canary_key.is_some(),
+                "a canary placed before its key was journalled"
+            );
+            assert!(world.cloud_has_fault, "a proof of a fault not injected");
+            world.cloud_has_canary = true;
+            inputs.push_back(Input::ExposureProved(ExposureProof {
+                outcome: rdfi_proto::v1::ExposureOutcome::Exposed.into(),
+                ..Default::default()
+            }));
+        }
         Effect::Revert => {
             let durable = world.durable.as_ref().expect("a revert without a record");
             assert!(durable.state.is_open());
@@ -136,7 +164,9 @@ fn carry_out(
                     reason: "throttled".to_owned(),
                 }));
             } else {
+                // A verified revert has removed the canary too (`Executor::restore`).
                 world.cloud_has_fault = false;
+                world.cloud_has_canary = false;
                 inputs.push_back(Input::Reverted(Revert::Verified {
                     already_restored: false,
                     changed_by_others: false,
@@ -165,6 +195,7 @@ fn simulate(script: Vec<u8>) -> World {
     };
     let mut record = test_record("f", "bucket", FaultState::Planned);
     record.revert_due_at_ms = 61_000;
+    record.canary_key = (script.pick(2) == 0).then(|| "rdfi-exposure/f.txt".to_owned());
     let mut fault = Fault::planned(record.clone());
     let mut inputs = VecDeque::from([if script.pick(8) == 0 {
         Input::Refused {
@@ -277,6 +308,7 @@ proptest! {
         // Liveness: once the answers succeed, nothing is left in the cloud, and a record left open (its last
         // write failed) is closed by the next recovery (the sweeper or a restart).
         prop_assert!(!world.cloud_has_fault, "left in the cloud: {world:?}");
+        prop_assert!(!world.cloud_has_canary, "a canary left in the bucket: {world:?}");
         prop_assert!(world.finished, "the fault never left the executor's hands: {world:?}");
         if let Some(record) = world.durable.clone().filter(|record| record.state.is_open()) {
             prop_assert!(recovery_closes(record), "left open for good: {world:?}");
@@ -658,4 +690,40 @@ fn a_refusal_journals_the_control_it_is_attributed_to() {
             if r.state == FaultState::Prevented && r.refusal.as_ref() == Some(&attribution)
     ));
     assert_eq!(fault.record.reason.as_deref(), Some("AccessDenied"));
+}
+
+#[test]
+fn a_fault_with_a_canary_proves_its_exposure_after_the_injection_is_journalled_and_reports_it() {
+    let mut record = test_record("f", "bucket", FaultState::Planned);
+    record.canary_key = Some("rdfi-exposure/f.txt".to_owned());
+    let fault = claimed(record.clone());
+    let (fault, effects) = step(&fault, Input::Injected(Injection::Done), 3);
+    assert!(
+        matches!(&effects[..], [Effect::ArmTimer { .. }, Effect::Append(r), Effect::Publish(Notice::Injected), Effect::ProveExposure]
+            if r.state == FaultState::Injected && r.canary_key == record.canary_key),
+        "{effects:?}"
+    );
+    let proof = ExposureProof {
+        outcome: rdfi_proto::v1::ExposureOutcome::Neutralized.into(),
+        answer: "HTTP 403 AccessDenied".to_owned(),
+        ..Default::default()
+    };
+    let (held, effects) = step(&fault, Input::ExposureProved(proof.clone()), 4);
+    assert_eq!(effects, vec![Effect::Publish(Notice::Exposure(proof))]);
+    assert_eq!(
+        held, fault,
+        "the proof changes nothing of the fault's state"
+    );
+    // An abort that reached the fault during its injection proves nothing: the revert comes first.
+    let mut aborted = claimed(record.clone());
+    aborted.revert_at_once = true;
+    let (_, effects) = step(&aborted, Input::Injected(Injection::Done), 3);
+    assert!(!effects.contains(&Effect::ProveExposure), "{effects:?}");
+    // Without a canary key (a fault that exposes nothing, or a dry run) there is no proof.
+    let (_, effects) = step(
+        &claimed(test_record("f", "bucket", FaultState::Planned)),
+        Input::Injected(Injection::Done),
+        3,
+    );
+    assert!(!effects.contains(&Effect::ProveExposure), "{effects:?}");
 }

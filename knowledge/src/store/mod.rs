@@ -7,8 +7,9 @@ use std::str::FromStr;
 
 use prost::Message as _;
 use rdfi_proto::v1::{
-    Event, ExpectationResult, FaultPrevented, FaultRecord, FaultRejected, FaultState, Finding,
-    GetRunResponse, Observation, ResourceRef, RunStatus, RunSummary, Verdict, event::Payload,
+    Event, ExpectationResult, ExposureProof, FaultPrevented, FaultRecord, FaultRejected,
+    FaultState, Finding, GetRunResponse, Observation, ResourceRef, RunStatus, RunSummary, Verdict,
+    event::Payload,
 };
 use rdfi_proto::{timestamp_from_millis, unix_millis};
 use sqlx::sqlite::{
@@ -62,7 +63,8 @@ CREATE TABLE IF NOT EXISTS faults (
     expectations BLOB NOT NULL DEFAULT x'',
     prevented_by TEXT NOT NULL DEFAULT '',
     cut_short TEXT NOT NULL DEFAULT '',
-    denied_action TEXT NOT NULL DEFAULT ''
+    denied_action TEXT NOT NULL DEFAULT '',
+    exposure BLOB NOT NULL DEFAULT x''
 );
 CREATE INDEX IF NOT EXISTS faults_by_run ON faults (run_id, planned_ms);
 CREATE TABLE IF NOT EXISTS observations (
@@ -243,6 +245,7 @@ const LATER_COLUMNS: &[(&str, &str, &str)] = &[
     ("faults", "prevented_by", "TEXT NOT NULL DEFAULT ''"),
     ("faults", "cut_short", "TEXT NOT NULL DEFAULT ''"),
     ("faults", "denied_action", "TEXT NOT NULL DEFAULT ''"),
+    ("faults", "exposure", "BLOB NOT NULL DEFAULT x''"),
     ("runs", "tested", "INTEGER NOT NULL DEFAULT 0"),
     ("runs", "aborted", "INTEGER NOT NULL DEFAULT 0"),
 ];
@@ -378,6 +381,19 @@ async fn project(
             .bind(fault_id)
             .execute(&mut **transaction)
             .await?;
+        }
+        Payload::FaultExposureProved(proved) => {
+            sqlx::query("UPDATE faults SET exposure = ? WHERE fault_instance_id = ?")
+                .bind(
+                    proved
+                        .proof
+                        .as_ref()
+                        .map(prost::Message::encode_to_vec)
+                        .unwrap_or_default(),
+                )
+                .bind(fault_id)
+                .execute(&mut **transaction)
+                .await?;
         }
         Payload::FaultRevertFailed(_) => {
             set_state(FaultState::RevertFailed)
@@ -540,6 +556,20 @@ fn decode_expectations(row: &SqliteRow) -> Result<Vec<ExpectationResult>> {
     Ok(expectations)
 }
 
+/// The fault's exposure proof; `None` when it has none (the column is empty).
+fn decode_exposure(row: &SqliteRow) -> Result<Option<ExposureProof>> {
+    let bytes: Vec<u8> = row.try_get("exposure")?;
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    ExposureProof::decode(bytes.as_slice())
+        .map(Some)
+        .map_err(|error| StoreError::Corrupt {
+            what: "exposure".to_owned(),
+            reason: error.to_string(),
+        })
+}
+
 fn decode_resource(row: &SqliteRow) -> Result<ResourceRef> {
     let bytes: Vec<u8> = row.try_get("resource")?;
     ResourceRef::decode(bytes.as_slice()).map_err(|error| StoreError::Corrupt {
@@ -603,6 +633,7 @@ fn fault_record(row: &SqliteRow) -> Result<FaultRecord> {
         prevented_by: row.try_get("prevented_by")?,
         cut_short: row.try_get("cut_short")?,
         denied_action: row.try_get("denied_action")?,
+        exposure: decode_exposure(row)?,
     })
 }
 

@@ -2,10 +2,20 @@
 use super::*;
 use rdfi_core::events;
 use rdfi_proto::v1::{
-    AnalysisCompleted, ControlKind, Expectation, ExpectationOutcome, ExperimentSpec, FaultInjected,
-    FaultPlanned, FaultReverted, FindingCreated, RunPlanned, RunStarted, SignalReceived,
-    VerdictReached,
+    AnalysisCompleted, ControlKind, Expectation, ExpectationOutcome, ExperimentSpec,
+    ExposureOutcome, FaultExposureProved, FaultInjected, FaultPlanned, FaultReverted,
+    FindingCreated, RunPlanned, RunStarted, SignalReceived, VerdictReached,
 };
+
+fn exposure() -> ExposureProof {
+    ExposureProof {
+        outcome: ExposureOutcome::Neutralized as i32,
+        read: "get-object".into(),
+        canary_key: "rdfi-exposure/f1.txt".into(),
+        read_at: Some(timestamp_from_millis(1_100)),
+        answer: "HTTP 403 AccessDenied".into(),
+    }
+}
 
 fn expectations() -> Vec<ExpectationResult> {
     vec![
@@ -110,6 +120,17 @@ fn lifecycle(run: &str, fault: &str) -> Vec<Event> {
             run,
             fault,
             "",
+            Payload::FaultExposureProved(FaultExposureProved {
+                fault_id: "aws.s3.bucket-public-acl".into(),
+                resource: Some(bucket()),
+                proof: Some(exposure()),
+            }),
+        ),
+        events::event(
+            "executor",
+            run,
+            fault,
+            "",
             Payload::FaultReverted(FaultReverted {
                 fault_id: "aws.s3.bucket-public-acl".into(),
                 resource: Some(bucket()),
@@ -188,6 +209,7 @@ async fn a_run_is_projected_once_however_often_its_events_arrive() {
     assert_eq!(fault.time_to_detect_ms, Some(200));
     assert_eq!(fault.expectations, expectations());
     assert_eq!(fault.cut_short, "aborted before its deadline");
+    assert_eq!(fault.exposure, Some(exposure()));
     assert_eq!(fault.observations.len(), 1);
     assert_eq!(fault.resource.as_ref().unwrap().name, "b");
     assert_eq!(run.findings.len(), 1);
@@ -234,6 +256,7 @@ async fn a_database_made_before_the_later_columns_gains_them_and_keeps_its_rows(
     let old = store.get_run("old").await.unwrap().expect("the old run");
     assert_eq!(old.run.unwrap().tested, 0);
     assert!(old.faults[0].expectations.is_empty());
+    assert_eq!(old.faults[0].exposure, None);
     for event in lifecycle("r1", "f1") {
         store.record(&event).await.unwrap();
     }

@@ -22,6 +22,7 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use rdfi_proto::v1::ResourceRef;
 use serde_json::Value;
 
+use crate::exposure::{AnonymousAnswer, Canary, OutsiderRead};
 use crate::marking::MarkAwsCalls;
 use crate::{DriverSet, FaultOperations, Provider, ProviderError, Result};
 
@@ -112,6 +113,8 @@ pub struct AwsSettings {
 /// The SDK clients the fault drivers use.
 pub struct AwsClients {
     pub s3: aws_sdk_s3::Client,
+    /// S3 as an outsider reaches it: no credentials, unsigned requests (exposure proofs).
+    pub s3_anonymous: aws_sdk_s3::Client,
     pub iam: aws_sdk_iam::Client,
     pub sts: aws_sdk_sts::Client,
     pub ec2: aws_sdk_ec2::Client,
@@ -175,7 +178,13 @@ impl AwsProvider {
         // Every client marks the calls made for a fault with its instance id (crate::marking).
         let s3_config = aws_sdk_s3::config::Builder::from(shared)
             .force_path_style(shared.endpoint_url().is_some())
-            .interceptor(MarkAwsCalls)
+            .interceptor(MarkAwsCalls);
+        // An outsider has no credentials: its requests are unsigned, and carry no mark of rdfi's.
+        let mut outsider = shared.to_builder();
+        outsider.set_credentials_provider(None);
+        let s3_anonymous = aws_sdk_s3::config::Builder::from(&outsider.build())
+            .force_path_style(shared.endpoint_url().is_some())
+            .allow_no_auth()
             .build();
         let iam = aws_sdk_iam::config::Builder::from(shared).interceptor(MarkAwsCalls);
         let sts = aws_sdk_sts::config::Builder::from(shared).interceptor(MarkAwsCalls);
@@ -185,7 +194,8 @@ impl AwsProvider {
         let kms = aws_sdk_kms::config::Builder::from(shared).interceptor(MarkAwsCalls);
         let securityhub = aws_sdk_securityhub::config::Builder::from(shared);
         AwsClients {
-            s3: aws_sdk_s3::Client::from_conf(s3_config),
+            s3: aws_sdk_s3::Client::from_conf(s3_config.build()),
+            s3_anonymous: aws_sdk_s3::Client::from_conf(s3_anonymous),
             iam: aws_sdk_iam::Client::from_conf(iam.build()),
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
             ec2: aws_sdk_ec2::Client::from_conf(ec2.build()),
@@ -254,6 +264,32 @@ impl Provider for AwsProvider {
             identities.extend(role_arn(arn, path, role));
         }
         Ok(identities)
+    }
+
+    async fn place_canary(&self, resource: &ResourceRef, canary: &Canary) -> Result<()> {
+        s3::canary::place(self.faults.clients(), bucket_name(resource)?, canary).await
+    }
+
+    async fn read_anonymously(
+        &self,
+        resource: &ResourceRef,
+        read: OutsiderRead,
+        canary_key: &str,
+    ) -> AnonymousAnswer {
+        match bucket_name(resource) {
+            Ok(bucket) => {
+                s3::canary::read_anonymously(self.faults.clients(), bucket, read, canary_key).await
+            }
+            Err(error) => AnonymousAnswer::Unreachable(error.to_string()),
+        }
+    }
+
+    async fn remove_canary(&self, resource: &ResourceRef, canary_key: &str) -> Result<()> {
+        s3::canary::remove(self.faults.clients(), bucket_name(resource)?, canary_key).await
+    }
+
+    async fn has_canary(&self, resource: &ResourceRef, canary_key: &str) -> Result<bool> {
+        s3::canary::present(self.faults.clients(), bucket_name(resource)?, canary_key).await
     }
 
     async fn tags(&self, resource: &ResourceRef) -> Result<BTreeMap<String, String>> {
@@ -344,6 +380,18 @@ fn xml_element(body: &str, name: &str) -> Option<String> {
 }
 
 /// Maps an SDK error: refusals become [`ProviderError::Refused`], everything else [`ProviderError::Api`].
+/// The name of a bucket, for the calls only buckets answer (exposure canaries).
+fn bucket_name(resource: &ResourceRef) -> Result<&str> {
+    if resource.resource_type == BUCKET {
+        Ok(&resource.name)
+    } else {
+        Err(ProviderError::Config(format!(
+            "exposure canaries live in buckets, not in a {}",
+            resource.resource_type
+        )))
+    }
+}
+
 pub(crate) fn sdk_error<E>(
     operation: &str,
     resource: &str,
@@ -434,6 +482,42 @@ mod tests {
         })
         .await;
         assert!(!unmarked.contains("app/rdfi-"), "{unmarked}");
+    }
+
+    #[tokio::test]
+    async fn an_outsiders_read_is_unsigned_and_a_refusal_is_its_status_and_code() {
+        let bucket = bucket_ref("aws", "exports", "eu-west-1", BTreeMap::new());
+        let mut answer = None;
+        let head = first_request_head(async |provider| {
+            answer = Some(
+                provider
+                    .read_anonymously(&bucket, OutsiderRead::GetObject, "rdfi-exposure/f.txt")
+                    .await,
+            );
+        })
+        .await;
+        assert!(
+            head.starts_with("get /exports/rdfi-exposure/f.txt"),
+            "{head}"
+        );
+        assert!(!head.contains("authorization:"), "signed: {head}");
+        assert!(!head.contains("x-amz-security-token"), "{head}");
+        assert_eq!(
+            answer,
+            Some(AnonymousAnswer::Status {
+                status: 403,
+                code: "AccessDenied".to_owned()
+            })
+        );
+        // rdfi's own calls are signed.
+        let signed = first_request_head(async |provider| {
+            assert!(provider.has_canary(&bucket, "k").await.is_err());
+        })
+        .await;
+        assert!(
+            signed.contains("authorization: aws4-hmac-sha256"),
+            "{signed}"
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! A small client of the Cloud Storage JSON API (`/storage/v1`): list buckets, get and patch a bucket, get and
-//! set a bucket's IAM policy. Bucket configuration goes through the JSON API rather than the
+//! set a bucket's IAM policy; insert, delete and read exposure canary objects (one-shot media uploads: three
+//! calls, rather than the `google-cloud-storage` crate, which costs a build as long as the workspace's: ADR 6). Bucket configuration goes through the JSON API rather than the
 //! `google-cloud-storage` crate because that crate reaches bucket, IAM and ACL settings over gRPC only, which no
 //! offline emulator speaks.
 //!
@@ -14,6 +15,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::exposure::{AnonymousAnswer, OutsiderRead};
 use crate::refusal::{Attribution, ControlType, NamedControl};
 use crate::{ProviderError, Result};
 
@@ -155,13 +157,139 @@ impl JsonApiClient {
             .map(drop)
     }
 
+    /// The URL of an object: its name is one path segment, `/` escaped.
+    fn object_url(&self, prefix: &str, bucket: &str, key: Option<&str>) -> Result<reqwest::Url> {
+        let mut url = reqwest::Url::parse(&format!("{}{prefix}/b/{bucket}/o", self.base_url))
+            .map_err(|error| ProviderError::Config(format!("storage URL: {error}")))?;
+        if let Some(key) = key
+            && let Ok(mut segments) = url.path_segments_mut()
+        {
+            segments.push(key);
+        }
+        Ok(url)
+    }
+
+    /// Uploads an object in one request (`objects.insert`, media upload); it gets the bucket's default object
+    /// ACL, as any new object does.
+    pub async fn insert_object(&self, bucket: &str, key: &str, content: &str) -> Result<()> {
+        let mut url = self.object_url("/upload/storage/v1", bucket, None)?;
+        url.query_pairs_mut()
+            .append_pair("uploadType", "media")
+            .append_pair("name", key);
+        let request = self
+            .http
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "text/plain")
+            .body(content.to_owned());
+        self.send::<Value>("objects.insert", bucket, request)
+            .await
+            .map(drop)
+    }
+
+    /// Deletes an object (`objects.delete`); one that is not there counts as deleted.
+    pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<()> {
+        let request = self
+            .http
+            .delete(self.object_url("/storage/v1", bucket, Some(key))?);
+        match self.exchange("objects.delete", bucket, request).await? {
+            (status, _) if status.is_success() || status == StatusCode::NOT_FOUND => Ok(()),
+            (status, body) => Err(status_error("objects.delete", bucket, status, &body)),
+        }
+    }
+
+    /// Whether an object is there (`objects.get` of its metadata).
+    pub async fn object_exists(&self, bucket: &str, key: &str) -> Result<bool> {
+        let request = self
+            .http
+            .get(self.object_url("/storage/v1", bucket, Some(key))?);
+        match self.exchange("objects.get", bucket, request).await? {
+            (status, _) if status.is_success() => Ok(true),
+            (StatusCode::NOT_FOUND, _) => Ok(false),
+            (status, body) => Err(status_error("objects.get", bucket, status, &body)),
+        }
+    }
+
+    /// Reads an object's content (`alt=media`), or lists the bucket under `key`, as an outsider would: no
+    /// token, no rdfi header.
+    pub async fn read_anonymously(
+        &self,
+        bucket: &str,
+        read: OutsiderRead,
+        key: &str,
+    ) -> AnonymousAnswer {
+        let url = match read {
+            OutsiderRead::GetObject => {
+                self.object_url("/storage/v1", bucket, Some(key))
+                    .map(|mut url| {
+                        url.query_pairs_mut().append_pair("alt", "media");
+                        url
+                    })
+            }
+            OutsiderRead::ListObjects => {
+                self.object_url("/storage/v1", bucket, None).map(|mut url| {
+                    url.query_pairs_mut().append_pair("prefix", key);
+                    url
+                })
+            }
+        };
+        let response = match url {
+            Ok(url) => self.http.get(url).send().await,
+            Err(error) => return AnonymousAnswer::Unreachable(error.to_string()),
+        };
+        let answer = match response {
+            Ok(response) => (response.status(), response.bytes().await),
+            Err(error) => return AnonymousAnswer::Unreachable(error.to_string()),
+        };
+        match answer {
+            (_, Err(error)) => AnonymousAnswer::Unreachable(error.to_string()),
+            (status, Ok(body)) if !status.is_success() => AnonymousAnswer::Status {
+                status: status.as_u16(),
+                code: error_message(&String::from_utf8_lossy(&body)),
+            },
+            (_, Ok(body)) => match read {
+                OutsiderRead::GetObject => AnonymousAnswer::Object(body.to_vec()),
+                OutsiderRead::ListObjects => AnonymousAnswer::Listing(
+                    serde_json::from_slice::<Value>(&body)
+                        .ok()
+                        .and_then(|listing| listing.get("items").cloned())
+                        .and_then(|items| items.as_array().cloned())
+                        .unwrap_or_default()
+                        .iter()
+                        .filter_map(|item| item.get("name").and_then(Value::as_str))
+                        .map(str::to_owned)
+                        .collect(),
+                ),
+            },
+        }
+    }
+
     /// Sends a request with the access token (if any) and reads its JSON answer, mapping failures.
     async fn send<T: DeserializeOwned>(
         &self,
         operation: &str,
         resource: &str,
-        mut request: RequestBuilder,
+        request: RequestBuilder,
     ) -> Result<T> {
+        let (status, body) = self.exchange(operation, resource, request).await?;
+        if !status.is_success() {
+            return Err(status_error(operation, resource, status, &body));
+        }
+        serde_json::from_str(&body).map_err(|error| ProviderError::Api {
+            operation: operation.to_owned(),
+            resource: resource.to_owned(),
+            reason: format!("unexpected answer ({error}): {body}"),
+            retryable: false,
+            throttled: false,
+        })
+    }
+
+    /// Sends a request with the access token (if any) and the fault's mark; the answer's status and body.
+    async fn exchange(
+        &self,
+        operation: &str,
+        resource: &str,
+        mut request: RequestBuilder,
+    ) -> Result<(StatusCode, String)> {
         let api_error = |reason: String, retryable: bool| ProviderError::Api {
             operation: operation.to_owned(),
             resource: resource.to_owned(),
@@ -188,11 +316,7 @@ impl JsonApiClient {
             .text()
             .await
             .map_err(|error| api_error(error.to_string(), true))?;
-        if !status.is_success() {
-            return Err(status_error(operation, resource, status, &body));
-        }
-        serde_json::from_str(&body)
-            .map_err(|error| api_error(format!("unexpected answer ({error}): {body}"), false))
+        Ok((status, body))
     }
 }
 
@@ -207,10 +331,9 @@ const REFUSAL_MESSAGES: &[&str] = &[
     "uniform bucket-level access",
 ];
 
-/// Maps an HTTP error answer: 403, and a 400 or 412 naming a preventive control, is a refusal; throttling,
-/// server errors and etag conflicts (another 412) are worth retrying; anything else is not.
-fn status_error(operation: &str, resource: &str, status: StatusCode, body: &str) -> ProviderError {
-    let message = serde_json::from_str::<Value>(body)
+/// The message of a JSON API error answer, or the answer itself.
+fn error_message(body: &str) -> String {
+    serde_json::from_str::<Value>(body)
         .ok()
         .and_then(|answer| {
             answer
@@ -218,7 +341,13 @@ fn status_error(operation: &str, resource: &str, status: StatusCode, body: &str)
                 .and_then(Value::as_str)
                 .map(str::to_owned)
         })
-        .unwrap_or_else(|| body.trim().to_owned());
+        .unwrap_or_else(|| body.trim().to_owned())
+}
+
+/// Maps an HTTP error answer: 403, and a 400 or 412 naming a preventive control, is a refusal; throttling,
+/// server errors and etag conflicts (another 412) are worth retrying; anything else is not.
+fn status_error(operation: &str, resource: &str, status: StatusCode, body: &str) -> ProviderError {
+    let message = error_message(body);
     let reason = format!("HTTP {}: {message}", status.as_u16());
     let names_a_control = matches!(
         status,

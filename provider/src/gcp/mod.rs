@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use rdfi_proto::v1::ResourceRef;
 
+use crate::exposure::{AnonymousAnswer, Canary, OutsiderRead};
 use crate::{DriverSet, FaultOperations, Provider, ProviderError, Result};
 use json_api::JsonApiClient;
 
@@ -89,6 +90,45 @@ impl Provider for GcpProvider {
     async fn tags(&self, resource: &ResourceRef) -> Result<BTreeMap<String, String>> {
         check_resource_type(&resource.resource_type)?;
         storage::labels(self.faults.clients(), &resource.name).await
+    }
+
+    async fn place_canary(&self, resource: &ResourceRef, canary: &Canary) -> Result<()> {
+        check_resource_type(&resource.resource_type)?;
+        self.faults
+            .clients()
+            .insert_object(&resource.name, &canary.key, &canary.content)
+            .await
+    }
+
+    async fn read_anonymously(
+        &self,
+        resource: &ResourceRef,
+        read: OutsiderRead,
+        canary_key: &str,
+    ) -> AnonymousAnswer {
+        if let Err(error) = check_resource_type(&resource.resource_type) {
+            return AnonymousAnswer::Unreachable(error.to_string());
+        }
+        self.faults
+            .clients()
+            .read_anonymously(&resource.name, read, canary_key)
+            .await
+    }
+
+    async fn remove_canary(&self, resource: &ResourceRef, canary_key: &str) -> Result<()> {
+        check_resource_type(&resource.resource_type)?;
+        self.faults
+            .clients()
+            .delete_object(&resource.name, canary_key)
+            .await
+    }
+
+    async fn has_canary(&self, resource: &ResourceRef, canary_key: &str) -> Result<bool> {
+        check_resource_type(&resource.resource_type)?;
+        self.faults
+            .clients()
+            .object_exists(&resource.name, canary_key)
+            .await
     }
 }
 

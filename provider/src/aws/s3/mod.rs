@@ -2,6 +2,7 @@
 //! Access, default encryption, versioning, access logging and lifecycle rules.
 
 mod acl;
+pub(crate) mod canary;
 mod lifecycle;
 mod policy;
 mod settings;
