@@ -157,10 +157,7 @@ mod tests {
         );
         assert_eq!(until_next_deadline(&[10_000], 10_001), None);
         // A deadline whose lead has begun is read already: the next one counts.
-        assert_eq!(
-            until_next_deadline(&[10_000, 10_050], 9_950),
-            None
-        );
+        assert_eq!(until_next_deadline(&[10_000, 10_050], 9_950), None);
         assert_eq!(
             until_next_deadline(&[10_000, 11_000], 9_950),
             Some(Duration::from_millis(1_050))

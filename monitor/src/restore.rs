@@ -68,7 +68,10 @@ mod tests {
     #[test]
     fn reads_before_the_misconfiguration_shows_are_not_a_restore() {
         use Restoration::*;
-        assert_eq!(reads(&[0, 0, 2, 2, 0]), [Unchanged, Unchanged, Unchanged, Unchanged, Restored]);
+        assert_eq!(
+            reads(&[0, 0, 2, 2, 0]),
+            [Unchanged, Unchanged, Unchanged, Unchanged, Restored]
+        );
         assert_eq!(
             reads(&[3, 3, 1, 1, 2, 0]),
             [

@@ -130,17 +130,26 @@ mod tests {
             }
             changed
         };
-        let first = read(&mut cursor, vec![listed("a.json", 10, 1), listed("notes.txt", 3, 1)]);
+        let first = read(
+            &mut cursor,
+            vec![listed("a.json", 10, 1), listed("notes.txt", 3, 1)],
+        );
         assert_eq!(first, vec![listed("a.json", 10, 1)]);
         assert!(read(&mut cursor, vec![listed("a.json", 10, 1)]).is_empty());
         assert_eq!(
-            read(&mut cursor, vec![listed("a.json", 20, 2), listed("b.json", 5, 2)]),
+            read(
+                &mut cursor,
+                vec![listed("a.json", 20, 2), listed("b.json", 5, 2)]
+            ),
             vec![listed("a.json", 20, 2), listed("b.json", 5, 2)]
         );
         // A file removed and written again is new again.
         assert!(read(&mut cursor, vec![listed("b.json", 5, 2)]).is_empty());
         assert_eq!(
-            read(&mut cursor, vec![listed("a.json", 20, 2), listed("b.json", 5, 2)]),
+            read(
+                &mut cursor,
+                vec![listed("a.json", 20, 2), listed("b.json", 5, 2)]
+            ),
             vec![listed("a.json", 20, 2)]
         );
         // A file that could not be read is offered again.

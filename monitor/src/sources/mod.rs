@@ -61,7 +61,10 @@ impl Seen {
             &signal.resource,
             &signal.resource_type,
             &signal.title,
-            &signal.observed_at_ms.map(|at| at.to_string()).unwrap_or_default(),
+            &signal
+                .observed_at_ms
+                .map(|at| at.to_string())
+                .unwrap_or_default(),
             &signal.correlation_id,
             fault_instance_id,
         ] {
@@ -314,7 +317,10 @@ mod tests {
         assert!(seen.first_time(&signal("public"), ""));
         assert!(!seen.first_time(&signal("public"), ""));
         assert!(seen.first_time(&signal("public"), "fault-1"));
-        assert!(seen.first_time(&signal("public"), "fault-2"), "a later fault on the bucket");
+        assert!(
+            seen.first_time(&signal("public"), "fault-2"),
+            "a later fault on the bucket"
+        );
         assert!(!seen.first_time(&signal("public"), "fault-1"));
         assert!(seen.first_time(&signal("other"), "fault-1"));
     }
@@ -327,13 +333,25 @@ mod tests {
         }
         assert_eq!(seen.order.len(), REMEMBERED);
         assert_eq!(seen.digests.len(), REMEMBERED);
-        assert!(seen.first_time(&signal("0"), "f"), "the oldest was forgotten");
+        assert!(
+            seen.first_time(&signal("0"), "f"),
+            "the oldest was forgotten"
+        );
     }
 
     #[test]
     fn urls_lose_their_credentials_in_logs() {
-        assert_eq!(without_user_info("nats://alice:s3cret@alerts:4222"), "nats://alerts:4222");
-        assert_eq!(without_user_info("nats://alerts:4222"), "nats://alerts:4222");
-        assert_eq!(without_user_info("tls://token@10.0.0.1:4222"), "tls://10.0.0.1:4222");
+        assert_eq!(
+            without_user_info("nats://alice:s3cret@alerts:4222"),
+            "nats://alerts:4222"
+        );
+        assert_eq!(
+            without_user_info("nats://alerts:4222"),
+            "nats://alerts:4222"
+        );
+        assert_eq!(
+            without_user_info("tls://token@10.0.0.1:4222"),
+            "tls://10.0.0.1:4222"
+        );
     }
 }

@@ -3,8 +3,8 @@
 //! that polled findings and findings EventBridge delivers are parsed by one function (the monitor's ASFF shape).
 
 use aws_sdk_securityhub::types::{
-    AwsSecurityFinding, AwsSecurityFindingFilters, DateFilter, SortCriterion, SortOrder, StringFilter,
-    StringFilterComparison,
+    AwsSecurityFinding, AwsSecurityFindingFilters, DateFilter, SortCriterion, SortOrder,
+    StringFilter, StringFilterComparison,
 };
 use serde_json::{Map, Value, json};
 
@@ -41,7 +41,7 @@ pub(crate) async fn findings(
             .sort_criteria(
                 SortCriterion::builder()
                     .field("UpdatedAt")
-                    .sort_order(SortOrder::Desc)
+                    .sort_order(SortOrder::Descending)
                     .build(),
             )
             .max_results(PAGE_SIZE)
