@@ -125,12 +125,13 @@ fn finding(id: &str, bucket: &str, observed: SystemTime) -> AwsSecurityFinding {
         .build()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_security_hub_finding_is_polled_and_detects_the_fault() {
-    let (moto, aws) = estate().await;
+/// Security Hub enabled in moto, holding the findings that must not count: about the bucket an hour before
+/// the fault, and about another bucket.
+async fn security_hub_with_findings_that_must_not_count(
+    moto: &MotoServer,
+) -> aws_sdk_securityhub::Client {
     let hub = aws_sdk_securityhub::Client::new(&sdk_config(&moto.endpoint).await);
     hub.enable_security_hub().send().await.unwrap();
-    // Findings that must not count: the same bucket an hour before the fault, and another bucket.
     let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
     hub.batch_import_findings()
         .findings(finding("stale", BUCKET, an_hour_ago))
@@ -138,6 +139,13 @@ async fn a_security_hub_finding_is_polled_and_detects_the_fault() {
         .send()
         .await
         .unwrap();
+    hub
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_security_hub_finding_is_polled_and_detects_the_fault() {
+    let (moto, aws) = estate().await;
+    let hub = security_hub_with_findings_that_must_not_count(&moto).await;
     let filer = hub.clone();
     let detector = detector(&aws, move || async move {
         let filed = filer
@@ -162,15 +170,7 @@ async fn a_security_hub_finding_is_polled_and_detects_the_fault() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_fresh_finding_the_polled_security_hub_misses_the_fault() {
     let (moto, aws) = estate().await;
-    let hub = aws_sdk_securityhub::Client::new(&sdk_config(&moto.endpoint).await);
-    hub.enable_security_hub().send().await.unwrap();
-    let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
-    hub.batch_import_findings()
-        .findings(finding("stale", BUCKET, an_hour_ago))
-        .findings(finding("other", OTHER_BUCKET, SystemTime::now()))
-        .send()
-        .await
-        .unwrap();
+    security_hub_with_findings_that_must_not_count(&moto).await;
     let dir = tempfile::tempdir().unwrap();
     let experiment = experiment(
         "s3-guard",
