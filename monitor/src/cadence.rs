@@ -35,15 +35,12 @@ pub fn next_read(
         .min(interval)
         .saturating_mul(1u32 << reads.min(31))
         .min(interval);
-    let delay = if failures > 0 {
-        paced
-            .saturating_mul(1u32 << failures.min(31))
-            .min(interval.saturating_mul(MAX_BACKOFF))
-    } else {
-        paced
-    };
+    // No failure: the pace itself (never above the interval, so never above the cap).
+    let delay = paced
+        .saturating_mul(1u32 << failures.min(31))
+        .min(interval.saturating_mul(MAX_BACKOFF));
     match until_deadline {
-        Some(left) if left > DEADLINE_LEAD && left - DEADLINE_LEAD < delay => left - DEADLINE_LEAD,
+        Some(left) if left > DEADLINE_LEAD => delay.min(left - DEADLINE_LEAD),
         _ => delay,
     }
 }
@@ -97,6 +94,10 @@ mod tests {
             Duration::from_millis(200)
         );
         assert_eq!(next_read(SECOND, 6, 0, Some(5 * SECOND)), SECOND);
+        assert_eq!(
+            next_read(SECOND, 6, 0, Some(Duration::from_millis(1_050))),
+            Duration::from_millis(950)
+        );
         // Too close to lead it: the pace holds.
         assert_eq!(
             next_read(SECOND, 6, 0, Some(Duration::from_millis(100))),
