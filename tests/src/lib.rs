@@ -14,6 +14,7 @@ pub mod cluster;
 pub mod conformance;
 pub mod control;
 pub mod gcs;
+pub mod sandbox;
 pub mod tools;
 
 use std::collections::BTreeSet;

@@ -9,14 +9,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rdfi::engine::{Engine, EngineConfig};
-use rdfi_core::bus::Bus;
-use rdfi_core::bus::memory::MemoryBus;
-use rdfi_core::{CancellationToken, events, experiment};
 use rdfi_proto::v1::ExposureOutcome;
-use rdfi_provider::sandbox::{Control, ControlAction, SandboxAccount, SandboxProvider};
+use rdfi_provider::sandbox::{Control, ControlAction, SandboxAccount};
 use rdfi_tests::aws::{Clients, clients};
 use rdfi_tests::gcs::{GcsClient, GcsEmulator, PROJECT};
+use rdfi_tests::sandbox;
 use rdfi_tests::{MotoServer, Process, free_port, rdfi_binary, wait_until};
 use serde_json::{Value, json};
 
@@ -396,47 +393,17 @@ async fn on_the_sandbox_a_grant_made_ineffective_is_neutralized_and_an_open_one_
                 action: ControlAction::Neutralize,
             }),
     );
-    let bus: Arc<dyn Bus> = Arc::new(MemoryBus::new());
-    let state = tempfile::tempdir().unwrap();
-    let mut engine = Engine::start(
-        EngineConfig::one_process(
-            bus,
-            Arc::new(SandboxProvider::new(account.clone())),
-            state.path().to_path_buf(),
-        ),
-        CancellationToken::new(),
-    )
-    .await
-    .unwrap();
-    let spec = experiment::parse(
+    let run = sandbox::run_on(
+        account.clone(),
         &format!(
             "apiVersion: rdfi/v1\nkind: Experiment\nmetadata: {{ name: neutralized }}\n\
              target: {{ provider: sandbox }}\nfaults: [{{ id: {fault_id}, maxTargets: 2 }}]\n\
              hypothesis: {{ detect: {{ within: 500ms }} }}\nsafety: {{ exposureWindow: 500ms }}\n"
         ),
-        "neutralized.yaml",
     )
-    .unwrap();
-    let run_id = events::new_id();
-    engine
-        .planner()
-        .submit_as(run_id.clone(), spec)
-        .await
-        .unwrap();
-    let run = engine
-        .wait_for_run(&run_id, Duration::from_secs(30))
-        .await
-        .unwrap();
-    engine.stop().await.unwrap();
+    .await;
     let exposure_of = |name: &str| {
-        run.faults
-            .iter()
-            .find(|fault| {
-                fault
-                    .resource
-                    .as_ref()
-                    .is_some_and(|resource| resource.name == name)
-            })
+        sandbox::fault_on(&run, name)
             .and_then(|fault| fault.exposure.clone())
             .unwrap_or_else(|| panic!("no exposure proof for {name}: {run:#?}"))
     };

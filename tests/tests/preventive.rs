@@ -6,13 +6,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rdfi::engine::{Engine, EngineConfig};
-use rdfi_core::bus::Bus;
-use rdfi_core::bus::memory::MemoryBus;
-use rdfi_core::{CancellationToken, events, experiment};
 use rdfi_proto::v1::Verdict;
-use rdfi_provider::sandbox::{Control, ControlAction, SandboxAccount, SandboxProvider};
+use rdfi_provider::sandbox::{Control, ControlAction, SandboxAccount};
 use rdfi_tests::aws::{clients, clients_as};
+use rdfi_tests::sandbox;
 use rdfi_tests::{MotoServer, experiment_yaml, free_port, rdfi_binary};
 
 /// Calls moto lets through before it enforces IAM: enough for the set-up below.
@@ -205,47 +202,14 @@ async fn block_public_access_on_the_sandbox_gives_a_prevented_verdict() {
                 action: ControlAction::Prevent,
             }),
     );
-    let bus: Arc<dyn Bus> = Arc::new(MemoryBus::new());
-    let state = tempfile::tempdir().unwrap();
-    let mut engine = Engine::start(
-        EngineConfig::one_process(
-            bus,
-            Arc::new(SandboxProvider::new(account.clone())),
-            state.path().to_path_buf(),
-        ),
-        CancellationToken::new(),
-    )
-    .await
-    .unwrap();
-    let spec = experiment::parse(
+    let run = sandbox::run_on(
+        account.clone(),
         "apiVersion: rdfi/v1\nkind: Experiment\nmetadata: { name: bpa }\ntarget: { provider: sandbox }\n\
          faults: [{ id: aws.s3.bucket-public-acl, maxTargets: 2 }]\nhypothesis: { detect: { within: 300ms } }\n\
          safety: { exposureWindow: 300ms }\n",
-        "bpa.yaml",
     )
-    .unwrap();
-    let run_id = events::new_id();
-    engine
-        .planner()
-        .submit_as(run_id.clone(), spec)
-        .await
-        .unwrap();
-    let run = engine
-        .wait_for_run(&run_id, Duration::from_secs(30))
-        .await
-        .unwrap();
-    engine.stop().await.unwrap();
-    let verdict_of = |name: &str| {
-        run.faults
-            .iter()
-            .find(|fault| {
-                fault
-                    .resource
-                    .as_ref()
-                    .is_some_and(|resource| resource.name == name)
-            })
-            .map(|fault| fault.verdict())
-    };
+    .await;
+    let verdict_of = |name: &str| sandbox::fault_on(&run, name).map(|fault| fault.verdict());
     assert_eq!(verdict_of("locked"), Some(Verdict::Prevented));
     assert_eq!(verdict_of("open"), Some(Verdict::Missed));
     assert!(!account.has_fault("aws.s3.bucket-public-acl", "locked"));
