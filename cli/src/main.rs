@@ -316,7 +316,7 @@ async fn execute(
         (Err(failure), _) => return Err(failure),
     };
     stopped.map_err(abort)?;
-    Ok(Report::from_run(&run))
+    Ok(Report::from_run(&run, &[]))
 }
 
 async fn submit(args: SubmitArgs) -> Result<u8, Failure> {
@@ -399,7 +399,7 @@ async fn submit(args: SubmitArgs) -> Result<u8, Failure> {
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
-    let report = Report::from_run(&run);
+    let report = Report::from_run(&run, &[]);
     print_report(&report, args.format);
     Ok(report.exit_code() as u8)
 }
