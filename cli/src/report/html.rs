@@ -279,14 +279,14 @@ fn scorecards(report: &Report) -> String {
         return "<p class=\"hint\">Knowledge holds no scorecard for the controls this run expected yet.</p>"
             .to_owned();
     }
-    let (left, right, row, top) = (330.0, 800.0, 38.0, 30.0);
+    let (left, right, row, top) = (300.0, 720.0, 38.0, 30.0);
     let height = top + row * report.controls.len() as f64 + 10.0;
     let x = |share: f64| left + (right - left) * share.clamp(0.0, 1.0);
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 1100 {height}\" width=\"100%\" role=\"img\" \
          aria-label=\"control efficacy\">\n\
-         <text x=\"870\" y=\"18\" font-size=\"11\" fill=\"#5b6475\">MET / FAILED</text>\
-         <text x=\"975\" y=\"18\" font-size=\"11\" fill=\"#5b6475\">TIME TO ANSWER</text>\n"
+         <text x=\"770\" y=\"18\" font-size=\"11\" fill=\"#5b6475\">MET / FAILED</text>\
+         <text x=\"880\" y=\"18\" font-size=\"11\" fill=\"#5b6475\">TIME TO ANSWER</text>\n"
     );
     for percent in [0, 25, 50, 75, 100] {
         let at = x(f64::from(percent) / 100.0);
@@ -321,8 +321,8 @@ fn scorecards(report: &Report) -> String {
              <line x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"{colour}\" stroke-width=\"2\"/>\
              <circle cx=\"{:.1}\" cy=\"{middle:.1}\" r=\"6.5\" fill=\"{colour}\" stroke=\"#fff\" stroke-width=\"2\"><title>{}</title></circle>\
              <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" fill=\"{colour}\" font-weight=\"700\" text-anchor=\"middle\">{:.0}%</text>\n\
-             <text x=\"870\" y=\"{:.1}\" font-size=\"13\" fill=\"#1d2330\">{} / {}</text>\
-             <text x=\"975\" y=\"{:.1}\" font-size=\"13\" fill=\"#1d2330\">{}</text>\n",
+             <text x=\"770\" y=\"{:.1}\" font-size=\"13\" fill=\"#1d2330\">{} / {}</text>\
+             <text x=\"880\" y=\"{:.1}\" font-size=\"13\" fill=\"#1d2330\">{}</text>\n",
             middle - 2.0,
             escape(&clip(&control.control, 40)),
             middle + 12.0,
