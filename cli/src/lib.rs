@@ -8,6 +8,7 @@
 pub mod catalog;
 pub mod engine;
 pub mod narrator;
+pub mod query;
 pub mod report;
 pub mod safety;
 pub mod serve;
