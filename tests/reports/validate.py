@@ -1,6 +1,6 @@
 """Validates one rdfi report file with a real consumer of its format, and prints what it read as JSON.
 
-Usage: validate.py sarif|ocsf|navigator|junit FILE (from the venv scripts/test-deps.sh reports installs).
+Usage: validate.py sarif|ocsf|navigator|junit|png FILE (from the venv scripts/test-deps.sh reports installs).
 Exits 1 with the problems on stderr when the file is not valid.
 """
 
@@ -96,8 +96,13 @@ def navigator(path):
 
     data = json.loads(pathlib.Path(path).read_text())
     layer = Layer(strict=True)
-    layer.from_dict(data)
-    read = layer.to_dict()
+    try:
+        layer.from_dict(data)
+        read = layer.to_dict()
+    except Exception as error:  # the model's UnknownLayerProperty, BadInput, ...
+        fail([f"the layer model refused the layer: {error!r}"])
+    if not read:
+        fail(["the layer model refused the layer (see its messages above)"])
     problems = []
     if read.get("versions", {}).get("layer") != "4.5":
         problems.append(f"layer format {read.get('versions')}")
@@ -136,6 +141,23 @@ def junit(path):
     }
 
 
+def png(path):
+    """What a screenshot shows: its size, how many colours, and how much of it is not the background."""
+    from PIL import Image
+
+    image = Image.open(path).convert("RGB")
+    colours = image.getcolors(maxcolors=1 << 24)
+    background_count, background = max(colours)
+    width, height = image.size
+    return {
+        "width": width,
+        "height": height,
+        "colours": len(colours),
+        "background": "#%02x%02x%02x" % background,
+        "drawn": 1 - background_count / (width * height),
+    }
+
+
 if __name__ == "__main__":
     kind, file = sys.argv[1], sys.argv[2]
-    print(json.dumps({"sarif": sarif, "ocsf": ocsf, "navigator": navigator, "junit": junit}[kind](file)))
+    print(json.dumps({"sarif": sarif, "ocsf": ocsf, "navigator": navigator, "junit": junit, "png": png}[kind](file)))
