@@ -29,13 +29,16 @@ async fn run(moto: &MotoServer, state: &Path, file: &Path, webhook_port: u16) ->
     report_of(output)
 }
 
-async fn rdfi_json(args: &[&str]) -> Value {
-    let output = tokio::process::Command::new(rdfi_binary("rdfi"))
+async fn rdfi(args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(rdfi_binary("rdfi"))
         .args(args)
-        .args(["--format", "json"])
         .output()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn rdfi_json(args: &[&str]) -> Value {
+    let output = rdfi(&[args, &["--format", "json"]].concat()).await;
     assert!(
         output.status.success(),
         "rdfi {args:?}: {}",
@@ -177,15 +180,8 @@ async fn a_detector_that_catches_one_run_and_misses_the_next_scores_between() {
 #[tokio::test]
 async fn reading_a_state_directory_without_knowledge_is_a_usage_error_that_creates_nothing() {
     let state = tempfile::tempdir().unwrap();
-    let output = tokio::process::Command::new(rdfi_binary("rdfi"))
-        .args([
-            "controls",
-            "--state-dir",
-            &state.path().display().to_string(),
-        ])
-        .output()
-        .await
-        .unwrap();
+    let dir = state.path().display().to_string();
+    let output = rdfi(&["controls", "--state-dir", &dir]).await;
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("no knowledge database at"), "{stderr}");
@@ -193,17 +189,7 @@ async fn reading_a_state_directory_without_knowledge_is_a_usage_error_that_creat
         std::fs::read_dir(state.path()).unwrap().next().is_none(),
         "nothing created"
     );
-    let output = tokio::process::Command::new(rdfi_binary("rdfi"))
-        .args([
-            "findings",
-            "--since",
-            "yesterday",
-            "--state-dir",
-            &state.path().display().to_string(),
-        ])
-        .output()
-        .await
-        .unwrap();
+    let output = rdfi(&["findings", "--since", "yesterday", "--state-dir", &dir]).await;
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--since"));
 }

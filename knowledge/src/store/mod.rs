@@ -262,11 +262,12 @@ impl Store {
             faults.push(with_observations(&mut connection, fault_record(&row)?).await?);
         }
         drop(connection);
-        let filter = FindingFilter {
-            run_id: Some(run_id.to_owned()),
-            ..FindingFilter::default()
-        };
-        let (findings, _) = self.list_findings(&filter, u32::MAX - 1, None).await?;
+        let findings = self
+            .every_finding(FindingFilter {
+                run_id: Some(run_id.to_owned()),
+                ..FindingFilter::default()
+            })
+            .await?;
         Ok(Some(GetRunResponse {
             run: Some(run),
             faults,
@@ -322,6 +323,11 @@ impl Store {
         Ok((findings, next))
     }
 
+    /// Every finding matching `filter`, on one page.
+    async fn every_finding(&self, filter: FindingFilter) -> Result<Vec<Finding>> {
+        Ok(self.list_findings(&filter, u32::MAX - 1, None).await?.0)
+    }
+
     /// The scorecards of every control (or of one, by name) against every fault kind (or one), the least
     /// effective first.
     pub async fn list_controls(
@@ -365,11 +371,12 @@ impl Store {
             });
         }
         drop(connection);
-        let filter = FindingFilter {
-            resource: Some(resource.to_owned()),
-            ..FindingFilter::default()
-        };
-        let (findings, _) = self.list_findings(&filter, u32::MAX - 1, None).await?;
+        let findings = self
+            .every_finding(FindingFilter {
+                resource: Some(resource.to_owned()),
+                ..FindingFilter::default()
+            })
+            .await?;
         Ok(Some(GetAssetHistoryResponse {
             resource: Some(resource_ref),
             faults,
