@@ -12,6 +12,7 @@ pub mod sarif;
 
 use std::path::{Path, PathBuf};
 
+use rdfi_knowledge::scorecard::trials;
 use rdfi_proto::unix_millis;
 use rdfi_proto::v1::{
     ControlKind, ControlScorecard, ExpectationResult, ExposureProof, FaultRecord, FaultState,
@@ -104,8 +105,8 @@ pub struct Report {
     pub faults: Vec<FaultReport>,
     /// Riskiest first.
     pub findings: Vec<FindingReport>,
-    /// The scorecards of the controls this run's expectations named (or that answered them): each control's
-    /// measured efficacy against the fault, across every run knowledge holds.
+    /// The scorecards of the controls this run put to the test (docs/risk.md says which an expectation tests):
+    /// each control's measured efficacy against the fault, across every run knowledge holds.
     pub controls: Vec<ControlReport>,
     pub notes: Vec<String>,
 }
@@ -270,28 +271,6 @@ impl ExpectationReport {
             reason: non_empty(&result.reason),
         }
     }
-
-    /// The controls this expectation is about: the sources it names, or `any <kind> control` when it names
-    /// none, and whoever answered it.
-    fn controls(&self) -> Vec<String> {
-        let mut controls = if self.sources.is_empty() {
-            vec![any_control(&self.kind)]
-        } else {
-            self.sources.clone()
-        };
-        controls.extend(self.answered_by.iter().cloned());
-        controls
-    }
-}
-
-/// How knowledge names the control of an expectation that named no source: `any detective control`.
-fn any_control(kind: &str) -> String {
-    let noun = match kind {
-        "prevent" => "preventive",
-        "correct" => "corrective",
-        _ => "detective",
-    };
-    format!("any {noun} control")
 }
 
 #[derive(Debug, Serialize)]
@@ -485,20 +464,25 @@ impl Report {
         let started_at_ms = summary.started_at.as_ref().map(unix_millis);
         let completed_at_ms = summary.completed_at.as_ref().map(unix_millis);
         let faults: Vec<FaultReport> = run.faults.iter().map(FaultReport::of).collect();
+        // The controls this run put to the test, named as knowledge scores them.
+        let tested: Vec<(String, ControlKind, &str)> = run
+            .faults
+            .iter()
+            .flat_map(|fault| {
+                trials(fault)
+                    .into_iter()
+                    .map(|trial| (trial.control, trial.kind, fault.fault_id.as_str()))
+            })
+            .collect();
         let mut findings: Vec<FindingReport> = run.findings.iter().map(FindingReport::of).collect();
         findings.sort_by(|left, right| right.risk.score.total_cmp(&left.risk.score));
         let controls = scorecards
             .iter()
             .filter(|scorecard| {
-                let kind = ControlKind::try_from(scorecard.kind)
-                    .unwrap_or_default()
-                    .label();
-                faults.iter().any(|fault| {
-                    fault.fault_id == scorecard.fault_id
-                        && fault.expectations.iter().any(|expectation| {
-                            expectation.kind == kind
-                                && expectation.controls().contains(&scorecard.control)
-                        })
+                tested.iter().any(|(control, kind, fault_id)| {
+                    *control == scorecard.control
+                        && *kind as i32 == scorecard.kind
+                        && *fault_id == scorecard.fault_id
                 })
             })
             .map(ControlReport::of)
