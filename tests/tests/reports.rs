@@ -2,13 +2,16 @@
 //! provider writes a state directory, then `rdfi report RUN_ID --state-dir DIR --format X`, as a user types
 //! it; SARIF is checked against the official 2.1.0 schema, OCSF against the Detection Finding class model,
 //! the Navigator layer by MITRE's layer model, JUnit by a JUnit parser (`tests/reports/validate.py`, in the
-//! venv of `scripts/test-deps.sh reports`), and the HTML page is rendered in headless Chromium.
+//! venv of `scripts/test-deps.sh reports`), and the HTML page is rendered in headless Chromium. The same
+//! for `rdfi submit --report` to five processes over NATS against moto, and `rdfi report --knowledge URL`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use rdfi_tests::aws::clients;
+use rdfi_tests::cluster::Cluster;
 use rdfi_tests::tools::tool_python;
-use rdfi_tests::{free_port, rdfi_binary, workspace_root};
+use rdfi_tests::{MotoServer, NatsServer, experiment_yaml, free_port, rdfi_binary, workspace_root};
 use serde_json::Value;
 
 /// The demo's experiment on the sandbox account: a public ACL on two buckets (one watched by a detector),
@@ -342,4 +345,85 @@ fn rdfi_run_writes_one_file_per_format_and_an_unknown_format_is_a_usage_error() 
     ]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no run no-such-run"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rdfi_submit_writes_the_reports_of_a_cluster_run_on_moto_and_rdfi_report_reads_them_over_grpc()
+ {
+    let nats = NatsServer::start();
+    let moto = MotoServer::start();
+    let aws = clients(&moto.endpoint).await;
+    aws.create_bucket("unwatched-exports", &[("rdfi-target", "true")])
+        .await;
+    let cluster = Cluster::start(&nats, &moto);
+    let dir = tempfile::tempdir().unwrap();
+    let experiment = dir.path().join("experiment.yaml");
+    // No detector watches the bucket: the fault is missed, a finding.
+    std::fs::write(
+        &experiment,
+        experiment_yaml("aws.s3.bucket-public-acl", "1s", None, "2s"),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let output = cluster
+        .rdfi(&[
+            "submit",
+            experiment.to_str().unwrap(),
+            "--format",
+            "json",
+            "--planner",
+            &cluster.planner_url,
+            "--knowledge",
+            &cluster.knowledge_url,
+            "--report",
+            "sarif,junit,ocsf,navigator",
+            "--output-dir",
+            out.to_str().unwrap(),
+        ])
+        .await;
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "a finding: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        printed["findings"].as_array().unwrap().len(),
+        1,
+        "{printed}"
+    );
+    assert_eq!(validate("sarif", &out.join("report.sarif"))["results"], 1);
+    assert_eq!(
+        validate("ocsf", &out.join("report.ocsf.json"))["findings"],
+        1
+    );
+    let junit = validate("junit", &out.join("report.junit.xml"));
+    assert_eq!(
+        (&junit["tests"], &junit["failures"]),
+        (&1.into(), &1.into()),
+        "{junit}"
+    );
+    let layer = validate("navigator", &out.join("report.navigator.json"));
+    // The one control expected has failed once: its efficacy, and so the technique's score, is low.
+    let score = layer["techniques"]["T1530"].as_f64().expect("T1530 scored");
+    assert!(score < 50.0, "{layer}");
+
+    let run_id = printed["runId"].as_str().unwrap();
+    let remote = rdfi(&[
+        "report",
+        run_id,
+        "--knowledge",
+        &cluster.knowledge_url,
+        "--format",
+        "json",
+    ]);
+    assert!(
+        remote.status.success(),
+        "{}",
+        String::from_utf8_lossy(&remote.stderr)
+    );
+    let remote: Value = serde_json::from_slice(&remote.stdout).unwrap();
+    assert_eq!(remote["findings"], printed["findings"]);
+    assert_eq!(remote["controls"], printed["controls"]);
 }
