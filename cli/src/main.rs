@@ -12,7 +12,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 use rdfi::engine::{Engine, EngineConfig, SignalsAuthArgs, SourceArgs, parse_services};
 use rdfi::query::{self, Knowledge, KnowledgeArgs};
-use rdfi::report::{Report, ReportFormat};
+use rdfi::report::{ControlReport, FindingReport, Report, ReportFormat};
 use rdfi::safety;
 use rdfi::serve::{ServeArgs, default_state_dir, serve};
 use rdfi::{DEMO_EXPERIMENT, Failure, abort, narrator, usage};
@@ -371,8 +371,7 @@ async fn dispatch(command: Command) -> Result<u8, Failure> {
                 .await?
                 .list_controls(control.as_deref(), fault.as_deref())
                 .await?;
-            let views: Vec<query::ScorecardView> =
-                cards.iter().map(query::ScorecardView::of).collect();
+            let views: Vec<ControlReport> = cards.iter().map(ControlReport::of).collect();
             print_as(format, &views, || query::controls_table(&views))
         }
         Command::Report(args) => report(args).await,
@@ -407,7 +406,7 @@ async fn findings(args: FindingsArgs) -> Result<u8, Failure> {
         .await?
         .list_findings(&filter, args.limit)
         .await?;
-    let views: Vec<query::FindingView> = findings.iter().map(query::FindingView::of).collect();
+    let views: Vec<FindingReport> = findings.iter().map(FindingReport::of).collect();
     print_as(args.format, &views, || query::findings_table(&views))
 }
 

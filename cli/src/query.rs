@@ -9,14 +9,14 @@ use rdfi_knowledge::Store;
 use rdfi_knowledge::store::FindingFilter;
 use rdfi_proto::v1::knowledge_service_client::KnowledgeServiceClient;
 use rdfi_proto::v1::{
-    ControlScorecard, Efficacy, Finding, GetAssetHistoryRequest, GetAssetHistoryResponse,
-    GetRunRequest, GetRunResponse, ListControlsRequest, ListFindingsRequest, ListRunsRequest,
-    RunSummary,
+    ControlScorecard, Finding, GetAssetHistoryRequest, GetAssetHistoryResponse, GetRunRequest,
+    GetRunResponse, ListControlsRequest, ListFindingsRequest, ListRunsRequest, RunSummary,
 };
 use rdfi_proto::{timestamp_from_millis, unix_millis};
 use serde::Serialize;
 use tonic::transport::Channel;
 
+use crate::report::{ControlReport, FindingReport};
 use crate::{Failure, usage};
 
 /// The name of the knowledge database in a state directory.
@@ -219,148 +219,12 @@ pub fn parse_time(text: &str) -> Result<i64, String> {
     }
 }
 
-/// A finding as `rdfi findings --format json` prints it.
-#[derive(Debug, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct FindingView {
-    pub finding_id: String,
-    pub run_id: String,
-    pub fault_id: String,
-    pub resource: String,
-    pub resource_name: String,
-    pub provider: String,
-    pub title: String,
-    pub severity: String,
-    pub remediation: String,
-    pub created_at_ms: Option<i64>,
-    pub risk: Option<RiskView>,
-    /// The controls expected to answer that did not.
-    pub controls: Vec<String>,
-}
-
-/// A finding's risk score and what it is made of (docs/risk.md).
-#[derive(Debug, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct RiskView {
-    pub score: f64,
-    pub cvss_base_score: f64,
-    pub criticality: String,
-    pub exposure: String,
-    pub miss_probability: f64,
-}
-
-impl FindingView {
-    pub fn of(finding: &Finding) -> Self {
-        let resource = finding.resource.clone().unwrap_or_default();
-        FindingView {
-            finding_id: finding.finding_id.clone(),
-            run_id: finding.run_id.clone(),
-            fault_id: finding.fault_id.clone(),
-            resource: resource.id,
-            resource_name: resource.name,
-            provider: resource.provider,
-            title: finding.title.clone(),
-            severity: finding.severity.clone(),
-            remediation: finding.remediation.clone(),
-            created_at_ms: finding.created_at.as_ref().map(unix_millis),
-            risk: finding.risk.as_ref().map(|risk| RiskView {
-                score: risk.score,
-                cvss_base_score: risk.cvss_base_score,
-                criticality: risk.criticality.clone(),
-                exposure: risk.exposure.clone(),
-                miss_probability: risk.miss_probability,
-            }),
-            controls: finding.controls.clone(),
-        }
-    }
-}
-
-/// A control's scorecard as `rdfi controls --format json` (and the reports) print it.
-#[derive(Debug, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct ScorecardView {
-    pub control: String,
-    /// `prevent`, `detect` or `correct`.
-    pub kind: String,
-    pub fault_id: String,
-    pub efficacy: EfficacyView,
-    /// Answers counted for the times (met or late).
-    pub answers: u32,
-    pub mean_latency_ms: Option<u64>,
-    pub p90_latency_ms: Option<u64>,
-    /// Oldest run first.
-    pub history: Vec<ScorecardPointView>,
-}
-
-/// A Beta posterior of efficacy: mean and 90% credible interval, from the met and failed expectations.
-#[derive(Debug, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct EfficacyView {
-    pub met: u32,
-    pub failed: u32,
-    pub mean: f64,
-    pub lower: f64,
-    pub upper: f64,
-}
-
-impl EfficacyView {
-    fn of(efficacy: Option<&Efficacy>) -> Self {
-        let efficacy = efficacy.copied().unwrap_or_default();
-        EfficacyView {
-            met: efficacy.met,
-            failed: efficacy.failed,
-            mean: efficacy.mean,
-            lower: efficacy.lower,
-            upper: efficacy.upper,
-        }
-    }
-}
-
-/// One run of a scorecard's history: the run's own counts, and the efficacy after it.
-#[derive(Debug, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct ScorecardPointView {
-    pub run_id: String,
-    pub at_ms: Option<i64>,
-    pub met: u32,
-    pub failed: u32,
-    pub mean_latency_ms: Option<u64>,
-    pub efficacy: EfficacyView,
-}
-
-impl ScorecardView {
-    pub fn of(card: &ControlScorecard) -> Self {
-        let latency = card.latency.unwrap_or_default();
-        ScorecardView {
-            control: card.control.clone(),
-            kind: card.kind().label().to_owned(),
-            fault_id: card.fault_id.clone(),
-            efficacy: EfficacyView::of(card.efficacy.as_ref()),
-            answers: latency.answers,
-            mean_latency_ms: latency.mean_ms,
-            p90_latency_ms: latency.p90_ms,
-            history: card
-                .history
-                .iter()
-                .map(|point| ScorecardPointView {
-                    run_id: point.run_id.clone(),
-                    at_ms: point.at.as_ref().map(unix_millis),
-                    met: point.met,
-                    failed: point.failed,
-                    mean_latency_ms: point.mean_latency_ms,
-                    efficacy: EfficacyView::of(point.efficacy.as_ref()),
-                })
-                .collect(),
-        }
-    }
-}
-
 fn millis(value: Option<u64>) -> String {
     value.map_or("-".to_owned(), |ms| format!("{ms} ms"))
 }
 
 /// A run as `rdfi runs --format json` prints it.
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RunView {
     pub run_id: String,
@@ -391,7 +255,7 @@ impl RunView {
 }
 
 /// One fault of an asset's history as `rdfi asset --format json` prints it.
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AssetFaultView {
     pub run_id: String,
@@ -405,14 +269,14 @@ pub struct AssetFaultView {
 }
 
 /// An asset's history as `rdfi asset --format json` prints it.
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AssetView {
     pub resource: String,
     pub resource_name: String,
     pub resource_type: String,
     pub faults: Vec<AssetFaultView>,
-    pub findings: Vec<FindingView>,
+    pub findings: Vec<FindingReport>,
 }
 
 impl AssetView {
@@ -439,7 +303,7 @@ impl AssetView {
                     }
                 })
                 .collect(),
-            findings: history.findings.iter().map(FindingView::of).collect(),
+            findings: history.findings.iter().map(FindingReport::of).collect(),
         }
     }
 }
@@ -482,7 +346,7 @@ pub fn runs_table(runs: &[RunSummary]) -> String {
 }
 
 /// `rdfi findings` as a table, riskiest first.
-pub fn findings_table(findings: &[FindingView]) -> String {
+pub fn findings_table(findings: &[FindingReport]) -> String {
     let mut rows = vec![[
         "RISK".to_owned(),
         "SEVERITY".to_owned(),
@@ -493,10 +357,7 @@ pub fn findings_table(findings: &[FindingView]) -> String {
     ]];
     for finding in findings {
         rows.push([
-            finding
-                .risk
-                .as_ref()
-                .map_or("-".to_owned(), |risk| format!("{:.1}", risk.score)),
+            format!("{:.1}", finding.risk.score),
             finding.severity.clone(),
             finding.fault_id.clone(),
             finding.resource_name.clone(),
@@ -515,7 +376,7 @@ pub fn findings_table(findings: &[FindingView]) -> String {
 }
 
 /// The trend of a scorecard's efficacy over its last runs, as a sparkline.
-fn trend(card: &ScorecardView) -> String {
+fn trend(card: &ControlReport) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     let start = card.history.len().saturating_sub(12);
     card.history[start..]
@@ -525,7 +386,7 @@ fn trend(card: &ScorecardView) -> String {
 }
 
 /// `rdfi controls` as a table, the least effective first.
-pub fn controls_table(cards: &[ScorecardView]) -> String {
+pub fn controls_table(cards: &[ControlReport]) -> String {
     let mut rows = vec![[
         "CONTROL".to_owned(),
         "KIND".to_owned(),
@@ -549,8 +410,8 @@ pub fn controls_table(cards: &[ScorecardView]) -> String {
                 efficacy.upper * 100.0
             ),
             format!("{}/{}", efficacy.met, efficacy.met + efficacy.failed),
-            millis(card.mean_latency_ms),
-            millis(card.p90_latency_ms),
+            millis(card.latency.mean_ms),
+            millis(card.latency.p90_ms),
             trend(card),
         ]);
     }
@@ -597,6 +458,7 @@ pub fn asset_table(history: &GetAssetHistoryResponse) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rdfi_proto::v1::{Efficacy, ScorecardPoint};
 
     #[test]
     fn times_are_rfc3339_dates_or_durations_ago() {
@@ -614,30 +476,20 @@ mod tests {
 
     #[test]
     fn the_trend_draws_the_efficacy_after_each_run() {
-        let point = |mean: f64| ScorecardPointView {
-            run_id: String::new(),
-            at_ms: None,
-            met: 0,
-            failed: 0,
-            mean_latency_ms: None,
-            efficacy: EfficacyView {
-                met: 0,
-                failed: 0,
+        let point = |mean: f64| ScorecardPoint {
+            efficacy: Some(Efficacy {
                 mean,
-                lower: 0.0,
-                upper: 1.0,
-            },
+                ..Efficacy::default()
+            }),
+            ..ScorecardPoint::default()
         };
-        let card = ScorecardView {
+        let card = ControlReport::of(&ControlScorecard {
             control: "prowler".into(),
-            kind: "detect".into(),
+            kind: rdfi_proto::v1::ControlKind::Detective as i32,
             fault_id: "aws.s3.bucket-public-acl".into(),
-            efficacy: EfficacyView::of(None),
-            answers: 0,
-            mean_latency_ms: None,
-            p90_latency_ms: None,
             history: vec![point(0.0), point(0.5), point(1.0)],
-        };
+            ..ControlScorecard::default()
+        });
         assert_eq!(trend(&card), "▁▅█");
         let table = controls_table(&[card]);
         assert!(table.contains("prowler  detect"), "{table}");

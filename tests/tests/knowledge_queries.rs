@@ -119,7 +119,7 @@ async fn a_detector_that_catches_one_run_and_misses_the_next_scores_between() {
         history[0]["efficacy"]["mean"].as_f64() > history[1]["efficacy"]["mean"].as_f64(),
         "the miss lowered the estimate: {card:#}"
     );
-    assert!(card["meanLatencyMs"].as_u64().is_some(), "{card:#}");
+    assert!(card["latency"]["meanMs"].as_u64().is_some(), "{card:#}");
 
     let findings = rdfi_json(&["findings", "--state-dir", &dir, "--control", DETECTOR]).await;
     let findings = findings.as_array().unwrap();

@@ -277,10 +277,13 @@ impl ExpectationReport {
 #[serde(rename_all = "camelCase")]
 pub struct FindingReport {
     pub finding_id: String,
+    pub run_id: String,
     pub fault_instance_id: String,
     pub fault_id: String,
     pub resource: String,
     pub resource_name: String,
+    /// aws | gcp | sandbox
+    pub provider: String,
     pub title: String,
     pub severity: String,
     pub remediation: String,
@@ -303,15 +306,17 @@ pub struct RiskReport {
 }
 
 impl FindingReport {
-    fn of(finding: &Finding) -> Self {
+    pub fn of(finding: &Finding) -> Self {
         let resource = finding.resource.clone().unwrap_or_default();
         let risk = finding.risk.clone().unwrap_or_default();
         FindingReport {
             finding_id: finding.finding_id.clone(),
+            run_id: finding.run_id.clone(),
             fault_instance_id: finding.fault_instance_id.clone(),
             fault_id: finding.fault_id.clone(),
             resource: resource.id,
             resource_name: resource.name,
+            provider: resource.provider,
             title: finding.title.clone(),
             severity: finding.severity.clone(),
             remediation: finding.remediation.clone(),
@@ -385,7 +390,7 @@ impl EfficacyReport {
 }
 
 impl ControlReport {
-    fn of(scorecard: &ControlScorecard) -> Self {
+    pub fn of(scorecard: &ControlScorecard) -> Self {
         let latency = scorecard.latency.unwrap_or_default();
         ControlReport {
             control: scorecard.control.clone(),
