@@ -391,3 +391,94 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_refusal_nobody_was_named_for_tests_the_stand_in() {
+    let record = fault(
+        vec![expectation(
+            ControlKind::Preventive,
+            0,
+            &[],
+            ExpectationOutcome::Met,
+            None,
+            &[],
+        )],
+        Vec::new(),
+    );
+    assert_eq!(
+        trials(&record),
+        vec![trial(
+            "any preventive control",
+            ControlKind::Preventive,
+            true,
+            None
+        )]
+    );
+}
+
+#[test]
+fn a_findings_risk_weighs_the_asset_its_exposure_and_every_control_it_tested() {
+    use rdfi_proto::v1::{ExposureProof, ResourceRef};
+    let record = FaultRecord {
+        fault_id: "aws.s3.bucket-public-acl".to_owned(),
+        resource: Some(ResourceRef {
+            tags: [("rdfi-criticality".to_owned(), "low".to_owned())].into(),
+            ..Default::default()
+        }),
+        exposure: Some(ExposureProof {
+            outcome: ExposureOutcome::Neutralized as i32,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let controls = [
+        (
+            trial("prowler", ControlKind::Detective, false, None),
+            Posterior::new(0, 1),
+        ),
+        (
+            trial("custodian", ControlKind::Corrective, true, Some(9)),
+            Posterior::new(1, 0),
+        ),
+    ];
+    let (risk, missed_by) = risk_of(&record, &controls);
+    assert_eq!(missed_by, ["prowler"]);
+    assert_eq!(
+        (risk.criticality.as_str(), risk.exposure.as_str()),
+        ("low", "neutralized")
+    );
+    // Prowler misses with 2/3, custodian with 1/3.
+    assert!((risk.miss_probability - 2.0 / 9.0).abs() < 1e-12);
+    assert_eq!(risk.cvss_base_score, 7.5);
+    assert_eq!(
+        risk.score,
+        rdfi_core::risk::score(&rdfi_core::risk::Inputs {
+            cvss_base_score: 7.5,
+            criticality: Criticality::Low,
+            exposure: Exposure::Neutralized,
+            miss_probability: 2.0 / 9.0,
+        })
+    );
+    let exposed = FaultRecord {
+        exposure: Some(ExposureProof {
+            outcome: ExposureOutcome::Exposed as i32,
+            ..Default::default()
+        }),
+        resource: None,
+        ..record.clone()
+    };
+    let (risk, _) = risk_of(&exposed, &[]);
+    assert_eq!(
+        (risk.criticality.as_str(), risk.exposure.as_str()),
+        ("medium", "exposed")
+    );
+    assert_eq!(risk.miss_probability, 1.0);
+    let (risk, _) = risk_of(
+        &FaultRecord {
+            exposure: None,
+            ..record
+        },
+        &[],
+    );
+    assert_eq!(risk.exposure, "unproven");
+}
