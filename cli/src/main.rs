@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use rdfi::engine::{Engine, EngineConfig, SignalsAuthArgs, SourceArgs, parse_services};
+use rdfi::narrator::Stream;
 use rdfi::report::Report;
 use rdfi::safety;
 use rdfi::serve::{ServeArgs, default_state_dir, serve};
-use rdfi::{DEMO_EXPERIMENT, Failure, abort, narrator, usage};
+use rdfi::{DEMO_EXPERIMENT, Failure, abort, errln, narrator, out, outln, usage};
 use rdfi_core::bus::Bus;
 use rdfi_core::cli::{CommonArgs, shutdown_on_signals};
 use rdfi_core::{CancellationToken, events, experiment, telemetry};
@@ -211,7 +212,7 @@ async fn demo(format: Format) -> Result<u8, Failure> {
         Arc::new(SandboxProvider::new(Arc::new(SandboxAccount::demo())));
     let bus: Arc<dyn Bus> = Arc::new(rdfi_core::bus::memory::MemoryBus::new());
     if matches!(format, Format::Table) {
-        println!(
+        outln!(
             "rdfi demo: {} on the sandbox account (built-in controls: a public-ACL detector on monitored buckets, an admin-policy reconciler)\n",
             spec.name
         );
@@ -222,7 +223,7 @@ async fn demo(format: Format) -> Result<u8, Failure> {
             poll_interval: Duration::from_millis(100),
             ..EngineConfig::one_process(bus, provider, state_dir.path().to_path_buf())
         },
-        matches!(format, Format::Table).then_some(true),
+        matches!(format, Format::Table).then_some(Stream::Stdout),
     )
     .await?;
     print_report(&report, format);
@@ -273,7 +274,7 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
                 args.state_dir.clone().unwrap_or_else(default_state_dir),
             )
         },
-        matches!(args.format, Format::Table).then_some(false),
+        matches!(args.format, Format::Table).then_some(Stream::Stderr),
     )
     .await?;
     print_report(&report, args.format);
@@ -281,11 +282,11 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
 }
 
 /// Runs one experiment with all five services in this process and returns its report. `narrate` prints the
-/// run as it happens: to stdout (`Some(true)`) or stderr (`Some(false)`).
+/// run as it happens, to stdout or stderr.
 async fn execute(
     spec: rdfi_proto::v1::ExperimentSpec,
     config: EngineConfig,
-    narrate: Option<bool>,
+    narrate: Option<Stream>,
 ) -> Result<Report, Failure> {
     let bus = config.bus.clone();
     let shutdown = shutdown_on_signals();
@@ -296,16 +297,23 @@ async fn execute(
         .map_err(usage)?;
     let run_id = events::new_id();
     let narration = CancellationToken::new();
-    if let Some(to_stdout) = narrate {
-        narrator::start(bus.clone(), run_id.clone(), to_stdout, narration.clone())
-            .await
-            .map_err(usage)?;
-    }
+    let narrator = match narrate {
+        Some(stream) => Some(
+            narrator::start(bus.clone(), run_id.clone(), stream, narration.clone())
+                .await
+                .map_err(usage)?,
+        ),
+        None => None,
+    };
     let outcome = match engine.planner().submit_as(run_id.clone(), spec).await {
         Ok(_) => engine.wait_for_run(&run_id, timeout).await.map_err(abort),
         Err(error) => Err(usage(error)),
     };
     narration.cancel();
+    // Its last line written before anything else is.
+    if let Some(narrator) = narrator {
+        let _ = narrator.await;
+    }
     let stopped = engine.stop().await;
     let run = match (outcome, &stopped) {
         (Ok(run), _) => run,
@@ -357,10 +365,10 @@ async fn submit(args: SubmitArgs) -> Result<u8, Failure> {
         .into_inner()
         .run_id;
     if args.no_wait {
-        println!("{run_id}");
+        outln!("{run_id}");
         return Ok(0);
     }
-    eprintln!("submitted run {run_id}; waiting for its report");
+    errln!("submitted run {run_id}; waiting for its report");
     let mut knowledge = KnowledgeServiceClient::connect(args.knowledge.clone())
         .await
         .map_err(|error| {
@@ -416,9 +424,9 @@ fn catalog(format: CatalogFormat, provider: Option<String>) -> Result<u8, Failur
     }
     let entries = rdfi::catalog::entries(provider.as_deref());
     match format {
-        CatalogFormat::Table => print!("{}", rdfi::catalog::table(&entries)),
-        CatalogFormat::Markdown => print!("{}", rdfi::catalog::markdown(&entries)),
-        CatalogFormat::Json => println!(
+        CatalogFormat::Table => out!("{}", rdfi::catalog::table(&entries)),
+        CatalogFormat::Markdown => out!("{}", rdfi::catalog::markdown(&entries)),
+        CatalogFormat::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&entries).map_err(|error| usage(error.to_string()))?
         ),
@@ -428,10 +436,10 @@ fn catalog(format: CatalogFormat, provider: Option<String>) -> Result<u8, Failur
 
 fn print_report(report: &Report, format: Format) {
     match format {
-        Format::Table => println!("\n{}", report.to_table()),
+        Format::Table => outln!("\n{}", report.to_table()),
         Format::Json => match serde_json::to_string_pretty(report) {
-            Ok(json) => println!("{json}"),
-            Err(error) => eprintln!("rdfi: cannot encode the report: {error}"),
+            Ok(json) => outln!("{json}"),
+            Err(error) => errln!("rdfi: cannot encode the report: {error}"),
         },
     }
 }

@@ -274,7 +274,7 @@ impl Report {
     }
 
     pub fn to_table(&self) -> String {
-        let millis = |value: Option<u64>| value.map_or("-".to_owned(), |ms| format!("{ms} ms"));
+        let millis = |value: Option<u64>| value.map_or("-".to_owned(), crate::human::duration);
         let mut rows = vec![[
             "FAULT".to_owned(),
             "RESOURCE".to_owned(),
@@ -311,8 +311,8 @@ impl Report {
             self.experiment,
             self.provider,
             self.duration_ms.map_or(String::new(), |ms| format!(
-                " · {:.1} s",
-                ms as f64 / 1000.0
+                " · {}",
+                crate::human::duration(u64::try_from(ms).unwrap_or(0))
             )),
         );
         out.push_str(&crate::columns(&rows));
@@ -351,9 +351,9 @@ impl Report {
         }
         for fault in &self.faults {
             for expectation in &fault.expectations {
-                let latency = expectation
-                    .latency_ms
-                    .map_or(String::new(), |ms| format!(" after {ms} ms"));
+                let latency = expectation.latency_ms.map_or(String::new(), |ms| {
+                    format!(" after {}", crate::human::duration(ms))
+                });
                 let by = if expectation.answered_by.is_empty() {
                     String::new()
                 } else {
