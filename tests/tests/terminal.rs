@@ -69,5 +69,8 @@ fn output_that_is_not_a_terminal_has_no_control_characters() {
     // The narration and the report, times as a person reads them.
     assert!(stdout.contains("  verdict    "), "{stdout}");
     assert!(stdout.contains("finding(s):"), "{stdout}");
-    assert!(!stdout.contains("faults: "), "no counter off a terminal: {stdout}");
+    assert!(
+        !stdout.contains("faults: "),
+        "no counter off a terminal: {stdout}"
+    );
 }
