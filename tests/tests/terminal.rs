@@ -74,3 +74,31 @@ fn output_that_is_not_a_terminal_has_no_control_characters() {
         "no counter off a terminal: {stdout}"
     );
 }
+
+#[test]
+fn on_a_terminal_a_counter_of_the_faults_is_redrawn_below_the_narration() {
+    // `script` (util-linux) gives the demo a pseudo-terminal for stdout and stderr.
+    let rdfi = rdfi_binary("rdfi");
+    let output = Command::new("script")
+        .args(["-qec", &format!("{} demo", rdfi.display()), "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("script runs");
+    assert!(output.status.success(), "{output:?}");
+    let screen = String::from_utf8_lossy(&output.stdout);
+    // Each event line erases the counter, and the counter is drawn again below it, without a newline.
+    assert!(
+        screen.contains("\r\x1b[2K  injected   aws.s3.bucket-public-acl on "),
+        "{screen:?}"
+    );
+    assert!(
+        screen.contains("\r\nfaults: 4 planned, 1 injected, 0 of 4 judged\r\x1b[2K"),
+        "{screen:?}"
+    );
+    // The last count stays, on a line of its own, before the report.
+    assert!(
+        screen.contains("faults: 4 planned, 4 injected, 4 of 4 judged, 1 missed\r\n"),
+        "{screen:?}"
+    );
+    assert!(screen.contains("1 finding(s):"), "{screen:?}");
+}
