@@ -65,9 +65,7 @@ const COMMANDS: &[(&str, Check)] = &[
     ),
     (
         "rdfi abort --executor http://executor:50053",
-        Check::NotRun(
-            "needs a running cluster executor: tests/tests/cluster_safety.rs aborts one over gRPC (rdfi_abort_over_grpc_reverts_at_once)",
-        ),
+        Check::RunBy("rdfi serve --services all --nats nats://nats:4222"),
     ),
     (
         "rdfi resume --state-dir DIR",
@@ -75,13 +73,11 @@ const COMMANDS: &[(&str, Check)] = &[
     ),
     (
         "rdfi serve --services all --nats nats://nats:4222",
-        Check::NotRun(
-            "cluster mode: tests/src/cluster.rs starts the services over a real nats-server for tests/tests/cluster_safety.rs",
-        ),
+        Check::Run(cluster),
     ),
     (
         "rdfi submit experiment.yaml --planner http://planner:50052 --knowledge http://knowledge:50051",
-        Check::NotRun("needs a running cluster: tests/src/cluster.rs submits experiments to one"),
+        Check::RunBy("rdfi serve --services all --nats nats://nats:4222"),
     ),
     // docs/benchmarks.md
     (
@@ -615,6 +611,94 @@ fn subscriber(command: &str) {
     }));
     assert!(waiting, "{}", process.log());
     assert!(process.is_running(), "{}", process.log());
+}
+
+/// `rdfi serve` over nats-server (standing at `nats://nats:4222`) on moto, the README's `rdfi submit` to it
+/// (its planner and knowledge standing at `planner:50052` and `knowledge:50051`), and, once the fault is in
+/// place, the README's `rdfi abort` (its executor at `executor:50053`): the fault is reverted at once and the
+/// submitted run ends as aborted.
+fn cluster(serve: &str) {
+    let shown = |start: &str| {
+        COMMANDS
+            .iter()
+            .map(|(command, _)| *command)
+            .find(|command| command.starts_with(start))
+            .expect("the README's command")
+    };
+    let nats = rdfi_tests::NatsServer::start();
+    let moto = moto_with_my_bucket();
+    let dir = readme_directory();
+    let [knowledge, planner, executor, webhook] =
+        [free_port(), free_port(), free_port(), free_port()];
+    let mut env = moto.process_env();
+    for (key, port) in [
+        ("RDFI_KNOWLEDGE_LISTEN", knowledge),
+        ("RDFI_PLANNER_LISTEN", planner),
+        ("RDFI_EXECUTOR_LISTEN", executor),
+        ("RDFI_WEBHOOK_LISTEN", webhook),
+    ] {
+        env.push((key.to_owned(), format!("127.0.0.1:{port}")));
+    }
+    env.push((
+        "RDFI_STATE_DIR".into(),
+        dir.path().join("state").display().to_string(),
+    ));
+    env.push(("RDFI_AWS_ENDPOINT".into(), moto.endpoint.clone()));
+    let serve = serve.replace("nats://nats:4222", &nats.url);
+    let services = Process::spawn_in(&rdfi_binary("rdfi"), &words(&serve)[1..], &env, dir.path());
+    for port in [knowledge, planner, executor, webhook] {
+        assert!(
+            rdfi_tests::wait_for_port(port, Duration::from_secs(60)),
+            "rdfi serve did not listen on {port}: {}",
+            services.log()
+        );
+    }
+    let replacements = [
+        ("http://planner:50052", planner),
+        ("http://knowledge:50051", knowledge),
+        ("http://executor:50053", executor),
+    ];
+    let substituted = |command: &str| {
+        replacements
+            .iter()
+            .fold(command.to_owned(), |command, (from, port)| {
+                command.replace(from, &format!("http://127.0.0.1:{port}"))
+            })
+    };
+    let submit = substituted(shown("rdfi submit experiment.yaml"));
+    let mut submitted =
+        Process::spawn_in(&rdfi_binary("rdfi"), &words(&submit)[1..], &env, dir.path());
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let aws = runtime.block_on(rdfi_tests::aws::clients(&moto.endpoint));
+    let public = runtime.block_on(wait_until(Duration::from_secs(60), || {
+        aws.bucket_is_public("my-bucket")
+    }));
+    assert!(
+        public,
+        "the fault was not injected: {}\n{}",
+        submitted.log(),
+        services.log()
+    );
+    let abort = substituted(shown("rdfi abort --executor"));
+    let aborted = rdfi(&abort).envs(env.clone()).output().expect("rdfi abort");
+    assert_eq!(
+        aborted.status.code(),
+        Some(0),
+        "{abort}: {}",
+        said(&aborted)
+    );
+    let reverted = runtime.block_on(wait_until(Duration::from_secs(20), || async {
+        !aws.bucket_is_public("my-bucket").await
+    }));
+    assert!(reverted, "the abort did not revert: {}", services.log());
+    let ended = runtime.block_on(wait_until(Duration::from_secs(60), || {
+        let done = !submitted.is_running();
+        async move { done }
+    }));
+    assert!(ended, "rdfi submit did not end: {}", submitted.log());
+    let log = submitted.log();
+    assert!(log.contains("submitted run "), "{log}");
+    assert!(log.contains("aws.s3.bucket-public-acl"), "{log}");
 }
 
 #[test]
