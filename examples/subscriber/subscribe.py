@@ -101,7 +101,8 @@ async def main():
     while args.count == 0 or completed < args.count:
         try:
             messages = await subscription.fetch(10, timeout=1)
-        except nats.errors.TimeoutError:
+        except (nats.errors.TimeoutError, asyncio.TimeoutError):
+            # Nothing new within the second (nats-py raises either, depending on where the wait ended).
             continue
         for message in messages:
             event = events.Event.FromString(message.data)

@@ -61,6 +61,7 @@ async fn the_python_subscriber_prints_each_finding_as_it_arrives() {
         subscriber.log()
     );
     let log = subscriber.log();
+    assert!(!log.contains("Traceback"), "the subscriber failed: {log}");
     let findings: Vec<&str> = log
         .lines()
         .filter(|line| line.starts_with("finding "))
