@@ -100,7 +100,7 @@ pub enum EngineError {
         service: &'static str,
         reason: String,
     },
-    #[error("run {run_id} did not complete within {waited:?}")]
+    #[error("run {run_id} did not complete within {}", crate::human::duration(u64::try_from(waited.as_millis()).unwrap_or(u64::MAX)))]
     RunTimeout { run_id: String, waited: Duration },
     #[error("interrupted")]
     Interrupted,

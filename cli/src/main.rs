@@ -402,7 +402,8 @@ async fn submit(args: SubmitArgs) -> Result<u8, Failure> {
         }
         if tokio::time::Instant::now() >= deadline {
             return Err(abort(format!(
-                "run {run_id} did not complete within {timeout:?}"
+                "run {run_id} did not complete within {}",
+                rdfi::human::duration(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX))
             )));
         }
         tokio::time::sleep(Duration::from_millis(250)).await;

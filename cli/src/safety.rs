@@ -153,9 +153,12 @@ fn describe(record: &JournalRecord, now: i64, anyone_reverts: bool) -> String {
     let deadline = if !anyone_reverts {
         "no process left to revert it".to_owned()
     } else if due >= 0 {
-        format!("revert in {}", seconds(due))
+        format!("revert in {}", crate::human::duration(due.unsigned_abs()))
     } else {
-        format!("revert overdue by {}", seconds(-due))
+        format!(
+            "revert overdue by {}",
+            crate::human::duration(due.unsigned_abs())
+        )
     };
     format!(
         "{:<14} {:<36} {:<40} {deadline}{}",
@@ -168,10 +171,6 @@ fn describe(record: &JournalRecord, now: i64, anyone_reverts: bool) -> String {
             .map(|reason| format!(" · {reason}"))
             .unwrap_or_default()
     )
-}
-
-fn seconds(millis: i64) -> String {
-    format!("{:.1} s", millis as f64 / 1000.0)
 }
 
 /// `rdfi status`: the open faults and who reverts them; exit 3 when one failed to revert, is long overdue,
