@@ -12,7 +12,7 @@
 //!   inconclusive when one could not be judged or the fault was cut short (an aborted fault is never missed),
 //!   else missed.
 
-use rdfi_core::experiment::expectations_of;
+use rdfi_core::experiment::{expectations_of, same_source};
 use rdfi_proto::v1::{
     ControlKind, Expectation, ExpectationOutcome, ExpectationResult, Hypothesis, SourceMode,
     Verdict,
@@ -315,10 +315,6 @@ impl Window<'_> {
             },
         }
     }
-}
-
-fn same_source(a: &str, b: &str) -> bool {
-    a.trim().eq_ignore_ascii_case(b.trim())
 }
 
 /// The first signal of each source, in the order they answered.

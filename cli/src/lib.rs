@@ -10,6 +10,7 @@ pub mod engine;
 pub mod human;
 pub mod narrator;
 pub mod out;
+pub mod query;
 pub mod report;
 pub mod safety;
 pub mod serve;

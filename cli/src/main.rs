@@ -12,6 +12,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 use rdfi::engine::{Engine, EngineConfig, SignalsAuthArgs, SourceArgs, parse_services};
 use rdfi::narrator::Stream;
+use rdfi::query::{self, Knowledge, KnowledgeArgs};
 use rdfi::report::Report;
 use rdfi::safety;
 use rdfi::serve::{ServeArgs, default_state_dir, serve};
@@ -20,6 +21,7 @@ use rdfi_core::bus::Bus;
 use rdfi_core::cli::{CommonArgs, shutdown_on_signals};
 use rdfi_core::{CancellationToken, events, experiment, telemetry};
 use rdfi_executor::args::SafetyArgs;
+use rdfi_knowledge::store::FindingFilter;
 use rdfi_proto::v1::knowledge_service_client::KnowledgeServiceClient;
 use rdfi_proto::v1::planner_service_client::PlannerServiceClient;
 use rdfi_proto::v1::{GetRunRequest, RunStatus, SubmitExperimentRequest};
@@ -86,6 +88,76 @@ enum Command {
     Abort(safety::AbortArgs),
     /// Allow injections again after `rdfi abort` without --run.
     Resume(safety::ResumeArgs),
+    /// List the runs knowledge holds, newest first.
+    Runs {
+        #[command(flatten)]
+        from: KnowledgeArgs,
+        /// At most this many.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// List the findings across runs, riskiest first, with their remediation.
+    Findings(FindingsArgs),
+    /// Each control's scorecard per fault kind: its measured efficacy (with a 90% credible interval), how
+    /// fast it answers, and its trend over runs; the least effective first.
+    Controls {
+        #[command(flatten)]
+        from: KnowledgeArgs,
+        /// Only this control (the detection source, the preventive control, the corrective actor).
+        #[arg(long, value_name = "NAME")]
+        control: Option<String>,
+        /// Only this fault kind.
+        #[arg(long, value_name = "FAULT_ID")]
+        fault: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// One asset's history: every fault rdfi injected into it, across runs, and the findings about it.
+    Asset {
+        /// The resource's id (its ARN on AWS) or name.
+        resource: String,
+        #[command(flatten)]
+        from: KnowledgeArgs,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+#[derive(clap::Args)]
+struct FindingsArgs {
+    #[command(flatten)]
+    from: KnowledgeArgs,
+    /// Only the findings of this run.
+    #[arg(long, value_name = "RUN_ID")]
+    run: Option<String>,
+    /// Only this severity.
+    #[arg(long, value_parser = ["low", "medium", "high", "critical"], ignore_case = true)]
+    severity: Option<String>,
+    /// Only this provider.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(experiment::PROVIDERS))]
+    provider: Option<String>,
+    /// Only this resource (its id, or its name).
+    #[arg(long, value_name = "RESOURCE")]
+    resource: Option<String>,
+    /// Only the findings this control missed.
+    #[arg(long, value_name = "NAME")]
+    control: Option<String>,
+    /// Only this fault kind.
+    #[arg(long, value_name = "FAULT_ID")]
+    fault: Option<String>,
+    /// Created at or after: a time (2026-12-06T10:00:00Z, 2026-12-06) or a duration ago (24h).
+    #[arg(long, value_parser = query::parse_time, value_name = "TIME")]
+    since: Option<i64>,
+    /// Created before: a time or a duration ago.
+    #[arg(long, value_parser = query::parse_time, value_name = "TIME")]
+    until: Option<i64>,
+    /// At most this many.
+    #[arg(long, default_value_t = 100)]
+    limit: u32,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -195,7 +267,79 @@ async fn dispatch(command: Command) -> Result<u8, Failure> {
         Command::Status(args) => safety::status(args).await,
         Command::Abort(args) => safety::abort(args).await,
         Command::Resume(args) => safety::resume(args).await,
+        Command::Runs {
+            from,
+            limit,
+            format,
+        } => {
+            let runs = Knowledge::open(&from).await?.list_runs(limit).await?;
+            let views: Vec<query::RunView> = runs.iter().map(query::RunView::of).collect();
+            print_as(format, &views, || query::runs_table(&runs))
+        }
+        Command::Findings(args) => findings(args).await,
+        Command::Controls {
+            from,
+            control,
+            fault,
+            format,
+        } => {
+            let cards = Knowledge::open(&from)
+                .await?
+                .list_controls(control.as_deref(), fault.as_deref())
+                .await?;
+            let views: Vec<query::ScorecardView> =
+                cards.iter().map(query::ScorecardView::of).collect();
+            print_as(format, &views, || query::controls_table(&views))
+        }
+        Command::Asset {
+            resource,
+            from,
+            format,
+        } => {
+            let history = Knowledge::open(&from)
+                .await?
+                .asset_history(&resource)
+                .await?;
+            print_as(format, &query::AssetView::of(&history), || {
+                query::asset_table(&history)
+            })
+        }
     }
+}
+
+async fn findings(args: FindingsArgs) -> Result<u8, Failure> {
+    let filter = FindingFilter {
+        run_id: args.run,
+        severity: args.severity,
+        provider: args.provider,
+        resource: args.resource,
+        control: args.control,
+        fault_id: args.fault,
+        since_ms: args.since,
+        until_ms: args.until,
+    };
+    let findings = Knowledge::open(&args.from)
+        .await?
+        .list_findings(&filter, args.limit)
+        .await?;
+    let views: Vec<query::FindingView> = findings.iter().map(query::FindingView::of).collect();
+    print_as(args.format, &views, || query::findings_table(&views))
+}
+
+/// Prints `value` as JSON, or the table `table` makes.
+fn print_as(
+    format: Format,
+    value: &impl serde::Serialize,
+    table: impl FnOnce() -> String,
+) -> Result<u8, Failure> {
+    match format {
+        Format::Table => out!("{}", table()),
+        Format::Json => outln!(
+            "{}",
+            serde_json::to_string_pretty(value).map_err(|error| usage(error.to_string()))?
+        ),
+    }
+    Ok(0)
 }
 
 async fn demo(format: Format) -> Result<u8, Failure> {

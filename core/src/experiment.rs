@@ -747,6 +747,11 @@ fn millis(duration: Duration) -> u64 {
     duration.as_millis().try_into().unwrap_or(u64::MAX)
 }
 
+/// Whether two names are the same detection source or control: equal but for case and surrounding spaces.
+pub fn same_source(a: &str, b: &str) -> bool {
+    a.trim().eq_ignore_ascii_case(b.trim())
+}
+
 /// The expectations a hypothesis states; hypotheses from before typed expectations state their deadlines
 /// only, and one with none at all expects detection or correction before the revert.
 pub fn expectations_of(hypothesis: &Hypothesis) -> Vec<Expectation> {

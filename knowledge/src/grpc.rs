@@ -1,15 +1,18 @@
 //! `rdfi.v1.KnowledgeService` over tonic, with gRPC health.
 
 use rdfi_core::telemetry;
+use rdfi_proto::unix_millis;
 use rdfi_proto::v1::knowledge_service_server::{KnowledgeService, KnowledgeServiceServer};
 use rdfi_proto::v1::{
-    GetRunRequest, GetRunResponse, ListFindingsRequest, ListFindingsResponse, ListRunsRequest,
-    ListRunsResponse,
+    GetAssetHistoryRequest, GetAssetHistoryResponse, GetRunRequest, GetRunResponse,
+    ListControlsRequest, ListControlsResponse, ListFindingsRequest, ListFindingsResponse,
+    ListRunsRequest, ListRunsResponse,
 };
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
+use crate::store::{FindingCursor, FindingFilter, RunCursor};
 use crate::{Store, StoreError};
 
 const DEFAULT_LIMIT: u32 = 100;
@@ -45,13 +48,18 @@ impl KnowledgeService for Service {
         request: Request<ListRunsRequest>,
     ) -> Result<Response<ListRunsResponse>, Status> {
         let span = span("ListRuns", &request);
-        let runs = self
+        let request = request.get_ref();
+        let after = token(&request.page_token, RunCursor::from_token)?;
+        let (runs, next) = self
             .store
-            .list_runs(limit(request.get_ref().limit))
+            .list_runs(limit(request.limit), after.as_ref())
             .instrument(span)
             .await
             .map_err(status)?;
-        Ok(Response::new(ListRunsResponse { runs }))
+        Ok(Response::new(ListRunsResponse {
+            runs,
+            next_page_token: next.map(|cursor| cursor.token()).unwrap_or_default(),
+        }))
     }
 
     async fn get_run(
@@ -78,15 +86,78 @@ impl KnowledgeService for Service {
     ) -> Result<Response<ListFindingsResponse>, Status> {
         let span = span("ListFindings", &request);
         let request = request.get_ref();
-        let run_id = Some(request.run_id.as_str()).filter(|run_id| !run_id.is_empty());
-        let findings = self
+        let after = token(&request.page_token, FindingCursor::from_token)?;
+        let set = |value: &str| Some(value.trim().to_owned()).filter(|value| !value.is_empty());
+        let filter = FindingFilter {
+            run_id: set(&request.run_id),
+            severity: set(&request.severity),
+            provider: set(&request.provider),
+            resource: set(&request.resource),
+            control: set(&request.control),
+            fault_id: set(&request.fault_id),
+            since_ms: request.since.as_ref().map(unix_millis),
+            until_ms: request.until.as_ref().map(unix_millis),
+        };
+        let (findings, next) = self
             .store
-            .list_findings(run_id, limit(request.limit))
+            .list_findings(&filter, limit(request.limit), after.as_ref())
             .instrument(span)
             .await
             .map_err(status)?;
-        Ok(Response::new(ListFindingsResponse { findings }))
+        Ok(Response::new(ListFindingsResponse {
+            findings,
+            next_page_token: next.map(|cursor| cursor.token()).unwrap_or_default(),
+        }))
     }
+
+    async fn list_controls(
+        &self,
+        request: Request<ListControlsRequest>,
+    ) -> Result<Response<ListControlsResponse>, Status> {
+        let span = span("ListControls", &request);
+        let request = request.get_ref();
+        fn set(value: &str) -> Option<&str> {
+            Some(value.trim()).filter(|value| !value.is_empty())
+        }
+        let scorecards = self
+            .store
+            .list_controls(set(&request.control), set(&request.fault_id))
+            .instrument(span)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(ListControlsResponse { scorecards }))
+    }
+
+    async fn get_asset_history(
+        &self,
+        request: Request<GetAssetHistoryRequest>,
+    ) -> Result<Response<GetAssetHistoryResponse>, Status> {
+        let span = span("GetAssetHistory", &request);
+        let resource = request.get_ref().resource.trim();
+        if resource.is_empty() {
+            return Err(Status::invalid_argument("resource is required"));
+        }
+        self.store
+            .asset_history(resource)
+            .instrument(span)
+            .await
+            .map_err(status)?
+            .map(Response::new)
+            .ok_or_else(|| Status::not_found(format!("rdfi never planned a fault on {resource}")))
+    }
+}
+
+/// A request's page token, decoded; `None` for the first page.
+fn token<T>(
+    token: &str,
+    decode: impl Fn(&str) -> Result<T, StoreError>,
+) -> Result<Option<T>, Status> {
+    if token.is_empty() {
+        return Ok(None);
+    }
+    decode(token)
+        .map(Some)
+        .map_err(|error| Status::invalid_argument(error.to_string()))
 }
 
 /// The gRPC service's full name, as reported by the health service.

@@ -5,6 +5,7 @@
 //! `rdfi.v1.KnowledgeService` (ListRuns, GetRun, ListFindings) and the standard gRPC health service.
 
 mod grpc;
+pub mod scorecard;
 pub mod store;
 
 use std::net::SocketAddr;

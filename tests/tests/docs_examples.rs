@@ -79,6 +79,26 @@ const COMMANDS: &[(&str, Check)] = &[
         "rdfi submit experiment.yaml --planner http://planner:50052 --knowledge http://knowledge:50051",
         Check::RunBy("rdfi serve --services all --nats nats://nats:4222"),
     ),
+    (
+        "rdfi runs --state-dir DIR",
+        Check::RunBy("rdfi run experiment.yaml"),
+    ),
+    (
+        "rdfi findings --state-dir DIR --since 7days",
+        Check::RunBy("rdfi run experiment.yaml"),
+    ),
+    (
+        "rdfi controls --state-dir DIR",
+        Check::RunBy("rdfi run experiment.yaml"),
+    ),
+    (
+        "rdfi asset my-bucket --state-dir DIR",
+        Check::RunBy("rdfi run experiment.yaml"),
+    ),
+    (
+        "rdfi controls --knowledge http://knowledge:50051 --format json",
+        Check::RunBy("rdfi serve --services all --nats nats://nats:4222"),
+    ),
     // docs/benchmarks.md
     (
         "cargo build --release -p rdfi-tests --bin loop-bench",
@@ -544,6 +564,30 @@ fn run_with_a_detector(run: &str) {
         log.contains("detect met after") && log.contains("by my-detector"),
         "{log}"
     );
+    // The README's queries of what that run left in its state directory, `DIR`.
+    let state = dir.path().join("state/rdfi").display().to_string();
+    for (query, says) in [
+        ("rdfi runs --state-dir DIR", "public-bucket-gets-caught"),
+        ("rdfi findings --state-dir DIR --since 7days", ""),
+        ("rdfi controls --state-dir DIR", "my-detector"),
+        (
+            "rdfi asset my-bucket --state-dir DIR",
+            "aws.s3.bucket-public-acl",
+        ),
+    ] {
+        assert!(
+            COMMANDS.iter().any(|(command, _)| *command == query),
+            "{query}"
+        );
+        let query = query.replace("DIR", &state);
+        let output = rdfi(&query).output().expect("rdfi runs");
+        assert_eq!(output.status.code(), Some(0), "{query}: {}", said(&output));
+        assert!(
+            text(&output.stdout).contains(says),
+            "{query}: {}",
+            said(&output)
+        );
+    }
 }
 
 /// `rdfi run experiment.yaml --dry-run`: nothing changes, and nothing was tested (exit 4).
@@ -699,6 +743,16 @@ fn cluster(serve: &str) {
     let log = submitted.log();
     assert!(log.contains("submitted run "), "{log}");
     assert!(log.contains("aws.s3.bucket-public-acl"), "{log}");
+    let controls = substituted(shown("rdfi controls --knowledge"));
+    let output = rdfi(&controls).output().expect("rdfi controls");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{controls}: {}",
+        said(&output)
+    );
+    serde_json::from_slice::<serde_json::Value>(&output.stdout)
+        .unwrap_or_else(|error| panic!("{controls}: {error}: {}", said(&output)));
 }
 
 #[test]

@@ -226,7 +226,7 @@ async fn an_undetected_public_bucket_is_missed_exits_1_and_leaves_a_queryable_fi
     let findings = knowledge
         .list_findings(ListFindingsRequest {
             run_id: report["runId"].as_str().unwrap().to_owned(),
-            limit: 0,
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -6,10 +6,11 @@ use std::path::Path;
 use std::str::FromStr;
 
 use prost::Message as _;
+use rdfi_core::efficacy::Posterior;
 use rdfi_proto::v1::{
-    Event, ExpectationResult, ExposureProof, FaultPrevented, FaultRecord, FaultRejected,
-    FaultState, Finding, GetRunResponse, Observation, ResourceRef, RunStatus, RunSummary, Verdict,
-    event::Payload,
+    AssetFault, ControlKind, ControlScorecard, Event, ExpectationResult, ExposureProof,
+    FaultPrevented, FaultRecord, FaultRejected, FaultState, Finding, GetAssetHistoryResponse,
+    GetRunResponse, Observation, ResourceRef, Risk, RunStatus, RunSummary, Verdict, event::Payload,
 };
 use rdfi_proto::{timestamp_from_millis, unix_millis};
 use sqlx::sqlite::{
@@ -17,6 +18,8 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::{Connection, Row, Sqlite, SqlitePool, Transaction};
+
+use crate::scorecard::{self, RecordedTrial, Trial};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
@@ -90,6 +93,24 @@ CREATE TABLE IF NOT EXISTS findings (
     created_ms INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS findings_by_time ON findings (created_ms);
+CREATE TABLE IF NOT EXISTS control_trials (
+    fault_instance_id TEXT NOT NULL,
+    kind INTEGER NOT NULL,
+    control TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    fault_id TEXT NOT NULL,
+    met INTEGER NOT NULL,
+    latency_ms INTEGER,
+    at_ms INTEGER NOT NULL,
+    PRIMARY KEY (fault_instance_id, kind, control)
+);
+CREATE INDEX IF NOT EXISTS control_trials_by_control ON control_trials (control COLLATE NOCASE, fault_id);
+";
+
+/// Indexes on columns a database made before may only have once [`LATER_COLUMNS`] added them.
+const LATER_INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS faults_by_resource ON faults (resource_id);
+CREATE INDEX IF NOT EXISTS findings_by_risk ON findings (risk_score DESC, created_ms DESC, finding_id);
 ";
 
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +124,8 @@ pub enum StoreError {
     Query(#[from] sqlx::Error),
     #[error("stored {what} cannot be decoded: {reason}")]
     Corrupt { what: String, reason: String },
+    #[error("page token {0:?} is not one this service gave out")]
+    PageToken(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -134,6 +157,12 @@ impl Store {
         let mut connection = SqliteConnection::connect_with(&options)
             .await
             .map_err(open_error)?;
+        let scored: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'control_trials'",
+        )
+        .fetch_one(&mut connection)
+        .await
+        .map_err(open_error)?;
         sqlx::raw_sql(SCHEMA)
             .execute(&mut connection)
             .await
@@ -141,6 +170,11 @@ impl Store {
         add_missing_columns(&mut connection)
             .await
             .map_err(open_error)?;
+        sqlx::raw_sql(LATER_INDEXES)
+            .execute(&mut connection)
+            .await
+            .map_err(open_error)?;
+        backfill(&mut connection, scored == 0).await?;
         connection.close().await.map_err(open_error)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
@@ -179,44 +213,61 @@ impl Store {
         Ok(inserted)
     }
 
-    /// Runs, newest first.
-    pub async fn list_runs(&self, limit: u32) -> Result<Vec<RunSummary>> {
-        let rows = sqlx::query("SELECT * FROM runs ORDER BY started_ms DESC, run_id DESC LIMIT ?")
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(run_summary).collect()
+    /// Runs, newest first, a page at a time: up to `limit` after `after`, and where the next page starts.
+    pub async fn list_runs(
+        &self,
+        limit: u32,
+        after: Option<&RunCursor>,
+    ) -> Result<(Vec<RunSummary>, Option<RunCursor>)> {
+        let rows = sqlx::query(
+            "SELECT * FROM runs WHERE (?1 IS NULL OR started_ms < ?1 OR (started_ms = ?1 AND run_id < ?2))
+             ORDER BY started_ms DESC, run_id DESC LIMIT ?3",
+        )
+        .bind(after.map(|cursor| cursor.started_ms))
+        .bind(after.map(|cursor| cursor.run_id.as_str()))
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut runs: Vec<RunSummary> = rows.iter().map(run_summary).collect::<Result<_>>()?;
+        let next = page_end(&mut runs, limit).map(|last| RunCursor {
+            started_ms: last
+                .started_at
+                .as_ref()
+                .map(unix_millis)
+                .unwrap_or_default(),
+            run_id: last.run_id.clone(),
+        });
+        Ok((runs, next))
     }
 
     /// A run with its faults and findings, or `None` when no such run is known.
     pub async fn get_run(&self, run_id: &str) -> Result<Option<GetRunResponse>> {
+        let mut connection = self.pool.acquire().await?;
         let Some(row) = sqlx::query("SELECT * FROM runs WHERE run_id = ?")
             .bind(run_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *connection)
             .await?
         else {
             return Ok(None);
         };
         let run = run_summary(&row)?;
+        let rows = sqlx::query(
+            "SELECT * FROM faults WHERE run_id = ? ORDER BY fault_id, planned_ms, fault_instance_id",
+        )
+        .bind(run_id)
+        .fetch_all(&mut *connection)
+        .await?;
         let mut faults = Vec::new();
-        for row in sqlx::query("SELECT * FROM faults WHERE run_id = ? ORDER BY fault_id, planned_ms, fault_instance_id")
-            .bind(run_id)
-            .fetch_all(&self.pool)
-            .await?
-        {
-            let mut fault = fault_record(&row)?;
-            fault.observations = sqlx::query(
-                "SELECT * FROM observations WHERE fault_instance_id = ? ORDER BY observed_ms, event_id",
-            )
-            .bind(&fault.fault_instance_id)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(observation)
-            .collect();
-            faults.push(fault);
+        for row in rows {
+            faults.push(with_observations(&mut connection, fault_record(&row)?).await?);
         }
-        let findings = self.list_findings(Some(run_id), u32::MAX).await?;
+        drop(connection);
+        let findings = self
+            .every_finding(FindingFilter {
+                run_id: Some(run_id.to_owned()),
+                ..FindingFilter::default()
+            })
+            .await?;
         Ok(Some(GetRunResponse {
             run: Some(run),
             faults,
@@ -224,17 +275,225 @@ impl Store {
         }))
     }
 
-    /// Findings, newest first, of one run or of all.
-    pub async fn list_findings(&self, run_id: Option<&str>, limit: u32) -> Result<Vec<Finding>> {
+    /// Findings matching `filter`, riskiest first (then newest), a page at a time: up to `limit` after
+    /// `after`, and where the next page starts.
+    pub async fn list_findings(
+        &self,
+        filter: &FindingFilter,
+        limit: u32,
+        after: Option<&FindingCursor>,
+    ) -> Result<(Vec<Finding>, Option<FindingCursor>)> {
         let rows = sqlx::query(
             "SELECT * FROM findings WHERE (?1 IS NULL OR run_id = ?1)
-             ORDER BY created_ms DESC, finding_id LIMIT ?2",
+             AND (?2 IS NULL OR severity = ?2 COLLATE NOCASE)
+             AND (?3 IS NULL OR provider = ?3 COLLATE NOCASE)
+             AND (?4 IS NULL OR resource_id = ?4 OR resource_name = ?4)
+             AND (?5 IS NULL OR instr(char(10) || lower(controls) || char(10), char(10) || lower(trim(?5)) || char(10)) > 0)
+             AND (?6 IS NULL OR fault_id = ?6)
+             AND (?7 IS NULL OR created_ms >= ?7)
+             AND (?8 IS NULL OR created_ms < ?8)
+             AND (?9 IS NULL OR risk_score < ?9
+                  OR (risk_score = ?9 AND (created_ms < ?10 OR (created_ms = ?10 AND finding_id > ?11))))
+             ORDER BY risk_score DESC, created_ms DESC, finding_id LIMIT ?12",
         )
-        .bind(run_id)
-        .bind(i64::from(limit))
+        .bind(filter.run_id.as_deref())
+        .bind(filter.severity.as_deref())
+        .bind(filter.provider.as_deref())
+        .bind(filter.resource.as_deref())
+        .bind(filter.control.as_deref())
+        .bind(filter.fault_id.as_deref())
+        .bind(filter.since_ms)
+        .bind(filter.until_ms)
+        .bind(after.map(|cursor| cursor.risk_score))
+        .bind(after.map(|cursor| cursor.created_ms))
+        .bind(after.map(|cursor| cursor.finding_id.as_str()))
+        .bind(i64::from(limit) + 1)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(finding).collect()
+        let mut findings: Vec<Finding> = rows.iter().map(finding).collect::<Result<_>>()?;
+        let next = page_end(&mut findings, limit).map(|last| FindingCursor {
+            risk_score: last.risk.as_ref().map_or(0.0, |risk| risk.score),
+            created_ms: last
+                .created_at
+                .as_ref()
+                .map(unix_millis)
+                .unwrap_or_default(),
+            finding_id: last.finding_id.clone(),
+        });
+        Ok((findings, next))
+    }
+
+    /// Every finding matching `filter`, on one page.
+    async fn every_finding(&self, filter: FindingFilter) -> Result<Vec<Finding>> {
+        Ok(self.list_findings(&filter, u32::MAX - 1, None).await?.0)
+    }
+
+    /// The scorecards of every control (or of one, by name) against every fault kind (or one), the least
+    /// effective first.
+    pub async fn list_controls(
+        &self,
+        control: Option<&str>,
+        fault_id: Option<&str>,
+    ) -> Result<Vec<ControlScorecard>> {
+        let rows = sqlx::query(
+            "SELECT * FROM control_trials WHERE (?1 IS NULL OR control = trim(?1) COLLATE NOCASE)
+             AND (?2 IS NULL OR fault_id = ?2) ORDER BY at_ms, run_id",
+        )
+        .bind(control)
+        .bind(fault_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let trials: Vec<RecordedTrial> = rows.iter().map(recorded_trial).collect::<Result<_>>()?;
+        Ok(scorecard::scorecards(&trials))
+    }
+
+    /// Every fault injected into one resource (by id or name), oldest first, with the findings about it;
+    /// `None` when rdfi never planned a fault on it.
+    pub async fn asset_history(&self, resource: &str) -> Result<Option<GetAssetHistoryResponse>> {
+        let mut connection = self.pool.acquire().await?;
+        let rows = sqlx::query(
+            "SELECT * FROM faults WHERE resource_id = ?1 OR resource_name = ?1
+             ORDER BY planned_ms, fault_instance_id",
+        )
+        .bind(resource)
+        .fetch_all(&mut *connection)
+        .await?;
+        let Some(last) = rows.last() else {
+            return Ok(None);
+        };
+        let resource_ref = decode_resource(last)?;
+        let mut faults = Vec::new();
+        for row in &rows {
+            let fault = with_observations(&mut connection, fault_record(row)?).await?;
+            faults.push(AssetFault {
+                run_id: row.try_get("run_id")?,
+                fault: Some(fault),
+            });
+        }
+        drop(connection);
+        let findings = self
+            .every_finding(FindingFilter {
+                resource: Some(resource.to_owned()),
+                ..FindingFilter::default()
+            })
+            .await?;
+        Ok(Some(GetAssetHistoryResponse {
+            resource: Some(resource_ref),
+            faults,
+            findings,
+        }))
+    }
+}
+
+/// What findings to list; each filter set must match.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FindingFilter {
+    pub run_id: Option<String>,
+    /// low | medium | high | critical, in any case.
+    pub severity: Option<String>,
+    pub provider: Option<String>,
+    /// The resource's id or its name.
+    pub resource: Option<String>,
+    /// One of the controls that missed it, by name, in any case.
+    pub control: Option<String>,
+    pub fault_id: Option<String>,
+    /// Created at or after (milliseconds since the Unix epoch).
+    pub since_ms: Option<i64>,
+    /// Created before.
+    pub until_ms: Option<i64>,
+}
+
+/// Where a page of runs ended: the next starts after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunCursor {
+    pub started_ms: i64,
+    pub run_id: String,
+}
+
+/// Where a page of findings ended: the next starts after it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FindingCursor {
+    pub risk_score: f64,
+    pub created_ms: i64,
+    pub finding_id: String,
+}
+
+/// Page tokens: opaque to clients, the cursor's fields in hex.
+impl RunCursor {
+    pub fn token(&self) -> String {
+        hex(&format!("r\n{}\n{}", self.started_ms, self.run_id))
+    }
+
+    pub fn from_token(token: &str) -> Result<Self> {
+        let text = unhex(token)?;
+        match text.splitn(3, '\n').collect::<Vec<_>>().as_slice() {
+            ["r", started, run_id] => Ok(RunCursor {
+                started_ms: started.parse().map_err(|_| bad_token(token))?,
+                run_id: (*run_id).to_owned(),
+            }),
+            _ => Err(bad_token(token)),
+        }
+    }
+}
+
+impl FindingCursor {
+    pub fn token(&self) -> String {
+        hex(&format!(
+            "f\n{}\n{}\n{}",
+            self.risk_score.to_bits(),
+            self.created_ms,
+            self.finding_id
+        ))
+    }
+
+    pub fn from_token(token: &str) -> Result<Self> {
+        let text = unhex(token)?;
+        match text.splitn(4, '\n').collect::<Vec<_>>().as_slice() {
+            ["f", score, created, finding_id] => Ok(FindingCursor {
+                risk_score: f64::from_bits(score.parse().map_err(|_| bad_token(token))?),
+                created_ms: created.parse().map_err(|_| bad_token(token))?,
+                finding_id: (*finding_id).to_owned(),
+            }),
+            _ => Err(bad_token(token)),
+        }
+    }
+}
+
+fn hex(text: &str) -> String {
+    text.bytes().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn unhex(token: &str) -> Result<String> {
+    let bytes = token.as_bytes();
+    if !bytes.len().is_multiple_of(2) {
+        return Err(bad_token(token));
+    }
+    let decoded: Option<Vec<u8>> = bytes
+        .chunks(2)
+        .map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+        })
+        .collect();
+    decoded
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| bad_token(token))
+}
+
+fn bad_token(token: &str) -> StoreError {
+    StoreError::PageToken(token.chars().take(64).collect())
+}
+
+/// Keeps the first `limit` of `items` (fetched one more than asked) and returns the last one kept when more
+/// remain.
+fn page_end<T>(items: &mut Vec<T>, limit: u32) -> Option<&T> {
+    let limit = limit as usize;
+    if items.len() > limit {
+        items.truncate(limit);
+        items.last()
+    } else {
+        None
     }
 }
 
@@ -248,6 +507,14 @@ const LATER_COLUMNS: &[(&str, &str, &str)] = &[
     ("faults", "exposure", "BLOB NOT NULL DEFAULT x''"),
     ("runs", "tested", "INTEGER NOT NULL DEFAULT 0"),
     ("runs", "aborted", "INTEGER NOT NULL DEFAULT 0"),
+    ("faults", "resource_id", "TEXT NOT NULL DEFAULT ''"),
+    ("faults", "resource_name", "TEXT NOT NULL DEFAULT ''"),
+    ("findings", "resource_id", "TEXT NOT NULL DEFAULT ''"),
+    ("findings", "resource_name", "TEXT NOT NULL DEFAULT ''"),
+    ("findings", "provider", "TEXT NOT NULL DEFAULT ''"),
+    ("findings", "risk", "BLOB NOT NULL DEFAULT x''"),
+    ("findings", "risk_score", "REAL NOT NULL DEFAULT 0"),
+    ("findings", "controls", "TEXT NOT NULL DEFAULT ''"),
 ];
 
 async fn add_missing_columns(connection: &mut SqliteConnection) -> Result<(), sqlx::Error> {
@@ -306,8 +573,9 @@ async fn project(
         }
         Payload::FaultPlanned(planned) => {
             sqlx::query(
-                "INSERT INTO faults (fault_instance_id, run_id, fault_id, resource, state, dry_run, planned_ms)
-                 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (fault_instance_id) DO NOTHING",
+                "INSERT INTO faults (fault_instance_id, run_id, fault_id, resource, state, dry_run, planned_ms,
+                 resource_id, resource_name)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (fault_instance_id) DO NOTHING",
             )
             .bind(fault_id)
             .bind(&event.run_id)
@@ -316,6 +584,8 @@ async fn project(
             .bind(FaultState::Planned.label())
             .bind(planned.dry_run)
             .bind(time_ms)
+            .bind(planned.resource.as_ref().map(|r| r.id.as_str()).unwrap_or_default())
+            .bind(planned.resource.as_ref().map(|r| r.name.as_str()).unwrap_or_default())
             .execute(&mut **transaction)
             .await?;
         }
@@ -457,11 +727,14 @@ async fn project(
             .bind(fault_id)
             .execute(&mut **transaction)
             .await?;
+            record_trials(transaction, fault_id, time_ms).await?;
+            score_findings(transaction, fault_id).await?;
         }
         Payload::FindingCreated(finding) => {
             sqlx::query(
                 "INSERT INTO findings (finding_id, run_id, fault_instance_id, fault_id, resource, title, severity,
-                 remediation, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (finding_id) DO NOTHING",
+                 remediation, created_ms, resource_id, resource_name, provider)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (finding_id) DO NOTHING",
             )
             .bind(&finding.finding_id)
             .bind(&event.run_id)
@@ -472,8 +745,12 @@ async fn project(
             .bind(&finding.severity)
             .bind(&finding.remediation)
             .bind(time_ms)
+            .bind(finding.resource.as_ref().map(|r| r.id.as_str()).unwrap_or_default())
+            .bind(finding.resource.as_ref().map(|r| r.name.as_str()).unwrap_or_default())
+            .bind(finding.resource.as_ref().map(|r| r.provider.as_str()).unwrap_or_default())
             .execute(&mut **transaction)
             .await?;
+            score_findings(transaction, fault_id).await?;
         }
         Payload::AnalysisCompleted(completed) => {
             sqlx::query(
@@ -515,6 +792,167 @@ async fn insert_observation(
     .bind(observed_ms)
     .execute(&mut **transaction)
     .await?;
+    Ok(())
+}
+
+/// A fault record with its observations, oldest first.
+async fn with_observations(
+    connection: &mut SqliteConnection,
+    mut fault: FaultRecord,
+) -> Result<FaultRecord> {
+    fault.observations = sqlx::query(
+        "SELECT * FROM observations WHERE fault_instance_id = ? ORDER BY observed_ms, event_id",
+    )
+    .bind(&fault.fault_instance_id)
+    .fetch_all(&mut *connection)
+    .await?
+    .iter()
+    .map(observation)
+    .collect();
+    Ok(fault)
+}
+
+/// The controls a judged fault put to the test, stored for the scorecards (replacing any from before).
+async fn record_trials(
+    connection: &mut SqliteConnection,
+    fault_instance_id: &str,
+    judged_ms: i64,
+) -> Result<()> {
+    let Some(row) = sqlx::query("SELECT * FROM faults WHERE fault_instance_id = ?")
+        .bind(fault_instance_id)
+        .fetch_optional(&mut *connection)
+        .await?
+    else {
+        return Ok(());
+    };
+    let run_id: String = row.try_get("run_id")?;
+    let fault = with_observations(connection, fault_record(&row)?).await?;
+    sqlx::query("DELETE FROM control_trials WHERE fault_instance_id = ?")
+        .bind(fault_instance_id)
+        .execute(&mut *connection)
+        .await?;
+    for trial in scorecard::trials(&fault) {
+        sqlx::query(
+            "INSERT INTO control_trials (fault_instance_id, kind, control, run_id, fault_id, met, latency_ms, at_ms)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(fault_instance_id)
+        .bind(trial.kind as i32)
+        .bind(&trial.control)
+        .bind(&run_id)
+        .bind(&fault.fault_id)
+        .bind(trial.met)
+        .bind(trial.latency_ms.map(millis_i64))
+        .bind(judged_ms)
+        .execute(&mut *connection)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Scores the findings about one fault (docs/risk.md) from the controls it tested and their efficacy now.
+async fn score_findings(connection: &mut SqliteConnection, fault_instance_id: &str) -> Result<()> {
+    let Some(row) = sqlx::query("SELECT * FROM faults WHERE fault_instance_id = ?")
+        .bind(fault_instance_id)
+        .fetch_optional(&mut *connection)
+        .await?
+    else {
+        return Ok(());
+    };
+    let fault = fault_record(&row)?;
+    let tested = sqlx::query("SELECT * FROM control_trials WHERE fault_instance_id = ?")
+        .bind(fault_instance_id)
+        .fetch_all(&mut *connection)
+        .await?;
+    let mut controls = Vec::new();
+    for row in &tested {
+        let trial = recorded_trial(row)?;
+        let (met, failed): (i64, i64) = sqlx::query_as(
+            "SELECT COALESCE(SUM(met), 0), COALESCE(SUM(1 - met), 0) FROM control_trials
+             WHERE control = ? COLLATE NOCASE AND kind = ? AND fault_id = ?",
+        )
+        .bind(&trial.trial.control)
+        .bind(trial.trial.kind as i32)
+        .bind(&trial.fault_id)
+        .fetch_one(&mut *connection)
+        .await?;
+        let posterior = Posterior::new(
+            u32::try_from(met).unwrap_or(u32::MAX),
+            u32::try_from(failed).unwrap_or(u32::MAX),
+        );
+        controls.push((trial.trial, posterior));
+    }
+    let (risk, missed_by) = scorecard::risk_of(&fault, &controls);
+    sqlx::query(
+        "UPDATE findings SET risk = ?, risk_score = ?, controls = ? WHERE fault_instance_id = ?",
+    )
+    .bind(risk.encode_to_vec())
+    .bind(risk.score)
+    .bind(missed_by.join("\n"))
+    .bind(fault_instance_id)
+    .execute(&mut *connection)
+    .await?;
+    Ok(())
+}
+
+fn recorded_trial(row: &SqliteRow) -> Result<RecordedTrial> {
+    Ok(RecordedTrial {
+        run_id: row.try_get("run_id")?,
+        fault_id: row.try_get("fault_id")?,
+        at_ms: row.try_get("at_ms")?,
+        trial: Trial {
+            control: row.try_get("control")?,
+            kind: ControlKind::try_from(row.try_get::<i32, _>("kind")?)
+                .unwrap_or(ControlKind::Unspecified),
+            met: row.try_get("met")?,
+            latency_ms: optional_millis(row, "latency_ms")?.map(|ms| ms as u64),
+        },
+    })
+}
+
+/// Fills what a database made by an older rdfi lacks: the resource columns of faults and findings, and,
+/// when the scorecards are new, every judged fault's trials and its findings' risk.
+async fn backfill(connection: &mut SqliteConnection, score: bool) -> Result<()> {
+    for table in ["faults", "findings"] {
+        // Only this file's own constants are formatted into the statements.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT rowid, resource FROM {table} WHERE resource_id = ''"
+        )))
+        .fetch_all(&mut *connection)
+        .await?;
+        for row in rows {
+            let resource = decode_resource(&row)?;
+            let rowid: i64 = row.try_get("rowid")?;
+            let provider = if table == "findings" {
+                ", provider = ?"
+            } else {
+                ""
+            };
+            let mut update = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE {table} SET resource_id = ?, resource_name = ?{provider} WHERE rowid = ?"
+            )))
+            .bind(resource.id.clone())
+            .bind(resource.name.clone());
+            if table == "findings" {
+                update = update.bind(resource.provider.clone());
+            }
+            update.bind(rowid).execute(&mut *connection).await?;
+        }
+    }
+    if score {
+        let judged: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT fault_instance_id, COALESCE(reverted_ms, injected_ms, planned_ms) FROM faults
+             WHERE verdict != 0 ORDER BY planned_ms",
+        )
+        .fetch_all(&mut *connection)
+        .await?;
+        for (fault_instance_id, judged_ms) in &judged {
+            record_trials(connection, fault_instance_id, *judged_ms).await?;
+        }
+        for (fault_instance_id, _) in &judged {
+            score_findings(connection, fault_instance_id).await?;
+        }
+    }
     Ok(())
 }
 
@@ -659,7 +1097,27 @@ fn finding(row: &SqliteRow) -> Result<Finding> {
         severity: row.try_get("severity")?,
         remediation: row.try_get("remediation")?,
         created_at: Some(timestamp_from_millis(row.try_get("created_ms")?)),
+        risk: decode_risk(row)?,
+        controls: row
+            .try_get::<String, _>("controls")?
+            .lines()
+            .map(str::to_owned)
+            .collect(),
     })
+}
+
+/// The finding's risk; `None` until it was scored.
+fn decode_risk(row: &SqliteRow) -> Result<Option<Risk>> {
+    let bytes: Vec<u8> = row.try_get("risk")?;
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    Risk::decode(bytes.as_slice())
+        .map(Some)
+        .map_err(|error| StoreError::Corrupt {
+            what: "risk".to_owned(),
+            reason: error.to_string(),
+        })
 }
 
 #[cfg(test)]

@@ -213,8 +213,13 @@ async fn a_run_is_projected_once_however_often_its_events_arrive() {
     assert_eq!(fault.observations.len(), 1);
     assert_eq!(fault.resource.as_ref().unwrap().name, "b");
     assert_eq!(run.findings.len(), 1);
-    assert_eq!(store.list_findings(None, 10).await.unwrap().len(), 1);
-    assert_eq!(store.list_runs(10).await.unwrap().len(), 1);
+    let (findings, next) = store
+        .list_findings(&FindingFilter::default(), 10, None)
+        .await
+        .unwrap();
+    assert_eq!((findings.len(), next), (1, None));
+    let (runs, next) = store.list_runs(10, None).await.unwrap();
+    assert_eq!((runs.len(), next), (1, None));
     assert!(store.get_run("unknown").await.unwrap().is_none());
 }
 
@@ -266,4 +271,370 @@ async fn a_database_made_before_the_later_columns_gains_them_and_keeps_its_rows(
     Store::open(&path)
         .await
         .expect("opening again adds nothing twice");
+}
+
+/// A run of one fault on bucket `bucket` whose detector `prowler` met its expectation or missed it; a missed
+/// one raises a finding of `severity`.
+fn judged(
+    run: &str,
+    fault: &str,
+    bucket: &str,
+    met: bool,
+    severity: &str,
+    at_ms: i64,
+) -> Vec<Event> {
+    let resource = ResourceRef {
+        id: format!("arn:aws:s3:::{bucket}"),
+        name: bucket.to_owned(),
+        tags: [("rdfi-criticality".to_owned(), "critical".to_owned())].into(),
+        ..super::tests::bucket()
+    };
+    let result = ExpectationResult {
+        expectation: Some(Expectation {
+            kind: ControlKind::Detective as i32,
+            within_ms: Some(500),
+            sources: vec!["prowler".into()],
+            ..Default::default()
+        }),
+        outcome: if met {
+            ExpectationOutcome::Met
+        } else {
+            ExpectationOutcome::Failed
+        } as i32,
+        latency_ms: met.then_some(200),
+        answered_by: if met {
+            vec!["prowler".into()]
+        } else {
+            Vec::new()
+        },
+        reason: String::new(),
+    };
+    lifecycle(run, fault)
+        .into_iter()
+        .filter_map(|mut event| {
+            event.time = Some(timestamp_from_millis(at_ms));
+            match event.payload.as_mut()? {
+                Payload::FaultPlanned(planned) => planned.resource = Some(resource.clone()),
+                Payload::SignalReceived(_) if !met => return None,
+                Payload::SignalReceived(signal) => signal.source = "prowler".into(),
+                Payload::FaultExposureProved(proved) => {
+                    proved.proof.as_mut()?.outcome = ExposureOutcome::Exposed as i32
+                }
+                Payload::VerdictReached(verdict) => {
+                    verdict.verdict = if met {
+                        Verdict::Detected
+                    } else {
+                        Verdict::Missed
+                    } as i32;
+                    verdict.expectations = vec![result.clone()];
+                }
+                Payload::FindingCreated(_) if met => return None,
+                Payload::FindingCreated(finding) => {
+                    finding.finding_id = format!("finding-{fault}");
+                    finding.resource = Some(resource.clone());
+                    finding.severity = severity.to_owned();
+                }
+                _ => {}
+            }
+            Some(event)
+        })
+        .collect()
+}
+
+async fn store_of(runs: &[Vec<Event>]) -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("k.sqlite")).await.unwrap();
+    for events in runs {
+        for event in events {
+            store.record(event).await.unwrap();
+        }
+    }
+    (dir, store)
+}
+
+#[tokio::test]
+async fn a_control_that_caught_one_fault_and_missed_the_next_scores_between() {
+    let (_dir, store) = store_of(&[
+        judged("r1", "f1", "b", true, "high", 10_000),
+        judged("r2", "f2", "b", false, "high", 20_000),
+    ])
+    .await;
+    let cards = store.list_controls(None, None).await.unwrap();
+    assert_eq!(cards.len(), 1, "{cards:?}");
+    let card = &cards[0];
+    assert_eq!(
+        (card.control.as_str(), card.kind()),
+        ("prowler", ControlKind::Detective)
+    );
+    let efficacy = card.efficacy.unwrap();
+    assert_eq!((efficacy.met, efficacy.failed, efficacy.mean), (1, 1, 0.5));
+    let history: Vec<(&str, u32, u32)> = card
+        .history
+        .iter()
+        .map(|point| (point.run_id.as_str(), point.met, point.failed))
+        .collect();
+    assert_eq!(history, [("r1", 1, 0), ("r2", 0, 1)]);
+    assert_eq!(card.latency.unwrap().mean_ms, Some(200));
+    assert_eq!(
+        store
+            .list_controls(Some(" PROWLER "), None)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .list_controls(Some("guardduty"), None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The finding of the miss: CVSS of a public ACL, a critical bucket proven exposed, prowler at 1/2.
+    let (findings, _) = store
+        .list_findings(&FindingFilter::default(), 10, None)
+        .await
+        .unwrap();
+    let risk = findings[0].risk.clone().expect("scored");
+    let expected = rdfi_core::risk::score(&rdfi_core::risk::Inputs {
+        cvss_base_score: rdfi_core::catalogue::find("aws.s3.bucket-public-acl")
+            .unwrap()
+            .cvss_base_score(),
+        criticality: rdfi_core::risk::Criticality::Critical,
+        exposure: rdfi_core::risk::Exposure::Exposed,
+        miss_probability: 0.5,
+    });
+    assert_eq!(
+        (
+            risk.score,
+            risk.criticality.as_str(),
+            risk.exposure.as_str()
+        ),
+        (expected, "critical", "exposed")
+    );
+    assert_eq!(findings[0].controls, ["prowler"]);
+}
+
+#[tokio::test]
+async fn findings_are_filtered_and_paged_riskiest_first() {
+    let (_dir, store) = store_of(&[
+        judged("r1", "f1", "alpha", false, "high", 10_000),
+        judged("r1", "f2", "beta", false, "critical", 11_000),
+        judged("r2", "f3", "alpha", false, "high", 12_000),
+        judged("r2", "f4", "gamma", true, "high", 13_000),
+    ])
+    .await;
+    let all = FindingFilter::default();
+    let (first, next) = store.list_findings(&all, 2, None).await.unwrap();
+    assert_eq!(first.len(), 2);
+    let token = next.expect("a second page").token();
+    let after = FindingCursor::from_token(&token).unwrap();
+    let (second, last) = store.list_findings(&all, 2, Some(&after)).await.unwrap();
+    assert_eq!((second.len(), last), (1, None));
+    let ids: Vec<&str> = first
+        .iter()
+        .chain(&second)
+        .map(|f| f.finding_id.as_str())
+        .collect();
+    assert_eq!(ids.len(), 3);
+    let scores: Vec<f64> = first
+        .iter()
+        .chain(&second)
+        .map(|f| f.risk.as_ref().unwrap().score)
+        .collect();
+    assert!(
+        scores.windows(2).all(|pair| pair[0] >= pair[1]),
+        "{scores:?}"
+    );
+    let count = |filter: FindingFilter| {
+        let store = store.clone();
+        async move {
+            store
+                .list_findings(&filter, 100, None)
+                .await
+                .unwrap()
+                .0
+                .len()
+        }
+    };
+    assert_eq!(
+        count(FindingFilter {
+            severity: Some("CRITICAL".into()),
+            ..all.clone()
+        })
+        .await,
+        1
+    );
+    assert_eq!(
+        count(FindingFilter {
+            resource: Some("alpha".into()),
+            ..all.clone()
+        })
+        .await,
+        2
+    );
+    assert_eq!(
+        count(FindingFilter {
+            resource: Some("arn:aws:s3:::beta".into()),
+            ..all.clone()
+        })
+        .await,
+        1
+    );
+    assert_eq!(
+        count(FindingFilter {
+            run_id: Some("r2".into()),
+            ..all.clone()
+        })
+        .await,
+        1
+    );
+    assert_eq!(
+        count(FindingFilter {
+            control: Some("Prowler".into()),
+            ..all.clone()
+        })
+        .await,
+        3
+    );
+    assert_eq!(
+        count(FindingFilter {
+            control: Some("prow".into()),
+            ..all.clone()
+        })
+        .await,
+        0
+    );
+    assert_eq!(
+        count(FindingFilter {
+            provider: Some("sandbox".into()),
+            ..all.clone()
+        })
+        .await,
+        3
+    );
+    assert_eq!(
+        count(FindingFilter {
+            provider: Some("gcp".into()),
+            ..all.clone()
+        })
+        .await,
+        0
+    );
+    assert_eq!(
+        count(FindingFilter {
+            fault_id: Some("aws.s3.bucket-public-acl".into()),
+            ..all.clone()
+        })
+        .await,
+        3
+    );
+    assert_eq!(
+        count(FindingFilter {
+            since_ms: Some(11_000),
+            until_ms: Some(12_000),
+            ..all.clone()
+        })
+        .await,
+        1
+    );
+    assert!(matches!(
+        FindingCursor::from_token("zz"),
+        Err(StoreError::PageToken(_))
+    ));
+    assert!(matches!(
+        RunCursor::from_token(&token),
+        Err(StoreError::PageToken(_))
+    ));
+    let (runs, next) = store.list_runs(1, None).await.unwrap();
+    assert_eq!(runs[0].run_id, "r2");
+    let after = RunCursor::from_token(&next.unwrap().token()).unwrap();
+    let (runs, next) = store.list_runs(1, Some(&after)).await.unwrap();
+    assert_eq!((runs[0].run_id.as_str(), next), ("r1", None));
+}
+
+#[tokio::test]
+async fn an_asset_history_holds_every_fault_on_it_across_runs() {
+    let (_dir, store) = store_of(&[
+        judged("r1", "f1", "alpha", true, "high", 10_000),
+        judged("r2", "f2", "beta", false, "high", 11_000),
+        judged("r3", "f3", "alpha", false, "high", 12_000),
+    ])
+    .await;
+    let history = store.asset_history("alpha").await.unwrap().expect("alpha");
+    let runs: Vec<&str> = history
+        .faults
+        .iter()
+        .map(|fault| fault.run_id.as_str())
+        .collect();
+    assert_eq!(runs, ["r1", "r3"]);
+    assert_eq!(
+        history.faults[0].fault.as_ref().unwrap().observations.len(),
+        1
+    );
+    assert_eq!(history.findings.len(), 1);
+    assert_eq!(history.resource.unwrap().id, "arn:aws:s3:::alpha");
+    assert!(
+        store
+            .asset_history("arn:aws:s3:::beta")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(store.asset_history("delta").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_database_made_before_the_scorecards_gains_them_from_its_verdicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.sqlite");
+    let store = Store::open(&path).await.unwrap();
+    for events in [
+        judged("r1", "f1", "b", true, "high", 10_000),
+        judged("r2", "f2", "b", false, "high", 11_000),
+    ] {
+        for event in events {
+            store.record(&event).await.unwrap();
+        }
+    }
+    let scored = store
+        .list_findings(&FindingFilter::default(), 10, None)
+        .await
+        .unwrap()
+        .0;
+    // As an older rdfi left it: no trials table, no risk, no resource columns filled.
+    sqlx::raw_sql(
+        "DROP TABLE control_trials; UPDATE findings SET risk = x'', risk_score = 0, controls = '', resource_id = '';
+         UPDATE faults SET resource_id = '', resource_name = '';",
+    )
+    .execute(&store.pool)
+    .await
+    .unwrap();
+    drop(store);
+    let store = Store::open(&path).await.unwrap();
+    assert_eq!(
+        store.list_controls(None, None).await.unwrap()[0]
+            .efficacy
+            .unwrap()
+            .failed,
+        1
+    );
+    assert_eq!(
+        store
+            .list_findings(&FindingFilter::default(), 10, None)
+            .await
+            .unwrap()
+            .0,
+        scored
+    );
+    assert_eq!(
+        store
+            .asset_history("b")
+            .await
+            .unwrap()
+            .unwrap()
+            .faults
+            .len(),
+        2
+    );
 }
