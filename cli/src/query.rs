@@ -356,7 +356,7 @@ impl ScorecardView {
 }
 
 fn millis(value: Option<u64>) -> String {
-    value.map_or("-".to_owned(), |ms| format!("{ms} ms"))
+    value.map_or("-".to_owned(), crate::human::duration)
 }
 
 /// A run as `rdfi runs --format json` prints it.
