@@ -4,8 +4,10 @@
 #                          (scripts/requirements-test.txt)
 #   custodian:             Cloud Custodian into .venv-tools/custodian/ (scripts/requirements-custodian.txt)
 #   prowler:               Prowler into .venv-tools/prowler/ (scripts/requirements-prowler.txt; about 2.3 GB)
+#   reports:               the validators of the report formats into .venv-tools/reports/
+#                          (scripts/requirements-reports.txt), and Debian's chromium for the HTML screenshot
 # The real security tools get venvs of their own: their boto3 pins conflict with each other and with moto's.
-# Usage: scripts/test-deps.sh [servers|custodian|prowler]...
+# Usage: scripts/test-deps.sh [servers|custodian|prowler|reports]...
 # Idempotent and safe to run concurrently: a set whose venv already matches its requirements file is left alone.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -51,8 +53,21 @@ for set in "$@"; do
       install "$tools/custodian" "$root/scripts/requirements-custodian.txt" custodian ;;
     prowler)
       install "$tools/prowler" "$root/scripts/requirements-prowler.txt" prowler ;;
+    reports)
+      install "$tools/reports" "$root/scripts/requirements-reports.txt" python
+      if ! command -v chromium >/dev/null; then
+        echo "test-deps: installing Debian's chromium" >&2
+        (
+          exec 9>"$tools/chromium.lock"
+          flock 9
+          command -v chromium >/dev/null || {
+            apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+          }
+        )
+      fi ;;
     *)
-      echo "test-deps: unknown set '$set' (servers, custodian, prowler)" >&2
+      echo "test-deps: unknown set '$set' (servers, custodian, prowler, reports)" >&2
       exit 2 ;;
   esac
 done

@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use rdfi::engine::{Engine, EngineConfig, SignalsAuthArgs, SourceArgs, parse_services};
 use rdfi::narrator::Stream;
 use rdfi::query::{self, Knowledge, KnowledgeArgs};
-use rdfi::report::Report;
+use rdfi::report::{Report, ReportFormat};
 use rdfi::safety;
 use rdfi::serve::{ServeArgs, default_state_dir, serve};
 use rdfi::{DEMO_EXPERIMENT, Failure, abort, errln, narrator, out, outln, usage};
@@ -114,6 +114,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// One run's report, as a table or in a format other tools read (docs/reports.md).
+    Report(ReportArgs),
     /// One asset's history: every fault rdfi injected into it, across runs, and the findings about it.
     Asset {
         /// The resource's id (its ARN on AWS) or name.
@@ -173,6 +175,85 @@ enum Format {
     Json,
 }
 
+/// `rdfi report --format`: the table, or a report format.
+#[derive(Clone, Copy, ValueEnum)]
+enum ReportCommandFormat {
+    Table,
+    Json,
+    Markdown,
+    Html,
+    Sarif,
+    Junit,
+    Ocsf,
+    Navigator,
+}
+
+impl ReportCommandFormat {
+    fn format(self) -> Option<ReportFormat> {
+        Some(match self {
+            ReportCommandFormat::Table => return None,
+            ReportCommandFormat::Json => ReportFormat::Json,
+            ReportCommandFormat::Markdown => ReportFormat::Markdown,
+            ReportCommandFormat::Html => ReportFormat::Html,
+            ReportCommandFormat::Sarif => ReportFormat::Sarif,
+            ReportCommandFormat::Junit => ReportFormat::Junit,
+            ReportCommandFormat::Ocsf => ReportFormat::Ocsf,
+            ReportCommandFormat::Navigator => ReportFormat::Navigator,
+        })
+    }
+}
+
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// The run's id (`rdfi runs` lists them).
+    run_id: String,
+    #[command(flatten)]
+    from: KnowledgeArgs,
+    #[arg(long, value_enum, default_value_t = ReportCommandFormat::Table)]
+    format: ReportCommandFormat,
+    /// The experiment file the run came from, as a path in the repository: SARIF results point at it
+    /// (default: the experiment's name with .yaml).
+    #[arg(long, value_name = "FILE")]
+    experiment_file: Option<String>,
+}
+
+/// `--report FORMAT[,FORMAT] --output-dir DIR`: the report written in several formats at once.
+#[derive(clap::Args)]
+struct ReportFiles {
+    /// Also write the report in these formats, one file each in --output-dir (report.json, report.md,
+    /// report.html, report.sarif, report.junit.xml, report.ocsf.json, report.navigator.json).
+    #[arg(
+        long = "report",
+        value_enum,
+        value_delimiter = ',',
+        value_name = "FORMAT",
+        requires = "output_dir"
+    )]
+    formats: Vec<ReportFormat>,
+    /// Where --report writes its files (created if missing).
+    #[arg(long, value_name = "DIR", requires = "formats")]
+    output_dir: Option<PathBuf>,
+}
+
+impl ReportFiles {
+    fn write(&self, report: &Report) -> Result<(), Failure> {
+        let Some(directory) = &self.output_dir else {
+            return Ok(());
+        };
+        let written =
+            rdfi::report::write_all(report, &self.formats, directory).map_err(|error| {
+                abort(format!(
+                    "cannot write the report into {}: {error}",
+                    directory.display()
+                ))
+            })?;
+        for path in written {
+            errln!("rdfi: wrote {}", path.display());
+        }
+        Ok(())
+    }
+}
+
 #[derive(clap::Args)]
 struct RunArgs {
     /// The experiment file (YAML, apiVersion rdfi/v1, kind Experiment).
@@ -194,6 +275,8 @@ struct RunArgs {
     state_dir: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+    #[command(flatten)]
+    report_files: ReportFiles,
     /// Do everything but the mutating calls.
     #[arg(long)]
     dry_run: bool,
@@ -242,6 +325,8 @@ struct SubmitArgs {
     knowledge: String,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+    #[command(flatten)]
+    report_files: ReportFiles,
     /// Do everything but the mutating calls.
     #[arg(long)]
     dry_run: bool,
@@ -291,6 +376,7 @@ async fn dispatch(command: Command) -> Result<u8, Failure> {
                 cards.iter().map(query::ScorecardView::of).collect();
             print_as(format, &views, || query::controls_table(&views))
         }
+        Command::Report(args) => report(args).await,
         Command::Asset {
             resource,
             from,
@@ -420,8 +506,10 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
         },
         matches!(args.format, Format::Table).then_some(Stream::Stderr),
     )
-    .await?;
+    .await?
+    .with_experiment_file(&file);
     print_report(&report, args.format);
+    args.report_files.write(&report)?;
     Ok(report.exit_code() as u8)
 }
 
@@ -433,6 +521,7 @@ async fn execute(
     narrate: Option<Stream>,
 ) -> Result<Report, Failure> {
     let bus = config.bus.clone();
+    let state_dir = config.state_dir.clone();
     let shutdown = shutdown_on_signals();
     let timeout = experiment::hold_duration(spec.exposure_window_ms, spec.hypothesis.as_ref())
         + Duration::from_secs(120);
@@ -468,7 +557,30 @@ async fn execute(
         (Err(failure), _) => return Err(failure),
     };
     stopped.map_err(abort)?;
-    Ok(Report::from_run(&run))
+    // The scorecards, as knowledge holds them now that the run is judged.
+    let scorecards = Knowledge::open(&KnowledgeArgs {
+        state_dir: Some(state_dir),
+        knowledge: None,
+    })
+    .await?
+    .list_controls(None, None)
+    .await?;
+    Ok(Report::from_run(&run, &scorecards))
+}
+
+async fn report(args: ReportArgs) -> Result<u8, Failure> {
+    let mut knowledge = Knowledge::open(&args.from).await?;
+    let run = knowledge.get_run(&args.run_id).await?;
+    let scorecards = knowledge.list_controls(None, None).await?;
+    let mut report = Report::from_run(&run, &scorecards);
+    if let Some(file) = args.experiment_file {
+        report = report.with_experiment_file(file);
+    }
+    match args.format.format() {
+        None => outln!("{}", report.to_table()),
+        Some(format) => out!("{}", format.render(&report)),
+    }
+    Ok(0)
 }
 
 async fn submit(args: SubmitArgs) -> Result<u8, Failure> {
@@ -552,8 +664,16 @@ async fn submit(args: SubmitArgs) -> Result<u8, Failure> {
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
-    let report = Report::from_run(&run);
+    let scorecards = Knowledge::open(&KnowledgeArgs {
+        state_dir: None,
+        knowledge: Some(args.knowledge.clone()),
+    })
+    .await?
+    .list_controls(None, None)
+    .await?;
+    let report = Report::from_run(&run, &scorecards).with_experiment_file(&file);
     print_report(&report, args.format);
+    args.report_files.write(&report)?;
     Ok(report.exit_code() as u8)
 }
 

@@ -135,6 +135,15 @@ mod tests {
     }
 
     #[test]
+    fn the_labels_are_the_words_of_docs_risk_md() {
+        let exposures =
+            [Exposure::Exposed, Exposure::Unproven, Exposure::Neutralized].map(Exposure::label);
+        assert_eq!(exposures, ["exposed", "unproven", "neutralized"]);
+        let levels = Criticality::ALL.map(Criticality::label);
+        assert_eq!(levels, ["low", "medium", "high", "critical"]);
+    }
+
+    #[test]
     fn the_worked_examples_of_docs_risk_md() {
         // A public ACL (CVSS 7.5) on a critical bucket, proven exposed, expected detector with one miss and
         // nothing else: efficacy 1/3, miss 2/3.

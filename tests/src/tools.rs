@@ -20,10 +20,23 @@ use crate::{MotoServer, aws, installed, workspace_root};
 /// A real tool's program, `scripts/test-deps.sh TOOL` having installed `.venv-tools/TOOL` (`RDFI_TOOLS_VENV`
 /// moves `.venv-tools`).
 pub fn tool_program(tool: &'static str) -> PathBuf {
-    let tools = std::env::var_os("RDFI_TOOLS_VENV")
+    installed(tool, tools_dir().join(tool))
+        .join("bin")
+        .join(tool)
+}
+
+fn tools_dir() -> PathBuf {
+    std::env::var_os("RDFI_TOOLS_VENV")
         .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join(".venv-tools"));
-    installed(tool, tools.join(tool)).join("bin").join(tool)
+        .unwrap_or_else(|| workspace_root().join(".venv-tools"))
+}
+
+/// The Python of a tool set's venv (`scripts/test-deps.sh SET` installs `.venv-tools/SET`), for the test
+/// scripts that use its packages.
+pub fn tool_python(set: &'static str) -> PathBuf {
+    installed(set, tools_dir().join(set))
+        .join("bin")
+        .join("python")
 }
 
 /// The environment a Python AWS tool needs to work against this moto only: test credentials, the region, the

@@ -135,6 +135,23 @@ const COMMANDS: &[(&str, Check)] = &[
         ".venv/bin/python examples/subscriber/subscribe.py --nats nats://127.0.0.1:4222",
         Check::Run(subscriber),
     ),
+    // docs/reports.md
+    (
+        "cargo run -q -p rdfi -- run cli/src/demo.yaml --state-dir /tmp/rdfi-state --report html,sarif,junit --output-dir /tmp/rdfi-reports",
+        Check::Run(reports_walkthrough),
+    ),
+    (
+        r#"RUN_ID=$(cargo run -q -p rdfi -- runs --state-dir /tmp/rdfi-state --limit 1 --format json | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["runId"])')"#,
+        Check::RunBy(REPORTS_FIRST),
+    ),
+    (
+        r#"cargo run -q -p rdfi -- report "$RUN_ID" --state-dir /tmp/rdfi-state --format markdown"#,
+        Check::RunBy(REPORTS_FIRST),
+    ),
+    (
+        r#"cargo run -q -p rdfi -- report "$RUN_ID" --state-dir /tmp/rdfi-state --format sarif --experiment-file cli/src/demo.yaml > /tmp/rdfi-reports/demo.sarif"#,
+        Check::RunBy(REPORTS_FIRST),
+    ),
     // docs/signals.md
     (
         "prowler aws --no-banner -f us-east-1 -c s3_bucket_public_access -M json-ocsf -o OUT -F scan",
@@ -155,6 +172,9 @@ const COMMANDS: &[(&str, Check)] = &[
         ),
     ),
 ];
+
+/// The first command of docs/reports.md's walk-through; the others are run after it, in one shell.
+const REPORTS_FIRST: &str = "cargo run -q -p rdfi -- run cli/src/demo.yaml --state-dir /tmp/rdfi-state --report html,sarif,junit --output-dir /tmp/rdfi-reports";
 
 /// How a documented ```yaml or ```json block other than an experiment is checked.
 enum BlockCheck {
@@ -753,6 +773,84 @@ fn cluster(serve: &str) {
     );
     serde_json::from_slice::<serde_json::Value>(&output.stdout)
         .unwrap_or_else(|error| panic!("{controls}: {error}: {}", said(&output)));
+}
+
+/// docs/reports.md's commands, one after the other in one shell from the workspace root as a reader types
+/// them: `cargo run -q -p rdfi --` is the built `rdfi` (a `cargo` on the PATH that runs it), and temporary
+/// directories stand for `/tmp/rdfi-state` and `/tmp/rdfi-reports`.
+fn reports_walkthrough(first: &str) {
+    let scratch = tempfile::tempdir().expect("a directory");
+    let bin = scratch.path().join("bin");
+    std::fs::create_dir(&bin).expect("bin/");
+    let cargo = bin.join("cargo");
+    std::fs::write(
+        &cargo,
+        format!(
+            "#!/bin/sh\n# cargo run [-q] -p rdfi -- ARGS: the built rdfi\nwhile [ \"$1\" != -- ]; do shift; done\nshift\nexec {} \"$@\"\n",
+            rdfi_binary("rdfi").display()
+        ),
+    )
+    .expect("the cargo stand-in");
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&cargo)
+        .status()
+        .expect("chmod");
+    let state = scratch.path().join("state").display().to_string();
+    let reports = scratch.path().join("reports").display().to_string();
+    let walk: Vec<String> = COMMANDS
+        .iter()
+        .map(|(command, _)| *command)
+        .skip_while(|command| *command != first)
+        .take(4)
+        .map(|command| {
+            command
+                .replace("/tmp/rdfi-state", &state)
+                .replace("/tmp/rdfi-reports", &reports)
+        })
+        .collect();
+    assert_eq!(walk.len(), 4, "{walk:?}");
+    // Each command's exit code, as the reader sees them one by one.
+    let script: String = walk
+        .iter()
+        .map(|command| format!("{command}\necho \"exit $?\" >&2\n"))
+        .collect();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = Command::new("sh")
+        .args(["-c", &script])
+        .current_dir(workspace_root())
+        .env("PATH", path)
+        .env("RDFI_WEBHOOK_LISTEN", format!("127.0.0.1:{}", free_port()))
+        .stdin(Stdio::null())
+        .output()
+        .expect("sh runs the walk-through");
+    let stderr = text(&output.stderr);
+    let codes: Vec<&str> = stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix("exit "))
+        .collect();
+    // The demo's run exits 1 (a finding), as the page says; the rest 0.
+    assert_eq!(codes, ["1", "0", "0", "0"], "{}", said(&output));
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("# "), "the markdown report: {stdout}");
+    for file in ["report.html", "report.sarif", "report.junit.xml"] {
+        let written = Path::new(&reports).join(file);
+        assert!(
+            written.exists(),
+            "{} is missing: {}",
+            written.display(),
+            said(&output)
+        );
+    }
+    let sarif: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(&reports).join("demo.sarif")).expect("demo.sarif"),
+    )
+    .expect("demo.sarif is JSON");
+    assert_eq!(sarif["version"], "2.1.0");
 }
 
 #[test]
