@@ -100,7 +100,7 @@ pub enum EngineError {
         service: &'static str,
         reason: String,
     },
-    #[error("run {run_id} did not complete within {waited:?}")]
+    #[error("run {run_id} did not complete within {}", crate::human::duration(u64::try_from(waited.as_millis()).unwrap_or(u64::MAX)))]
     RunTimeout { run_id: String, waited: Duration },
     #[error("interrupted")]
     Interrupted,
@@ -224,6 +224,13 @@ impl Engine {
                         .database
                         .clone()
                         .unwrap_or_else(|| config.state_dir.join("knowledge.sqlite"));
+                    // A state directory no journal has made yet (the journal in NATS, say).
+                    if let Some(parent) = path.parent() {
+                        std::fs::create_dir_all(parent).map_err(|error| EngineError::Service {
+                            service: "knowledge",
+                            reason: format!("cannot create {}: {error}", parent.display()),
+                        })?;
+                    }
                     let opened = Store::open(&path).await?;
                     store = Some(opened.clone());
                     let knowledge = KnowledgeConfig {

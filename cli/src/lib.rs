@@ -7,7 +7,9 @@
 
 pub mod catalog;
 pub mod engine;
+pub mod human;
 pub mod narrator;
+pub mod out;
 pub mod query;
 pub mod report;
 pub mod safety;
@@ -70,14 +72,14 @@ pub fn block_on(command: impl Future<Output = Result<u8, Failure>>) -> ExitCode 
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("rdfi: cannot start the async runtime: {error}");
+            errln!("rdfi: cannot start the async runtime: {error}");
             return ExitCode::from(2);
         }
     };
     match runtime.block_on(command) {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
-            eprintln!("rdfi: {}", failure.message);
+            errln!("rdfi: {}", failure.message);
             ExitCode::from(failure.code)
         }
     }

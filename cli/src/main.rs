@@ -11,11 +11,12 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use rdfi::engine::{Engine, EngineConfig, SignalsAuthArgs, SourceArgs, parse_services};
+use rdfi::narrator::Stream;
 use rdfi::query::{self, Knowledge, KnowledgeArgs};
 use rdfi::report::{ControlReport, FindingReport, Report, ReportFormat};
 use rdfi::safety;
 use rdfi::serve::{ServeArgs, default_state_dir, serve};
-use rdfi::{DEMO_EXPERIMENT, Failure, abort, narrator, usage};
+use rdfi::{DEMO_EXPERIMENT, Failure, abort, errln, narrator, out, outln, usage};
 use rdfi_core::bus::Bus;
 use rdfi_core::cli::{CommonArgs, shutdown_on_signals};
 use rdfi_core::{CancellationToken, events, experiment, telemetry};
@@ -247,7 +248,7 @@ impl ReportFiles {
                 ))
             })?;
         for path in written {
-            eprintln!("rdfi: wrote {}", path.display());
+            errln!("rdfi: wrote {}", path.display());
         }
         Ok(())
     }
@@ -417,8 +418,8 @@ fn print_as(
     table: impl FnOnce() -> String,
 ) -> Result<u8, Failure> {
     match format {
-        Format::Table => print!("{}", table()),
-        Format::Json => println!(
+        Format::Table => out!("{}", table()),
+        Format::Json => outln!(
             "{}",
             serde_json::to_string_pretty(value).map_err(|error| usage(error.to_string()))?
         ),
@@ -440,7 +441,7 @@ async fn demo(format: Format) -> Result<u8, Failure> {
         Arc::new(SandboxProvider::new(Arc::new(SandboxAccount::demo())));
     let bus: Arc<dyn Bus> = Arc::new(rdfi_core::bus::memory::MemoryBus::new());
     if matches!(format, Format::Table) {
-        println!(
+        outln!(
             "rdfi demo: {} on the sandbox account (built-in controls: a public-ACL detector on monitored buckets, an admin-policy reconciler)\n",
             spec.name
         );
@@ -451,7 +452,7 @@ async fn demo(format: Format) -> Result<u8, Failure> {
             poll_interval: Duration::from_millis(100),
             ..EngineConfig::one_process(bus, provider, state_dir.path().to_path_buf())
         },
-        matches!(format, Format::Table).then_some(true),
+        matches!(format, Format::Table).then_some(Stream::Stdout),
     )
     .await?;
     print_report(&report, format);
@@ -502,7 +503,7 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
                 args.state_dir.clone().unwrap_or_else(default_state_dir),
             )
         },
-        matches!(args.format, Format::Table).then_some(false),
+        matches!(args.format, Format::Table).then_some(Stream::Stderr),
     )
     .await?
     .with_experiment_file(&file);
@@ -512,11 +513,11 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
 }
 
 /// Runs one experiment with all five services in this process and returns its report. `narrate` prints the
-/// run as it happens: to stdout (`Some(true)`) or stderr (`Some(false)`).
+/// run as it happens, to stdout or stderr.
 async fn execute(
     spec: rdfi_proto::v1::ExperimentSpec,
     config: EngineConfig,
-    narrate: Option<bool>,
+    narrate: Option<Stream>,
 ) -> Result<Report, Failure> {
     let bus = config.bus.clone();
     let state_dir = config.state_dir.clone();
@@ -528,16 +529,23 @@ async fn execute(
         .map_err(usage)?;
     let run_id = events::new_id();
     let narration = CancellationToken::new();
-    if let Some(to_stdout) = narrate {
-        narrator::start(bus.clone(), run_id.clone(), to_stdout, narration.clone())
-            .await
-            .map_err(usage)?;
-    }
+    let narrator = match narrate {
+        Some(stream) => Some(
+            narrator::start(bus.clone(), run_id.clone(), stream, narration.clone())
+                .await
+                .map_err(usage)?,
+        ),
+        None => None,
+    };
     let outcome = match engine.planner().submit_as(run_id.clone(), spec).await {
         Ok(_) => engine.wait_for_run(&run_id, timeout).await.map_err(abort),
         Err(error) => Err(usage(error)),
     };
     narration.cancel();
+    // Its last line written before anything else is.
+    if let Some(narrator) = narrator {
+        let _ = narrator.await;
+    }
     let stopped = engine.stop().await;
     let run = match (outcome, &stopped) {
         (Ok(run), _) => run,
@@ -568,8 +576,8 @@ async fn report(args: ReportArgs) -> Result<u8, Failure> {
         report = report.with_experiment_file(file);
     }
     match args.format.format() {
-        None => println!("{}", report.to_table()),
-        Some(format) => print!("{}", format.render(&report)),
+        None => outln!("{}", report.to_table()),
+        Some(format) => out!("{}", format.render(&report)),
     }
     Ok(0)
 }
@@ -612,10 +620,10 @@ async fn submit(args: SubmitArgs) -> Result<u8, Failure> {
         .into_inner()
         .run_id;
     if args.no_wait {
-        println!("{run_id}");
+        outln!("{run_id}");
         return Ok(0);
     }
-    eprintln!("submitted run {run_id}; waiting for its report");
+    errln!("submitted run {run_id}; waiting for its report");
     let mut knowledge = KnowledgeServiceClient::connect(args.knowledge.clone())
         .await
         .map_err(|error| {
@@ -649,7 +657,8 @@ async fn submit(args: SubmitArgs) -> Result<u8, Failure> {
         }
         if tokio::time::Instant::now() >= deadline {
             return Err(abort(format!(
-                "run {run_id} did not complete within {timeout:?}"
+                "run {run_id} did not complete within {}",
+                rdfi::human::duration(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX))
             )));
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -679,9 +688,9 @@ fn catalog(format: CatalogFormat, provider: Option<String>) -> Result<u8, Failur
     }
     let entries = rdfi::catalog::entries(provider.as_deref());
     match format {
-        CatalogFormat::Table => print!("{}", rdfi::catalog::table(&entries)),
-        CatalogFormat::Markdown => print!("{}", rdfi::catalog::markdown(&entries)),
-        CatalogFormat::Json => println!(
+        CatalogFormat::Table => out!("{}", rdfi::catalog::table(&entries)),
+        CatalogFormat::Markdown => out!("{}", rdfi::catalog::markdown(&entries)),
+        CatalogFormat::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&entries).map_err(|error| usage(error.to_string()))?
         ),
@@ -691,10 +700,10 @@ fn catalog(format: CatalogFormat, provider: Option<String>) -> Result<u8, Failur
 
 fn print_report(report: &Report, format: Format) {
     match format {
-        Format::Table => println!("\n{}", report.to_table()),
+        Format::Table => outln!("\n{}", report.to_table()),
         Format::Json => match serde_json::to_string_pretty(report) {
-            Ok(json) => println!("{json}"),
-            Err(error) => eprintln!("rdfi: cannot encode the report: {error}"),
+            Ok(json) => outln!("{json}"),
+            Err(error) => errln!("rdfi: cannot encode the report: {error}"),
         },
     }
 }

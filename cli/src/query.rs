@@ -220,7 +220,7 @@ pub fn parse_time(text: &str) -> Result<i64, String> {
 }
 
 fn millis(value: Option<u64>) -> String {
-    value.map_or("-".to_owned(), |ms| format!("{ms} ms"))
+    value.map_or("-".to_owned(), crate::human::duration)
 }
 
 /// A run as `rdfi runs --format json` prints it.

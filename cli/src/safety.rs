@@ -18,7 +18,7 @@ use rdfi_proto::v1::{AbortRequest, ResumeRequest, SafetyAbort};
 use rdfi_provider::settings::{ProviderArgs, ProviderTarget};
 
 use crate::serve::{JournalArgs, JournalKind, default_state_dir};
-use crate::{Failure, abort as safety_abort, usage};
+use crate::{Failure, abort as safety_abort, errln, outln, usage};
 
 /// How long past its deadline an open fault is reported as overdue.
 const OVERDUE: Duration = Duration::from_secs(60);
@@ -106,7 +106,7 @@ pub async fn recover(args: RecoverArgs) -> Result<u8, Failure> {
         let provider = match target.connect().await {
             Ok(provider) => provider,
             Err(error) => {
-                eprintln!("rdfi: cannot reach {target}: {error}");
+                errln!("rdfi: cannot reach {target}: {error}");
                 total.still_open += open
                     .iter()
                     .filter(|record| record.target.as_ref().unwrap_or(&fallback) == &target)
@@ -132,12 +132,12 @@ pub async fn recover(args: RecoverArgs) -> Result<u8, Failure> {
         .await
         .map_err(safety_abort)?;
         if outcome.reverted + outcome.still_open > 0 {
-            println!("{target}: {outcome}");
+            outln!("{target}: {outcome}");
         }
         total.reverted += outcome.reverted;
         total.still_open += outcome.still_open;
     }
-    println!("{total}");
+    outln!("{total}");
     Ok(if total.still_open == 0 { 0 } else { 3 })
 }
 
@@ -153,9 +153,12 @@ fn describe(record: &JournalRecord, now: i64, anyone_reverts: bool) -> String {
     let deadline = if !anyone_reverts {
         "no process left to revert it".to_owned()
     } else if due >= 0 {
-        format!("revert in {}", seconds(due))
+        format!("revert in {}", crate::human::duration(due.unsigned_abs()))
     } else {
-        format!("revert overdue by {}", seconds(-due))
+        format!(
+            "revert overdue by {}",
+            crate::human::duration(due.unsigned_abs())
+        )
     };
     format!(
         "{:<14} {:<36} {:<40} {deadline}{}",
@@ -168,10 +171,6 @@ fn describe(record: &JournalRecord, now: i64, anyone_reverts: bool) -> String {
             .map(|reason| format!(" · {reason}"))
             .unwrap_or_default()
     )
-}
-
-fn seconds(millis: i64) -> String {
-    format!("{:.1} s", millis as f64 / 1000.0)
 }
 
 /// `rdfi status`: the open faults and who reverts them; exit 3 when one failed to revert, is long overdue,
@@ -201,26 +200,24 @@ pub async fn status(args: StatusArgs) -> Result<u8, Failure> {
         }
     };
     if let Some(reason) = &stops.all {
-        println!(
-            "injections are stopped for every run ({reason}); `rdfi resume` allows them again"
-        );
+        outln!("injections are stopped for every run ({reason}); `rdfi resume` allows them again");
     }
     if open.is_empty() {
-        println!("no open fault: the estate is as rdfi found it");
+        outln!("no open fault: the estate is as rdfi found it");
         return Ok(0);
     }
     let now = now_ms();
-    println!("{} open fault(s):", open.len());
+    outln!("{} open fault(s):", open.len());
     for record in &open {
-        println!("  {}", describe(record, now, holder.is_some()));
+        outln!("  {}", describe(record, now, holder.is_some()));
     }
     let recover_command = match args.journal.kind(nats) {
         JournalKind::File => format!("rdfi recover --state-dir {}", state_dir.display()),
         JournalKind::Nats => "rdfi recover --nats URL".to_owned(),
     };
     match &holder {
-        Some(holder) => println!("{holder} reverts them at their deadlines"),
-        None => println!(
+        Some(holder) => outln!("{holder} reverts them at their deadlines"),
+        None => outln!(
             "no rdfi process holds this journal, so nobody will revert them: run `{recover_command}`"
         ),
     }
@@ -230,7 +227,7 @@ pub async fn status(args: StatusArgs) -> Result<u8, Failure> {
                 || now - record.revert_due_at_ms > OVERDUE.as_millis() as i64
         });
     if alarming && holder.is_some() {
-        println!(
+        outln!(
             "a revert failed or is long overdue: run `{recover_command}` once the holder has stopped"
         );
     }
@@ -259,7 +256,7 @@ pub async fn abort(args: AbortArgs) -> Result<u8, Failure> {
                 ))
             })?
             .into_inner();
-        println!(
+        outln!(
             "{}",
             RevertOutcome {
                 reverted: outcome.reverted,
@@ -311,7 +308,7 @@ pub async fn abort(args: AbortArgs) -> Result<u8, Failure> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    println!(
+    outln!(
         "stopped injections of {}; {still_open} fault(s) still open",
         if scope.is_some() {
             "this run"
@@ -352,6 +349,6 @@ pub async fn resume(args: ResumeArgs) -> Result<u8, Failure> {
             open_journal(&location.common, &location.journal, &state_dir).await?;
         journal.resume().await.map_err(usage)?;
     }
-    println!("injections allowed again");
+    outln!("injections allowed again");
     Ok(0)
 }

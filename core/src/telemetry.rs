@@ -3,6 +3,8 @@
 //! context travels in NATS headers and gRPC metadata, so one fault's lifecycle is one trace.
 
 use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::io::{IsTerminal, Write};
 
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::TracerProvider as _;
@@ -12,6 +14,7 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -92,20 +95,69 @@ pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> 
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(config.default_filter));
     let registry = tracing_subscriber::registry().with(filter).with(otel_layer);
+    let terminal = std::io::stderr().is_terminal();
+    let writer = Stderr { terminal };
     let result = match config.log_format {
         LogFormat::Plain => registry
-            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(colours(terminal, std::env::var_os("NO_COLOR").as_deref()))
+                    .with_writer(writer),
+            )
             .try_init(),
         LogFormat::Json => registry
             .with(
                 tracing_subscriber::fmt::layer()
                     .json()
-                    .with_writer(std::io::stderr),
+                    .with_ansi(false)
+                    .with_writer(writer),
             )
             .try_init(),
     };
     result.map_err(|error| TelemetryError::AlreadyInitialised(error.to_string()))?;
     Ok(TelemetryGuard { provider })
+}
+
+/// Whether logs are coloured: only on a terminal, and never with `NO_COLOR` set to anything but empty
+/// (<https://no-color.org>).
+pub fn colours(terminal: bool, no_color: Option<&OsStr>) -> bool {
+    terminal && no_color.is_none_or(OsStr::is_empty)
+}
+
+/// Logs go to stderr. On a terminal each record first erases the line the cursor is on, where a command's
+/// progress counter may stand (it is drawn again below the record with its next change).
+#[derive(Clone, Copy)]
+struct Stderr {
+    terminal: bool,
+}
+
+impl<'a> MakeWriter<'a> for Stderr {
+    type Writer = LogRecord;
+
+    fn make_writer(&'a self) -> LogRecord {
+        LogRecord {
+            erase: self.terminal,
+        }
+    }
+}
+
+/// One log record on its way to stderr.
+struct LogRecord {
+    erase: bool,
+}
+
+impl Write for LogRecord {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let mut stderr = std::io::stderr().lock();
+        if std::mem::take(&mut self.erase) {
+            stderr.write_all(b"\r\x1b[2K")?;
+        }
+        stderr.write(bytes)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }
 
 /// The W3C `traceparent` of the current span, if tracing is on.
@@ -143,5 +195,20 @@ pub fn inject_into_grpc(metadata: &mut tonic::metadata::MetadataMap) {
         && let Ok(value) = traceparent.parse()
     {
         metadata.insert("traceparent", value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logs_are_coloured_only_on_a_terminal_without_no_color() {
+        assert!(colours(true, None));
+        assert!(colours(true, Some(OsStr::new(""))));
+        assert!(!colours(true, Some(OsStr::new("1"))));
+        assert!(!colours(true, Some(OsStr::new("false"))));
+        assert!(!colours(false, None));
+        assert!(!colours(false, Some(OsStr::new(""))));
     }
 }

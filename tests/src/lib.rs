@@ -188,6 +188,16 @@ pub struct Process {
 
 impl Process {
     pub fn spawn(program: &Path, args: &[String], envs: &[(String, String)]) -> Process {
+        Process::spawn_in(program, args, envs, Path::new("."))
+    }
+
+    /// Like [`Process::spawn`], in the working directory `cwd`.
+    pub fn spawn_in(
+        program: &Path,
+        args: &[String],
+        envs: &[(String, String)],
+        cwd: &Path,
+    ) -> Process {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let name = program
             .file_name()
@@ -196,6 +206,7 @@ impl Process {
         let log = dir.path().join(format!("{name}.log"));
         let output = File::create(&log).expect("a log file");
         let child = Command::new(program)
+            .current_dir(cwd)
             .args(args)
             .envs(envs.iter().map(|(key, value)| (key, value)))
             .stdin(Stdio::null())

@@ -591,7 +591,7 @@ impl Report {
     }
 
     pub fn to_table(&self) -> String {
-        let millis = |value: Option<u64>| value.map_or("-".to_owned(), |ms| format!("{ms} ms"));
+        let millis = |value: Option<u64>| value.map_or("-".to_owned(), duration);
         let mut rows = vec![[
             "FAULT".to_owned(),
             "RESOURCE".to_owned(),
@@ -628,8 +628,8 @@ impl Report {
             self.experiment,
             self.provider,
             self.duration_ms.map_or(String::new(), |ms| format!(
-                " · {:.1} s",
-                ms as f64 / 1000.0
+                " · {}",
+                duration(u64::try_from(ms).unwrap_or(0))
             )),
         );
         out.push_str(&crate::columns(&rows));
@@ -670,7 +670,7 @@ impl Report {
             for expectation in &fault.expectations {
                 let latency = expectation
                     .latency_ms
-                    .map_or(String::new(), |ms| format!(" after {ms} ms"));
+                    .map_or(String::new(), |ms| format!(" after {}", duration(ms)));
                 let by = if expectation.answered_by.is_empty() {
                     String::new()
                 } else {
@@ -729,13 +729,7 @@ pub fn exit_code(revert_failed: bool, aborted: u32, tested: u32, hypotheses_held
 }
 
 /// A duration as a person reads it: `401 ms`, `11.7 s`, `2 min 5 s`.
-pub(crate) fn duration(ms: u64) -> String {
-    match ms {
-        0..1_000 => format!("{ms} ms"),
-        1_000..60_000 => format!("{:.1} s", ms as f64 / 1000.0),
-        _ => format!("{} min {} s", ms / 60_000, ms % 60_000 / 1000),
-    }
-}
+pub(crate) use crate::human::duration;
 
 /// A point in time (milliseconds since the Unix epoch) in RFC 3339, UTC, to the millisecond.
 pub(crate) fn rfc3339(ms: i64) -> String {

@@ -150,7 +150,7 @@ fn expectations_are_reported_per_fault_with_their_outcome_and_latency() {
     assert!(json["nothingTested"].is_null());
     let table = report.to_table();
     assert!(
-        table.contains("detect late after 45000 ms by prowler"),
+        table.contains("detect late after 45 s by prowler"),
         "{table}"
     );
 }
@@ -191,6 +191,25 @@ fn the_exposure_proof_is_reported_per_fault_in_json_and_in_the_table() {
         "{}",
         report.to_table()
     );
+}
+
+#[test]
+fn the_table_shows_times_a_person_reads_and_json_keeps_milliseconds() {
+    let mut detected = fault(FaultState::Reverted, false);
+    detected.time_to_detect_ms = Some(11_708);
+    detected.time_to_correct_ms = Some(401);
+    let report = run(1, 0, true, vec![detected]);
+    let table = report.to_table();
+    let row = table
+        .lines()
+        .find(|line| line.starts_with("aws.s3.bucket-public-acl"))
+        .expect("the fault's row");
+    assert!(row.contains("11.7 s"), "{table}");
+    assert!(row.contains("401 ms"), "{table}");
+    assert!(!table.contains("11708"), "{table}");
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["faults"][0]["timeToDetectMs"], 11_708);
+    assert_eq!(json["faults"][0]["timeToCorrectMs"], 401);
 }
 
 mod formats {

@@ -4,6 +4,7 @@
 pub mod attribution;
 mod cloudtrail;
 mod ec2;
+mod errors;
 pub mod evaluate;
 mod iam;
 mod kms;
@@ -372,14 +373,6 @@ pub(crate) fn service_of(resource_type: &str) -> Result<Service> {
     }
 }
 
-/// The text of the first `<name>...</name>` element in an XML body.
-fn xml_element(body: &str, name: &str) -> Option<String> {
-    let start = body.find(&format!("<{name}>"))? + name.len() + 2;
-    let end = start + body[start..].find(&format!("</{name}>"))?;
-    Some(body[start..end].trim().to_owned())
-}
-
-/// Maps an SDK error: refusals become [`ProviderError::Refused`], everything else [`ProviderError::Api`].
 /// The name of a bucket, for the calls only buckets answer (exposure canaries).
 fn bucket_name(resource: &ResourceRef) -> Result<&str> {
     if resource.resource_type == BUCKET {
@@ -392,6 +385,8 @@ fn bucket_name(resource: &ResourceRef) -> Result<&str> {
     }
 }
 
+/// Maps an SDK error: refusals become [`ProviderError::Refused`], everything else [`ProviderError::Api`]; its
+/// reason reads `Code: message` on one line ([`errors::summary`]).
 pub(crate) fn sdk_error<E>(
     operation: &str,
     resource: &str,
@@ -400,22 +395,8 @@ pub(crate) fn sdk_error<E>(
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    // An error body the SDK could not model (an emulator's, or a new shape) still names its code.
-    let body = error
-        .raw_response()
-        .and_then(|response| response.body().bytes())
-        .map(String::from_utf8_lossy);
-    let element = |name: &str| body.as_deref().and_then(|body| xml_element(body, name));
-    let code = error.code().map(str::to_owned).or_else(|| element("Code"));
-    let message = error
-        .message()
-        .map(str::to_owned)
-        .or_else(|| element("Message"));
-    let reason = match (&code, &message) {
-        (Some(code), Some(message)) => format!("{code}: {message}"),
-        (Some(code), None) => code.clone(),
-        _ => aws_sdk_s3::error::DisplayErrorContext(&error).to_string(),
-    };
+    let (code, _) = errors::code_and_message(&error);
+    let reason = errors::summary(&error);
     if code
         .as_deref()
         .is_some_and(|code| REFUSAL_CODES.contains(&code))
@@ -585,16 +566,5 @@ mod tests {
                 .and_then(|timeouts| timeouts.operation_timeout()),
             Some(OPERATION_TIMEOUT)
         );
-    }
-
-    #[test]
-    fn error_codes_are_found_in_bodies_the_sdk_could_not_model() {
-        let body = "<ErrorResponse><Errors><Error><Code>AccessDenied</Code><Message>not authorized</Message></Error></Errors></ErrorResponse>";
-        assert_eq!(xml_element(body, "Code").as_deref(), Some("AccessDenied"));
-        assert_eq!(
-            xml_element(body, "Message").as_deref(),
-            Some("not authorized")
-        );
-        assert_eq!(xml_element(body, "RequestId"), None);
     }
 }

@@ -4,7 +4,7 @@
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 
-use super::super::{AwsClients, sdk_error};
+use super::super::{AwsClients, errors, sdk_error};
 use crate::Result;
 use crate::exposure::{AnonymousAnswer, Canary, OutsiderRead};
 
@@ -94,7 +94,7 @@ pub(crate) async fn read_anonymously(
             match anonymous.get_object().bucket(bucket).key(key).send().await {
                 Ok(object) => match object.body.collect().await {
                     Ok(content) => AnonymousAnswer::Object(content.into_bytes().to_vec()),
-                    Err(error) => AnonymousAnswer::Unreachable(error.to_string()),
+                    Err(error) => AnonymousAnswer::Unreachable(errors::causes(&error)),
                 },
                 Err(error) => refusal(error),
             }
@@ -130,8 +130,6 @@ where
             status: response.status().as_u16(),
             code: error.code().unwrap_or_default().to_owned(),
         },
-        None => {
-            AnonymousAnswer::Unreachable(aws_sdk_s3::error::DisplayErrorContext(&error).to_string())
-        }
+        None => AnonymousAnswer::Unreachable(errors::summary(&error)),
     }
 }

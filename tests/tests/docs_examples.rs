@@ -1,0 +1,874 @@
+//! Every example in README.md and docs/*.md, tried as a new user would: each ```sh command and each ```yaml
+//! and ```json block is found in the docs and checked by the entry of [`COMMANDS`] or [`BLOCKS`] that names
+//! it exactly as written. A command or block that appears in the docs without an entry fails the test until
+//! someone decides how it is checked (or, with the reason, that it cannot run in a test); an entry whose text
+//! is no longer in the docs fails it too.
+//!
+//! Commands run as written with the built binaries: `rdfi ...` and `cargo run -p rdfi -- ...` are the built
+//! `rdfi`, against real servers on ports chosen at run time (moto for AWS). Where a command names a fixed
+//! address (`http://127.0.0.1:5000`, `localhost:8787`, `DIR`), the entry says what stands in for it.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use rdfi_tests::{MotoServer, Process, free_port, rdfi_binary, wait_until, workspace_root};
+
+/// How a documented command is checked.
+enum Check {
+    /// Run by this function, given the command as written.
+    Run(fn(&str)),
+    /// Run by the check of that other command (a signal posted during a run).
+    RunBy(&'static str),
+    /// Not run by a test, and why.
+    NotRun(&'static str),
+}
+
+/// Every command of the docs' ```sh blocks (comments stripped, continued lines joined), and how it is checked.
+const COMMANDS: &[(&str, Check)] = &[
+    // README.md
+    (
+        "cargo install --path cli",
+        Check::NotRun(
+            "installs the same binary the tests build into ~/.cargo/bin; a test must not write there",
+        ),
+    ),
+    ("cargo run -p rdfi -- demo", Check::Run(demo)),
+    (
+        "scripts/test.sh",
+        Check::NotRun("the whole test suite, this test among them"),
+    ),
+    ("rdfi run experiment.yaml", Check::Run(run_with_a_detector)),
+    (
+        "rdfi run experiment.yaml --aws-endpoint http://127.0.0.1:5000 --format json",
+        Check::Run(run_as_json_on_moto),
+    ),
+    (
+        "rdfi run gcs.yaml --gcp-project my-project",
+        Check::NotRun(
+            "needs a Google Cloud project and its application default credentials; the GCS drivers run against gcp-storage-emulator in tests/tests/conformance_gcp.rs",
+        ),
+    ),
+    (
+        r#"curl -XPOST localhost:8787/v1/signals -H 'content-type: application/json' -d '{"resource":"arn:aws:s3:::my-bucket","source":"my-detector","title":"public bucket","severity":"high"}'"#,
+        Check::RunBy("rdfi run experiment.yaml"),
+    ),
+    ("rdfi run experiment.yaml --dry-run", Check::Run(dry_run)),
+    (
+        "rdfi status --state-dir DIR",
+        Check::Run(safety_on_a_fresh_state_dir),
+    ),
+    (
+        "rdfi recover --state-dir DIR",
+        Check::RunBy("rdfi status --state-dir DIR"),
+    ),
+    (
+        "rdfi abort --executor http://executor:50053",
+        Check::RunBy("rdfi serve --services all --nats nats://nats:4222"),
+    ),
+    (
+        "rdfi resume --state-dir DIR",
+        Check::RunBy("rdfi status --state-dir DIR"),
+    ),
+    (
+        "rdfi serve --services all --nats nats://nats:4222",
+        Check::Run(cluster),
+    ),
+    (
+        "rdfi submit experiment.yaml --planner http://planner:50052 --knowledge http://knowledge:50051",
+        Check::RunBy("rdfi serve --services all --nats nats://nats:4222"),
+    ),
+    (
+        "rdfi runs --state-dir DIR",
+        Check::RunBy("rdfi run experiment.yaml"),
+    ),
+    (
+        "rdfi findings --state-dir DIR --since 7days",
+        Check::RunBy("rdfi run experiment.yaml"),
+    ),
+    (
+        "rdfi controls --state-dir DIR",
+        Check::RunBy("rdfi run experiment.yaml"),
+    ),
+    (
+        "rdfi asset my-bucket --state-dir DIR",
+        Check::RunBy("rdfi run experiment.yaml"),
+    ),
+    (
+        "rdfi controls --knowledge http://knowledge:50051 --format json",
+        Check::RunBy("rdfi serve --services all --nats nats://nats:4222"),
+    ),
+    // docs/benchmarks.md
+    (
+        "cargo build --release -p rdfi-tests --bin loop-bench",
+        Check::NotRun(
+            "a release build and a benchmark: minutes of both cores, measured by hand for docs/benchmarks.md",
+        ),
+    ),
+    (
+        "target/release/loop-bench 200 memory serial",
+        Check::NotRun("a benchmark, measured by hand"),
+    ),
+    (
+        "target/release/loop-bench 10000 nats burst",
+        Check::NotRun("a benchmark, measured by hand"),
+    ),
+    (
+        "cargo build --release -p rdfi-tests --bin abort-bench",
+        Check::NotRun("a release build and a benchmark, measured by hand"),
+    ),
+    (
+        "target/release/abort-bench 10000 sandbox 16",
+        Check::NotRun("a benchmark, measured by hand"),
+    ),
+    (
+        "target/release/abort-bench 200 moto 16",
+        Check::NotRun("a benchmark, measured by hand"),
+    ),
+    (
+        "cargo test -p rdfi-tests --test conformance_aws --test conformance_gcp --test conformance_sandbox -- --nocapture",
+        Check::NotRun("the conformance suites, which the test suite runs"),
+    ),
+    // docs/events.md
+    (
+        ".venv/bin/python examples/subscriber/subscribe.py --nats nats://127.0.0.1:4222",
+        Check::Run(subscriber),
+    ),
+    // docs/reports.md
+    (
+        "cargo run -q -p rdfi -- run cli/src/demo.yaml --state-dir /tmp/rdfi-state --report html,sarif,junit --output-dir /tmp/rdfi-reports",
+        Check::Run(reports_walkthrough),
+    ),
+    (
+        r#"RUN_ID=$(cargo run -q -p rdfi -- runs --state-dir /tmp/rdfi-state --limit 1 --format json | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["runId"])')"#,
+        Check::RunBy(REPORTS_FIRST),
+    ),
+    (
+        r#"cargo run -q -p rdfi -- report "$RUN_ID" --state-dir /tmp/rdfi-state --format markdown"#,
+        Check::RunBy(REPORTS_FIRST),
+    ),
+    (
+        r#"cargo run -q -p rdfi -- report "$RUN_ID" --state-dir /tmp/rdfi-state --format sarif --experiment-file cli/src/demo.yaml > /tmp/rdfi-reports/demo.sarif"#,
+        Check::RunBy(REPORTS_FIRST),
+    ),
+    // docs/signals.md
+    (
+        "prowler aws --no-banner -f us-east-1 -c s3_bucket_public_access -M json-ocsf -o OUT -F scan",
+        Check::NotRun(
+            "needs an AWS account; tests/src/tools.rs runs the same Prowler command against moto (tests/tests/real_controls.rs)",
+        ),
+    ),
+    (
+        "curl -sS --fail-with-body -H 'Content-Type: application/json' --data-binary @OUT/scan.ocsf.json http://127.0.0.1:8787/v1/signals",
+        Check::NotRun(
+            "posts a Prowler scan of an AWS account; tests/tests/real_controls.rs posts Prowler's file from a scan of moto",
+        ),
+    ),
+    (
+        "custodian run --cache-period 0 -s OUT policy.yml",
+        Check::NotRun(
+            "needs an AWS account; tests/src/tools.rs runs the same Custodian command against moto (tests/tests/real_controls.rs)",
+        ),
+    ),
+];
+
+/// The first command of docs/reports.md's walk-through; the others are run after it, in one shell.
+const REPORTS_FIRST: &str = "cargo run -q -p rdfi -- run cli/src/demo.yaml --state-dir /tmp/rdfi-state --report html,sarif,junit --output-dir /tmp/rdfi-reports";
+
+/// How a documented ```yaml or ```json block other than an experiment is checked.
+enum BlockCheck {
+    /// A part of an experiment: the README's experiment with this block added parses.
+    ExperimentPart,
+    /// A signal the webhook takes: JSON with `resource` and `source`.
+    Signal,
+    /// Not rdfi's input, and what checks it.
+    NotRdfi(&'static str),
+}
+
+/// Blocks that are not whole experiments, by their first line. Every `kind: Experiment` block is parsed.
+const BLOCKS: &[(&str, BlockCheck)] = &[
+    ("observe:", BlockCheck::ExperimentPart),
+    (
+        r#"{"resource": "arn:aws:s3:::payments-exports", "source": "config-rule", "title": "public bucket", "severity": "high"}"#,
+        BlockCheck::Signal,
+    ),
+    (
+        "policies:",
+        BlockCheck::NotRdfi(
+            "a Cloud Custodian policy: tests/tests/real_controls.rs runs it with Custodian against moto",
+        ),
+    ),
+];
+
+/// A fenced block of a doc: its language and its text.
+struct Block {
+    doc: PathBuf,
+    language: String,
+    text: String,
+}
+
+/// The docs a new user reads: README.md and docs/*.md (with docs/adr/).
+fn docs() -> Vec<PathBuf> {
+    let root = workspace_root();
+    let mut docs = vec![root.join("README.md")];
+    let mut pending = vec![root.join("docs")];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir)
+            .expect("docs/ is readable")
+            .flatten()
+        {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|ext| ext == "md") {
+                docs.push(path);
+            }
+        }
+    }
+    docs.sort();
+    docs
+}
+
+fn blocks() -> Vec<Block> {
+    let mut blocks = Vec::new();
+    for doc in docs() {
+        let text = std::fs::read_to_string(&doc).expect("a doc is text");
+        let mut open: Option<(String, String)> = None;
+        for line in text.lines() {
+            match (&mut open, line.trim_start().strip_prefix("```")) {
+                (None, Some(language)) => open = Some((language.trim().to_owned(), String::new())),
+                (Some(_), Some(_)) => {
+                    let (language, text) = open.take().expect("an open block");
+                    blocks.push(Block {
+                        doc: doc.clone(),
+                        language,
+                        text,
+                    });
+                }
+                (Some((_, text)), None) => {
+                    text.push_str(line);
+                    text.push('\n');
+                }
+                (None, None) => {}
+            }
+        }
+        assert!(open.is_none(), "{}: a block is not closed", doc.display());
+    }
+    blocks
+}
+
+/// The commands of a ```sh block: comments stripped, lines ending in `\` joined to the next.
+fn commands(block: &str) -> Vec<String> {
+    let mut commands = Vec::new();
+    let mut pending = String::new();
+    for line in block.lines() {
+        let line = match line.find(" #") {
+            Some(comment) => &line[..comment],
+            None if line.trim_start().starts_with('#') => "",
+            None => line,
+        };
+        let line = line.trim();
+        match line.strip_suffix('\\') {
+            Some(continued) => {
+                pending.push_str(continued.trim());
+                pending.push(' ');
+            }
+            None => {
+                pending.push_str(line);
+                if !pending.trim().is_empty() {
+                    commands.push(pending.trim().to_owned());
+                }
+                pending.clear();
+            }
+        }
+    }
+    commands
+}
+
+fn documented_commands() -> Vec<(PathBuf, String)> {
+    blocks()
+        .into_iter()
+        .filter(|block| matches!(block.language.as_str(), "sh" | "bash" | "shell" | "console"))
+        .flat_map(|block| {
+            commands(&block.text)
+                .into_iter()
+                .map(move |command| (block.doc.clone(), command))
+        })
+        .collect()
+}
+
+/// The README's experiment, the `experiment.yaml` of its commands.
+fn readme_experiment() -> String {
+    let readme = workspace_root().join("README.md");
+    blocks()
+        .into_iter()
+        .find(|block| block.doc == readme && block.language == "yaml" && is_experiment(&block.text))
+        .expect("the README shows an experiment")
+        .text
+}
+
+fn is_experiment(text: &str) -> bool {
+    text.lines().any(|line| line.trim() == "kind: Experiment")
+}
+
+#[test]
+fn every_documented_command_has_a_check_and_every_check_a_command() {
+    let documented = documented_commands();
+    let listed: BTreeSet<&str> = COMMANDS.iter().map(|(command, _)| *command).collect();
+    let unlisted: Vec<String> = documented
+        .iter()
+        .filter(|(_, command)| !listed.contains(command.as_str()))
+        .map(|(doc, command)| format!("{}: {command}", doc.display()))
+        .collect();
+    assert!(
+        unlisted.is_empty(),
+        "commands in the docs that no entry of COMMANDS checks (add one: run it, or say why not):\n{}",
+        unlisted.join("\n")
+    );
+    let shown: BTreeSet<&str> = documented
+        .iter()
+        .map(|(_, command)| command.as_str())
+        .collect();
+    let stale: Vec<&&str> = listed
+        .iter()
+        .filter(|command| !shown.contains(**command))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "COMMANDS lists commands no doc shows: {stale:?}"
+    );
+    for (command, check) in COMMANDS {
+        match check {
+            Check::NotRun(reason) => {
+                assert!(!reason.is_empty(), "{command}: say why it is not run")
+            }
+            Check::RunBy(other) => assert!(
+                COMMANDS
+                    .iter()
+                    .any(|(listed, check)| listed == other && matches!(check, Check::Run(_))),
+                "{command}: {other} is not run"
+            ),
+            Check::Run(_) => {}
+        }
+    }
+}
+
+#[test]
+fn every_documented_experiment_and_block_is_valid() {
+    let experiment = readme_experiment();
+    let mut checked = 0;
+    for block in blocks() {
+        let place = block.doc.display().to_string();
+        match block.language.as_str() {
+            "yaml" if is_experiment(&block.text) => {
+                rdfi_core::experiment::parse(&block.text, &place)
+                    .unwrap_or_else(|error| panic!("{place}: the experiment is rejected: {error}"));
+            }
+            "yaml" | "json" => {
+                let first = block.text.lines().next().unwrap_or_default().trim();
+                let (_, check) = BLOCKS
+                    .iter()
+                    .find(|(line, _)| *line == first)
+                    .unwrap_or_else(|| {
+                        panic!("{place}: no entry of BLOCKS checks the block starting {first:?}")
+                    });
+                match check {
+                    BlockCheck::ExperimentPart => {
+                        let whole = format!("{experiment}{}", block.text);
+                        rdfi_core::experiment::parse(&whole, &place).unwrap_or_else(|error| {
+                            panic!("{place}: the README's experiment with this part is rejected: {error}")
+                        });
+                    }
+                    BlockCheck::Signal => {
+                        let signal: serde_json::Value =
+                            serde_json::from_str(&block.text).expect("the signal is JSON");
+                        assert!(
+                            signal["resource"].is_string() && signal["source"].is_string(),
+                            "{place}"
+                        );
+                    }
+                    BlockCheck::NotRdfi(reason) => assert!(!reason.is_empty()),
+                }
+            }
+            _ => continue,
+        }
+        checked += 1;
+    }
+    assert!(checked >= 4, "only {checked} blocks found");
+}
+
+#[test]
+fn every_documented_command_that_can_run_runs_as_written() {
+    let commands = documented_commands();
+    // Each in a thread of its own, with servers of its own: the runs hold their faults for a minute.
+    std::thread::scope(|scope| {
+        for (command, check) in COMMANDS {
+            let Check::Run(run) = check else { continue };
+            if commands.iter().any(|(_, shown)| shown == command) {
+                scope.spawn(move || run(command));
+            }
+        }
+    });
+}
+
+/// The words of a command, split as the shell would for the simple quoting the docs use.
+fn words(command: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quote = None;
+    let mut in_word = false;
+    for character in command.chars() {
+        match (quote, character) {
+            (None, '\'' | '"') => {
+                quote = Some(character);
+                in_word = true;
+            }
+            (Some(open), _) if character == open => quote = None,
+            (None, ' ') => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                }
+                in_word = false;
+            }
+            _ => {
+                word.push(character);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
+}
+
+/// The built `rdfi` for a documented `rdfi ...` or `cargo run -p rdfi -- ...`, with its arguments.
+fn rdfi(command: &str) -> Command {
+    let words = words(command);
+    let args = match words.iter().position(|word| word == "--") {
+        Some(dashes) if words.starts_with(&["cargo".into(), "run".into()]) => &words[dashes + 1..],
+        _ => {
+            assert_eq!(words[0], "rdfi", "{command}");
+            &words[1..]
+        }
+    };
+    let mut rdfi = Command::new(rdfi_binary("rdfi"));
+    rdfi.args(args).stdin(Stdio::null());
+    rdfi
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn said(output: &Output) -> String {
+    format!(
+        "{}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        text(&output.stdout),
+        text(&output.stderr)
+    )
+}
+
+fn demo(command: &str) {
+    let output = rdfi(command).output().expect("rdfi demo runs");
+    assert_eq!(output.status.code(), Some(0), "{}", said(&output));
+    let stdout = text(&output.stdout);
+    for shown in [
+        "FAULT",
+        "aws.s3.bucket-public-acl            ml-training-data  missed",
+        "1 finding(s):",
+    ] {
+        assert!(stdout.contains(shown), "{shown:?} not in {stdout}");
+    }
+}
+
+/// A moto account with the bucket the README's commands are about, opted in and tagged `team: data`.
+fn moto_with_my_bucket() -> MotoServer {
+    let moto = MotoServer::start();
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    runtime.block_on(async {
+        rdfi_tests::aws::clients(&moto.endpoint)
+            .await
+            .create_bucket("my-bucket", &[("rdfi-target", "true"), ("team", "data")])
+            .await;
+    });
+    moto
+}
+
+/// A directory holding the README's experiment as `experiment.yaml`, where the commands run.
+fn readme_directory() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a directory");
+    std::fs::write(dir.path().join("experiment.yaml"), readme_experiment())
+        .expect("experiment.yaml");
+    dir
+}
+
+/// What a run on `moto` needs in its environment: test credentials, its own state directory and webhook.
+fn run_env(moto: &MotoServer, dir: &Path, webhook: u16) -> Vec<(String, String)> {
+    let mut env = moto.process_env();
+    env.push((
+        "XDG_STATE_HOME".into(),
+        dir.join("state").display().to_string(),
+    ));
+    env.push(("RDFI_WEBHOOK_LISTEN".into(), format!("127.0.0.1:{webhook}")));
+    env
+}
+
+fn report_of(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|error| panic!("{error}: {}", said(output)))
+}
+
+/// `rdfi run experiment.yaml --aws-endpoint http://127.0.0.1:5000 --format json`, moto standing at 5000.
+fn run_as_json_on_moto(command: &str) {
+    let moto = moto_with_my_bucket();
+    let dir = readme_directory();
+    let command = command.replace("http://127.0.0.1:5000", &moto.endpoint);
+    let output = rdfi(&command)
+        .current_dir(dir.path())
+        .envs(run_env(&moto, dir.path(), free_port()))
+        .output()
+        .expect("rdfi run");
+    // No detector watches the bucket: the fault is missed, a finding.
+    assert_eq!(output.status.code(), Some(1), "{}", said(&output));
+    let report = report_of(&output);
+    assert_eq!(report["faults"][0]["faultId"], "aws.s3.bucket-public-acl");
+    assert_eq!(report["faults"][0]["resourceName"], "my-bucket");
+    assert_eq!(report["faults"][0]["verdict"], "missed", "{report}");
+    assert_eq!(report["faults"][0]["revertVerified"], true, "{report}");
+    assert!(
+        !text(&output.stderr).contains('\u{1b}'),
+        "colours off a terminal"
+    );
+}
+
+/// `rdfi run experiment.yaml` through the standard chain (the environment points it at moto), and the
+/// README's `curl` to the webhook while the fault is in place, `localhost:8787` standing for the webhook.
+fn run_with_a_detector(run: &str) {
+    let curl = COMMANDS
+        .iter()
+        .map(|(command, _)| *command)
+        .find(|command| command.starts_with("curl -XPOST localhost:8787"))
+        .expect("the README's curl");
+    let moto = moto_with_my_bucket();
+    let dir = readme_directory();
+    let webhook = free_port();
+    let mut env = run_env(&moto, dir.path(), webhook);
+    env.push(("RDFI_AWS_ENDPOINT".into(), moto.endpoint.clone()));
+    let words = words(run);
+    let mut process = Process::spawn_in(&rdfi_binary("rdfi"), &words[1..], &env, dir.path());
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let injected = runtime.block_on(wait_until(Duration::from_secs(60), || {
+        let log = process.log();
+        async move { log.contains("injected   aws.s3.bucket-public-acl on my-bucket") }
+    }));
+    assert!(injected, "{}", process.log());
+    let curl = curl.replace("localhost:8787", &format!("127.0.0.1:{webhook}"));
+    let posted = Command::new("sh")
+        .args(["-c", &curl])
+        .output()
+        .expect("sh runs curl");
+    assert!(posted.status.success(), "{curl}: {}", said(&posted));
+    let answer: serde_json::Value =
+        serde_json::from_slice(&posted.stdout).expect("the answer is JSON");
+    assert_eq!(answer["correlated"], 1, "{}", said(&posted));
+    let exited = runtime.block_on(wait_until(Duration::from_secs(180), || {
+        let done = !process.is_running();
+        async move { done }
+    }));
+    assert!(exited, "{}", process.log());
+    let log = process.log();
+    assert!(
+        log.contains("detect met after") && log.contains("by my-detector"),
+        "{log}"
+    );
+    // The README's queries of what that run left in its state directory, `DIR`.
+    let state = dir.path().join("state/rdfi").display().to_string();
+    for (query, says) in [
+        ("rdfi runs --state-dir DIR", "public-bucket-gets-caught"),
+        ("rdfi findings --state-dir DIR --since 7days", ""),
+        ("rdfi controls --state-dir DIR", "my-detector"),
+        (
+            "rdfi asset my-bucket --state-dir DIR",
+            "aws.s3.bucket-public-acl",
+        ),
+    ] {
+        assert!(
+            COMMANDS.iter().any(|(command, _)| *command == query),
+            "{query}"
+        );
+        let query = query.replace("DIR", &state);
+        let output = rdfi(&query).output().expect("rdfi runs");
+        assert_eq!(output.status.code(), Some(0), "{query}: {}", said(&output));
+        assert!(
+            text(&output.stdout).contains(says),
+            "{query}: {}",
+            said(&output)
+        );
+    }
+}
+
+/// `rdfi run experiment.yaml --dry-run`: nothing changes, and nothing was tested (exit 4).
+fn dry_run(command: &str) {
+    let moto = moto_with_my_bucket();
+    let dir = readme_directory();
+    let mut env = run_env(&moto, dir.path(), free_port());
+    env.push(("RDFI_AWS_ENDPOINT".into(), moto.endpoint.clone()));
+    let output = rdfi(command)
+        .current_dir(dir.path())
+        .envs(env)
+        .output()
+        .expect("rdfi run --dry-run");
+    assert_eq!(output.status.code(), Some(4), "{}", said(&output));
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("would change my-bucket"), "{stdout}");
+    assert!(
+        stdout.contains("Nothing was tested: it was a dry run"),
+        "{stdout}"
+    );
+}
+
+/// `rdfi status`, `recover` and `resume --state-dir DIR` on a state directory no run has left anything in.
+fn safety_on_a_fresh_state_dir(_: &str) {
+    let state = tempfile::tempdir().expect("a state directory");
+    for (command, says) in [
+        ("rdfi status --state-dir DIR", "no open fault"),
+        ("rdfi recover --state-dir DIR", ""),
+        ("rdfi resume --state-dir DIR", "injections allowed again"),
+    ] {
+        let command = command.replace("DIR", &state.path().display().to_string());
+        let output = rdfi(&command).output().expect("rdfi runs");
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{command}: {}",
+            said(&output)
+        );
+        assert!(
+            text(&output.stdout).contains(says),
+            "{command}: {}",
+            said(&output)
+        );
+    }
+}
+
+/// The example subscriber, from the workspace root, nats-server standing at 4222: it listens once the stream is
+/// there (tests/tests/subscriber.rs follows it through a run).
+fn subscriber(command: &str) {
+    // Installs the venv the command names, when it is missing.
+    rdfi_tests::venv_program("python");
+    let nats = rdfi_tests::NatsServer::start();
+    let command = command.replace("nats://127.0.0.1:4222", &nats.url);
+    let words = words(&command);
+    let mut process = Process::spawn_in(
+        &workspace_root().join(&words[0]),
+        &words[1..],
+        &[],
+        &workspace_root(),
+    );
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let waiting = runtime.block_on(wait_until(Duration::from_secs(60), || {
+        let log = process.log();
+        async move { log.contains("waiting for the RDFI stream") }
+    }));
+    assert!(waiting, "{}", process.log());
+    assert!(process.is_running(), "{}", process.log());
+}
+
+/// `rdfi serve` over nats-server (standing at `nats://nats:4222`) on moto, the README's `rdfi submit` to it
+/// (its planner and knowledge standing at `planner:50052` and `knowledge:50051`), and, once the fault is in
+/// place, the README's `rdfi abort` (its executor at `executor:50053`): the fault is reverted at once and the
+/// submitted run ends as aborted.
+fn cluster(serve: &str) {
+    let shown = |start: &str| {
+        COMMANDS
+            .iter()
+            .map(|(command, _)| *command)
+            .find(|command| command.starts_with(start))
+            .expect("the README's command")
+    };
+    let nats = rdfi_tests::NatsServer::start();
+    let moto = moto_with_my_bucket();
+    let dir = readme_directory();
+    let [knowledge, planner, executor, webhook] =
+        [free_port(), free_port(), free_port(), free_port()];
+    let mut env = moto.process_env();
+    for (key, port) in [
+        ("RDFI_KNOWLEDGE_LISTEN", knowledge),
+        ("RDFI_PLANNER_LISTEN", planner),
+        ("RDFI_EXECUTOR_LISTEN", executor),
+        ("RDFI_WEBHOOK_LISTEN", webhook),
+    ] {
+        env.push((key.to_owned(), format!("127.0.0.1:{port}")));
+    }
+    env.push((
+        "RDFI_STATE_DIR".into(),
+        dir.path().join("state").display().to_string(),
+    ));
+    env.push(("RDFI_AWS_ENDPOINT".into(), moto.endpoint.clone()));
+    let serve = serve.replace("nats://nats:4222", &nats.url);
+    let services = Process::spawn_in(&rdfi_binary("rdfi"), &words(&serve)[1..], &env, dir.path());
+    for port in [knowledge, planner, executor, webhook] {
+        assert!(
+            rdfi_tests::wait_for_port(port, Duration::from_secs(60)),
+            "rdfi serve did not listen on {port}: {}",
+            services.log()
+        );
+    }
+    let replacements = [
+        ("http://planner:50052", planner),
+        ("http://knowledge:50051", knowledge),
+        ("http://executor:50053", executor),
+    ];
+    let substituted = |command: &str| {
+        replacements
+            .iter()
+            .fold(command.to_owned(), |command, (from, port)| {
+                command.replace(from, &format!("http://127.0.0.1:{port}"))
+            })
+    };
+    let submit = substituted(shown("rdfi submit experiment.yaml"));
+    let mut submitted =
+        Process::spawn_in(&rdfi_binary("rdfi"), &words(&submit)[1..], &env, dir.path());
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let aws = runtime.block_on(rdfi_tests::aws::clients(&moto.endpoint));
+    let public = runtime.block_on(wait_until(Duration::from_secs(60), || {
+        aws.bucket_is_public("my-bucket")
+    }));
+    assert!(
+        public,
+        "the fault was not injected: {}\n{}",
+        submitted.log(),
+        services.log()
+    );
+    let abort = substituted(shown("rdfi abort --executor"));
+    let aborted = rdfi(&abort).envs(env.clone()).output().expect("rdfi abort");
+    assert_eq!(
+        aborted.status.code(),
+        Some(0),
+        "{abort}: {}",
+        said(&aborted)
+    );
+    let reverted = runtime.block_on(wait_until(Duration::from_secs(20), || async {
+        !aws.bucket_is_public("my-bucket").await
+    }));
+    assert!(reverted, "the abort did not revert: {}", services.log());
+    let ended = runtime.block_on(wait_until(Duration::from_secs(60), || {
+        let done = !submitted.is_running();
+        async move { done }
+    }));
+    assert!(ended, "rdfi submit did not end: {}", submitted.log());
+    let log = submitted.log();
+    assert!(log.contains("submitted run "), "{log}");
+    assert!(log.contains("aws.s3.bucket-public-acl"), "{log}");
+    let controls = substituted(shown("rdfi controls --knowledge"));
+    let output = rdfi(&controls).output().expect("rdfi controls");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{controls}: {}",
+        said(&output)
+    );
+    serde_json::from_slice::<serde_json::Value>(&output.stdout)
+        .unwrap_or_else(|error| panic!("{controls}: {error}: {}", said(&output)));
+}
+
+/// docs/reports.md's commands, one after the other in one shell from the workspace root as a reader types
+/// them: `cargo run -q -p rdfi --` is the built `rdfi` (a `cargo` on the PATH that runs it), and temporary
+/// directories stand for `/tmp/rdfi-state` and `/tmp/rdfi-reports`.
+fn reports_walkthrough(first: &str) {
+    let scratch = tempfile::tempdir().expect("a directory");
+    let bin = scratch.path().join("bin");
+    std::fs::create_dir(&bin).expect("bin/");
+    let cargo = bin.join("cargo");
+    std::fs::write(
+        &cargo,
+        format!(
+            "#!/bin/sh\n# cargo run [-q] -p rdfi -- ARGS: the built rdfi\nwhile [ \"$1\" != -- ]; do shift; done\nshift\nexec {} \"$@\"\n",
+            rdfi_binary("rdfi").display()
+        ),
+    )
+    .expect("the cargo stand-in");
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&cargo)
+        .status()
+        .expect("chmod");
+    let state = scratch.path().join("state").display().to_string();
+    let reports = scratch.path().join("reports").display().to_string();
+    let walk: Vec<String> = COMMANDS
+        .iter()
+        .map(|(command, _)| *command)
+        .skip_while(|command| *command != first)
+        .take(4)
+        .map(|command| {
+            command
+                .replace("/tmp/rdfi-state", &state)
+                .replace("/tmp/rdfi-reports", &reports)
+        })
+        .collect();
+    assert_eq!(walk.len(), 4, "{walk:?}");
+    // Each command's exit code, as the reader sees them one by one.
+    let script: String = walk
+        .iter()
+        .map(|command| format!("{command}\necho \"exit $?\" >&2\n"))
+        .collect();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = Command::new("sh")
+        .args(["-c", &script])
+        .current_dir(workspace_root())
+        .env("PATH", path)
+        .env("RDFI_WEBHOOK_LISTEN", format!("127.0.0.1:{}", free_port()))
+        .stdin(Stdio::null())
+        .output()
+        .expect("sh runs the walk-through");
+    let stderr = text(&output.stderr);
+    let codes: Vec<&str> = stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix("exit "))
+        .collect();
+    // The demo's run exits 1 (a finding), as the page says; the rest 0.
+    assert_eq!(codes, ["1", "0", "0", "0"], "{}", said(&output));
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("# "), "the markdown report: {stdout}");
+    for file in ["report.html", "report.sarif", "report.junit.xml"] {
+        let written = Path::new(&reports).join(file);
+        assert!(
+            written.exists(),
+            "{} is missing: {}",
+            written.display(),
+            said(&output)
+        );
+    }
+    let sarif: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(&reports).join("demo.sarif")).expect("demo.sarif"),
+    )
+    .expect("demo.sarif is JSON");
+    assert_eq!(sarif["version"], "2.1.0");
+}
+
+#[test]
+fn commands_split_and_comments_go_as_the_shell_would() {
+    assert_eq!(
+        commands(
+            "rdfi run x.yaml   # a comment\n# a line of comment\ncurl -XPOST a \\\n  -d '{\"a\": 1}'\n"
+        ),
+        ["rdfi run x.yaml", "curl -XPOST a -d '{\"a\": 1}'"]
+    );
+    assert_eq!(
+        words(r#"curl -H 'content-type: application/json' -d '{"a":"b"}'"#),
+        [
+            "curl",
+            "-H",
+            "content-type: application/json",
+            "-d",
+            r#"{"a":"b"}"#
+        ]
+    );
+}
