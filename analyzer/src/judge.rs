@@ -13,6 +13,7 @@
 //!   else missed.
 
 use rdfi_core::experiment::{expectations_of, same_source};
+use rdfi_core::human::duration;
 use rdfi_proto::v1::{
     ControlKind, Expectation, ExpectationOutcome, ExpectationResult, Hypothesis, SourceMode,
     Verdict,
@@ -292,7 +293,11 @@ impl Window<'_> {
                 ExpectationOutcome::Late,
                 Some(latency),
                 answered_by,
-                format!("answered after {latency} ms, expected within {deadline} ms"),
+                format!(
+                    "answered after {}, expected within {}",
+                    duration(latency),
+                    duration(deadline)
+                ),
             ),
             None => match self.cut_short {
                 Some(why) if self.held_ms() < deadline => result(
@@ -301,8 +306,9 @@ impl Window<'_> {
                     None,
                     answered_by,
                     format!(
-                        "{why}: held {} ms of the {deadline} ms the control had",
-                        self.held_ms()
+                        "{why}: held {} of the {} the control had",
+                        duration(self.held_ms()),
+                        duration(deadline)
                     ),
                 ),
                 _ => result(
@@ -310,7 +316,7 @@ impl Window<'_> {
                     ExpectationOutcome::Failed,
                     None,
                     answered_by,
-                    format!("{unanswered} within {deadline} ms"),
+                    format!("{unanswered} within {}", duration(deadline)),
                 ),
             },
         }
@@ -414,10 +420,10 @@ fn injected(observed: &Observed, expectations: &[Expectation], window: &Window<'
                     .min_by_key(|partial| partial.remaining)
                 {
                     Some(partial) => format!(
-                        "only partly restored ({} of {} changes left at {} ms), not fully",
+                        "only partly restored ({} of {} changes left at {}), not fully",
                         partial.remaining,
                         partial.injected,
-                        window.since_injection(partial.at_ms)
+                        duration(window.since_injection(partial.at_ms))
                     ),
                     None => "not restored by anyone else".to_owned(),
                 },

@@ -7,7 +7,7 @@
 
 pub mod catalog;
 pub mod engine;
-pub mod human;
+pub use rdfi_core::human;
 pub mod narrator;
 pub mod out;
 pub mod query;

@@ -10,6 +10,7 @@ pub mod efficacy;
 pub mod events;
 pub mod experiment;
 pub mod grpc;
+pub mod human;
 pub mod risk;
 pub mod subjects;
 pub mod targeting;

@@ -135,7 +135,7 @@ fn a_partial_restore_is_no_correction_and_says_so() {
     assert_eq!(outcomes(&judgement), [Failed, Failed, Failed]);
     assert_eq!(
         judgement.expectations[2].reason,
-        "only partly restored (1 of 2 changes left at 1200 ms), not fully within 2000 ms"
+        "only partly restored (1 of 2 changes left at 1.2 s), not fully within 2 s"
     );
     let late = judge(&Observed {
         partial_restores: vec![during_revert],
@@ -143,7 +143,7 @@ fn a_partial_restore_is_no_correction_and_says_so() {
     });
     assert_eq!(
         late.expectations[2].reason,
-        "not restored by anyone else within 2000 ms"
+        "not restored by anyone else within 2 s"
     );
 }
 
@@ -435,7 +435,7 @@ fn hypotheses_with_deadlines_only_expect_detection_and_correction() {
     assert_eq!(judgement.verdict, Verdict::Detected);
     assert_eq!(
         judgement.expectations[1].reason,
-        "not restored by anyone else within 3000 ms"
+        "not restored by anyone else within 3 s"
     );
 }
 

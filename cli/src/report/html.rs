@@ -69,15 +69,8 @@ fn tick_step(max_ms: f64) -> f64 {
 fn axis_label(ms: f64) -> String {
     if ms == 0.0 {
         "0".to_owned()
-    } else if ms < 1000.0 {
-        format!("{ms:.0} ms")
     } else {
-        let seconds = ms / 1000.0;
-        if seconds.fract() == 0.0 {
-            format!("{seconds:.0} s")
-        } else {
-            format!("{seconds:.1} s")
-        }
+        crate::human::duration(ms.round().max(0.0) as u64)
     }
 }
 
