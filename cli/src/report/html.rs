@@ -3,7 +3,7 @@
 //! hypothesis' deadlines), a chart of the controls' measured efficacy with its 90% interval and their time to
 //! answer, and the findings riskiest first with their fix. Every text from outside is escaped.
 
-use super::{FaultReport, Report, duration, escape_markup as escape, rfc3339};
+use super::{ControlReport, FaultReport, Report, duration, escape_markup as escape, rfc3339};
 
 const STYLE: &str = r#"
 :root { --ink:#1d2330; --muted:#5b6475; --line:#dde2ea; --panel:#ffffff; --page:#f3f5f9;
@@ -267,6 +267,48 @@ fn clip(text: &str, max: usize) -> String {
 
 /// A row per control scorecard: its efficacy's mean as a dot on 0–100% with its 90% interval as an error
 /// bar, the evidence behind it, and its answer times.
+/// A control's efficacy after each run it was tested in, oldest first, as a line from 1060 to 1180 across a
+/// row (0% at its bottom, 100% at its top); a dash before a second run.
+fn trend(control: &ControlReport, middle: f64) -> String {
+    let means: Vec<f64> = control
+        .history
+        .iter()
+        .map(|point| point.efficacy.mean.clamp(0.0, 1.0))
+        .collect();
+    if means.len() < 2 {
+        return format!(
+            "<text x=\"1060\" y=\"{:.1}\" font-size=\"13\" fill=\"#8a94a6\">–</text>\n",
+            middle + 4.0
+        );
+    }
+    let step = 120.0 / (means.len() - 1) as f64;
+    let point =
+        |index: usize, mean: f64| (1060.0 + step * index as f64, middle + 12.0 - 24.0 * mean);
+    let line: Vec<String> = means
+        .iter()
+        .enumerate()
+        .map(|(index, &mean)| {
+            let (x, y) = point(index, mean);
+            format!("{x:.1},{y:.1}")
+        })
+        .collect();
+    let (last_x, last_y) = point(means.len() - 1, means[means.len() - 1]);
+    format!(
+        "<polyline class=\"trend\" points=\"{}\" fill=\"none\" stroke=\"#3b6fd8\" stroke-width=\"2\">\
+         <title>{}</title></polyline><circle cx=\"{last_x:.1}\" cy=\"{last_y:.1}\" r=\"3\" fill=\"#3b6fd8\"/>\n",
+        line.join(" "),
+        escape(&format!(
+            "efficacy after each of {} runs: {}",
+            means.len(),
+            means
+                .iter()
+                .map(|mean| format!("{:.0}%", mean * 100.0))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    )
+}
+
 fn scorecards(report: &Report) -> String {
     if report.controls.is_empty() {
         return "<p class=\"hint\">Knowledge holds no scorecard for the controls this run expected yet.</p>"
@@ -276,10 +318,11 @@ fn scorecards(report: &Report) -> String {
     let height = top + row * report.controls.len() as f64 + 10.0;
     let x = |share: f64| left + (right - left) * share.clamp(0.0, 1.0);
     let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 1100 {height}\" width=\"100%\" role=\"img\" \
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 1200 {height}\" width=\"100%\" role=\"img\" \
          aria-label=\"control efficacy\">\n\
          <text x=\"770\" y=\"18\" font-size=\"11\" fill=\"#5b6475\">MET / FAILED</text>\
-         <text x=\"880\" y=\"18\" font-size=\"11\" fill=\"#5b6475\">TIME TO ANSWER</text>\n"
+         <text x=\"880\" y=\"18\" font-size=\"11\" fill=\"#5b6475\">TIME TO ANSWER</text>\
+         <text x=\"1060\" y=\"18\" font-size=\"11\" fill=\"#5b6475\">TREND, RUN BY RUN</text>\n"
     );
     for percent in [0, 25, 50, 75, 100] {
         let at = x(f64::from(percent) / 100.0);
@@ -353,6 +396,7 @@ fn scorecards(report: &Report) -> String {
             middle + 4.0,
             escape(&latency),
         ));
+        svg.push_str(&trend(control, middle));
     }
     svg.push_str("</svg>\n<div class=\"legend\"><span style=\"--c:#8a94a6\">dot: the posterior mean of efficacy; bar: its 90% credible interval</span></div>\n");
     svg

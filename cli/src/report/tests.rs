@@ -217,7 +217,7 @@ mod formats {
     use rdfi_proto::timestamp_from_millis;
     use rdfi_proto::v1::{
         ControlKind, Efficacy, Expectation, ExpectationOutcome, Finding, Latency, Observation,
-        ResourceRef, Risk, RunStatus, RunSummary, Verdict,
+        ResourceRef, Risk, RunStatus, RunSummary, ScorecardPoint, Verdict,
     };
 
     use super::*;
@@ -398,6 +398,34 @@ mod formats {
         assert_eq!(timeline["observations"][0]["kind"], "signal");
         assert_eq!(timeline["observations"][0]["observedAtMs"], T0 + 400);
         assert_eq!(timeline["revertedAtMs"], T0 + 2_000);
+    }
+
+    #[test]
+    fn html_draws_each_controls_trend_once_it_has_two_runs() {
+        let mut report = report();
+        let point = |run: &str, mean: f64| ScorecardPoint {
+            run_id: run.into(),
+            efficacy: Some(Efficacy {
+                mean,
+                ..Efficacy::default()
+            }),
+            ..ScorecardPoint::default()
+        };
+        let mut card = scorecard("prowler", "aws.s3.bucket-public-acl", 0.5);
+        report.controls = vec![ControlReport::of(&card)];
+        assert!(
+            !ReportFormat::Html
+                .render(&report)
+                .contains("class=\"trend\"")
+        );
+        card.history = vec![point("r1", 2.0 / 3.0), point("r2", 0.5)];
+        report.controls = vec![ControlReport::of(&card)];
+        let html = ReportFormat::Html.render(&report);
+        assert_eq!(html.matches("class=\"trend\"").count(), 1);
+        assert!(
+            html.contains("efficacy after each of 2 runs: 67%, 50%"),
+            "{html}"
+        );
     }
 
     #[test]
