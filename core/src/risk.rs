@@ -86,6 +86,52 @@ impl Exposure {
     }
 }
 
+/// How reachable an asset is before any fault, as discovery read it (`ResourceRef.exposure`): the planner's
+/// stand-in for the exposure a canary will prove or disprove once the fault is injected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reach {
+    /// A public endpoint, or public already.
+    Public,
+    /// Trusted by, or shared with, another account or project.
+    CrossAccount,
+    /// Neither, as far as discovery could read.
+    Internal,
+    /// Discovery did not read it.
+    Unknown,
+}
+
+impl Reach {
+    pub const ALL: [Reach; 4] = [Reach::Public, Reach::CrossAccount, Reach::Internal, Reach::Unknown];
+
+    /// The words of `ResourceRef.exposure`: "public", "cross-account", "internal", "" (unknown).
+    pub fn label(self) -> &'static str {
+        match self {
+            Reach::Public => "public",
+            Reach::CrossAccount => "cross-account",
+            Reach::Internal => "internal",
+            Reach::Unknown => "",
+        }
+    }
+
+    /// From `ResourceRef.exposure`; anything else is unknown.
+    pub fn of(label: &str) -> Reach {
+        Reach::ALL
+            .into_iter()
+            .find(|reach| reach.label() == label)
+            .unwrap_or(Reach::Unknown)
+    }
+
+    /// Its weight in a candidate's score: unknown weighs as an unproven exposure does.
+    pub fn weight(self) -> f64 {
+        match self {
+            Reach::Public => 1.0,
+            Reach::CrossAccount => 0.8,
+            Reach::Internal => 0.4,
+            Reach::Unknown => Exposure::Unproven.weight(),
+        }
+    }
+}
+
 /// What a risk score is made of.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Inputs {
@@ -141,6 +187,16 @@ mod tests {
         assert_eq!(exposures, ["exposed", "unproven", "neutralized"]);
         let levels = Criticality::ALL.map(Criticality::label);
         assert_eq!(levels, ["low", "medium", "high", "critical"]);
+    }
+
+    #[test]
+    fn reach_reads_the_words_of_discovery() {
+        for reach in Reach::ALL {
+            assert_eq!(Reach::of(reach.label()), reach);
+        }
+        assert_eq!(Reach::of("somewhere"), Reach::Unknown);
+        let weights = Reach::ALL.map(Reach::weight);
+        assert_eq!(weights, [1.0, 0.8, 0.4, 0.6]);
     }
 
     #[test]
