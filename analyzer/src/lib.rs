@@ -21,7 +21,8 @@ use rdfi_core::{CancellationToken, catalogue, events, subjects, worker};
 use rdfi_proto::unix_millis;
 use rdfi_proto::v1::event::Payload;
 use rdfi_proto::v1::{
-    AnalysisCompleted, Event, FindingCreated, Hypothesis, ResourceRef, Verdict, VerdictReached,
+    AnalysisCompleted, Event, FindingCreated, Hypothesis, PreviousTrial, ResourceRef, Verdict,
+    VerdictReached,
 };
 
 pub use judge::{Ending, Judgement, Observed, PartialRestore, Signal, judge};
@@ -46,6 +47,8 @@ struct FaultFacts {
     fault_id: String,
     resource: ResourceRef,
     hypothesis: Option<Hypothesis>,
+    /// The pair's last verdict before this run, as the planner found it in knowledge.
+    previous: Option<PreviousTrial>,
     injected_at_ms: Option<i64>,
     signals: Vec<Signal>,
     restored_at_ms: Option<i64>,
@@ -192,6 +195,7 @@ impl State {
                 fault.fault_id = planned.fault_id.clone();
                 fault.resource = planned.resource.clone().unwrap_or_default();
                 fault.hypothesis = planned.hypothesis.clone();
+                fault.previous = planned.previous.clone();
                 return Applied::default();
             }
             Payload::FaultInjected(injected) => {
@@ -327,6 +331,7 @@ impl State {
             ending,
         });
         let (fault_id, resource) = (fault.fault_id.clone(), fault.resource.clone());
+        let previous = fault.previous.take();
         let verdict = judgement.verdict;
         tracing::info!(verdict = verdict.label(), reason = %judgement.reason, "verdict reached");
         let mut outgoing = Vec::new();
@@ -343,6 +348,7 @@ impl State {
                 &fault_id,
                 &resource,
                 &judgement.reason,
+                regression(previous.as_ref()),
             ));
         }
         outgoing.insert(
@@ -408,6 +414,7 @@ fn finding(
     fault_id: &str,
     resource: &ResourceRef,
     reason: &str,
+    regression_of: Option<String>,
 ) -> Event {
     let model = catalogue::find(fault_id);
     let title = format!(
@@ -429,16 +436,41 @@ fn finding(
                 .map_or("medium", |model| model.severity().label())
                 .to_owned(),
             remediation: model.map_or("", |model| model.remediation).to_owned(),
+            regression: regression_of.is_some(),
+            regression_of: regression_of.unwrap_or_default(),
         }),
     )
+}
+
+/// A miss is a regression when the same fault on the same resource was caught the last time it was tried:
+/// who caught it then, and in which run.
+fn regression(previous: Option<&PreviousTrial>) -> Option<String> {
+    let previous = previous?;
+    let verdict = Verdict::try_from(previous.verdict).ok()?;
+    if !matches!(
+        verdict,
+        Verdict::Detected | Verdict::Prevented | Verdict::Corrected
+    ) {
+        return None;
+    }
+    let how = verdict.label();
+    Some(if previous.controls.is_empty() {
+        format!("{how} in run {}", previous.run_id)
+    } else {
+        format!(
+            "{how} by {} in run {}",
+            previous.controls.join(", "),
+            previous.run_id
+        )
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use rdfi_proto::timestamp_from_millis;
     use rdfi_proto::v1::{
-        ControlKind, Expectation, FaultInjected, FaultPrevented, FaultReverted, RunPlanned,
-        SignalReceived,
+        ControlKind, Expectation, FaultInjected, FaultPlanned, FaultPrevented, FaultReverted,
+        RunPlanned, SignalReceived,
     };
 
     use super::*;
@@ -555,6 +587,60 @@ mod tests {
             (1, 0, 1)
         );
         assert!(!completed.hypotheses_held);
+    }
+
+    fn finding_of(events: &[Event]) -> Option<&FindingCreated> {
+        events.iter().find_map(|event| match &event.payload {
+            Some(Payload::FindingCreated(finding)) => Some(finding),
+            _ => None,
+        })
+    }
+
+    fn planned_after(fault: &str, verdict: Verdict, controls: &[&str]) -> Event {
+        event(
+            fault,
+            Payload::FaultPlanned(FaultPlanned {
+                fault_id: "aws.s3.bucket-public-acl".into(),
+                previous: Some(PreviousTrial {
+                    run_id: "r0".into(),
+                    verdict: verdict as i32,
+                    controls: controls.iter().map(|c| c.to_string()).collect(),
+                }),
+                ..Default::default()
+            }),
+        )
+    }
+
+    #[test]
+    fn a_miss_after_a_catch_is_a_regression_and_a_miss_after_a_miss_is_not() {
+        for (previous, controls, expected) in [
+            (
+                Verdict::Detected,
+                vec!["prowler"],
+                Some("detected by prowler in run r0"),
+            ),
+            (Verdict::Corrected, vec![], Some("corrected in run r0")),
+            (
+                Verdict::Prevented,
+                vec!["scp", "bpa"],
+                Some("prevented by scp, bpa in run r0"),
+            ),
+            (Verdict::Missed, vec![], None),
+            (Verdict::Inconclusive, vec![], None),
+        ] {
+            let mut state = State::default();
+            state.apply(&planned_after("f1", previous, &controls));
+            state.apply(&injected("f1", 0));
+            let events = state.apply(&reverted("f1", "")).events;
+            let finding = finding_of(&events).expect("a miss makes a finding");
+            assert_eq!(finding.regression, expected.is_some(), "after {previous:?}");
+            assert_eq!(finding.regression_of, expected.unwrap_or_default());
+        }
+        // No previous trial: no regression.
+        let mut state = State::default();
+        state.apply(&injected("f1", 0));
+        let events = state.apply(&reverted("f1", "")).events;
+        assert!(!finding_of(&events).unwrap().regression);
     }
 
     #[test]

@@ -14,11 +14,14 @@ use rdfi_executor::RevertOutcome;
 use rdfi_executor::args::SafetyArgs;
 use rdfi_executor::journal::file::FileJournal;
 use rdfi_knowledge::{KnowledgeConfig, Store};
-use rdfi_planner::{PlannerConfig, PlannerHandle};
+use rdfi_planner::{Campaigns, Learned, PlannerConfig, PlannerHandle};
 use rdfi_proto::v1::{GetRunResponse, RunStatus, SignalSourceSpec};
 use rdfi_provider::Provider;
 use rdfi_provider::settings::ProviderTarget;
 use tokio::task::JoinSet;
+
+use crate::plan::KnowledgeBeliefs;
+use crate::query::Knowledge;
 
 /// The services, by name.
 /// How the monitor's signal webhook authenticates callers (docs/signals.md); required beyond loopback.
@@ -158,6 +161,8 @@ pub struct EngineConfig {
     pub nats_url: Option<String>,
     /// How the provider reaches the cloud, journalled with every fault so that recovery needs no flags.
     pub target: Option<ProviderTarget>,
+    /// Where a planner without knowledge in this process reads what campaigns learn from (gRPC URL).
+    pub learn_from: Option<String>,
 }
 
 impl EngineConfig {
@@ -186,6 +191,7 @@ impl EngineConfig {
             sources: Vec::new(),
             nats_url: None,
             target: None,
+            learn_from: None,
         }
     }
 }
@@ -195,6 +201,7 @@ pub struct Engine {
     shutdown: CancellationToken,
     tasks: JoinSet<(&'static str, Result<(), String>)>,
     planner: PlannerHandle,
+    campaigns: Option<Campaigns>,
     store: Option<Store>,
     /// What the executor reverted when it stopped.
     executor_outcome: Arc<std::sync::Mutex<Option<RevertOutcome>>>,
@@ -214,6 +221,7 @@ impl Engine {
                 .ok_or(EngineError::NoProvider(service))
         };
         let mut store = None;
+        let mut campaigns = None;
         let executor_outcome = Arc::new(std::sync::Mutex::new(None));
         for &service in &config.services {
             let bus = config.bus.clone();
@@ -246,9 +254,21 @@ impl Engine {
                     });
                 }
                 "planner" => {
+                    // Knowledge comes first (services start in name order): campaigns learn from its store.
+                    let learned: Option<Arc<dyn Learned>> = match (&store, &config.learn_from) {
+                        (Some(store), _) => Some(Arc::new(KnowledgeBeliefs::open(
+                            Knowledge::Local(store.clone()),
+                        ))),
+                        (None, Some(url)) => Some(Arc::new(KnowledgeBeliefs::Url(url.clone()))),
+                        (None, None) => None,
+                    };
+                    let shared = Campaigns::new(bus.clone(), learned.clone(), token.clone());
+                    campaigns = Some(shared.clone());
                     let planner = PlannerConfig {
                         bus,
                         grpc_listen: config.planner_listen,
+                        learned,
+                        campaigns: Some(shared),
                     };
                     tasks.spawn(async move {
                         (service, stringify(rdfi_planner::run(planner, token).await))
@@ -322,6 +342,7 @@ impl Engine {
             shutdown,
             tasks,
             planner: PlannerHandle::new(config.bus),
+            campaigns,
             store,
             executor_outcome,
         })
@@ -329,6 +350,11 @@ impl Engine {
 
     pub fn planner(&self) -> &PlannerHandle {
         &self.planner
+    }
+
+    /// The planner's campaigns, when the planner runs here.
+    pub fn campaigns(&self) -> Option<&Campaigns> {
+        self.campaigns.as_ref()
     }
 
     /// Waits until knowledge has recorded the run's completion, and returns the run. Fails when a service

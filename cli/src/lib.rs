@@ -5,11 +5,13 @@
 //! abort, or a revert failed), 4 nothing was tested (no target, a dry run, every fault rejected or refused
 //! without a control rdfi could name). [`report::exit_code`] decides a report's.
 
+pub mod campaign;
 pub mod catalog;
 pub mod engine;
 pub use rdfi_core::human;
 pub mod narrator;
 pub mod out;
+pub mod plan;
 pub mod query;
 pub mod report;
 pub mod safety;

@@ -52,8 +52,17 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
-    /// Run one experiment file against a real target (AWS, or emulator endpoints).
+    /// Run one experiment file against a real target (AWS, or emulator endpoints), or a campaign file to its
+    /// budget or duration.
     Run(RunArgs),
+    /// What a campaign would test next and why, from what knowledge has learned (or an experiment's faults,
+    /// ranked risk-first); injects nothing.
+    Plan(PlanArgs),
+    /// Start, follow, pause, resume and stop campaigns on a running planner (gRPC).
+    Campaign {
+        #[command(subcommand)]
+        command: rdfi::campaign::CampaignCommand,
+    },
     /// Run services over NATS JetStream (cluster mode).
     Serve {
         /// The services to run, comma-separated (or all).
@@ -255,8 +264,35 @@ impl ReportFiles {
 }
 
 #[derive(clap::Args)]
+struct PlanArgs {
+    /// The campaign or experiment file.
+    file: PathBuf,
+    /// Show why each fault was picked: its score's inputs (JSON) or a reason (table).
+    #[arg(long)]
+    explain: bool,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// The strategy, instead of the campaign's (risk-ranked for an experiment).
+    #[arg(long, value_name = "STRATEGY")]
+    strategy: Option<String>,
+    /// The seed for random and explore-exploit, instead of the campaign's.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// How many picks to show (default: a campaign's round, an experiment's targets).
+    #[arg(long, value_name = "N")]
+    picks: Option<usize>,
+    #[command(flatten)]
+    from: KnowledgeArgs,
+    #[command(flatten)]
+    endpoints: Endpoints,
+    /// The tag that opts a resource in.
+    #[arg(long, env = "RDFI_OPT_IN_TAG", default_value = rdfi_core::DEFAULT_OPT_IN_TAG, value_name = "KEY")]
+    opt_in_tag: String,
+}
+
+#[derive(clap::Args)]
 struct RunArgs {
-    /// The experiment file (YAML, apiVersion rdfi/v1, kind Experiment).
+    /// The experiment file (YAML, apiVersion rdfi/v1, kind Experiment), or a campaign file (kind Campaign).
     file: PathBuf,
     #[command(flatten)]
     endpoints: Endpoints,
@@ -343,6 +379,13 @@ async fn dispatch(command: Command) -> Result<u8, Failure> {
     match command {
         Command::Demo { format } => demo(format).await,
         Command::Run(args) => run(args).await,
+        Command::Plan(args) => plan(args).await,
+        Command::Campaign { command } => {
+            rdfi::campaign::command(command, |source, file| {
+                campaign_of(source, file).map(|_| ())
+            })
+            .await
+        }
         Command::Serve { services, args } => {
             serve(args, parse_services(&services).map_err(usage)?).await
         }
@@ -464,7 +507,13 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
     let file = args.file.display().to_string();
     let source =
         std::fs::read_to_string(&args.file).map_err(|error| usage(format!("{file}: {error}")))?;
-    let mut spec = experiment::parse(&source, &file).map_err(usage)?;
+    let (mut spec, campaign) = match document(&source, &file)? {
+        Document::Experiment(spec) => (spec, None),
+        Document::Campaign(campaign) => (
+            campaign.experiment.clone().unwrap_or_default(),
+            Some(campaign),
+        ),
+    };
     spec.dry_run |= args.dry_run;
     spec.sources
         .extend(args.sources.specs(&spec.provider).map_err(usage)?);
@@ -486,23 +535,28 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
     };
     let provider = target.connect().await.map_err(usage)?;
     let bus = args.common.bus().await.map_err(usage)?;
+    let config = EngineConfig {
+        opt_in_tag: args.opt_in_tag.clone(),
+        safety: args.safety.clone(),
+        webhook_listen: Some(args.webhook_listen),
+        signals_auth: args.signals_auth.auth().map_err(usage)?,
+        poll_interval: args.poll_interval,
+        stop_sources: args.stop_sources.clone(),
+        nats_url: args.common.nats.clone(),
+        target: Some(target),
+        ..EngineConfig::one_process(
+            bus,
+            provider,
+            args.state_dir.clone().unwrap_or_else(default_state_dir),
+        )
+    };
+    if let Some(mut campaign) = campaign {
+        campaign.experiment = Some(spec);
+        return run_campaign(campaign, config, &file, &args).await;
+    }
     let report = execute(
         spec,
-        EngineConfig {
-            opt_in_tag: args.opt_in_tag.clone(),
-            safety: args.safety.clone(),
-            webhook_listen: Some(args.webhook_listen),
-            signals_auth: args.signals_auth.auth().map_err(usage)?,
-            poll_interval: args.poll_interval,
-            stop_sources: args.stop_sources.clone(),
-            nats_url: args.common.nats.clone(),
-            target: Some(target),
-            ..EngineConfig::one_process(
-                bus,
-                provider,
-                args.state_dir.clone().unwrap_or_else(default_state_dir),
-            )
-        },
+        config,
         matches!(args.format, Format::Table).then_some(Stream::Stderr),
     )
     .await?
@@ -510,6 +564,165 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
     print_report(&report, args.format);
     args.report_files.write(&report)?;
     Ok(report.exit_code() as u8)
+}
+
+/// Runs a campaign with all five services in this process until its budget is spent or its duration is
+/// over (or it is interrupted), then prints its rounds and findings.
+async fn run_campaign(
+    campaign: rdfi_proto::v1::CampaignSpec,
+    config: EngineConfig,
+    file: &str,
+    args: &RunArgs,
+) -> Result<u8, Failure> {
+    let state_dir = config.state_dir.clone();
+    let shutdown = shutdown_on_signals();
+    let engine = Engine::start(config, shutdown.clone())
+        .await
+        .map_err(usage)?;
+    let campaigns = engine
+        .campaigns()
+        .cloned()
+        .ok_or_else(|| usage("no planner"))?;
+    let started = campaigns.submit(campaign).map_err(usage)?;
+    let narrate = matches!(args.format, Format::Table);
+    if narrate {
+        errln!(
+            "rdfi: campaign {} ({}) started: {}",
+            started.campaign_id,
+            started.name,
+            started.strategy
+        );
+    }
+    let followed = tokio::select! {
+        followed = rdfi::campaign::follow(&campaigns, &started.campaign_id, narrate) => followed,
+        _ = shutdown.cancelled() => Err(abort("interrupted")),
+    };
+    let stopped = engine.stop().await;
+    let status = match (followed, &stopped) {
+        (Ok(status), _) => status,
+        (Err(failure), Ok(Some(reverted))) => {
+            return Err(abort(format!("{}; {reverted}", failure.message)));
+        }
+        (Err(failure), _) => return Err(failure),
+    };
+    stopped.map_err(abort)?;
+    let mut knowledge = Knowledge::open(&KnowledgeArgs {
+        state_dir: Some(state_dir),
+        knowledge: None,
+    })
+    .await?;
+    let scorecards = knowledge.list_controls(None, None).await?;
+    let mut rounds = Vec::new();
+    let mut findings = Vec::new();
+    for run_id in &status.run_ids {
+        let run = knowledge.get_run(run_id).await?;
+        findings.extend(run.findings.iter().map(FindingReport::of));
+        rounds.push(Report::from_run(&run, &scorecards).with_experiment_file(file));
+    }
+    findings.sort_by(|a, b| b.risk.score.total_cmp(&a.risk.score));
+    let outcome = rdfi::campaign::CampaignOutcome {
+        campaign: rdfi::campaign::CampaignView::of(&status),
+        rounds,
+        findings,
+    };
+    match args.format {
+        Format::Table => outln!("\n{}", outcome.to_table()),
+        Format::Json => outln!(
+            "{}",
+            serde_json::to_string_pretty(&outcome).map_err(|error| usage(error.to_string()))?
+        ),
+    }
+    Ok(outcome.exit_code() as u8)
+}
+
+/// `rdfi plan`: discovers the opted-in resources (read-only) and ranks what would be tested next.
+async fn plan(args: PlanArgs) -> Result<u8, Failure> {
+    let file = args.file.display().to_string();
+    let source =
+        std::fs::read_to_string(&args.file).map_err(|error| usage(format!("{file}: {error}")))?;
+    let mut plannable = match document(&source, &file)? {
+        Document::Experiment(spec) => rdfi::plan::Plannable::of_experiment(&spec),
+        Document::Campaign(spec) => rdfi::plan::Plannable::of_campaign(&spec)?,
+    };
+    if let Some(name) = &args.strategy {
+        plannable.strategy = rdfi_planner::strategy::Strategy::parse(name).ok_or_else(|| {
+            usage(format!(
+                "--strategy {name:?}: expected one of {}",
+                rdfi_planner::strategy::Strategy::ALL
+                    .map(|s| s.name())
+                    .join(", ")
+            ))
+        })?;
+    }
+    if let Some(seed) = args.seed {
+        plannable.seed = seed;
+    }
+    if let Some(picks) = args.picks {
+        plannable.picks = picks;
+    }
+    let mut notes = Vec::new();
+    let beliefs = rdfi::plan::beliefs_from(&args.from, &mut notes).await?;
+    let target = rdfi_provider::settings::ProviderTarget {
+        provider: plannable.experiment.provider.clone(),
+        region: plannable.experiment.region.clone(),
+        endpoints: args.endpoints.clone(),
+    };
+    let provider = target.connect().await.map_err(usage)?;
+    let inventory = rdfi_monitor::discover(
+        provider.as_ref(),
+        &args.opt_in_tag,
+        plannable.experiment.clone(),
+    )
+    .await;
+    if !inventory.error.is_empty() {
+        return Err(usage(format!("discovery failed: {}", inventory.error)));
+    }
+    let explained = rdfi::plan::explain(&plannable, &inventory.resources, &beliefs, notes);
+    match args.format {
+        Format::Table => out!("{}", rdfi::plan::table(&explained, args.explain)),
+        Format::Json if args.explain => outln!(
+            "{}",
+            serde_json::to_string_pretty(&explained).map_err(|error| usage(error.to_string()))?
+        ),
+        Format::Json => {
+            let mut value =
+                serde_json::to_value(&explained).map_err(|error| usage(error.to_string()))?;
+            if let Some(picks) = value.get_mut("picks").and_then(|p| p.as_array_mut()) {
+                for pick in picks {
+                    if let Some(pick) = pick.as_object_mut() {
+                        pick.remove("inputs");
+                        pick.remove("reason");
+                    }
+                }
+            }
+            outln!(
+                "{}",
+                serde_json::to_string_pretty(&value).map_err(|error| usage(error.to_string()))?
+            );
+        }
+    }
+    Ok(0)
+}
+
+// MERGE: rdfi_core::experiment::{Document, parse_document} from the input branch replace these.
+enum Document {
+    Experiment(rdfi_proto::v1::ExperimentSpec),
+    Campaign(rdfi_proto::v1::CampaignSpec),
+}
+
+fn document(source: &str, file: &str) -> Result<Document, Failure> {
+    experiment::parse(source, file)
+        .map(Document::Experiment)
+        .map_err(usage)
+}
+
+fn campaign_of(source: &str, file: &str) -> Result<rdfi_proto::v1::CampaignSpec, Failure> {
+    match document(source, file)? {
+        Document::Campaign(spec) => Ok(spec),
+        Document::Experiment(_) => Err(usage(format!(
+            "{file}: this is a kind: Experiment; `rdfi submit` runs experiments"
+        ))),
+    }
 }
 
 /// Runs one experiment with all five services in this process and returns its report. `narrate` prints the

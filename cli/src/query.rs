@@ -196,6 +196,19 @@ impl Knowledge {
     }
 }
 
+impl Knowledge {
+    /// What campaigns learn from: every control's scorecard and every pair's trials.
+    pub async fn beliefs(&mut self) -> Result<rdfi_planner::strategy::Beliefs, Failure> {
+        let scorecards = self.list_controls(None, None).await?;
+        // MERGE: the estate branch's ListPairTrials.
+        let trials = Vec::new();
+        Ok(rdfi_planner::strategy::Beliefs::from_knowledge(
+            &scorecards,
+            &trials,
+        ))
+    }
+}
+
 /// A time on the command line: RFC 3339 (`2026-12-06T10:00:00Z`, or a date), or a duration ago (`24h`).
 pub fn parse_time(text: &str) -> Result<i64, String> {
     let millis = |time: SystemTime| {

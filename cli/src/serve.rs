@@ -39,6 +39,15 @@ pub struct ServeArgs {
         value_name = "ADDR"
     )]
     pub knowledge_listen: SocketAddr,
+    /// Where a planner served without knowledge reads what campaigns learn from: a knowledge service's gRPC
+    /// URL. With knowledge in the same process, its database is read instead.
+    #[arg(
+        long,
+        env = "RDFI_KNOWLEDGE_URL",
+        default_value = "http://127.0.0.1:50051",
+        value_name = "URL"
+    )]
+    pub knowledge_url: String,
     /// Where the planner serves gRPC.
     #[arg(
         long,
@@ -195,6 +204,7 @@ pub async fn serve(args: ServeArgs, services: BTreeSet<&'static str>) -> Result<
             sources,
             nats_url: args.common.nats.clone(),
             target: Some(target),
+            learn_from: Some(args.knowledge_url),
         },
         shutdown_on_signals(),
     )

@@ -101,7 +101,12 @@ pub enum Reach {
 }
 
 impl Reach {
-    pub const ALL: [Reach; 4] = [Reach::Public, Reach::CrossAccount, Reach::Internal, Reach::Unknown];
+    pub const ALL: [Reach; 4] = [
+        Reach::Public,
+        Reach::CrossAccount,
+        Reach::Internal,
+        Reach::Unknown,
+    ];
 
     /// The words of `ResourceRef.exposure`: "public", "cross-account", "internal", "" (unknown).
     pub fn label(self) -> &'static str {

@@ -293,55 +293,8 @@ impl Monitor {
         Some((resources, earliest))
     }
 
-    /// The opted-in resources matching the experiment's selector, for the resource types of its faults.
     async fn discover(&self, experiment: ExperimentSpec) -> InventoryObserved {
-        let mut inventory = InventoryObserved {
-            experiment: None,
-            resources: Vec::new(),
-            error: String::new(),
-        };
-        if experiment.provider != self.provider.name() {
-            inventory.error = format!(
-                "this monitor observes provider {:?}, the run targets {:?}",
-                self.provider.name(),
-                experiment.provider
-            );
-        } else {
-            let mut resource_types: Vec<&str> = experiment
-                .faults
-                .iter()
-                .filter_map(|selection| catalogue::find(&selection.fault_id))
-                .map(|model| model.resource_type)
-                .collect();
-            resource_types.sort_unstable();
-            resource_types.dedup();
-            for resource_type in resource_types {
-                let discovered = with_retry(&RetryPolicy::default(), "discover", || {
-                    self.provider.discover(resource_type)
-                })
-                .await;
-                match discovered {
-                    Ok(resources) => {
-                        inventory
-                            .resources
-                            .extend(resources.into_iter().filter(|resource| {
-                                targeting::refusal(
-                                    &resource.tags,
-                                    &self.opt_in_tag,
-                                    &experiment.selector_tags,
-                                )
-                                .is_none()
-                            }))
-                    }
-                    Err(error) => {
-                        inventory.error = error.to_string();
-                        break;
-                    }
-                }
-            }
-        }
-        inventory.experiment = Some(experiment);
-        inventory
+        discover(self.provider.as_ref(), &self.opt_in_tag, experiment).await
     }
 
     async fn watch(
@@ -626,4 +579,59 @@ fn from_provider(provider: &str, signal: DetectionSignal) -> Signal {
         observed_at_ms: None,
         correlation_id: String::new(),
     }
+}
+
+/// Read-only: the opted-in resources matching the experiment's selector, for the resource types of its faults.
+pub async fn discover(
+    provider: &dyn Provider,
+    opt_in_tag: &str,
+    experiment: ExperimentSpec,
+) -> InventoryObserved {
+    let mut inventory = InventoryObserved {
+        experiment: None,
+        resources: Vec::new(),
+        error: String::new(),
+    };
+    if experiment.provider != provider.name() {
+        inventory.error = format!(
+            "this monitor observes provider {:?}, the run targets {:?}",
+            provider.name(),
+            experiment.provider
+        );
+    } else {
+        let mut resource_types: Vec<&str> = experiment
+            .faults
+            .iter()
+            .filter_map(|selection| catalogue::find(&selection.fault_id))
+            .map(|model| model.resource_type)
+            .collect();
+        resource_types.sort_unstable();
+        resource_types.dedup();
+        for resource_type in resource_types {
+            let discovered = with_retry(&RetryPolicy::default(), "discover", || {
+                provider.discover(resource_type)
+            })
+            .await;
+            match discovered {
+                Ok(resources) => {
+                    inventory
+                        .resources
+                        .extend(resources.into_iter().filter(|resource| {
+                            targeting::refusal(
+                                &resource.tags,
+                                opt_in_tag,
+                                &experiment.selector_tags,
+                            )
+                            .is_none()
+                        }))
+                }
+                Err(error) => {
+                    inventory.error = error.to_string();
+                    break;
+                }
+            }
+        }
+    }
+    inventory.experiment = Some(experiment);
+    inventory
 }

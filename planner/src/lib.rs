@@ -4,9 +4,18 @@
 //! process) starts a run: `rdfi.v1.run.started`. The monitor answers with the opted-in resources it found
 //! (`rdfi.v1.observation.inventory`, consumed by durable consumer `planner`); the planner then publishes one
 //! `rdfi.v1.fault.planned` per selected (fault, resource) pair and `rdfi.v1.run.planned` with their count.
+//!
+//! A submitted campaign (gRPC `SubmitCampaign`, or [`Campaigns::submit`]) runs in rounds, each a run: its
+//! strategy picks each round's faults from what knowledge has learned ([`Learned`]), and the next round waits
+//! for the previous one's `rdfi.v1.analysis.completed` (durable consumer `planner-campaigns`).
 
+pub mod campaign;
+mod campaigns;
 mod grpc;
 pub mod plan;
+pub mod strategy;
+
+pub use campaigns::{CampaignError, Campaigns, Learned};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,6 +30,8 @@ use rdfi_proto::v1::{ExperimentSpec, RunStarted};
 pub const SOURCE: &str = "planner";
 /// The durable consumer name.
 pub const CONSUMER: &str = "planner";
+/// The durable consumer of the verdicts that close each campaign round.
+pub const CAMPAIGN_CONSUMER: &str = "planner-campaigns";
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlannerError {
@@ -63,6 +74,7 @@ impl PlannerHandle {
                 "",
                 Payload::RunStarted(RunStarted {
                     experiment: Some(experiment),
+                    campaign_id: String::new(),
                 }),
             ))
             .await?;
@@ -74,26 +86,39 @@ pub struct PlannerConfig {
     pub bus: Arc<dyn Bus>,
     /// Where to serve gRPC; not served when `None`.
     pub grpc_listen: Option<SocketAddr>,
+    /// Where campaigns learn from; without it every round plans as if nothing were known.
+    pub learned: Option<Arc<dyn Learned>>,
+    /// Given to share the campaigns with the caller (in one process); a new set otherwise.
+    pub campaigns: Option<Campaigns>,
 }
 
-/// Plans runs until `shutdown`.
+/// Plans runs and campaigns until `shutdown`.
 pub async fn run(config: PlannerConfig, shutdown: CancellationToken) -> Result<(), PlannerError> {
+    let campaigns = config.campaigns.clone().unwrap_or_else(|| {
+        Campaigns::new(config.bus.clone(), config.learned.clone(), shutdown.clone())
+    });
     let grpc = GrpcServer::spawn(
         config.grpc_listen,
         grpc::SERVICE_NAME,
-        grpc::routes(PlannerHandle::new(config.bus.clone())),
+        grpc::routes(PlannerHandle::new(config.bus.clone()), campaigns.clone()),
         shutdown.clone(),
     );
     let bus = config.bus.clone();
-    let consumed = worker::consume(
-        config.bus,
+    let planning = campaigns.clone();
+    let plans = worker::consume(
+        config.bus.clone(),
         ConsumerConfig::new(CONSUMER, &[subjects::OBSERVATION_INVENTORY]),
         shutdown.clone(),
-        |event| {
+        move |event| {
             let bus = bus.clone();
+            let campaigns = planning.clone();
             async move {
                 if let Some(Payload::InventoryObserved(inventory)) = &event.payload {
-                    for planned in plan::plan(&event.run_id, inventory) {
+                    let planned = match campaigns.plan_round(&event, inventory).await {
+                        Some(round) => round,
+                        None => plan::plan(&event.run_id, inventory),
+                    };
+                    for planned in planned {
                         bus.publish(&planned).await?;
                     }
                     tracing::info!(resources = inventory.resources.len(), "run planned");
@@ -101,8 +126,30 @@ pub async fn run(config: PlannerConfig, shutdown: CancellationToken) -> Result<(
                 Ok(())
             }
         },
-    )
-    .await;
+    );
+    let rounds = worker::consume(
+        config.bus,
+        ConsumerConfig::new(
+            CAMPAIGN_CONSUMER,
+            &[subjects::ANALYSIS_VERDICT, subjects::ANALYSIS_COMPLETED],
+        ),
+        shutdown.clone(),
+        move |event| {
+            let campaigns = campaigns.clone();
+            async move {
+                match &event.payload {
+                    Some(Payload::VerdictReached(verdict)) => {
+                        campaigns.verdict(&event.run_id, verdict.verdict())
+                    }
+                    Some(Payload::AnalysisCompleted(_)) => campaigns.completed(&event.run_id),
+                    _ => {}
+                }
+                Ok(())
+            }
+        },
+    );
+    let (plans, rounds) = tokio::join!(plans, rounds);
     grpc.stop(&shutdown).await?;
-    Ok(consumed?)
+    plans?;
+    Ok(rounds?)
 }

@@ -1,20 +1,34 @@
 //! Pure planning: from a run's experiment and its observed inventory to the events that plan its faults.
 
+use std::collections::{HashMap, HashSet};
+
+use rdfi_core::catalogue::FaultModel;
 use rdfi_core::{catalogue, events};
 use rdfi_proto::v1::event::Payload;
-use rdfi_proto::v1::{Event, FaultPlanned, InventoryObserved, ResourceRef, RunPlanned};
+use rdfi_proto::v1::{
+    Event, ExperimentSpec, FaultPlanned, Hypothesis, InventoryObserved, PreviousTrial, ResourceRef,
+    RunPlanned,
+};
 
 use crate::SOURCE;
+use crate::strategy::{self, Beliefs, Candidate, LastTrial, Picks, Request};
 
-/// The fault.planned events for each selected (fault, resource) pair, then the run.planned event. Targets are
-/// taken in a stable order (by resource id), at most `maxTargets` per fault.
+/// The fault.planned events for each selected (fault, resource) pair, then the run.planned event. Each fault
+/// gets up to `maxTargets` resources of its type, never a resource another fault of the run has: the faults
+/// are matched to the resources so that as many as possible get one (each fault's targets taken in a stable
+/// order, by resource id), and what could not be planned is noted.
 pub fn plan(run_id: &str, inventory: &InventoryObserved) -> Vec<Event> {
     let experiment = inventory.experiment.clone().unwrap_or_default();
-    let mut planned = Vec::new();
     let mut notes = Vec::new();
     if !inventory.error.is_empty() {
         notes.push(format!("discovery failed: {}", inventory.error));
     }
+    let mut resources: Vec<&ResourceRef> = inventory.resources.iter().collect();
+    resources.sort_by(|a, b| a.id.cmp(&b.id));
+    resources.dedup_by(|a, b| a.id == b.id);
+    // One slot per wanted target of each selection; each slot's eligible resources, in id order.
+    let mut slots: Vec<(usize, Vec<usize>)> = Vec::new();
+    let mut models = Vec::new();
     for selection in &experiment.faults {
         let Some(model) = catalogue::find(&selection.fault_id) else {
             notes.push(format!(
@@ -23,43 +37,198 @@ pub fn plan(run_id: &str, inventory: &InventoryObserved) -> Vec<Event> {
             ));
             continue;
         };
-        let mut candidates: Vec<&ResourceRef> = inventory
-            .resources
-            .iter()
-            .filter(|resource| resource.resource_type == model.resource_type)
+        let eligible: Vec<usize> = (0..resources.len())
+            .filter(|&r| resources[r].resource_type == model.resource_type)
             .collect();
-        candidates.sort_by(|a, b| a.id.cmp(&b.id));
-        candidates.dedup_by(|a, b| a.id == b.id);
+        for _ in 0..selection.max_targets {
+            slots.push((models.len(), eligible.clone()));
+        }
+        models.push((model, selection, eligible.len()));
+    }
+    let matched = matching(&slots, resources.len());
+    let mut planned = Vec::new();
+    for (index, (model, selection, eligible)) in models.iter().enumerate() {
+        let mut targets: Vec<usize> = slots
+            .iter()
+            .zip(&matched)
+            .filter(|((owner, _), _)| *owner == index)
+            .filter_map(|(_, resource)| *resource)
+            .collect();
+        targets.sort_unstable();
         let wanted = selection.max_targets as usize;
-        if candidates.len() < wanted && inventory.error.is_empty() {
+        if targets.len() < wanted && inventory.error.is_empty() {
+            let why = if *eligible > targets.len() {
+                format!(
+                    "{eligible} opted-in {} matched the selector; the others carry another fault of this run",
+                    model.resource_type
+                )
+            } else {
+                format!(
+                    "no more opted-in {} matched the selector",
+                    model.resource_type
+                )
+            };
             notes.push(format!(
-                "{}: {} of {wanted} targets; no more opted-in {} matched the selector",
+                "{}: {} of {wanted} targets; {why}",
                 model.id,
-                candidates.len(),
-                model.resource_type
+                targets.len()
             ));
         }
-        for resource in candidates.into_iter().take(wanted) {
-            let fault_instance_id = events::fault_instance_id(run_id, model.id, &resource.id);
-            planned.push(events::event(
-                SOURCE,
+        for resource in targets {
+            planned.push(planned_event(
                 run_id,
-                &fault_instance_id,
-                "",
-                Payload::FaultPlanned(FaultPlanned {
-                    fault_id: model.id.to_owned(),
-                    resource: Some(resource.clone()),
-                    hypothesis: selection
-                        .hypothesis
-                        .clone()
-                        .or_else(|| experiment.hypothesis.clone()),
-                    exposure_window_ms: experiment.exposure_window_ms,
-                    dry_run: experiment.dry_run,
-                    allow_destructive: experiment.allow_destructive,
-                }),
+                model,
+                resources[resource],
+                &experiment,
+                selection.hypothesis.clone(),
+                Placement::default(),
             ));
         }
     }
+    finish(run_id, planned, notes)
+}
+
+/// The (fault, resource) pairs an experiment's faults may be aimed at in an inventory: each listed fault on
+/// each discovered resource of its type (a resource listed twice counts once).
+pub fn candidates<'a>(
+    experiment: &ExperimentSpec,
+    resources: &'a [ResourceRef],
+) -> (Vec<Candidate<'a>>, Vec<String>) {
+    let mut notes = Vec::new();
+    let mut by_type: HashMap<&str, Vec<&'a ResourceRef>> = HashMap::new();
+    let mut seen = HashSet::new();
+    for resource in resources {
+        if seen.insert(resource.id.as_str()) {
+            by_type
+                .entry(resource.resource_type.as_str())
+                .or_default()
+                .push(resource);
+        }
+    }
+    let mut candidates = Vec::new();
+    let mut faults = HashSet::new();
+    for selection in &experiment.faults {
+        let Some(fault) = catalogue::find(&selection.fault_id) else {
+            notes.push(format!(
+                "{}: not in this planner's catalogue",
+                selection.fault_id
+            ));
+            continue;
+        };
+        if !faults.insert(fault.id) {
+            continue;
+        }
+        for &resource in by_type
+            .get(fault.resource_type)
+            .map_or(&[][..], Vec::as_slice)
+        {
+            candidates.push(Candidate { fault, resource });
+        }
+    }
+    (candidates, notes)
+}
+
+/// A campaign's round: the strategy's picks among the candidates, as fault.planned events (each carrying the
+/// pick's reason and what knowledge remembered of the pair), then run.planned with notes on what was left out.
+pub fn round<'a>(
+    run_id: &str,
+    inventory: &'a InventoryObserved,
+    campaign_id: &str,
+    beliefs: &Beliefs,
+    request: &Request,
+    mut notes: Vec<String>,
+) -> (Vec<Event>, Picks<'a>) {
+    let experiment = inventory.experiment.clone().unwrap_or_default();
+    if !inventory.error.is_empty() {
+        notes.push(format!("discovery failed: {}", inventory.error));
+    }
+    let (candidates, unknown) = candidates(&experiment, &inventory.resources);
+    notes.extend(unknown);
+    let picks = strategy::pick(&candidates, beliefs, request);
+    if picks.cooling_down > 0 {
+        notes.push(format!(
+            "{} candidates missed within their cool-down were left out",
+            picks.cooling_down
+        ));
+    }
+    if picks.busy > 0 {
+        notes.push(format!(
+            "{} candidates on resources with an active fault were left out",
+            picks.busy
+        ));
+    }
+    if !picks.techniques.is_empty() {
+        let covered = picks.techniques.iter().filter(|t| t.1).count();
+        notes.push(format!(
+            "ATT&CK techniques tested: {covered} of {}",
+            picks.techniques.len()
+        ));
+    }
+    let planned = picks
+        .picks
+        .iter()
+        .map(|pick| {
+            let hypothesis = experiment
+                .faults
+                .iter()
+                .find(|s| s.fault_id == pick.candidate.fault.id)
+                .and_then(|s| s.hypothesis.clone());
+            planned_event(
+                run_id,
+                pick.candidate.fault,
+                pick.candidate.resource,
+                &experiment,
+                hypothesis,
+                Placement {
+                    previous: pick.previous.as_ref().map(LastTrial::previous),
+                    campaign_id: campaign_id.to_owned(),
+                    pick_reason: format!("{}: {}", request.strategy.name(), pick.reason),
+                },
+            )
+        })
+        .collect();
+    (finish(run_id, planned, notes), picks)
+}
+
+/// Where a planned fault came from, beyond its experiment.
+#[derive(Default)]
+pub struct Placement {
+    pub previous: Option<PreviousTrial>,
+    pub campaign_id: String,
+    pub pick_reason: String,
+}
+
+/// One fault.planned event.
+pub fn planned_event(
+    run_id: &str,
+    model: &FaultModel,
+    resource: &ResourceRef,
+    experiment: &ExperimentSpec,
+    hypothesis: Option<Hypothesis>,
+    placement: Placement,
+) -> Event {
+    let fault_instance_id = events::fault_instance_id(run_id, model.id, &resource.id);
+    events::event(
+        SOURCE,
+        run_id,
+        &fault_instance_id,
+        "",
+        Payload::FaultPlanned(FaultPlanned {
+            fault_id: model.id.to_owned(),
+            resource: Some(resource.clone()),
+            hypothesis: hypothesis.or_else(|| experiment.hypothesis.clone()),
+            exposure_window_ms: experiment.exposure_window_ms,
+            dry_run: experiment.dry_run,
+            allow_destructive: experiment.allow_destructive,
+            previous: placement.previous,
+            campaign_id: placement.campaign_id,
+            pick_reason: placement.pick_reason,
+        }),
+    )
+}
+
+/// The planned events followed by run.planned with their count and the notes.
+pub fn finish(run_id: &str, mut planned: Vec<Event>, notes: Vec<String>) -> Vec<Event> {
     let count = planned.len() as u32;
     planned.push(events::event(
         SOURCE,
@@ -72,6 +241,46 @@ pub fn plan(run_id: &str, inventory: &InventoryObserved) -> Vec<Event> {
         }),
     ));
     planned
+}
+
+/// A maximum matching of slots to resources (each resource to one slot at most), preferring for each slot
+/// its eligible resources in the order given: augmenting paths, slot by slot (Kuhn).
+fn matching(slots: &[(usize, Vec<usize>)], resources: usize) -> Vec<Option<usize>> {
+    let mut owner: Vec<Option<usize>> = vec![None; resources];
+    for slot in 0..slots.len() {
+        let mut visited = vec![false; resources];
+        augment(slot, slots, &mut owner, &mut visited);
+    }
+    let mut matched = vec![None; slots.len()];
+    for (resource, slot) in owner.iter().enumerate() {
+        if let Some(slot) = slot {
+            matched[*slot] = Some(resource);
+        }
+    }
+    matched
+}
+
+fn augment(
+    slot: usize,
+    slots: &[(usize, Vec<usize>)],
+    owner: &mut [Option<usize>],
+    visited: &mut [bool],
+) -> bool {
+    for &resource in &slots[slot].1 {
+        if visited[resource] {
+            continue;
+        }
+        visited[resource] = true;
+        let free = match owner[resource] {
+            None => true,
+            Some(other) => augment(other, slots, owner, visited),
+        };
+        if free {
+            owner[resource] = Some(slot);
+            return true;
+        }
+    }
+    false
 }
 
 #[cfg(test)]

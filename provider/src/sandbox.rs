@@ -189,6 +189,7 @@ impl SandboxAccount {
         tags: BTreeMap<String, String>,
     ) -> Self {
         let resource = ResourceRef {
+            exposure: String::new(),
             provider: "sandbox".to_owned(),
             resource_type: resource_type.to_owned(),
             id: resource_id(resource_type, name),

@@ -61,6 +61,7 @@ pub(crate) async fn discover(
                 continue;
             }
             trails.push(ResourceRef {
+                exposure: String::new(),
                 provider: "aws".to_owned(),
                 resource_type: TRAIL.to_owned(),
                 id: arn.to_owned(),

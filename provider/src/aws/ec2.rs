@@ -168,6 +168,7 @@ fn ec2_ref(
     tags: &[Tag],
 ) -> ResourceRef {
     ResourceRef {
+        exposure: String::new(),
         provider: "aws".to_owned(),
         resource_type: resource_type.to_owned(),
         id: arn,

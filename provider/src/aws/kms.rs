@@ -57,6 +57,7 @@ pub(crate) async fn discover(
             }
             let arn = metadata.arn().or(entry.key_arn()).unwrap_or(key_id);
             keys.push(ResourceRef {
+                exposure: String::new(),
                 provider: "aws".to_owned(),
                 resource_type: KEY.to_owned(),
                 id: arn.to_owned(),

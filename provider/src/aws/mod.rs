@@ -38,6 +38,7 @@ pub fn bucket_ref(
     tags: BTreeMap<String, String>,
 ) -> ResourceRef {
     ResourceRef {
+        exposure: String::new(),
         provider: provider.to_owned(),
         resource_type: BUCKET.to_owned(),
         id: format!("arn:aws:s3:::{name}"),
@@ -55,6 +56,7 @@ pub fn user_ref(
     tags: BTreeMap<String, String>,
 ) -> ResourceRef {
     ResourceRef {
+        exposure: String::new(),
         provider: provider.to_owned(),
         resource_type: USER.to_owned(),
         id: arn.to_owned(),

@@ -27,6 +27,7 @@ pub fn bucket_ref(
     labels: BTreeMap<String, String>,
 ) -> ResourceRef {
     ResourceRef {
+        exposure: String::new(),
         provider: provider.to_owned(),
         resource_type: BUCKET.to_owned(),
         id: bucket_resource_name(name),

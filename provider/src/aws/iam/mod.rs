@@ -103,6 +103,7 @@ async fn discover_roles(clients: &AwsClients) -> Result<Vec<ResourceRef>> {
         for role in page.roles() {
             let tags = role_tags(clients, role.role_name()).await?;
             roles.push(ResourceRef {
+                exposure: String::new(),
                 provider: "aws".to_owned(),
                 resource_type: ROLE.to_owned(),
                 id: role.arn().to_owned(),
