@@ -15,8 +15,8 @@ use crate::strategy::{self, Beliefs, Candidate, LastTrial, Picks, Request};
 
 /// The fault.planned events for each selected (fault, resource) pair, then the run.planned event. Each fault
 /// gets up to `maxTargets` resources of its type, never a resource another fault of the run has: the faults
-/// are matched to the resources so that as many as possible get one (each fault's targets taken in a stable
-/// order, by resource id), and what could not be planned is noted.
+/// of a type take turns, every fault its first target before any its second, each taking the next free
+/// resource in a stable order (by id); what could not be planned is noted.
 pub fn plan(run_id: &str, inventory: &InventoryObserved) -> Vec<Event> {
     let experiment = inventory.experiment.clone().unwrap_or_default();
     let mut notes = Vec::new();
@@ -26,41 +26,53 @@ pub fn plan(run_id: &str, inventory: &InventoryObserved) -> Vec<Event> {
     let mut resources: Vec<&ResourceRef> = inventory.resources.iter().collect();
     resources.sort_by(|a, b| a.id.cmp(&b.id));
     resources.dedup_by(|a, b| a.id == b.id);
-    // One slot per wanted target of each selection; each slot's eligible resources, in id order.
-    let mut slots: Vec<(usize, Vec<usize>)> = Vec::new();
-    let mut models = Vec::new();
+    let mut selected = Vec::new();
     for selection in &experiment.faults {
-        let Some(model) = catalogue::find(&selection.fault_id) else {
-            notes.push(format!(
+        match catalogue::find(&selection.fault_id) {
+            Some(model) => selected.push((model, selection)),
+            None => notes.push(format!(
                 "{}: not in this planner's catalogue",
                 selection.fault_id
-            ));
-            continue;
-        };
-        let eligible: Vec<usize> = (0..resources.len())
-            .filter(|&r| resources[r].resource_type == model.resource_type)
-            .collect();
-        for _ in 0..selection.max_targets {
-            slots.push((models.len(), eligible.clone()));
+            )),
         }
-        models.push((model, selection, eligible.len()));
     }
-    let matched = matching(&slots, resources.len());
+    // Each selection's targets, taken in turns from the free resources of its type.
+    let mut targets: Vec<Vec<&ResourceRef>> = vec![Vec::new(); selected.len()];
+    let mut free: HashMap<&str, std::collections::VecDeque<&ResourceRef>> = HashMap::new();
+    for resource in &resources {
+        free.entry(resource.resource_type.as_str())
+            .or_default()
+            .push_back(resource);
+    }
+    let eligible: Vec<usize> = selected
+        .iter()
+        .map(|(model, _)| free.get(model.resource_type).map_or(0, |queue| queue.len()))
+        .collect();
+    let most = selected
+        .iter()
+        .map(|(_, selection)| selection.max_targets)
+        .max()
+        .unwrap_or(0);
+    for turn in 0..most {
+        for (index, (model, selection)) in selected.iter().enumerate() {
+            if selection.max_targets > turn
+                && let Some(resource) = free
+                    .get_mut(model.resource_type)
+                    .and_then(|queue| queue.pop_front())
+            {
+                targets[index].push(resource);
+            }
+        }
+    }
     let mut planned = Vec::new();
-    for (index, (model, selection, eligible)) in models.iter().enumerate() {
-        let mut targets: Vec<usize> = slots
-            .iter()
-            .zip(&matched)
-            .filter(|((owner, _), _)| *owner == index)
-            .filter_map(|(_, resource)| *resource)
-            .collect();
-        targets.sort_unstable();
+    for (index, (model, selection)) in selected.iter().enumerate() {
         let wanted = selection.max_targets as usize;
-        if targets.len() < wanted && inventory.error.is_empty() {
-            let why = if *eligible > targets.len() {
+        let got = targets[index].len();
+        if got < wanted && inventory.error.is_empty() {
+            let why = if eligible[index] > got {
                 format!(
-                    "{eligible} opted-in {} matched the selector; the others carry another fault of this run",
-                    model.resource_type
+                    "{} opted-in {} matched the selector; the others carry another fault of this run",
+                    eligible[index], model.resource_type
                 )
             } else {
                 format!(
@@ -68,17 +80,13 @@ pub fn plan(run_id: &str, inventory: &InventoryObserved) -> Vec<Event> {
                     model.resource_type
                 )
             };
-            notes.push(format!(
-                "{}: {} of {wanted} targets; {why}",
-                model.id,
-                targets.len()
-            ));
+            notes.push(format!("{}: {got} of {wanted} targets; {why}", model.id));
         }
-        for resource in targets {
+        for resource in &targets[index] {
             planned.push(planned_event(
                 run_id,
                 model,
-                resources[resource],
+                resource,
                 &experiment,
                 selection.hypothesis.clone(),
                 Placement::default(),
@@ -243,46 +251,6 @@ pub fn finish(run_id: &str, mut planned: Vec<Event>, notes: Vec<String>) -> Vec<
     planned
 }
 
-/// A maximum matching of slots to resources (each resource to one slot at most), preferring for each slot
-/// its eligible resources in the order given: augmenting paths, slot by slot (Kuhn).
-fn matching(slots: &[(usize, Vec<usize>)], resources: usize) -> Vec<Option<usize>> {
-    let mut owner: Vec<Option<usize>> = vec![None; resources];
-    for slot in 0..slots.len() {
-        let mut visited = vec![false; resources];
-        augment(slot, slots, &mut owner, &mut visited);
-    }
-    let mut matched = vec![None; slots.len()];
-    for (resource, slot) in owner.iter().enumerate() {
-        if let Some(slot) = slot {
-            matched[*slot] = Some(resource);
-        }
-    }
-    matched
-}
-
-fn augment(
-    slot: usize,
-    slots: &[(usize, Vec<usize>)],
-    owner: &mut [Option<usize>],
-    visited: &mut [bool],
-) -> bool {
-    for &resource in &slots[slot].1 {
-        if visited[resource] {
-            continue;
-        }
-        visited[resource] = true;
-        let free = match owner[resource] {
-            None => true,
-            Some(other) => augment(other, slots, owner, visited),
-        };
-        if free {
-            owner[resource] = Some(slot);
-            return true;
-        }
-    }
-    false
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,6 +324,101 @@ mod tests {
         let first: Vec<_> = plan("run", &inventory).into_iter().map(|e| e.id).collect();
         let second: Vec<_> = plan("run", &inventory).into_iter().map(|e| e.id).collect();
         assert_eq!(first, second);
+    }
+
+    fn experiment(faults: &[(&str, u32)], resources: Vec<ResourceRef>) -> InventoryObserved {
+        InventoryObserved {
+            experiment: Some(ExperimentSpec {
+                faults: faults
+                    .iter()
+                    .map(|(fault_id, max_targets)| FaultSelection {
+                        fault_id: (*fault_id).into(),
+                        max_targets: *max_targets,
+                        hypothesis: None,
+                    })
+                    .collect(),
+                exposure_window_ms: 1_000,
+                ..Default::default()
+            }),
+            resources,
+            error: String::new(),
+        }
+    }
+
+    fn notes(events: &[Event]) -> Vec<String> {
+        match &events.last().unwrap().payload {
+            Some(Payload::RunPlanned(run)) => run.notes.clone(),
+            other => panic!("last event is {other:?}"),
+        }
+    }
+
+    #[test]
+    fn faults_are_spread_one_per_resource_and_the_rest_noted() {
+        let buckets = ["a", "b", "c"]
+            .map(|id| resource("aws.s3.bucket", id))
+            .to_vec();
+        let faults: Vec<(&str, u32)> = rdfi_core::catalogue::all()
+            .filter(|f| f.resource_type == "aws.s3.bucket")
+            .take(5)
+            .map(|f| (f.id, 1))
+            .collect();
+        let events = plan("run", &experiment(&faults, buckets));
+        let mut targets = planned_resources(&events);
+        assert_eq!(targets.len(), 3);
+        targets.sort();
+        assert_eq!(targets, ["a", "b", "c"]);
+        let notes = notes(&events);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(
+            notes[0].contains("the others carry another fault of this run"),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn every_fault_gets_its_first_target_before_any_its_second() {
+        let buckets = ["a", "b", "c", "d"]
+            .map(|id| resource("aws.s3.bucket", id))
+            .to_vec();
+        let first = "aws.s3.bucket-public-acl";
+        let second = "aws.s3.bucket-policy-public";
+        let events = plan("run", &experiment(&[(first, 3), (second, 2)], buckets));
+        // Turns: first a, second b, first c, second d; the first's third finds none free.
+        let planned: Vec<(String, String)> = events
+            .iter()
+            .filter_map(|event| match &event.payload {
+                Some(Payload::FaultPlanned(p)) => {
+                    Some((p.fault_id.clone(), p.resource.clone().unwrap().id))
+                }
+                _ => None,
+            })
+            .collect();
+        let pairs: Vec<(&str, &str)> = planned
+            .iter()
+            .map(|(f, r)| (f.as_str(), r.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [(first, "a"), (first, "c"), (second, "b"), (second, "d")]
+        );
+        assert!(notes(&events)[0].starts_with(&format!("{first}: 2 of 3 targets")));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_two_faults_on_one_resource(buckets in 0usize..6, users in 0usize..4, wanted in proptest::collection::vec(1u32..4, 1..6)) {
+            let mut resources: Vec<ResourceRef> = (0..buckets).map(|i| resource("aws.s3.bucket", &format!("b{i}"))).collect();
+            resources.extend((0..users).map(|i| resource("aws.iam.user", &format!("u{i}"))));
+            let bucket_faults: Vec<&str> = rdfi_core::catalogue::all().filter(|f| f.resource_type == "aws.s3.bucket").map(|f| f.id).collect();
+            let faults: Vec<(&str, u32)> = wanted.iter().enumerate().map(|(i, n)| (bucket_faults[i % bucket_faults.len()], *n)).collect();
+            let events = plan("run", &experiment(&faults, resources));
+            let targets = planned_resources(&events);
+            let distinct: std::collections::HashSet<_> = targets.iter().collect();
+            proptest::prop_assert_eq!(distinct.len(), targets.len());
+            // Every bucket fault may take any bucket: as many are planned as buckets and slots allow.
+            let slots: u32 = faults.iter().map(|f| f.1).sum();
+            proptest::prop_assert_eq!(targets.len(), buckets.min(slots as usize));
+        }
     }
 
     #[test]

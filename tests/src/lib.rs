@@ -391,3 +391,15 @@ hypothesis:
         region = aws::REGION
     )
 }
+
+/// The process's peak resident memory (VmHWM), in KiB, for the load binaries.
+pub fn peak_memory_kib() -> Option<u64> {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()?
+        .lines()
+        .find(|line| line.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}

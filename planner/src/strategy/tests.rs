@@ -375,3 +375,61 @@ fn thompson_sampling_converges_on_the_failing_control() {
         "the failing control's fault got {on_failing} of the last 100 picks: {late_picks:?}"
     );
 }
+
+#[test]
+fn the_worked_examples_of_docs_risk_md() {
+    let busy = HashSet::new();
+    let score = |fault: &str, resource: &ResourceRef, beliefs: &Beliefs| {
+        let fault = catalogue::find(fault).unwrap();
+        let candidates = [Candidate { fault, resource }];
+        let picks = pick(
+            &candidates,
+            beliefs,
+            &request(Strategy::RiskRanked, 1, &busy),
+        );
+        (picks.picks[0].score * 10.0).round() / 10.0
+    };
+    // 1. Nothing known, a critical public bucket.
+    assert_eq!(
+        score(
+            PUBLIC_ACL,
+            &bucket("c", "critical", "public"),
+            &Beliefs::default()
+        ),
+        59.2
+    );
+    // 2. One catch on a, one miss on b, by the same detector.
+    let mut untagged = bucket("a", "", "");
+    untagged.tags.clear();
+    let before = score(PUBLIC_ACL, &untagged, &Beliefs::default());
+    assert_eq!(before, 17.7);
+    let mut beliefs = Beliefs::default();
+    beliefs.control(PUBLIC_ACL, "detector", 1, 1);
+    beliefs.pair(
+        PUBLIC_ACL,
+        "a",
+        trial(Verdict::Detected, 1, 0, SystemTime::UNIX_EPOCH),
+    );
+    beliefs.pair(
+        PUBLIC_ACL,
+        "b",
+        trial(Verdict::Missed, 0, 1, SystemTime::UNIX_EPOCH),
+    );
+    let b = ResourceRef {
+        id: "b".into(),
+        ..untagged.clone()
+    };
+    assert_eq!(score(PUBLIC_ACL, &b, &beliefs), 18.0);
+    assert_eq!(score(PUBLIC_ACL, &untagged, &beliefs), 13.5);
+    // 3. A detector that caught 40 of 40, on a user it never saw.
+    let admin = "aws.iam.user-admin-policy-attached";
+    let mut beliefs = Beliefs::default();
+    beliefs.control(admin, "detector", 40, 0);
+    let user = ResourceRef {
+        resource_type: "aws.iam.user".into(),
+        id: "u".into(),
+        exposure: "internal".into(),
+        ..Default::default()
+    };
+    assert_eq!(score(admin, &user, &beliefs), 4.3);
+}
