@@ -9,7 +9,7 @@ use rdfi_knowledge::Store;
 use rdfi_knowledge::store::FindingFilter;
 use rdfi_proto::v1::knowledge_service_client::KnowledgeServiceClient;
 use rdfi_proto::v1::{
-    ControlScorecard, Finding, GetAssetHistoryRequest, GetAssetHistoryResponse, GetRunRequest,
+    ControlScorecard, Finding, GetAssetHistoryRequest, GetAssetHistoryResponse, GetRunRequest, ListPairTrialsRequest,
     GetRunResponse, ListControlsRequest, ListFindingsRequest, ListRunsRequest, RunSummary,
 };
 use rdfi_proto::{timestamp_from_millis, unix_millis};
@@ -200,8 +200,17 @@ impl Knowledge {
     /// What campaigns learn from: every control's scorecard and every pair's trials.
     pub async fn beliefs(&mut self) -> Result<rdfi_planner::strategy::Beliefs, Failure> {
         let scorecards = self.list_controls(None, None).await?;
-        // MERGE: the estate branch's ListPairTrials.
-        let trials = Vec::new();
+        let trials = match self {
+            Knowledge::Local(store) => store.pair_trials().await.map_err(local)?,
+            Knowledge::Remote(client) => {
+                client
+                    .list_pair_trials(ListPairTrialsRequest {})
+                    .await
+                    .map_err(remote)?
+                    .into_inner()
+                    .trials
+            }
+        };
         Ok(rdfi_planner::strategy::Beliefs::from_knowledge(
             &scorecards,
             &trials,

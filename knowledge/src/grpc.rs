@@ -6,7 +6,7 @@ use rdfi_proto::v1::knowledge_service_server::{KnowledgeService, KnowledgeServic
 use rdfi_proto::v1::{
     GetAssetHistoryRequest, GetAssetHistoryResponse, GetRunRequest, GetRunResponse,
     ListControlsRequest, ListControlsResponse, ListFindingsRequest, ListFindingsResponse,
-    ListRunsRequest, ListRunsResponse,
+    ListPairTrialsRequest, ListPairTrialsResponse, ListRunsRequest, ListRunsResponse,
 };
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
@@ -144,6 +144,19 @@ impl KnowledgeService for Service {
             .map_err(status)?
             .map(Response::new)
             .ok_or_else(|| Status::not_found(format!("rdfi never planned a fault on {resource}")))
+    }
+    async fn list_pair_trials(
+        &self,
+        request: Request<ListPairTrialsRequest>,
+    ) -> Result<Response<ListPairTrialsResponse>, Status> {
+        let span = span("ListPairTrials", &request);
+        let trials = self
+            .store
+            .pair_trials()
+            .instrument(span)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(ListPairTrialsResponse { trials }))
     }
 }
 

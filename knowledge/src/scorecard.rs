@@ -21,7 +21,7 @@ use rdfi_core::risk::{self, Criticality, Exposure};
 use rdfi_proto::unix_millis;
 use rdfi_proto::v1::{
     ControlKind, ControlScorecard, Efficacy, ExpectationOutcome, ExposureOutcome, FaultRecord,
-    Latency, Risk, ScorecardPoint,
+    Latency, PairTrial, ResourceRef, Risk, ScorecardPoint, Verdict,
 };
 
 /// One control put to the test by one fault.
@@ -321,3 +321,60 @@ pub fn scorecards(recorded: &[RecordedTrial]) -> Vec<ControlScorecard> {
 
 #[cfg(test)]
 mod tests;
+
+/// One judged fault, as pair trials are made of.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JudgedFault {
+    pub run_id: String,
+    pub fault_id: String,
+    pub resource: ResourceRef,
+    pub verdict: Verdict,
+    /// When it was judged (milliseconds since the Unix epoch).
+    pub at_ms: i64,
+    /// The controls that answered in time.
+    pub answered: Vec<String>,
+}
+
+/// Each (fault, resource) pair's catches and misses and its last trial, ordered by fault then resource.
+/// Only catches (prevented, detected, corrected) and misses count: an inconclusive fault tested nobody. The
+/// last trial is the latest judged; of two judged at once, the one later in `judged`.
+pub fn pair_trials(judged: &[JudgedFault]) -> Vec<PairTrial> {
+    let mut pairs: BTreeMap<(&str, &str), (PairTrial, i64)> = BTreeMap::new();
+    for fault in judged {
+        let caught = match fault.verdict {
+            Verdict::Prevented | Verdict::Detected | Verdict::Corrected => true,
+            Verdict::Missed => false,
+            Verdict::Unspecified | Verdict::Inconclusive => continue,
+        };
+        let (pair, last_ms) = pairs
+            .entry((fault.fault_id.as_str(), fault.resource.id.as_str()))
+            .or_insert_with(|| {
+                (
+                    PairTrial {
+                        fault_id: fault.fault_id.clone(),
+                        resource_id: fault.resource.id.clone(),
+                        resource_type: fault.resource.resource_type.clone(),
+                        ..PairTrial::default()
+                    },
+                    i64::MIN,
+                )
+            });
+        if caught {
+            pair.caught += 1;
+        } else {
+            pair.missed += 1;
+        }
+        if fault.at_ms >= *last_ms {
+            *last_ms = fault.at_ms;
+            pair.last_run_id = fault.run_id.clone();
+            pair.last_verdict = fault.verdict as i32;
+            pair.last_at = Some(rdfi_proto::timestamp_from_millis(fault.at_ms));
+            pair.last_controls = if caught {
+                fault.answered.clone()
+            } else {
+                Vec::new()
+            };
+        }
+    }
+    pairs.into_values().map(|(pair, _)| pair).collect()
+}

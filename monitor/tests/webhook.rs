@@ -132,6 +132,7 @@ fn resource(resource_type: &str, id: &str, name: &str) -> ResourceRef {
         name: name.to_owned(),
         region: "us-east-1".to_owned(),
         tags: Default::default(),
+        exposure: String::new(),
     }
 }
 

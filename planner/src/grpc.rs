@@ -71,7 +71,7 @@ impl PlannerService for Service {
         telemetry::set_parent_from_grpc(&span, request.metadata());
         let request = request.into_inner();
         let mut spec: CampaignSpec =
-            parsed(request.campaign_yaml, |yaml| parse_campaign(yaml)).await?;
+            parsed(request.campaign_yaml, parse_campaign).await?;
         if let Some(experiment) = spec.experiment.as_mut() {
             experiment.dry_run |= request.dry_run;
         }

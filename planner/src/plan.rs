@@ -422,6 +422,61 @@ mod tests {
     }
 
     #[test]
+    fn a_round_carries_each_picks_reason_and_what_knowledge_remembered() {
+        use crate::strategy::{LastTrial, PairRecord, Strategy};
+        use rdfi_proto::v1::Verdict;
+        use std::collections::HashSet;
+        use std::time::{Duration, SystemTime};
+        let inventory = experiment(
+            &[("aws.s3.bucket-public-acl", 1)],
+            vec![resource("aws.s3.bucket", "a"), resource("aws.s3.bucket", "b")],
+        );
+        let mut beliefs = Beliefs::default();
+        beliefs.pair(
+            "aws.s3.bucket-public-acl",
+            "b",
+            PairRecord {
+                caught: 1,
+                missed: 0,
+                last: Some(LastTrial {
+                    run_id: "r0".into(),
+                    verdict: Verdict::Detected,
+                    at: SystemTime::UNIX_EPOCH,
+                    controls: vec!["prowler".into()],
+                }),
+            },
+        );
+        let busy = HashSet::new();
+        let request = Request {
+            strategy: Strategy::Coverage,
+            seed: 1,
+            picks: 2,
+            now: SystemTime::UNIX_EPOCH + Duration::from_secs(10),
+            cool_down: Duration::from_secs(1),
+            busy: &busy,
+        };
+        let (events, picks) = round("run", &inventory, "c1", &beliefs, &request, vec!["n".into()]);
+        assert_eq!(picks.picks.len(), 2);
+        let planned: Vec<&FaultPlanned> = events
+            .iter()
+            .filter_map(|event| match &event.payload {
+                Some(Payload::FaultPlanned(p)) => Some(p),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(planned.len(), 2);
+        assert!(planned.iter().all(|p| p.campaign_id == "c1" && p.pick_reason.starts_with("coverage: ")));
+        let on_b = planned.iter().find(|p| p.resource.as_ref().unwrap().id == "b").unwrap();
+        let previous = on_b.previous.as_ref().expect("b was tried before");
+        assert_eq!((previous.run_id.as_str(), previous.verdict(), previous.controls.as_slice()), ("r0", Verdict::Detected, &["prowler".to_owned()][..]));
+        let on_a = planned.iter().find(|p| p.resource.as_ref().unwrap().id == "a").unwrap();
+        assert!(on_a.previous.is_none());
+        let notes = notes(&events);
+        assert_eq!(notes[0], "n");
+        assert!(notes.iter().any(|n| n.starts_with("ATT&CK techniques tested: 1 of 1")), "{notes:?}");
+    }
+
+    #[test]
     fn too_few_targets_is_noted() {
         let events = plan("run", &inventory(3, vec![resource("aws.s3.bucket", "a")]));
         match &events.last().unwrap().payload {

@@ -40,6 +40,10 @@ impl Cluster {
             [
                 ("--nats", nats.url.clone()),
                 ("--knowledge-listen", listen(knowledge_port)),
+                (
+                    "--knowledge-url",
+                    format!("http://127.0.0.1:{knowledge_port}"),
+                ),
                 ("--planner-listen", listen(planner_port)),
                 ("--webhook-listen", listen(webhook_port)),
                 ("--executor-listen", listen(executor_port)),

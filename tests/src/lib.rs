@@ -347,6 +347,11 @@ impl MotoServer {
     /// The environment an rdfi process needs to reach this moto: test credentials and the region. The
     /// endpoint is passed as a flag.
     pub fn process_env(&self) -> Vec<(String, String)> {
+        Self::client_env()
+    }
+
+    /// [`MotoServer::process_env`], for a process that starts moto itself once its environment is set.
+    pub fn client_env() -> Vec<(String, String)> {
         [
             ("AWS_ACCESS_KEY_ID", "testing"),
             ("AWS_SECRET_ACCESS_KEY", "testing"),

@@ -56,6 +56,7 @@ async fn an_abort_reverts_while_every_other_thread_is_stuck() {
             exposure_window_ms: 600_000,
             dry_run: false,
             allow_destructive: false,
+            ..Default::default()
         }),
     ))
     .await

@@ -103,6 +103,7 @@ async fn refused_faults_are_events_with_reasons_and_change_nothing() {
                 exposure_window_ms: exposure_s * 1_000,
                 dry_run: false,
                 allow_destructive: false,
+                ..Default::default()
             }),
         ))
         .await

@@ -10,7 +10,7 @@ use rdfi_core::efficacy::Posterior;
 use rdfi_proto::v1::{
     AssetFault, ControlKind, ControlScorecard, Event, ExpectationResult, ExposureProof,
     FaultPrevented, FaultRecord, FaultRejected, FaultState, Finding, GetAssetHistoryResponse,
-    GetRunResponse, Observation, ResourceRef, Risk, RunStatus, RunSummary, Verdict, event::Payload,
+    GetRunResponse, Observation, PairTrial, ResourceRef, Risk, RunStatus, RunSummary, Verdict, event::Payload,
 };
 use rdfi_proto::{timestamp_from_millis, unix_millis};
 use sqlx::sqlite::{
@@ -19,7 +19,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Connection, Row, Sqlite, SqlitePool, Transaction};
 
-use crate::scorecard::{self, RecordedTrial, Trial};
+use crate::scorecard::{self, JudgedFault, RecordedTrial, Trial};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
@@ -345,6 +345,46 @@ impl Store {
         .await?;
         let trials: Vec<RecordedTrial> = rows.iter().map(recorded_trial).collect::<Result<_>>()?;
         Ok(scorecard::scorecards(&trials))
+    }
+
+    /// Each (fault, resource) pair rdfi judged (dry runs aside), with its catches, misses and last trial.
+    pub async fn pair_trials(&self) -> Result<Vec<PairTrial>> {
+        let rows = sqlx::query(
+            "SELECT f.run_id, f.fault_id, f.resource, f.verdict,
+                    coalesce((SELECT max(t.at_ms) FROM control_trials t
+                              WHERE t.fault_instance_id = f.fault_instance_id),
+                             f.reverted_ms, f.injected_ms, f.planned_ms) AS judged_ms,
+                    coalesce((SELECT group_concat(t.control, char(31)) FROM control_trials t
+                              WHERE t.fault_instance_id = f.fault_instance_id AND t.met = 1), '') AS answered
+             FROM faults f WHERE f.dry_run = 0 AND f.verdict IN (?1, ?2, ?3, ?4)
+             ORDER BY judged_ms, f.planned_ms, f.fault_instance_id",
+        )
+        .bind(Verdict::Prevented as i32)
+        .bind(Verdict::Detected as i32)
+        .bind(Verdict::Corrected as i32)
+        .bind(Verdict::Missed as i32)
+        .fetch_all(&self.pool)
+        .await?;
+        let judged = rows
+            .iter()
+            .map(|row| {
+                let answered: String = row.try_get("answered")?;
+                Ok(JudgedFault {
+                    run_id: row.try_get("run_id")?,
+                    fault_id: row.try_get("fault_id")?,
+                    resource: decode_resource(row)?,
+                    verdict: Verdict::try_from(row.try_get::<i32, _>("verdict")?)
+                        .unwrap_or(Verdict::Unspecified),
+                    at_ms: row.try_get("judged_ms")?,
+                    answered: answered
+                        .split('\u{1f}')
+                        .filter(|control| !control.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(scorecard::pair_trials(&judged))
     }
 
     /// Every fault injected into one resource (by id or name), oldest first, with the findings about it;

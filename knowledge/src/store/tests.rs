@@ -68,6 +68,7 @@ fn lifecycle(run: &str, fault: &str) -> Vec<Event> {
                     provider: "sandbox".into(),
                     ..Default::default()
                 }),
+                campaign_id: String::new(),
             }),
         ),
         events::event(
@@ -582,6 +583,41 @@ async fn an_asset_history_holds_every_fault_on_it_across_runs() {
             .is_some()
     );
     assert!(store.asset_history("delta").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn pair_trials_count_each_fault_on_each_resource_and_keep_the_last() {
+    let (_dir, store) = store_of(&[
+        judged("r1", "f1", "alpha", true, "high", 10_000),
+        judged("r2", "f2", "beta", false, "high", 11_000),
+        judged("r3", "f3", "alpha", false, "high", 12_000),
+        judged("r4", "f4", "beta", true, "high", 13_000),
+    ])
+    .await;
+    let trials = store.pair_trials().await.unwrap();
+    let seen: Vec<(&str, u32, u32, &str, Verdict, i64, &[String])> = trials
+        .iter()
+        .map(|trial| {
+            (
+                trial.resource_id.as_str(),
+                trial.caught,
+                trial.missed,
+                trial.last_run_id.as_str(),
+                trial.last_verdict(),
+                unix_millis(trial.last_at.as_ref().unwrap()),
+                trial.last_controls.as_slice(),
+            )
+        })
+        .collect();
+    let prowler = ["prowler".to_owned()];
+    assert_eq!(
+        seen,
+        [
+            ("arn:aws:s3:::alpha", 1, 1, "r3", Verdict::Missed, 12_000, &[][..]),
+            ("arn:aws:s3:::beta", 1, 1, "r4", Verdict::Detected, 13_000, &prowler[..]),
+        ]
+    );
+    assert!(trials.iter().all(|trial| trial.fault_id == "aws.s3.bucket-public-acl"));
 }
 
 #[tokio::test]

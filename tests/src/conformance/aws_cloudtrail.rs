@@ -96,6 +96,7 @@ pub async fn prepare_trail(aws: &Clients, name: &str) -> ResourceRef {
         name: name.to_owned(),
         region: REGION.to_owned(),
         tags: [("rdfi-target".to_owned(), "true".to_owned())].into(),
+        exposure: String::new(),
     }
 }
 

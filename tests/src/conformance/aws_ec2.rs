@@ -59,6 +59,7 @@ fn ec2_ref(resource_type: &str, arn: String, ec2_id: &str) -> ResourceRef {
         name: ec2_id.to_owned(),
         region: REGION.to_owned(),
         tags: [("rdfi-target".to_owned(), "true".to_owned())].into(),
+        exposure: String::new(),
     }
 }
 

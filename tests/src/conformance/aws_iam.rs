@@ -121,6 +121,7 @@ pub async fn prepare_role(aws: &Clients, name: &str) -> ResourceRef {
         name: name.to_owned(),
         region: String::new(),
         tags: [("rdfi-target".to_owned(), "true".to_owned())].into(),
+        exposure: String::new(),
     }
 }
 

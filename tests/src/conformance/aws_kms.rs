@@ -53,6 +53,7 @@ pub async fn prepare_key(aws: &Clients, name: &str) -> ResourceRef {
         name: key_id,
         region: REGION.to_owned(),
         tags: [("rdfi-target".to_owned(), "true".to_owned())].into(),
+        exposure: String::new(),
     }
 }
 

@@ -1,0 +1,262 @@
+//! `campaign-bench [sandbox|moto] [SVG_DIR]`: how long a campaign takes against its attack rate and against
+//! its number of faults (docs/benchmarks.md, "Campaign time"). All five services run in this process on the
+//! in-process bus; each campaign is risk-ranked over the five public-storage faults on opted-in buckets, one
+//! fault at a time (concurrency 1: each round waits for the previous one's verdict), a 1 ms exposure window and no
+//! settle time, so a campaign's time is its pacing plus the engine's (and the cloud's) work per fault.
+//!
+//! Writes `campaign-time-vs-rate-TARGET.svg` and `campaign-time-vs-faults-TARGET.svg` into SVG_DIR (default
+//! docs/) and prints the Markdown table.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdfi::engine::{Engine, EngineConfig};
+use rdfi_core::bus::memory::MemoryBus;
+use rdfi_core::bus::Bus;
+use rdfi_core::{CancellationToken, experiment};
+use rdfi_executor::args::SafetyArgs;
+use rdfi_proto::v1::{CampaignBudget, CampaignSpec};
+use rdfi_provider::Provider;
+use rdfi_provider::sandbox::{SandboxAccount, SandboxProvider};
+use rdfi_provider::settings::{Endpoints, ProviderTarget};
+use rdfi_tests::MotoServer;
+
+const BUCKETS: usize = 10;
+
+fn experiment_yaml(provider: &str) -> String {
+    format!(
+        "apiVersion: rdfi/v1
+kind: Experiment
+metadata:
+  name: campaign-bench
+target:
+  provider: {provider}
+  region: us-east-1
+faults:
+  - intent: public-storage
+hypothesis:
+  detect: {{ within: 1ms }}
+observe:
+  settle: 0s
+safety:
+  exposureWindow: 1ms
+"
+    )
+}
+
+struct Target {
+    provider: Arc<dyn Provider>,
+    name: &'static str,
+    endpoints: Option<ProviderTarget>,
+    _moto: Option<MotoServer>,
+}
+
+async fn target(kind: &str) -> anyhow::Result<Target> {
+    if kind == "moto" {
+        let moto = MotoServer::start();
+        let clients = rdfi_tests::aws::clients(&moto.endpoint).await;
+        for index in 0..BUCKETS {
+            clients
+                .create_bucket(&format!("bench-{index:02}"), &[("rdfi-target", "true")])
+                .await;
+        }
+        let target = ProviderTarget {
+            provider: "aws".to_owned(),
+            region: "us-east-1".to_owned(),
+            endpoints: Endpoints {
+                aws: Some(moto.endpoint.clone()),
+                ..Default::default()
+            },
+        };
+        return Ok(Target {
+            provider: target.connect().await?,
+            name: "moto",
+            endpoints: Some(target),
+            _moto: Some(moto),
+        });
+    }
+    let mut account = SandboxAccount::new();
+    for index in 0..BUCKETS {
+        account = account.with_resource(
+            "aws.s3.bucket",
+            &format!("bench-{index:02}"),
+            BTreeMap::from([("rdfi-target".to_owned(), "true".to_owned())]),
+        );
+    }
+    Ok(Target {
+        provider: Arc::new(SandboxProvider::new(Arc::new(account))),
+        name: "sandbox",
+        endpoints: None,
+        _moto: None,
+    })
+}
+
+/// One campaign of `faults` at `rate` per minute; its wall time.
+async fn campaign(target: &Target, faults: u32, rate: f64) -> anyhow::Result<Duration> {
+    let provider_name = if target.name == "moto" { "aws" } else { "sandbox" };
+    let experiment = experiment::parse(&experiment_yaml(provider_name), "campaign-bench")?;
+    let spec = CampaignSpec {
+        name: "campaign-bench".to_owned(),
+        strategy: "risk-ranked".to_owned(),
+        seed: Some(1),
+        budget: Some(CampaignBudget {
+            faults,
+            rate_per_minute: rate,
+            concurrency: 1,
+        }),
+        experiment: Some(experiment),
+        ..Default::default()
+    };
+    let bus: Arc<dyn Bus> = Arc::new(MemoryBus::new());
+    let state = tempfile::tempdir()?;
+    let shutdown = CancellationToken::new();
+    let engine = Engine::start(
+        EngineConfig {
+            safety: SafetyArgs::default(),
+            poll_interval: Duration::from_millis(100),
+            target: target.endpoints.clone(),
+            ..EngineConfig::one_process(bus, target.provider.clone(), state.path().to_path_buf())
+        },
+        shutdown,
+    )
+    .await?;
+    let campaigns = engine
+        .campaigns()
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("no planner"))?;
+    let started = Instant::now();
+    let status = campaigns.submit(spec)?;
+    let done = tokio::time::timeout(
+        Duration::from_secs(600),
+        campaigns.wait(&status.campaign_id),
+    )
+    .await??;
+    let elapsed = started.elapsed();
+    engine.stop().await?;
+    anyhow::ensure!(
+        done.faults_planned == faults,
+        "planned {} of {faults} faults: {}",
+        done.faults_planned,
+        done.reason
+    );
+    Ok(elapsed)
+}
+
+/// A line chart of (x, seconds) points, with the ideal pacing (faults / rate) dashed beside it.
+fn svg(title: &str, x_label: &str, points: &[(f64, f64, f64)]) -> String {
+    let (width, height, margin) = (560.0, 320.0, 56.0);
+    let x_max = points.iter().map(|p| p.0).fold(0.0, f64::max) * 1.05;
+    let y_max = points.iter().map(|p| p.1.max(p.2)).fold(0.0, f64::max) * 1.1;
+    let x = |value: f64| margin + value / x_max * (width - 2.0 * margin);
+    let y = |value: f64| height - margin - value / y_max * (height - 2.0 * margin);
+    let path = |select: fn(&(f64, f64, f64)) -> f64| {
+        points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("{}{:.1},{:.1}", if i == 0 { "M" } else { " L" }, x(p.0), y(select(p))))
+            .collect::<String>()
+    };
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"{margin}\" y=\"24\" font-size=\"14\">{title}</text>\n\
+         <line x1=\"{margin}\" y1=\"{b}\" x2=\"{r}\" y2=\"{b}\" stroke=\"black\"/>\n\
+         <line x1=\"{margin}\" y1=\"{margin}\" x2=\"{margin}\" y2=\"{b}\" stroke=\"black\"/>\n\
+         <text x=\"{cx}\" y=\"{lx}\" text-anchor=\"middle\">{x_label}</text>\n\
+         <text x=\"14\" y=\"{cy}\" transform=\"rotate(-90 14 {cy})\" text-anchor=\"middle\">campaign time (s)</text>\n",
+        b = height - margin,
+        r = width - margin,
+        cx = width / 2.0,
+        lx = height - 16.0,
+        cy = height / 2.0,
+    );
+    for i in 0..=4 {
+        let value = y_max * f64::from(i) / 4.0;
+        out.push_str(&format!(
+            "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{value:.1}</text>\n",
+            margin - 6.0,
+            y(value) + 4.0
+        ));
+    }
+    for p in points {
+        out.push_str(&format!(
+            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"#1f6feb\"/>\n",
+            x(p.0),
+            height - margin + 16.0,
+            p.0,
+            x(p.0),
+            y(p.1)
+        ));
+    }
+    out.push_str(&format!(
+        "<path d=\"{}\" fill=\"none\" stroke=\"#1f6feb\" stroke-width=\"2\"/>\n\
+         <path d=\"{}\" fill=\"none\" stroke=\"#888\" stroke-dasharray=\"5 4\"/>\n\
+         <text x=\"{}\" y=\"{}\" fill=\"#1f6feb\">measured</text>\n\
+         <text x=\"{}\" y=\"{}\" fill=\"#888\">faults / rate</text>\n</svg>\n",
+        path(|p| p.1),
+        path(|p| p.2),
+        width - margin - 90.0,
+        margin + 4.0,
+        width - margin - 90.0,
+        margin + 20.0
+    ));
+    out
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let kind = args.next().unwrap_or_else(|| "sandbox".to_owned());
+    anyhow::ensure!(kind == "sandbox" || kind == "moto", "sandbox or moto, not {kind}");
+    let dir = args
+        .next()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| rdfi_tests::workspace_root().join("docs"));
+    if kind == "moto" && std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+        // The SDK reads moto's test credentials from the environment, which a running process cannot safely
+        // set for itself: run again with them.
+        let status = std::process::Command::new(std::env::current_exe()?)
+            .args(std::env::args().skip(1))
+            .envs(MotoServer::client_env())
+            .status()?;
+        std::process::exit(status.code().unwrap_or(1));
+    }
+    let target = target(&kind).await?;
+    println!("| target | faults | attack rate (per minute) | campaign time | faults / rate |");
+    println!("|---|---|---|---|---|");
+    let mut by_rate = Vec::new();
+    for rate in [120.0, 240.0, 480.0, 960.0, 1920.0] {
+        let faults = 40;
+        let time = campaign(&target, faults, rate).await?.as_secs_f64();
+        let ideal = f64::from(faults) * 60.0 / rate;
+        println!("| {} | {faults} | {rate} | {time:.2} s | {ideal:.2} s |", target.name);
+        by_rate.push((rate, time, ideal));
+    }
+    let mut by_faults = Vec::new();
+    for faults in [10, 20, 40, 80] {
+        let rate = 960.0;
+        let time = campaign(&target, faults, rate).await?.as_secs_f64();
+        let ideal = f64::from(faults) * 60.0 / rate;
+        println!("| {} | {faults} | {rate} | {time:.2} s | {ideal:.2} s |", target.name);
+        by_faults.push((f64::from(faults), time, ideal));
+    }
+    std::fs::write(
+        dir.join(format!("campaign-time-vs-rate-{}.svg", target.name)),
+        svg(
+            &format!("40 faults on {}: campaign time against attack rate", target.name),
+            "attack rate (faults per minute)",
+            &by_rate,
+        ),
+    )?;
+    std::fs::write(
+        dir.join(format!("campaign-time-vs-faults-{}.svg", target.name)),
+        svg(
+            &format!("960 faults a minute on {}: campaign time against faults", target.name),
+            "faults in the campaign",
+            &by_faults,
+        ),
+    )?;
+    Ok(())
+}
