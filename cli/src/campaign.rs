@@ -162,21 +162,16 @@ fn print(statuses: &[CampaignStatus], json: bool) -> Result<(), Failure> {
 }
 
 /// `rdfi campaign ...`.
-pub async fn command(
-    command: CampaignCommand,
-    parse: impl Fn(&str, &str) -> Result<(), Failure>,
-) -> Result<u8, Failure> {
+pub async fn command(command: CampaignCommand) -> Result<u8, Failure> {
     match command {
         CampaignCommand::Start {
             file,
             planner,
             dry_run,
         } => {
-            let name = file.display().to_string();
-            let source = std::fs::read_to_string(&file)
-                .map_err(|error| usage(format!("{name}: {error}")))?;
+            let (name, source) = crate::read_document(&file)?;
             // Checked here too, so that a wrong file is reported with its name and nothing is submitted.
-            parse(&source, &name)?;
+            crate::campaign_of(&source, &name)?;
             let status = connect(&planner.planner)
                 .await?
                 .submit_campaign(SubmitCampaignRequest {

@@ -61,6 +61,35 @@ pub fn usage(message: impl std::fmt::Display) -> Failure {
     }
 }
 
+/// An experiment or campaign file's name and text, read no further than the parser would take: a file
+/// larger than [`experiment::MAX_DOCUMENT_BYTES`] is refused without being read whole.
+pub fn read_document(path: &std::path::Path) -> Result<(String, String), Failure> {
+    use std::io::Read as _;
+    let name = path.display().to_string();
+    let limit = rdfi_core::experiment::MAX_DOCUMENT_BYTES;
+    let mut source = String::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(limit as u64 + 1).read_to_string(&mut source))
+        .map_err(|error| usage(format!("{name}: {error}")))?;
+    if source.len() > limit {
+        return Err(usage(format!(
+            "{name}: larger than {limit} bytes (1 MiB); rdfi reads files of at most that size"
+        )));
+    }
+    Ok((name, source))
+}
+
+/// The campaign of a campaign file, parsed and validated.
+pub fn campaign_of(source: &str, file: &str) -> Result<rdfi_proto::v1::CampaignSpec, Failure> {
+    match rdfi_core::experiment::parse_document(source, file).map_err(usage)? {
+        rdfi_core::experiment::Document::Campaign(spec) => Ok(spec),
+        rdfi_core::experiment::Document::Experiment(_) => Err(usage(format!(
+            "{file}: this is a kind: Experiment; `rdfi campaign start` takes a kind: Campaign (`rdfi submit` \
+             runs experiments)"
+        ))),
+    }
+}
+
 /// A safety abort: exit code 3.
 pub fn abort(message: impl std::fmt::Display) -> Failure {
     Failure {

@@ -58,6 +58,15 @@ enum Command {
     /// What a campaign would test next and why, from what knowledge has learned (or an experiment's faults,
     /// ranked risk-first); injects nothing.
     Plan(PlanArgs),
+    /// Check experiment and campaign files: every mistake of each, with its file, line and column; exits 2
+    /// when any file has one. Runs nothing.
+    Validate {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Print the JSON Schema of experiment and campaign files, for editors (yaml-language-server and the
+    /// like).
+    Schema,
     /// Start, follow, pause, resume and stop campaigns on a running planner (gRPC).
     Campaign {
         #[command(subcommand)]
@@ -380,12 +389,12 @@ async fn dispatch(command: Command) -> Result<u8, Failure> {
         Command::Demo { format } => demo(format).await,
         Command::Run(args) => run(args).await,
         Command::Plan(args) => plan(args).await,
-        Command::Campaign { command } => {
-            rdfi::campaign::command(command, |source, file| {
-                campaign_of(source, file).map(|_| ())
-            })
-            .await
+        Command::Validate { files } => Ok(validate(&files)),
+        Command::Schema => {
+            out!("{}", experiment::SCHEMA);
+            Ok(0)
         }
+        Command::Campaign { command } => rdfi::campaign::command(command).await,
         Command::Serve { services, args } => {
             serve(args, parse_services(&services).map_err(usage)?).await
         }
@@ -504,12 +513,10 @@ async fn demo(format: Format) -> Result<u8, Failure> {
 
 async fn run(args: RunArgs) -> Result<u8, Failure> {
     let _telemetry = telemetry::init(&args.common.telemetry("rdfi", "info")).map_err(usage)?;
-    let file = args.file.display().to_string();
-    let source =
-        std::fs::read_to_string(&args.file).map_err(|error| usage(format!("{file}: {error}")))?;
-    let (mut spec, campaign) = match document(&source, &file)? {
-        Document::Experiment(spec) => (spec, None),
-        Document::Campaign(campaign) => (
+    let (file, source) = rdfi::read_document(&args.file)?;
+    let (mut spec, campaign) = match experiment::parse_document(&source, &file).map_err(usage)? {
+        experiment::Document::Experiment(spec) => (spec, None),
+        experiment::Document::Campaign(campaign) => (
             campaign.experiment.clone().unwrap_or_default(),
             Some(campaign),
         ),
@@ -637,12 +644,10 @@ async fn run_campaign(
 
 /// `rdfi plan`: discovers the opted-in resources (read-only) and ranks what would be tested next.
 async fn plan(args: PlanArgs) -> Result<u8, Failure> {
-    let file = args.file.display().to_string();
-    let source =
-        std::fs::read_to_string(&args.file).map_err(|error| usage(format!("{file}: {error}")))?;
-    let mut plannable = match document(&source, &file)? {
-        Document::Experiment(spec) => rdfi::plan::Plannable::of_experiment(&spec),
-        Document::Campaign(spec) => rdfi::plan::Plannable::of_campaign(&spec)?,
+    let (file, source) = rdfi::read_document(&args.file)?;
+    let mut plannable = match experiment::parse_document(&source, &file).map_err(usage)? {
+        experiment::Document::Experiment(spec) => rdfi::plan::Plannable::of_experiment(&spec),
+        experiment::Document::Campaign(spec) => rdfi::plan::Plannable::of_campaign(&spec)?,
     };
     if let Some(name) = &args.strategy {
         plannable.strategy = rdfi_planner::strategy::Strategy::parse(name).ok_or_else(|| {
@@ -704,25 +709,43 @@ async fn plan(args: PlanArgs) -> Result<u8, Failure> {
     Ok(0)
 }
 
-// MERGE: rdfi_core::experiment::{Document, parse_document} from the input branch replace these.
-enum Document {
-    Experiment(rdfi_proto::v1::ExperimentSpec),
-    Campaign(rdfi_proto::v1::CampaignSpec),
-}
-
-fn document(source: &str, file: &str) -> Result<Document, Failure> {
-    experiment::parse(source, file)
-        .map(Document::Experiment)
-        .map_err(usage)
-}
-
-fn campaign_of(source: &str, file: &str) -> Result<rdfi_proto::v1::CampaignSpec, Failure> {
-    match document(source, file)? {
-        Document::Campaign(spec) => Ok(spec),
-        Document::Experiment(_) => Err(usage(format!(
-            "{file}: this is a kind: Experiment; `rdfi submit` runs experiments"
-        ))),
+/// `rdfi validate`: each file's verdict, its mistakes on stderr; 2 when any file has one.
+fn validate(files: &[PathBuf]) -> u8 {
+    let mut code = 0;
+    for path in files {
+        let checked = rdfi::read_document(path).and_then(|(name, source)| {
+            experiment::parse_document(&source, &name)
+                .map(|document| (name, document))
+                .map_err(usage)
+        });
+        match checked {
+            Ok((name, experiment::Document::Experiment(spec))) => outln!(
+                "{name}: valid experiment {:?}: {} on {}",
+                spec.name,
+                rdfi::human::count(spec.faults.len(), "fault"),
+                spec.provider
+            ),
+            Ok((name, experiment::Document::Campaign(spec))) => outln!(
+                "{name}: valid campaign {:?}: {} picking from {} on {}",
+                spec.name,
+                spec.strategy,
+                rdfi::human::count(
+                    spec.experiment
+                        .as_ref()
+                        .map_or(0, |experiment| experiment.faults.len()),
+                    "fault"
+                ),
+                spec.experiment
+                    .as_ref()
+                    .map_or("", |experiment| experiment.provider.as_str())
+            ),
+            Err(failure) => {
+                errln!("{}", failure.message);
+                code = 2;
+            }
+        }
     }
+    code
 }
 
 /// Runs one experiment with all five services in this process and returns its report. `narrate` prints the
@@ -803,9 +826,7 @@ async fn submit(args: SubmitArgs) -> Result<u8, Failure> {
         default_filter: "warn",
     })
     .map_err(usage)?;
-    let file = args.file.display().to_string();
-    let source =
-        std::fs::read_to_string(&args.file).map_err(|error| usage(format!("{file}: {error}")))?;
+    let (file, source) = rdfi::read_document(&args.file)?;
     // Validated here too, so that a wrong file is reported with its name and nothing is submitted.
     let spec = experiment::parse(&source, &file).map_err(usage)?;
     let mut planner = PlannerServiceClient::connect(args.planner.clone())

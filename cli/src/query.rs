@@ -9,8 +9,9 @@ use rdfi_knowledge::Store;
 use rdfi_knowledge::store::FindingFilter;
 use rdfi_proto::v1::knowledge_service_client::KnowledgeServiceClient;
 use rdfi_proto::v1::{
-    ControlScorecard, Finding, GetAssetHistoryRequest, GetAssetHistoryResponse, GetRunRequest, ListPairTrialsRequest,
-    GetRunResponse, ListControlsRequest, ListFindingsRequest, ListRunsRequest, RunSummary,
+    ControlScorecard, Finding, GetAssetHistoryRequest, GetAssetHistoryResponse, GetRunRequest,
+    GetRunResponse, ListControlsRequest, ListFindingsRequest, ListPairTrialsRequest,
+    ListRunsRequest, RunSummary,
 };
 use rdfi_proto::{timestamp_from_millis, unix_millis};
 use serde::Serialize;

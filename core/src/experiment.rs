@@ -7,12 +7,18 @@ use std::fmt;
 use std::time::Duration;
 
 use rdfi_proto::v1::{
-    ControlKind, Expectation, ExperimentSpec, FaultSelection, Hypothesis, SignalSourceSpec,
-    SourceMode,
+    CampaignSpec, ControlKind, Expectation, ExperimentSpec, FaultSelection, Hypothesis,
+    SignalSourceSpec, SourceMode,
 };
 use serde::Deserialize;
 
 use crate::catalogue;
+
+mod campaign;
+mod tree;
+
+pub use campaign::{DEFAULT_COOL_DOWN, STRATEGIES};
+pub use tree::{MAX_DEPTH, MAX_DOCUMENT_BYTES};
 
 /// Providers a target may name.
 pub const PROVIDERS: &[&str] = &["aws", "gcp", "sandbox"];
@@ -54,7 +60,8 @@ impl fmt::Display for ExperimentError {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct ExperimentFile {
     api_version: String,
-    kind: String,
+    #[serde(rename = "kind")]
+    _kind: serde::de::IgnoredAny,
     metadata: Metadata,
     target: Target,
     faults: Vec<FaultEntry>,
@@ -93,6 +100,8 @@ struct Selector {
 struct FaultEntry {
     /// One fault by its id ...
     id: Option<String>,
+    /// ... or every fault of the target's provider whose id matches this pattern (`aws.s3.*`) ...
+    glob: Option<String>,
     /// ... or every fault of the target's provider with this intent.
     intent: Option<String>,
     #[serde(default = "one")]
@@ -184,29 +193,186 @@ impl<'de> Deserialize<'de> for HumanDuration {
         let text = String::deserialize(deserializer)?;
         humantime::parse_duration(&text)
             .map(HumanDuration)
-            .map_err(|error| {
+            .map_err(|_| {
                 serde::de::Error::custom(format!(
-                    "invalid duration {text:?} ({error}); write it like 30s, 2m or 1h"
+                    "{text:?} is not a duration; write a number and a unit, like 500ms, 30s, 2m or 1h 30m"
                 ))
             })
     }
 }
 
+/// Every problem found in one file, in the order of the file; never empty.
+#[derive(Debug, thiserror::Error)]
+pub struct ExperimentErrors(pub Vec<ExperimentError>);
+
+impl ExperimentErrors {
+    pub fn first(&self) -> &ExperimentError {
+        &self.0[0]
+    }
+}
+
+impl fmt::Display for ExperimentErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, error) in self.0.iter().enumerate() {
+            if index > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl From<ExperimentError> for ExperimentErrors {
+    fn from(error: ExperimentError) -> Self {
+        ExperimentErrors(vec![error])
+    }
+}
+
+/// An experiment or a campaign file, parsed and validated.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Document {
+    Experiment(ExperimentSpec),
+    Campaign(CampaignSpec),
+}
+
+/// The JSON Schema (draft 2020-12) of both kinds of file, for editors; `rdfi schema` prints it.
+pub const SCHEMA: &str = include_str!("experiment/schema.json");
+
+/// The two kinds of file, as `kind:` names them.
+pub const KINDS: &[&str] = &["Experiment", "Campaign"];
+
 /// Parses and validates an experiment. `file` names the source in errors.
-pub fn parse(source: &str, file: &str) -> Result<ExperimentSpec, ExperimentError> {
-    let parsed: ExperimentFile = serde_yaml_ng::from_str(source).map_err(|error| {
-        let (line, column) = error
+pub fn parse(source: &str, file: &str) -> Result<ExperimentSpec, ExperimentErrors> {
+    match parse_document(source, file)? {
+        Document::Experiment(spec) => Ok(spec),
+        Document::Campaign(_) => Err(ExperimentError {
+            file: file.to_owned(),
+            line: locate(source, "kind", "Campaign").0,
+            column: locate(source, "kind", "Campaign").1,
+            message: "kind: this is a Campaign; here an Experiment is expected (`rdfi run` and `rdfi campaign \
+                      start` take campaigns)"
+                .to_owned(),
+        }
+        .into()),
+    }
+}
+
+/// Parses and validates an experiment or a campaign file, reporting every problem found in one pass. A file
+/// too large or nested too deeply is refused before it is parsed, in time linear in its size.
+pub fn parse_document(source: &str, file: &str) -> Result<Document, ExperimentErrors> {
+    tree::check(source).map_err(|(line, message)| ExperimentError {
+        file: file.to_owned(),
+        line,
+        column: usize::from(line > 0),
+        message,
+    })?;
+    let header = tree::header(source, file)?;
+    match header.as_str() {
+        "Experiment" => {
+            let parsed: ExperimentFile = typed(source, file)?;
+            let mut errors = Vec::new();
+            let fail = failing(source, file);
+            check_header(&parsed.api_version, &parsed.metadata, &fail, &mut errors);
+            let spec = spec_of(Parts::of_experiment(parsed), source, file, &mut errors);
+            match spec {
+                Some(spec) if errors.is_empty() => Ok(Document::Experiment(spec)),
+                _ => Err(ExperimentErrors(errors)),
+            }
+        }
+        _ => campaign::parse(source, file).map(Document::Campaign),
+    }
+}
+
+/// The file deserialized into `T`, or its first structural problem (an unknown field, a wrong type) said in
+/// a user's words, with the path of the field.
+fn typed<T: serde::de::DeserializeOwned>(source: &str, file: &str) -> Result<T, ExperimentError> {
+    let deserializer = serde_yaml_ng::Deserializer::from_str(source);
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        let (line, column) = inner
             .location()
             .map(|location| (location.line(), location.column()))
             .unwrap_or((0, 0));
+        let message = plain(&strip_location(&inner.to_string()));
+        // serde_yaml_ng prefixes some messages with part of the path; the whole path is said once.
+        let message = match message.split_once(": ") {
+            Some((head, tail)) if !head.contains(' ') && path.starts_with(head) => tail.to_owned(),
+            _ => message,
+        };
         ExperimentError {
             file: file.to_owned(),
             line,
             column,
-            message: strip_location(&error.to_string()),
+            message: if path.is_empty() || path == "." || message.starts_with(&path) {
+                message
+            } else {
+                format!("{path}: {message}")
+            },
         }
-    })?;
-    let fail = |field: &str, needle: &str, message: String| {
+    })
+}
+
+/// serde's words for what it expected, in a user's.
+fn plain(message: &str) -> String {
+    // "invalid value: integer `-3`, expected u32"
+    let mut message = message.to_owned();
+    for number in ["invalid value: integer `", "invalid type: integer `"] {
+        if message.contains(number) {
+            message = message.replacen(number, "found the number ", 1).replacen(
+                "`, expected",
+                ", expected",
+                1,
+            );
+        }
+    }
+    for (rust, words) in [
+        ("expected u64", "expected a whole number (0 or more)"),
+        ("expected u32", "expected a whole number (0 or more)"),
+        ("expected f64", "expected a number"),
+        ("expected a boolean", "expected true or false"),
+        ("expected a string", "expected text"),
+        (
+            "expected a sequence",
+            "expected a list (lines starting with `- `)",
+        ),
+        (
+            "expected a map",
+            "expected a mapping (lines of `key: value`)",
+        ),
+        ("invalid type: string", "found the text"),
+        ("invalid type: integer", "found the number"),
+        ("invalid type: floating point", "found the number"),
+        ("invalid type: boolean", "found"),
+        ("invalid type: sequence", "found a list"),
+        ("invalid type: map", "found a mapping"),
+        ("invalid type: unit value", "found nothing"),
+    ] {
+        message = message.replace(rust, words);
+    }
+    // "expected struct Budget" and the like: a mapping.
+    if let Some(index) = message.find("expected struct ") {
+        message.replace_range(index.., "expected a mapping (lines of `key: value`)");
+    }
+    if let Some(index) = message.find("expected enum ") {
+        message.replace_range(
+            index..,
+            "expected one of the words listed in docs/experiments.md",
+        );
+    }
+    message
+        .replace('`', "\"")
+        .replace("\"- \"", "`- `")
+        .replace("\"key: value\"", "`key: value`")
+}
+
+/// The error of a field in this file, located by its path and a text to find in its value.
+fn failing<'a>(
+    source: &'a str,
+    file: &'a str,
+) -> impl Fn(&str, &str, String) -> ExperimentError + 'a {
+    move |field: &str, needle: &str, message: String| {
         let (line, column) = locate(source, field, needle);
         ExperimentError {
             file: file.to_owned(),
@@ -214,33 +380,71 @@ pub fn parse(source: &str, file: &str) -> Result<ExperimentSpec, ExperimentError
             column,
             message: format!("{field}: {message}"),
         }
-    };
+    }
+}
 
-    if parsed.api_version != "rdfi/v1" {
-        return Err(fail(
+fn check_header(
+    api_version: &str,
+    metadata: &Metadata,
+    fail: &impl Fn(&str, &str, String) -> ExperimentError,
+    errors: &mut Vec<ExperimentError>,
+) {
+    if api_version != "rdfi/v1" {
+        errors.push(fail(
             "apiVersion",
-            &parsed.api_version,
-            format!("unsupported {:?}, expected \"rdfi/v1\"", parsed.api_version),
+            api_version,
+            format!("unsupported {api_version:?}, expected \"rdfi/v1\""),
         ));
     }
-    if parsed.kind != "Experiment" {
-        return Err(fail(
-            "kind",
-            &parsed.kind,
-            format!("unsupported {:?}, expected \"Experiment\"", parsed.kind),
-        ));
-    }
-    let name = parsed.metadata.name.trim();
+    let name = metadata.name.trim();
     if name.is_empty() || name.len() > 128 {
-        return Err(fail(
+        errors.push(fail(
             "metadata.name",
             "name",
             "must be 1 to 128 characters".to_owned(),
         ));
     }
-    let provider = parsed.target.provider.as_str();
+}
+
+/// What an experiment and a campaign share: the target, the candidate faults, the expectations, what to
+/// observe and the safety settings.
+struct Parts {
+    name: String,
+    target: Target,
+    faults: Vec<FaultEntry>,
+    hypothesis: HypothesisFile,
+    observe: ObserveFile,
+    safety: Safety,
+    /// A campaign without faults picks from every fault of its provider.
+    every_fault_when_none: bool,
+}
+
+impl Parts {
+    fn of_experiment(file: ExperimentFile) -> Parts {
+        Parts {
+            name: file.metadata.name,
+            target: file.target,
+            faults: file.faults,
+            hypothesis: file.hypothesis,
+            observe: file.observe,
+            safety: file.safety,
+            every_fault_when_none: false,
+        }
+    }
+}
+
+/// Checks the shared parts, pushing every problem; the spec when they are sound.
+fn spec_of(
+    parts: Parts,
+    source: &str,
+    file: &str,
+    errors: &mut Vec<ExperimentError>,
+) -> Option<ExperimentSpec> {
+    let fail = failing(source, file);
+    let found_before = errors.len();
+    let provider = parts.target.provider.as_str();
     if !PROVIDERS.contains(&provider) {
-        return Err(fail(
+        errors.push(fail(
             "target.provider",
             provider,
             format!(
@@ -248,21 +452,23 @@ pub fn parse(source: &str, file: &str) -> Result<ExperimentSpec, ExperimentError
                 PROVIDERS.join(", ")
             ),
         ));
+        return None;
     }
-    if parsed.faults.is_empty() {
-        return Err(fail(
+    if parts.faults.is_empty() && !parts.every_fault_when_none {
+        errors.push(fail(
             "faults",
             "faults",
             "lists no fault; name at least one fault id (see `rdfi catalog`)".to_owned(),
         ));
     }
-    let exposure = parsed
+    let exposure = parts
         .safety
         .exposure_window
+        .as_ref()
         .map(|window| window.0)
         .unwrap_or(DEFAULT_EXPOSURE_WINDOW);
     if exposure.is_zero() || exposure > MAX_EXPOSURE_WINDOW {
-        return Err(fail(
+        errors.push(fail(
             "safety.exposureWindow",
             "exposureWindow",
             format!(
@@ -271,143 +477,212 @@ pub fn parse(source: &str, file: &str) -> Result<ExperimentSpec, ExperimentError
             ),
         ));
     }
-    let settle = parsed
+    let settle = parts
         .observe
         .settle
         .as_ref()
         .map(|settle| settle.0)
         .unwrap_or(DEFAULT_SETTLE);
     if settle > MAX_SETTLE {
-        return Err(fail(
+        errors.push(fail(
             "observe.settle",
             "settle",
             format!("must be at most {}", humantime::format_duration(MAX_SETTLE)),
         ));
     }
-    check_hypothesis(&parsed.hypothesis, "hypothesis", exposure, &fail)?;
-    for (index, entry) in parsed.faults.iter().enumerate() {
-        if let Some(hypothesis) = &entry.hypothesis {
-            check_hypothesis(
+    if let Err(error) = check_hypothesis(&parts.hypothesis, "hypothesis", exposure, &fail) {
+        errors.push(error);
+    }
+    for (index, entry) in parts.faults.iter().enumerate() {
+        if let Some(hypothesis) = &entry.hypothesis
+            && let Err(error) = check_hypothesis(
                 hypothesis,
                 &format!("faults[{index}].hypothesis"),
                 exposure,
                 &fail,
-            )?;
+            )
+        {
+            errors.push(error);
         }
     }
-    let sources = parsed
-        .observe
-        .sources
-        .iter()
-        .enumerate()
-        .map(|(index, source)| {
-            signal_source(
-                source,
-                provider,
-                &format!("observe.sources[{index}]"),
-                &fail,
-            )
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut faults: Vec<FaultSelection> = Vec::with_capacity(parsed.faults.len());
-    for (index, entry) in parsed.faults.iter().enumerate() {
+    let mut sources = Vec::new();
+    for (index, spec) in parts.observe.sources.iter().enumerate() {
+        match signal_source(spec, provider, &format!("observe.sources[{index}]"), &fail) {
+            Ok(spec) => sources.push(spec),
+            Err(error) => errors.push(error),
+        }
+    }
+    let mut faults: Vec<FaultSelection> = Vec::with_capacity(parts.faults.len());
+    let mut add = |model: &'static catalogue::FaultModel,
+                   entry: Option<&FaultEntry>,
+                   at: &str,
+                   errors: &mut Vec<ExperimentError>| {
+        let id = model.id;
+        if faults.iter().any(|selected| selected.fault_id == id) {
+            errors.push(fail(at, id, format!("fault {id:?} is asked for twice")));
+            return;
+        }
+        faults.push(FaultSelection {
+            fault_id: id.to_owned(),
+            max_targets: entry.map_or(1, |entry| entry.max_targets),
+            hypothesis: Some(resolve_hypothesis(
+                entry.and_then(|entry| entry.hypothesis.as_ref()),
+                &parts.hypothesis,
+                model,
+                exposure,
+                settle,
+            )),
+        });
+    };
+    if parts.faults.is_empty() && parts.every_fault_when_none {
+        for model in catalogue::all().filter(|model| on_provider(model, provider)) {
+            add(model, None, "faults", errors);
+        }
+    }
+    for (index, entry) in parts.faults.iter().enumerate() {
         if entry.max_targets == 0 {
-            return Err(fail(
+            errors.push(fail(
                 &format!("faults[{index}].maxTargets"),
                 "maxTargets",
                 "must be at least 1".to_owned(),
             ));
         }
-        let models: Vec<&'static catalogue::FaultModel> = match (&entry.id, &entry.intent) {
-            (Some(id), None) => {
-                let field = format!("faults[{index}].id");
-                let Some(model) = catalogue::find(id) else {
-                    return Err(fail(
-                        &field,
-                        id,
-                        format!("unknown fault {id:?}; `rdfi catalog` lists them"),
-                    ));
-                };
-                if provider != "sandbox" && model.provider() != provider {
-                    return Err(fail(
-                        &field,
-                        id,
-                        format!(
-                            "fault {id:?} is for provider {:?}, but the target is {provider:?}",
-                            model.provider()
-                        ),
-                    ));
+        let at = format!("faults[{index}]");
+        match selected(entry, provider, &at, &fail) {
+            Ok(models) => {
+                for model in models {
+                    add(model, Some(entry), &at, errors);
                 }
-                vec![model]
             }
-            (None, Some(intent)) => {
-                let field = format!("faults[{index}].intent");
-                if !catalogue::INTENTS.iter().any(|(known, _)| known == intent) {
-                    let known: Vec<_> =
-                        catalogue::INTENTS.iter().map(|(known, _)| *known).collect();
-                    return Err(fail(
-                        &field,
-                        intent,
-                        format!("unknown intent {intent:?}; known: {}", known.join(", ")),
-                    ));
-                }
-                let models: Vec<_> = catalogue::by_intent(intent, provider).collect();
-                if models.is_empty() {
-                    return Err(fail(
-                        &field,
-                        intent,
-                        format!("provider {provider:?} has no fault with intent {intent:?}"),
-                    ));
-                }
-                models
-            }
-            _ => {
-                return Err(fail(
-                    &format!("faults[{index}]"),
-                    "- ",
-                    "give exactly one of id or intent".to_owned(),
-                ));
-            }
-        };
-        for model in models {
-            let id = model.id;
-            if faults.iter().any(|selected| selected.fault_id == id) {
-                return Err(fail(
-                    &format!("faults[{index}]"),
-                    id,
-                    format!("fault {id:?} is asked for twice"),
-                ));
-            }
-            faults.push(FaultSelection {
-                fault_id: id.to_owned(),
-                max_targets: entry.max_targets,
-                hypothesis: Some(resolve_hypothesis(
-                    entry.hypothesis.as_ref(),
-                    &parsed.hypothesis,
-                    model,
-                    exposure,
-                    settle,
-                )),
-            });
+            Err(error) => errors.push(error),
         }
     }
-
-    Ok(ExperimentSpec {
-        name: name.to_owned(),
+    if errors.len() > found_before {
+        return None;
+    }
+    Some(ExperimentSpec {
+        name: parts.name.trim().to_owned(),
         provider: provider.to_owned(),
-        region: parsed
+        region: parts
             .target
             .region
             .unwrap_or_else(|| DEFAULT_REGION.to_owned()),
-        selector_tags: parsed.target.selector.tags.into_iter().collect(),
+        selector_tags: parts.target.selector.tags.into_iter().collect(),
         faults,
-        hypothesis: (!parsed.hypothesis.is_empty())
-            .then(|| hypothesis(stated(None, &parsed.hypothesis), settle)),
+        hypothesis: (!parts.hypothesis.is_empty())
+            .then(|| hypothesis(stated(None, &parts.hypothesis), settle)),
         exposure_window_ms: millis(exposure),
-        dry_run: parsed.safety.dry_run,
-        allow_destructive: parsed.safety.allow_destructive,
+        dry_run: parts.safety.dry_run,
+        allow_destructive: parts.safety.allow_destructive,
         sources,
     })
+}
+
+/// A fault the target's provider can take: its own, or any on the sandbox (which plays every cloud).
+fn on_provider(model: &catalogue::FaultModel, provider: &str) -> bool {
+    provider == "sandbox" || model.provider() == provider
+}
+
+/// The faults one entry of `faults` selects: one by `id`, every one of the provider whose id matches a
+/// `glob` (`aws.s3.*`), or every one with an `intent`.
+fn selected(
+    entry: &FaultEntry,
+    provider: &str,
+    at: &str,
+    fail: &impl Fn(&str, &str, String) -> ExperimentError,
+) -> Result<Vec<&'static catalogue::FaultModel>, ExperimentError> {
+    match (&entry.id, &entry.glob, &entry.intent) {
+        (Some(id), None, None) => {
+            let field = format!("{at}.id");
+            if id.contains('*') {
+                return Err(fail(
+                    &field,
+                    id,
+                    format!("{id:?} is a pattern; write it as `glob: {id}`"),
+                ));
+            }
+            let Some(model) = catalogue::find(id) else {
+                return Err(fail(
+                    &field,
+                    id,
+                    format!("unknown fault {id:?}; `rdfi catalog` lists them"),
+                ));
+            };
+            if !on_provider(model, provider) {
+                return Err(fail(
+                    &field,
+                    id,
+                    format!(
+                        "fault {id:?} is for provider {:?}, but the target is {provider:?}",
+                        model.provider()
+                    ),
+                ));
+            }
+            Ok(vec![model])
+        }
+        (None, Some(pattern), None) => {
+            let field = format!("{at}.glob");
+            let models: Vec<_> = catalogue::all()
+                .filter(|model| on_provider(model, provider) && glob_matches(pattern, model.id))
+                .collect();
+            if models.is_empty() {
+                return Err(fail(
+                    &field,
+                    pattern,
+                    format!(
+                        "no fault of provider {provider:?} matches {pattern:?} (`*` matches any \
+                         characters; `rdfi catalog` lists the ids)"
+                    ),
+                ));
+            }
+            Ok(models)
+        }
+        (None, None, Some(intent)) => {
+            let field = format!("{at}.intent");
+            if !catalogue::INTENTS.iter().any(|(known, _)| known == intent) {
+                let known: Vec<_> = catalogue::INTENTS.iter().map(|(known, _)| *known).collect();
+                return Err(fail(
+                    &field,
+                    intent,
+                    format!("unknown intent {intent:?}; known: {}", known.join(", ")),
+                ));
+            }
+            let models: Vec<_> = catalogue::by_intent(intent, provider).collect();
+            if models.is_empty() {
+                return Err(fail(
+                    &field,
+                    intent,
+                    format!("provider {provider:?} has no fault with intent {intent:?}"),
+                ));
+            }
+            Ok(models)
+        }
+        _ => Err(fail(
+            at,
+            "- ",
+            "give exactly one of id, glob or intent".to_owned(),
+        )),
+    }
+}
+
+/// `*` matches any run of characters (none too); everything else matches itself. Linear in the id's length
+/// times the pattern's.
+pub fn glob_matches(pattern: &str, id: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let (first, rest) = (parts[0], &parts[1..]);
+    let Some(mut remaining) = id.strip_prefix(first) else {
+        return false;
+    };
+    let Some((last, middle)) = rest.split_last() else {
+        return remaining.is_empty();
+    };
+    for part in middle {
+        match remaining.find(part) {
+            Some(index) => remaining = &remaining[index + part.len()..],
+            None => return false,
+        }
+    }
+    remaining.len() >= last.len() && remaining.ends_with(last)
 }
 
 /// The expectations of each kind: the fault's own where it states that kind, else the experiment's.
@@ -872,7 +1147,7 @@ safety:
     }
 
     fn error_for(source: &str) -> ExperimentError {
-        parse(source, "bad.yaml").unwrap_err()
+        parse(source, "bad.yaml").unwrap_err().0.remove(0)
     }
 
     #[test]
@@ -935,7 +1210,7 @@ safety:
             "  - maxTargets: 1\n",
         ));
         assert!(
-            error.message.contains("exactly one of id or intent"),
+            error.message.contains("exactly one of id, glob or intent"),
             "{error}"
         );
     }
@@ -944,7 +1219,11 @@ safety:
     fn a_bad_duration_is_named_with_its_line() {
         let error = error_for(&VALID.replace("within: 30s", "within: soon"));
         assert_eq!(error.line, 14, "{error}");
-        assert!(error.message.contains("invalid duration"), "{error}");
+        assert_eq!(
+            error.message,
+            "hypothesis.detect.within: \"soon\" is not a duration; write a number and a unit, like 500ms, \
+             30s, 2m or 1h 30m"
+        );
     }
 
     #[test]

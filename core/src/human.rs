@@ -28,9 +28,25 @@ pub fn duration(ms: u64) -> String {
     }
 }
 
+/// `1 fault`, `3 faults`: a count and its noun, plural when it is not one.
+pub fn count(n: usize, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::duration;
+    use super::{count, duration};
+
+    #[test]
+    fn counts_take_the_plural_except_for_one() {
+        assert_eq!(
+            [count(0, "fault"), count(1, "fault"), count(2, "fault")],
+            ["0 faults", "1 fault", "2 faults"]
+        );
+    }
 
     #[test]
     fn milliseconds_below_a_second() {

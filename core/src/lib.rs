@@ -12,6 +12,7 @@ pub mod experiment;
 pub mod grpc;
 pub mod human;
 pub mod risk;
+pub mod schedule;
 pub mod subjects;
 pub mod targeting;
 pub mod telemetry;

@@ -7,6 +7,8 @@ use std::time::{Duration, SystemTime};
 
 use rdfi_proto::v1::{CampaignSpec, CampaignStatus};
 
+use rdfi_core::schedule::Cron;
+
 use crate::strategy::Strategy;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -238,13 +240,30 @@ impl Campaign {
     }
 }
 
-// MERGE: replaced by rdfi_core::schedule once the parser lands cron.
-fn first_round(_spec: &CampaignSpec, started: SystemTime) -> SystemTime {
-    started
+/// When the first round may start: at once, or at the cron expression's first time after the start.
+fn first_round(spec: &CampaignSpec, started: SystemTime) -> SystemTime {
+    match cron(spec) {
+        Some(cron) => cron.first_after(started).unwrap_or(started),
+        None => started,
+    }
 }
 
+/// When the schedule allows the round after one that started at `last`: the cron expression's next time, or
+/// `interval_ms` later.
 fn next_scheduled(spec: &CampaignSpec, last: SystemTime) -> SystemTime {
-    last + Duration::from_millis(spec.interval_ms)
+    match cron(spec) {
+        Some(cron) => cron
+            .first_after(last)
+            .unwrap_or(last + Duration::from_secs(366 * 24 * 60 * 60)),
+        None => last + Duration::from_millis(spec.interval_ms),
+    }
+}
+
+/// The campaign's cron expression, when it has one (the parser checked it).
+fn cron(spec: &CampaignSpec) -> Option<Cron> {
+    (!spec.cron.is_empty())
+        .then(|| Cron::parse(&spec.cron).ok())
+        .flatten()
 }
 
 #[cfg(test)]

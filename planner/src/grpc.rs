@@ -50,7 +50,7 @@ impl PlannerService for Service {
         telemetry::set_parent_from_grpc(&span, request.metadata());
         let request = request.into_inner();
         let mut spec = parsed(request.experiment_yaml, |yaml| {
-            experiment::parse(yaml, "experiment").map_err(|e| e.to_string())
+            experiment::parse(yaml, "experiment").map_err(|errors| errors.to_string())
         })
         .await?;
         spec.dry_run |= request.dry_run;
@@ -70,8 +70,7 @@ impl PlannerService for Service {
         let span = tracing::info_span!("planner.grpc", rpc = "SubmitCampaign");
         telemetry::set_parent_from_grpc(&span, request.metadata());
         let request = request.into_inner();
-        let mut spec: CampaignSpec =
-            parsed(request.campaign_yaml, parse_campaign).await?;
+        let mut spec: CampaignSpec = parsed(request.campaign_yaml, parse_campaign).await?;
         if let Some(experiment) = spec.experiment.as_mut() {
             experiment.dry_run |= request.dry_run;
         }
@@ -126,9 +125,14 @@ impl PlannerService for Service {
     }
 }
 
-// MERGE: the input branch's experiment::parse_document replaces this.
-fn parse_campaign(_yaml: &str) -> Result<CampaignSpec, String> {
-    Err("campaign documents are not parsed by this build".to_owned())
+/// A campaign file, parsed and validated, or every problem with it.
+fn parse_campaign(yaml: &str) -> Result<CampaignSpec, String> {
+    match experiment::parse_document(yaml, "campaign").map_err(|errors| errors.to_string())? {
+        experiment::Document::Campaign(spec) => Ok(spec),
+        experiment::Document::Experiment(_) => Err(
+            "campaign: this is a kind: Experiment; SubmitExperiment runs experiments".to_owned(),
+        ),
+    }
 }
 
 /// The gRPC service's full name, as reported by the health service.

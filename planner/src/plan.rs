@@ -429,7 +429,10 @@ mod tests {
         use std::time::{Duration, SystemTime};
         let inventory = experiment(
             &[("aws.s3.bucket-public-acl", 1)],
-            vec![resource("aws.s3.bucket", "a"), resource("aws.s3.bucket", "b")],
+            vec![
+                resource("aws.s3.bucket", "a"),
+                resource("aws.s3.bucket", "b"),
+            ],
         );
         let mut beliefs = Beliefs::default();
         beliefs.pair(
@@ -455,7 +458,14 @@ mod tests {
             cool_down: Duration::from_secs(1),
             busy: &busy,
         };
-        let (events, picks) = round("run", &inventory, "c1", &beliefs, &request, vec!["n".into()]);
+        let (events, picks) = round(
+            "run",
+            &inventory,
+            "c1",
+            &beliefs,
+            &request,
+            vec!["n".into()],
+        );
         assert_eq!(picks.picks.len(), 2);
         let planned: Vec<&FaultPlanned> = events
             .iter()
@@ -465,15 +475,37 @@ mod tests {
             })
             .collect();
         assert_eq!(planned.len(), 2);
-        assert!(planned.iter().all(|p| p.campaign_id == "c1" && p.pick_reason.starts_with("coverage: ")));
-        let on_b = planned.iter().find(|p| p.resource.as_ref().unwrap().id == "b").unwrap();
+        assert!(
+            planned
+                .iter()
+                .all(|p| p.campaign_id == "c1" && p.pick_reason.starts_with("coverage: "))
+        );
+        let on_b = planned
+            .iter()
+            .find(|p| p.resource.as_ref().unwrap().id == "b")
+            .unwrap();
         let previous = on_b.previous.as_ref().expect("b was tried before");
-        assert_eq!((previous.run_id.as_str(), previous.verdict(), previous.controls.as_slice()), ("r0", Verdict::Detected, &["prowler".to_owned()][..]));
-        let on_a = planned.iter().find(|p| p.resource.as_ref().unwrap().id == "a").unwrap();
+        assert_eq!(
+            (
+                previous.run_id.as_str(),
+                previous.verdict(),
+                previous.controls.as_slice()
+            ),
+            ("r0", Verdict::Detected, &["prowler".to_owned()][..])
+        );
+        let on_a = planned
+            .iter()
+            .find(|p| p.resource.as_ref().unwrap().id == "a")
+            .unwrap();
         assert!(on_a.previous.is_none());
         let notes = notes(&events);
         assert_eq!(notes[0], "n");
-        assert!(notes.iter().any(|n| n.starts_with("ATT&CK techniques tested: 1 of 1")), "{notes:?}");
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.starts_with("ATT&CK techniques tested: 1 of 1")),
+            "{notes:?}"
+        );
     }
 
     #[test]

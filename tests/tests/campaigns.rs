@@ -65,20 +65,51 @@ async fn plan_explain_ranks_the_missed_bucket_higher_after_a_run() {
     let file = state.path().join("public-acls.yaml");
     std::fs::write(&file, SANDBOX_PUBLIC_ACL).unwrap();
     let file = file.display().to_string();
-    let explain = ["plan", &file, "--explain", "--format", "json", "--state-dir", &dir];
+    let explain = [
+        "plan",
+        &file,
+        "--explain",
+        "--format",
+        "json",
+        "--state-dir",
+        &dir,
+    ];
 
     let before = rdfi(&explain, &[]).await;
-    assert!(before.status.success(), "{}", String::from_utf8_lossy(&before.stderr));
+    assert!(
+        before.status.success(),
+        "{}",
+        String::from_utf8_lossy(&before.stderr)
+    );
     let before = json(&before);
     assert_eq!(before["strategy"], "risk-ranked", "{before:#}");
     assert!(
-        before["notes"][0].as_str().unwrap().contains("no knowledge database yet"),
+        before["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("no knowledge database yet"),
         "{before:#}"
     );
-    assert!(!state.path().join("knowledge.sqlite").exists(), "planning wrote a database");
+    assert!(
+        !state.path().join("knowledge.sqlite").exists(),
+        "planning wrote a database"
+    );
 
     // The demo account's detector watches payments-exports (tag monitored) only.
-    let run = rdfi(&["run", &file, "--format", "json", "--state-dir", &dir, "--webhook-listen", &format!("127.0.0.1:{}", free_port())], &[]).await;
+    let run = rdfi(
+        &[
+            "run",
+            &file,
+            "--format",
+            "json",
+            "--state-dir",
+            &dir,
+            "--webhook-listen",
+            &format!("127.0.0.1:{}", free_port()),
+        ],
+        &[],
+    )
+    .await;
     let report = json(&run);
     let verdict_of = |name: &str| {
         report["faults"]
@@ -93,14 +124,37 @@ async fn plan_explain_ranks_the_missed_bucket_higher_after_a_run() {
     assert_eq!(verdict_of("ml-training-data"), "missed", "{report:#}");
 
     let after = rdfi(&explain, &[]).await;
-    assert!(after.status.success(), "{}", String::from_utf8_lossy(&after.stderr));
+    assert!(
+        after.status.success(),
+        "{}",
+        String::from_utf8_lossy(&after.stderr)
+    );
     let after = json(&after);
-    assert_eq!(after["picks"][0]["resourceName"], "ml-training-data", "{after:#}");
-    assert!(score_of(&after, "ml-training-data") > score_of(&before, "ml-training-data"), "{after:#}");
-    assert!(score_of(&after, "payments-exports") < score_of(&before, "payments-exports"), "{after:#}");
+    assert_eq!(
+        after["picks"][0]["resourceName"], "ml-training-data",
+        "{after:#}"
+    );
+    assert!(
+        score_of(&after, "ml-training-data") > score_of(&before, "ml-training-data"),
+        "{after:#}"
+    );
+    assert!(
+        score_of(&after, "payments-exports") < score_of(&before, "payments-exports"),
+        "{after:#}"
+    );
     let inputs = &after["picks"][0]["inputs"];
-    assert_eq!((inputs["missedHere"].as_u64(), inputs["caughtHere"].as_u64()), (Some(1), Some(0)), "{after:#}");
-    assert!(after["picks"][0]["reason"].as_str().unwrap().contains("1 missed"), "{after:#}");
+    assert_eq!(
+        (inputs["missedHere"].as_u64(), inputs["caughtHere"].as_u64()),
+        (Some(1), Some(0)),
+        "{after:#}"
+    );
+    assert!(
+        after["picks"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("1 missed"),
+        "{after:#}"
+    );
 
     // The table a person reads says the same, in order.
     let table = rdfi(&["plan", &file, "--explain", "--state-dir", &dir], &[]).await;
@@ -178,12 +232,22 @@ async fn a_campaign_keeps_its_budget_and_rate_and_retests_a_miss_after_its_cool_
     let campaign = &outcome["campaign"];
     assert_eq!(campaign["state"], "completed", "{outcome:#}");
     assert_eq!(campaign["faultsPlanned"].as_u64(), Some(4), "{outcome:#}");
-    assert_eq!(campaign["verdicts"]["missed"].as_u64(), Some(4), "{outcome:#}");
+    assert_eq!(
+        campaign["verdicts"]["missed"].as_u64(),
+        Some(4),
+        "{outcome:#}"
+    );
     let rounds = outcome["rounds"].as_array().unwrap();
     assert_eq!(rounds.len(), 4, "{outcome:#}");
-    let started: Vec<i64> = rounds.iter().map(|r| r["startedAtMs"].as_i64().unwrap()).collect();
+    let started: Vec<i64> = rounds
+        .iter()
+        .map(|r| r["startedAtMs"].as_i64().unwrap())
+        .collect();
     for pair in started.windows(2) {
-        assert!(pair[1] - pair[0] >= 2_000, "rounds closer than the attack rate allows: {started:?}");
+        assert!(
+            pair[1] - pair[0] >= 2_000,
+            "rounds closer than the attack rate allows: {started:?}"
+        );
     }
     let targets: Vec<&str> = rounds
         .iter()
@@ -194,8 +258,15 @@ async fn a_campaign_keeps_its_budget_and_rate_and_retests_a_miss_after_its_cool_
     assert_eq!(targets[2], targets[0], "{targets:?}");
     assert_eq!(targets[3], targets[1], "{targets:?}");
     let completed_first = rounds[0]["completedAtMs"].as_i64().unwrap();
-    assert!(started[2] - completed_first >= 3_000 - 500, "re-tested before its cool-down: {outcome:#}");
-    assert_eq!(outcome["findings"].as_array().unwrap().len(), 4, "{outcome:#}");
+    assert!(
+        started[2] - completed_first >= 3_000 - 500,
+        "re-tested before its cool-down: {outcome:#}"
+    );
+    assert_eq!(
+        outcome["findings"].as_array().unwrap().len(),
+        4,
+        "{outcome:#}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -217,7 +288,11 @@ async fn a_served_campaign_is_paused_resumed_and_stopped_from_the_command_line()
     let run = |args: Vec<String>| async move {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let output = rdfi(&args, &[]).await;
-        assert!(output.status.success(), "rdfi {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "rdfi {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         json(&output)
     };
     let started = run(command(&["start", &file.display().to_string()])).await;
@@ -231,15 +306,24 @@ async fn a_served_campaign_is_paused_resumed_and_stopped_from_the_command_line()
             assert_eq!(status[0]["faultsPlanned"].as_u64(), Some(1), "{status:#}");
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "no verdict: {status:#}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no verdict: {status:#}"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     let paused = run(command(&["pause", &id])).await;
     assert_eq!(paused[0]["state"], "paused", "{paused:#}");
-    assert!(paused[0].get("nextRoundAtMs").is_none_or(Value::is_null), "{paused:#}");
+    assert!(
+        paused[0].get("nextRoundAtMs").is_none_or(Value::is_null),
+        "{paused:#}"
+    );
     let resumed = run(command(&["resume", &id])).await;
     assert_eq!(resumed[0]["state"], "running", "{resumed:#}");
-    assert!(resumed[0]["nextRoundAtMs"].as_i64().is_some(), "{resumed:#}");
+    assert!(
+        resumed[0]["nextRoundAtMs"].as_i64().is_some(),
+        "{resumed:#}"
+    );
     let stopped = run(command(&["stop", &id])).await;
     assert_eq!(stopped[0]["state"], "cancelled", "{stopped:#}");
     let listed = run(command(&["status"])).await;
@@ -248,7 +332,11 @@ async fn a_served_campaign_is_paused_resumed_and_stopped_from_the_command_line()
     let args = command(&["resume", &id]);
     let refused = rdfi(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]).await;
     assert_eq!(refused.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("cancelled"), "{}", String::from_utf8_lossy(&refused.stderr));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("cancelled"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
     let args = command(&["status", "no-such-campaign"]);
     let unknown = rdfi(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[]).await;
     assert_eq!(unknown.status.code(), Some(2));

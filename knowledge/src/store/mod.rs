@@ -10,7 +10,8 @@ use rdfi_core::efficacy::Posterior;
 use rdfi_proto::v1::{
     AssetFault, ControlKind, ControlScorecard, Event, ExpectationResult, ExposureProof,
     FaultPrevented, FaultRecord, FaultRejected, FaultState, Finding, GetAssetHistoryResponse,
-    GetRunResponse, Observation, PairTrial, ResourceRef, Risk, RunStatus, RunSummary, Verdict, event::Payload,
+    GetRunResponse, Observation, PairTrial, ResourceRef, Risk, RunStatus, RunSummary, Verdict,
+    event::Payload,
 };
 use rdfi_proto::{timestamp_from_millis, unix_millis};
 use sqlx::sqlite::{

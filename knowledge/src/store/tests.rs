@@ -613,11 +613,31 @@ async fn pair_trials_count_each_fault_on_each_resource_and_keep_the_last() {
     assert_eq!(
         seen,
         [
-            ("arn:aws:s3:::alpha", 1, 1, "r3", Verdict::Missed, 12_000, &[][..]),
-            ("arn:aws:s3:::beta", 1, 1, "r4", Verdict::Detected, 13_000, &prowler[..]),
+            (
+                "arn:aws:s3:::alpha",
+                1,
+                1,
+                "r3",
+                Verdict::Missed,
+                12_000,
+                &[][..]
+            ),
+            (
+                "arn:aws:s3:::beta",
+                1,
+                1,
+                "r4",
+                Verdict::Detected,
+                13_000,
+                &prowler[..]
+            ),
         ]
     );
-    assert!(trials.iter().all(|trial| trial.fault_id == "aws.s3.bucket-public-acl"));
+    assert!(
+        trials
+            .iter()
+            .all(|trial| trial.fault_id == "aws.s3.bucket-public-acl")
+    );
 }
 
 #[tokio::test]

@@ -88,6 +88,30 @@ fn the_duration_ends_it_and_an_interval_spaces_it() {
 }
 
 #[test]
+fn a_cron_schedule_starts_each_round_at_its_next_time() {
+    // Every quarter hour from the epoch's first: 00:15, 00:30, 00:45.
+    let spec = CampaignSpec {
+        cron: "15,30,45 * * * *".into(),
+        ..spec(3, 0.0, 1, 0, 0)
+    };
+    let (rounds, reason) = simulate(campaign(spec), 60.0, 100);
+    assert_eq!(
+        rounds.iter().map(|r| r.0).collect::<Vec<_>>(),
+        [900.0, 1800.0, 2700.0]
+    );
+    assert_eq!(reason, "its budget of 3 faults is spent");
+}
+
+#[test]
+fn the_parsers_strategies_are_the_planners() {
+    let names: Vec<&str> = Strategy::ALL
+        .iter()
+        .map(|strategy| strategy.name())
+        .collect();
+    assert_eq!(names, rdfi_core::experiment::STRATEGIES);
+}
+
+#[test]
 fn nothing_eligible_waits_for_the_cool_down_or_ends() {
     let mut c = campaign(spec(5, 0.0, 1, 0, 0));
     c.round_started("r0".into(), at(0.0), 1);

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdfi::engine::{Engine, EngineConfig};
-use rdfi_core::bus::memory::MemoryBus;
 use rdfi_core::bus::Bus;
+use rdfi_core::bus::memory::MemoryBus;
 use rdfi_core::{CancellationToken, experiment};
 use rdfi_executor::args::SafetyArgs;
 use rdfi_proto::v1::{CampaignBudget, CampaignSpec};
@@ -95,7 +95,11 @@ async fn target(kind: &str) -> anyhow::Result<Target> {
 
 /// One campaign of `faults` at `rate` per minute; its wall time.
 async fn campaign(target: &Target, faults: u32, rate: f64) -> anyhow::Result<Duration> {
-    let provider_name = if target.name == "moto" { "aws" } else { "sandbox" };
+    let provider_name = if target.name == "moto" {
+        "aws"
+    } else {
+        "sandbox"
+    };
     let experiment = experiment::parse(&experiment_yaml(provider_name), "campaign-bench")?;
     let spec = CampaignSpec {
         name: "campaign-bench".to_owned(),
@@ -155,7 +159,14 @@ fn svg(title: &str, x_label: &str, points: &[(f64, f64, f64)]) -> String {
         points
             .iter()
             .enumerate()
-            .map(|(i, p)| format!("{}{:.1},{:.1}", if i == 0 { "M" } else { " L" }, x(p.0), y(select(p))))
+            .map(|(i, p)| {
+                format!(
+                    "{}{:.1},{:.1}",
+                    if i == 0 { "M" } else { " L" },
+                    x(p.0),
+                    y(select(p))
+                )
+            })
             .collect::<String>()
     };
     let mut out = format!(
@@ -209,7 +220,10 @@ fn svg(title: &str, x_label: &str, points: &[(f64, f64, f64)]) -> String {
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let kind = args.next().unwrap_or_else(|| "sandbox".to_owned());
-    anyhow::ensure!(kind == "sandbox" || kind == "moto", "sandbox or moto, not {kind}");
+    anyhow::ensure!(
+        kind == "sandbox" || kind == "moto",
+        "sandbox or moto, not {kind}"
+    );
     let dir = args
         .next()
         .map(PathBuf::from)
@@ -231,7 +245,10 @@ async fn main() -> anyhow::Result<()> {
         let faults = 40;
         let time = campaign(&target, faults, rate).await?.as_secs_f64();
         let ideal = f64::from(faults) * 60.0 / rate;
-        println!("| {} | {faults} | {rate} | {time:.2} s | {ideal:.2} s |", target.name);
+        println!(
+            "| {} | {faults} | {rate} | {time:.2} s | {ideal:.2} s |",
+            target.name
+        );
         by_rate.push((rate, time, ideal));
     }
     let mut by_faults = Vec::new();
@@ -239,13 +256,19 @@ async fn main() -> anyhow::Result<()> {
         let rate = 960.0;
         let time = campaign(&target, faults, rate).await?.as_secs_f64();
         let ideal = f64::from(faults) * 60.0 / rate;
-        println!("| {} | {faults} | {rate} | {time:.2} s | {ideal:.2} s |", target.name);
+        println!(
+            "| {} | {faults} | {rate} | {time:.2} s | {ideal:.2} s |",
+            target.name
+        );
         by_faults.push((f64::from(faults), time, ideal));
     }
     std::fs::write(
         dir.join(format!("campaign-time-vs-rate-{}.svg", target.name)),
         svg(
-            &format!("40 faults on {}: campaign time against attack rate", target.name),
+            &format!(
+                "40 faults on {}: campaign time against attack rate",
+                target.name
+            ),
             "attack rate (faults per minute)",
             &by_rate,
         ),
@@ -253,7 +276,10 @@ async fn main() -> anyhow::Result<()> {
     std::fs::write(
         dir.join(format!("campaign-time-vs-faults-{}.svg", target.name)),
         svg(
-            &format!("960 faults a minute on {}: campaign time against faults", target.name),
+            &format!(
+                "960 faults a minute on {}: campaign time against faults",
+                target.name
+            ),
             "faults in the campaign",
             &by_faults,
         ),
