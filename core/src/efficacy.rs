@@ -2,6 +2,32 @@
 //! (Beta(1, 1)), the chance that the control answers the next fault of the same kind within its deadline, with
 //! a 90% credible interval. Pure: knowledge scores controls with it, the planner and the risk score read it.
 
+use rdfi_proto::v1::ControlKind;
+
+/// The name a control stands under when an expectation named none and none answered: a record of misses
+/// only, never a control of its own.
+pub fn stand_in(kind: ControlKind) -> String {
+    let kind = match kind {
+        ControlKind::Preventive => "preventive",
+        ControlKind::Detective => "detective",
+        ControlKind::Corrective => "corrective",
+        ControlKind::Unspecified => "other",
+    };
+    format!("any {kind} control")
+}
+
+/// Whether `control` is one of the [`stand_in`] names.
+pub fn is_stand_in(control: &str) -> bool {
+    [
+        ControlKind::Preventive,
+        ControlKind::Detective,
+        ControlKind::Corrective,
+        ControlKind::Unspecified,
+    ]
+    .into_iter()
+    .any(|kind| stand_in(kind) == control)
+}
+
 /// The posterior Beta(1 + met, 1 + failed).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Posterior {

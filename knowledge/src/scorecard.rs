@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 
 use rdfi_core::catalogue;
-use rdfi_core::efficacy::Posterior;
+use rdfi_core::efficacy::{Posterior, stand_in};
 use rdfi_core::experiment::same_source;
 use rdfi_core::risk::{self, Criticality, Exposure};
 use rdfi_proto::unix_millis;
@@ -33,17 +33,6 @@ pub struct Trial {
     pub met: bool,
     /// When it answered at all: from the mutating call's return to its answer.
     pub latency_ms: Option<u64>,
-}
-
-/// The name a control stands under when an expectation named none and none answered.
-pub fn stand_in(kind: ControlKind) -> String {
-    let kind = match kind {
-        ControlKind::Preventive => "preventive",
-        ControlKind::Detective => "detective",
-        ControlKind::Corrective => "corrective",
-        ControlKind::Unspecified => "other",
-    };
-    format!("any {kind} control")
 }
 
 /// The controls a judged fault put to the test, and how each did.

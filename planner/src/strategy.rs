@@ -11,7 +11,7 @@ use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::time::{Duration, SystemTime};
 
 use rdfi_core::catalogue::FaultModel;
-use rdfi_core::efficacy::Posterior;
+use rdfi_core::efficacy::{self, Posterior};
 use rdfi_core::risk::{self, Criticality, Reach};
 use rdfi_proto::v1::{ControlScorecard, PairTrial, PreviousTrial, ResourceRef, Verdict};
 
@@ -195,7 +195,8 @@ pub struct Request<'a> {
 pub struct MissBelief {
     /// The fault kind's controls: name, posterior mean efficacy, observations.
     pub controls: Vec<(String, f64, u32)>,
-    /// The fault kind's miss probability: the product of one less each control's mean (0.5 untested).
+    /// The fault kind's miss probability: the product of one less each named control's mean (the stand-ins'
+    /// when no named control was tested; 0.5 untested).
     pub kind_miss: f64,
     /// Observations the kind's record counts for here (at most PRIOR_WEIGHT).
     pub prior_weight: f64,
@@ -263,10 +264,17 @@ fn kind_belief(records: &[ControlRecord]) -> KindBelief {
             )
         })
         .collect();
-    let miss = if controls.is_empty() {
-        0.5
-    } else {
-        risk::miss_probability(controls.iter().map(|c| c.1))
+    // A stand-in records only the trials nobody answered: beside a named control it is no second chance
+    // of a catch, so it does not lower the miss probability; alone, it is all there is.
+    let named: Vec<f64> = controls
+        .iter()
+        .filter(|c| !efficacy::is_stand_in(&c.0))
+        .map(|c| c.1)
+        .collect();
+    let miss = match (controls.is_empty(), named.is_empty()) {
+        (true, _) => 0.5,
+        (false, false) => risk::miss_probability(named),
+        (false, true) => risk::miss_probability(controls.iter().map(|c| c.1)),
     };
     let weight = controls
         .iter()

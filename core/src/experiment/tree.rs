@@ -359,3 +359,42 @@ mod tests {
         assert_eq!(check(source), Ok(()));
     }
 }
+
+/// No input panics the parser: arbitrary text, and valid files cut, spliced and repeated at random.
+#[cfg(test)]
+mod no_panic {
+    use proptest::prelude::*;
+
+    use super::super::parse_document;
+
+    const SEEDS: [&str; 2] = [
+        include_str!("../../../examples/campaigns/sandbox.yaml"),
+        include_str!("../../../docs/examples/nightly-storage.yaml"),
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        #[test]
+        fn arbitrary_text(text in "\\PC{0,400}") {
+            let _ = parse_document(&text, "fuzz.yaml");
+        }
+
+        #[test]
+        fn valid_files_mangled(
+            seed in 0..SEEDS.len(),
+            cut in any::<prop::sample::Index>(),
+            at in any::<prop::sample::Index>(),
+            insert in "[\\[\\]{}:,\\-#&*!|>'\" a-z0-9\n]{0,40}",
+            repeat in 1usize..4,
+        ) {
+            let source = SEEDS[seed];
+            let boundaries: Vec<usize> = (0..=source.len()).filter(|&i| source.is_char_boundary(i)).collect();
+            let cut = boundaries[cut.index(boundaries.len())];
+            let at = boundaries[at.index(boundaries.len())];
+            let (start, end) = (cut.min(at), cut.max(at));
+            let mangled = format!("{}{}{}", &source[..start], insert.repeat(repeat), &source[end..]);
+            let _ = parse_document(&mangled, "fuzz.yaml");
+        }
+    }
+}

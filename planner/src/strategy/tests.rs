@@ -4,6 +4,8 @@ use proptest::prelude::*;
 use proptest::strategy::Strategy as _;
 use rdfi_core::catalogue;
 
+const FAULT: &str = "aws.s3.bucket-public-acl";
+
 fn bucket(id: &str, criticality: &str, exposure: &str) -> ResourceRef {
     ResourceRef {
         provider: "sandbox".into(),
@@ -103,6 +105,20 @@ fn a_missed_pair_ranks_above_a_caught_one_and_above_itself_untested() {
         after.picks[0].previous.as_ref().unwrap().verdict,
         Verdict::Missed
     );
+}
+
+#[test]
+fn a_stand_in_beside_a_named_control_does_not_lower_the_kind_miss() {
+    // The sandbox after one run: the detector caught one bucket, nobody answered on the other.
+    let mut beliefs = Beliefs::default();
+    beliefs.control(FAULT, "s3-public-acl-detector", 1, 0);
+    beliefs.control(FAULT, "any detective control", 0, 1);
+    let missed = miss_belief(FAULT, "missed", &beliefs);
+    assert!((missed.kind_miss - 1.0 / 3.0).abs() < 1e-9, "{missed:?}");
+    // Alone, the stand-in's misses are the kind's record.
+    let mut alone = Beliefs::default();
+    alone.control(FAULT, "any detective control", 0, 3);
+    assert!((miss_belief(FAULT, "x", &alone).kind_miss - 0.8).abs() < 1e-9);
 }
 
 #[test]
