@@ -293,12 +293,8 @@ pub async fn follow(
         let finished = matches!(status.state.as_str(), "completed" | "cancelled");
         let analyzed = status.rounds as usize - usize::from(!finished && status.rounds > 0);
         while progress && said < analyzed.min(status.run_ids.len()) {
-            errln!(
-                "rdfi: round {} ({}) done; {} faults planned so far",
-                said + 1,
-                status.run_ids[said],
-                status.faults_planned
-            );
+            // Only what is known of this round: the next may be planned already.
+            errln!("rdfi: round {} ({}) done", said + 1, status.run_ids[said]);
             said += 1;
         }
         if finished {

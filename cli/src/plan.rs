@@ -313,10 +313,8 @@ pub fn table(explained: &Explained, why: bool) -> String {
     }
     out.push_str(&crate::columns(&rows));
     if explained.cooling_down > 0 {
-        out.push_str(&format!(
-            "{} candidates missed within their cool-down were left out\n",
-            explained.cooling_down
-        ));
+        out.push_str(&rdfi_planner::plan::cooling_down_note(explained.cooling_down));
+        out.push('\n');
     }
     if !explained.techniques.is_empty() {
         let tested = explained.techniques.iter().filter(|t| t.tested).count();

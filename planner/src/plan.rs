@@ -154,15 +154,12 @@ pub fn round<'a>(
     notes.extend(unknown);
     let picks = strategy::pick(&candidates, beliefs, request);
     if picks.cooling_down > 0 {
-        notes.push(format!(
-            "{} candidates missed within their cool-down were left out",
-            picks.cooling_down
-        ));
+        notes.push(cooling_down_note(picks.cooling_down));
     }
     if picks.busy > 0 {
         notes.push(format!(
-            "{} candidates on resources with an active fault were left out",
-            picks.busy
+            "{} on resources with an active fault left out",
+            rdfi_core::human::count(picks.busy, "candidate")
         ));
     }
     if !picks.techniques.is_empty() {
@@ -249,6 +246,15 @@ pub fn finish(run_id: &str, mut planned: Vec<Event>, notes: Vec<String>) -> Vec<
         }),
     ));
     planned
+}
+
+
+/// The note of a plan that left out pairs missed within their cool-down.
+pub fn cooling_down_note(pairs: usize) -> String {
+    format!(
+        "{} missed within the cool-down left out (tried again once it has passed)",
+        rdfi_core::human::count(pairs, "candidate")
+    )
 }
 
 #[cfg(test)]

@@ -273,11 +273,12 @@ fn kind_belief(records: &[ControlRecord]) -> KindBelief {
         .collect();
     let miss = match (controls.is_empty(), named.is_empty()) {
         (true, _) => 0.5,
-        (false, false) => risk::miss_probability(named),
+        (false, false) => risk::miss_probability(named.iter().copied()),
         (false, true) => risk::miss_probability(controls.iter().map(|c| c.1)),
     };
     let weight = controls
         .iter()
+        .filter(|c| named.is_empty() || !efficacy::is_stand_in(&c.0))
         .map(|c| f64::from(c.2))
         .fold(0.0, f64::max)
         .min(PRIOR_WEIGHT);
@@ -399,11 +400,16 @@ fn weights(resource: &ResourceRef) -> f64 {
     Criticality::of(&resource.tags).weight() * Reach::of(&resource.exposure).weight()
 }
 
-/// The belief's mean plus one standard deviation, at most 1: little-known pairs rank higher.
+/// The belief's mean plus half its standard deviation, at most 1: little-known pairs rank higher, though not
+/// above a pair whose own misses are known (a whole deviation would rank a never-tried pair above one missed
+/// twice).
 fn optimistic_miss(a: f64, b: f64) -> f64 {
     let n = a + b;
-    (a / n + (a * b / (n * n * (n + 1.0))).sqrt()).min(1.0)
+    (a / n + UNCERTAINTY * (a * b / (n * n * (n + 1.0))).sqrt()).min(1.0)
 }
+
+/// How many standard deviations of the belief risk-ranked adds to its mean.
+pub const UNCERTAINTY: f64 = 0.5;
 
 /// The highest scores first, at most one per resource.
 fn greedy(
