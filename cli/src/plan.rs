@@ -313,7 +313,9 @@ pub fn table(explained: &Explained, why: bool) -> String {
     }
     out.push_str(&crate::columns(&rows));
     if explained.cooling_down > 0 {
-        out.push_str(&rdfi_planner::plan::cooling_down_note(explained.cooling_down));
+        out.push_str(&rdfi_planner::plan::cooling_down_note(
+            explained.cooling_down,
+        ));
         out.push('\n');
     }
     if !explained.techniques.is_empty() {

@@ -248,7 +248,6 @@ pub fn finish(run_id: &str, mut planned: Vec<Event>, notes: Vec<String>) -> Vec<
     planned
 }
 
-
 /// The note of a plan that left out pairs missed within their cool-down.
 pub fn cooling_down_note(pairs: usize) -> String {
     format!(

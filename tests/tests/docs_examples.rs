@@ -130,6 +130,48 @@ const COMMANDS: &[(&str, Check)] = &[
         "cargo test -p rdfi-tests --test conformance_aws --test conformance_gcp --test conformance_sandbox -- --nocapture",
         Check::NotRun("the conformance suites, which the test suite runs"),
     ),
+    // docs/campaigns.md
+    (
+        "rdfi plan examples/campaigns/sandbox.yaml --explain --picks 4 --state-dir DIR",
+        Check::Run(sandbox_campaign),
+    ),
+    (
+        "rdfi run examples/campaigns/sandbox.yaml --state-dir DIR",
+        Check::RunBy(SANDBOX_CAMPAIGN_FIRST),
+    ),
+    (
+        "rdfi plan examples/campaigns/sandbox.yaml --explain --picks 4 --state-dir DIR --format json",
+        Check::RunBy(SANDBOX_CAMPAIGN_FIRST),
+    ),
+    (
+        "rdfi campaign start docs/examples/nightly-storage.yaml --planner http://planner:50052",
+        Check::Run(served_campaign),
+    ),
+    (
+        "rdfi campaign status --planner http://planner:50052",
+        Check::RunBy(SERVED_CAMPAIGN_FIRST),
+    ),
+    (
+        "rdfi campaign pause CAMPAIGN_ID --planner http://planner:50052",
+        Check::RunBy(SERVED_CAMPAIGN_FIRST),
+    ),
+    (
+        "rdfi campaign resume CAMPAIGN_ID --planner http://planner:50052",
+        Check::RunBy(SERVED_CAMPAIGN_FIRST),
+    ),
+    (
+        "rdfi campaign stop CAMPAIGN_ID --planner http://planner:50052",
+        Check::RunBy(SERVED_CAMPAIGN_FIRST),
+    ),
+    // docs/experiments.md
+    (
+        "rdfi validate examples/campaigns/sandbox.yaml docs/examples/nightly-storage.yaml",
+        Check::Run(validate_examples),
+    ),
+    (
+        "rdfi schema > rdfi.schema.json",
+        Check::Run(schema_to_a_file),
+    ),
     // docs/events.md
     (
         ".venv/bin/python examples/subscriber/subscribe.py --nats nats://127.0.0.1:4222",
@@ -172,6 +214,11 @@ const COMMANDS: &[(&str, Check)] = &[
         ),
     ),
 ];
+
+const SANDBOX_CAMPAIGN_FIRST: &str =
+    "rdfi plan examples/campaigns/sandbox.yaml --explain --picks 4 --state-dir DIR";
+const SERVED_CAMPAIGN_FIRST: &str =
+    "rdfi campaign start docs/examples/nightly-storage.yaml --planner http://planner:50052";
 
 /// The first command of docs/reports.md's walk-through; the others are run after it, in one shell.
 const REPORTS_FIRST: &str = "cargo run -q -p rdfi -- run cli/src/demo.yaml --state-dir /tmp/rdfi-state --report html,sarif,junit --output-dir /tmp/rdfi-reports";
@@ -681,57 +728,91 @@ fn subscriber(command: &str) {
 /// (its planner and knowledge standing at `planner:50052` and `knowledge:50051`), and, once the fault is in
 /// place, the README's `rdfi abort` (its executor at `executor:50053`): the fault is reverted at once and the
 /// submitted run ends as aborted.
-fn cluster(serve: &str) {
-    let shown = |start: &str| {
-        COMMANDS
-            .iter()
-            .map(|(command, _)| *command)
-            .find(|command| command.starts_with(start))
-            .expect("the README's command")
-    };
-    let nats = rdfi_tests::NatsServer::start();
-    let moto = moto_with_my_bucket();
-    let dir = readme_directory();
-    let [knowledge, planner, executor, webhook] =
-        [free_port(), free_port(), free_port(), free_port()];
-    let mut env = moto.process_env();
-    for (key, port) in [
-        ("RDFI_KNOWLEDGE_LISTEN", knowledge),
-        ("RDFI_PLANNER_LISTEN", planner),
-        ("RDFI_EXECUTOR_LISTEN", executor),
-        ("RDFI_WEBHOOK_LISTEN", webhook),
-    ] {
-        env.push((key.to_owned(), format!("127.0.0.1:{port}")));
+/// `rdfi serve` as the README shows it, on a nats-server and a moto of its own, every listener on a free port.
+struct Served {
+    _nats: rdfi_tests::NatsServer,
+    moto: MotoServer,
+    dir: tempfile::TempDir,
+    services: Process,
+    env: Vec<(String, String)>,
+    /// Each documented URL (`http://planner:50052`) and the port it stands for here.
+    urls: Vec<(&'static str, u16)>,
+}
+
+impl Served {
+    fn start(serve: &str) -> Served {
+        let nats = rdfi_tests::NatsServer::start();
+        let moto = moto_with_my_bucket();
+        let dir = readme_directory();
+        let [knowledge, planner, executor, webhook] =
+            [free_port(), free_port(), free_port(), free_port()];
+        let mut env = moto.process_env();
+        for (key, port) in [
+            ("RDFI_KNOWLEDGE_LISTEN", knowledge),
+            ("RDFI_PLANNER_LISTEN", planner),
+            ("RDFI_EXECUTOR_LISTEN", executor),
+            ("RDFI_WEBHOOK_LISTEN", webhook),
+        ] {
+            env.push((key.to_owned(), format!("127.0.0.1:{port}")));
+        }
+        env.push((
+            "RDFI_STATE_DIR".into(),
+            dir.path().join("state").display().to_string(),
+        ));
+        env.push(("RDFI_AWS_ENDPOINT".into(), moto.endpoint.clone()));
+        env.push((
+            "RDFI_KNOWLEDGE_URL".into(),
+            format!("http://127.0.0.1:{knowledge}"),
+        ));
+        let serve = serve.replace("nats://nats:4222", &nats.url);
+        let services =
+            Process::spawn_in(&rdfi_binary("rdfi"), &words(&serve)[1..], &env, dir.path());
+        for port in [knowledge, planner, executor, webhook] {
+            assert!(
+                rdfi_tests::wait_for_port(port, Duration::from_secs(60)),
+                "rdfi serve did not listen on {port}: {}",
+                services.log()
+            );
+        }
+        Served {
+            _nats: nats,
+            moto,
+            dir,
+            services,
+            env,
+            urls: vec![
+                ("http://planner:50052", planner),
+                ("http://knowledge:50051", knowledge),
+                ("http://executor:50053", executor),
+            ],
+        }
     }
-    env.push((
-        "RDFI_STATE_DIR".into(),
-        dir.path().join("state").display().to_string(),
-    ));
-    env.push(("RDFI_AWS_ENDPOINT".into(), moto.endpoint.clone()));
-    let serve = serve.replace("nats://nats:4222", &nats.url);
-    let services = Process::spawn_in(&rdfi_binary("rdfi"), &words(&serve)[1..], &env, dir.path());
-    for port in [knowledge, planner, executor, webhook] {
-        assert!(
-            rdfi_tests::wait_for_port(port, Duration::from_secs(60)),
-            "rdfi serve did not listen on {port}: {}",
-            services.log()
-        );
-    }
-    let replacements = [
-        ("http://planner:50052", planner),
-        ("http://knowledge:50051", knowledge),
-        ("http://executor:50053", executor),
-    ];
-    let substituted = |command: &str| {
-        replacements
+
+    /// A documented command with each service's URL replaced by this one's.
+    fn substituted(&self, command: &str) -> String {
+        self.urls
             .iter()
             .fold(command.to_owned(), |command, (from, port)| {
                 command.replace(from, &format!("http://127.0.0.1:{port}"))
             })
-    };
-    let submit = substituted(shown("rdfi submit experiment.yaml"));
+    }
+}
+
+/// The documented command that starts with `start`.
+fn shown(start: &str) -> &'static str {
+    COMMANDS
+        .iter()
+        .map(|(command, _)| *command)
+        .find(|command| command.starts_with(start))
+        .unwrap_or_else(|| panic!("no documented command starts {start:?}"))
+}
+
+fn cluster(serve: &str) {
+    let served = Served::start(serve);
+    let (moto, dir, services, env) = (&served.moto, &served.dir, &served.services, &served.env);
+    let submit = served.substituted(shown("rdfi submit experiment.yaml"));
     let mut submitted =
-        Process::spawn_in(&rdfi_binary("rdfi"), &words(&submit)[1..], &env, dir.path());
+        Process::spawn_in(&rdfi_binary("rdfi"), &words(&submit)[1..], env, dir.path());
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let aws = runtime.block_on(rdfi_tests::aws::clients(&moto.endpoint));
     let public = runtime.block_on(wait_until(Duration::from_secs(60), || {
@@ -743,7 +824,7 @@ fn cluster(serve: &str) {
         submitted.log(),
         services.log()
     );
-    let abort = substituted(shown("rdfi abort --executor"));
+    let abort = served.substituted(shown("rdfi abort --executor"));
     let aborted = rdfi(&abort).envs(env.clone()).output().expect("rdfi abort");
     assert_eq!(
         aborted.status.code(),
@@ -763,7 +844,7 @@ fn cluster(serve: &str) {
     let log = submitted.log();
     assert!(log.contains("submitted run "), "{log}");
     assert!(log.contains("aws.s3.bucket-public-acl"), "{log}");
-    let controls = substituted(shown("rdfi controls --knowledge"));
+    let controls = served.substituted(shown("rdfi controls --knowledge"));
     let output = rdfi(&controls).output().expect("rdfi controls");
     assert_eq!(
         output.status.code(),
@@ -870,5 +951,147 @@ fn commands_split_and_comments_go_as_the_shell_would() {
             "-d",
             r#"{"a":"b"}"#
         ]
+    );
+}
+
+/// A documented command run from the workspace root, where its paths are, with DIR a fresh directory.
+fn at_root(command: &str, dir: &Path) -> Output {
+    let command = command.replace("DIR", &dir.display().to_string());
+    rdfi(&command)
+        .current_dir(workspace_root())
+        .output()
+        .unwrap_or_else(|error| panic!("{command}: {error}"))
+}
+
+/// docs/campaigns.md's walk-through on the sandbox: plan, run the campaign, plan again.
+fn sandbox_campaign(first: &str) {
+    let dir = tempfile::tempdir().expect("a directory");
+    let before = at_root(first, dir.path());
+    assert_eq!(before.status.code(), Some(0), "{}", said(&before));
+    let table = text(&before.stdout);
+    assert!(
+        table.starts_with("strategy risk-ranked (seed 0): 4 of 4 candidates picked"),
+        "{table}"
+    );
+    assert!(
+        table.contains("aws.iam.user-admin-policy-attached  ci-deployer"),
+        "{table}"
+    );
+    let run = at_root(
+        shown("rdfi run examples/campaigns/sandbox.yaml"),
+        dir.path(),
+    );
+    // A fault went uncaught: 1, as for an experiment.
+    assert_eq!(run.status.code(), Some(1), "{}", said(&run));
+    let report = text(&run.stdout);
+    assert!(
+        report.contains("completed (its budget of 8 faults is spent); 8 rounds, 8 faults"),
+        "{report}"
+    );
+    assert!(report.contains("findings, riskiest first:"), "{report}");
+    assert!(
+        text(&run.stderr).contains("rdfi: round 8 ("),
+        "{}",
+        said(&run)
+    );
+    let after = at_root(
+        shown(
+            "rdfi plan examples/campaigns/sandbox.yaml --explain --picks 4 --state-dir DIR --format",
+        ),
+        dir.path(),
+    );
+    assert_eq!(after.status.code(), Some(0), "{}", said(&after));
+    let plan: serde_json::Value = serde_json::from_slice(&after.stdout).expect("JSON");
+    assert_eq!(
+        plan["picks"][0]["resourceName"], "ml-training-data",
+        "{plan:#}"
+    );
+    assert!(
+        plan["picks"][0]["inputs"]["missedHere"].as_u64().unwrap() >= 1,
+        "{plan:#}"
+    );
+}
+
+/// docs/campaigns.md's campaign commands against `rdfi serve` as the README runs it: start the nightly
+/// campaign (its first round waits for 02:00 UTC), see it, pause, resume and stop it.
+fn served_campaign(start: &str) {
+    let served = Served::start(shown("rdfi serve --services all"));
+    let run = |command: &str, id: &str| {
+        let command = served.substituted(command).replace("CAMPAIGN_ID", id);
+        let output = rdfi(&command)
+            .current_dir(workspace_root())
+            .envs(served.env.clone())
+            .output()
+            .unwrap_or_else(|error| panic!("{command}: {error}"));
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{command}: {}\n{}",
+            said(&output),
+            served.services.log()
+        );
+        text(&output.stdout)
+    };
+    let started = run(start, "");
+    let id = started
+        .split_whitespace()
+        .next()
+        .expect("the campaign's id")
+        .to_owned();
+    assert!(
+        started.contains("nightly-storage [explore-exploit, seed 42]: running"),
+        "{started}"
+    );
+    let status = run(shown("rdfi campaign status"), "");
+    assert!(
+        status.starts_with(&format!("{id} nightly-storage")),
+        "{status}"
+    );
+    for (command, state) in [
+        ("rdfi campaign pause", "paused"),
+        ("rdfi campaign resume", "running"),
+        ("rdfi campaign stop", "cancelled"),
+    ] {
+        let line = run(shown(command), &id);
+        assert!(line.contains(&format!(": {state}")), "{command}: {line}");
+    }
+}
+
+/// docs/experiments.md: both examples are valid.
+fn validate_examples(command: &str) {
+    let dir = tempfile::tempdir().expect("a directory");
+    let output = at_root(command, dir.path());
+    assert_eq!(output.status.code(), Some(0), "{}", said(&output));
+    let lines: Vec<String> = text(&output.stdout).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines.iter().all(|line| line.contains(": valid campaign ")),
+        "{lines:?}"
+    );
+}
+
+/// docs/experiments.md: `rdfi schema > rdfi.schema.json` in a shell, in a fresh directory.
+fn schema_to_a_file(command: &str) {
+    let dir = tempfile::tempdir().expect("a directory");
+    let bin = rdfi_binary("rdfi");
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .current_dir(dir.path())
+        .env("PATH", path)
+        .output()
+        .expect("sh");
+    assert_eq!(output.status.code(), Some(0), "{}", said(&output));
+    let schema: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("rdfi.schema.json")).unwrap())
+            .unwrap();
+    assert!(
+        schema["$defs"]["campaign"]["properties"]["budget"].is_object(),
+        "{schema:#}"
     );
 }

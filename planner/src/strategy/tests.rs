@@ -120,15 +120,33 @@ fn a_stand_in_beside_a_named_control_does_not_lower_the_kind_miss() {
     twice.control(FAULT, "s3-public-acl-detector", 2, 0);
     twice.control(FAULT, "any detective control", 0, 2);
     twice.control(FAULT, "any corrective control", 0, 4);
-    twice.pair(FAULT, "missed", trial(Verdict::Missed, 0, 2, SystemTime::UNIX_EPOCH));
+    twice.pair(
+        FAULT,
+        "missed",
+        trial(Verdict::Missed, 0, 2, SystemTime::UNIX_EPOCH),
+    );
     let busy = HashSet::new();
     let score = |beliefs: &Beliefs| {
         let mut resource = bucket("missed", "", "");
         resource.tags.clear();
-        let candidates = [Candidate { fault: catalogue::find(FAULT).unwrap(), resource: &resource }];
-        pick(&candidates, beliefs, &request(Strategy::RiskRanked, 1, &busy)).picks[0].score
+        let candidates = [Candidate {
+            fault: catalogue::find(FAULT).unwrap(),
+            resource: &resource,
+        }];
+        pick(
+            &candidates,
+            beliefs,
+            &request(Strategy::RiskRanked, 1, &busy),
+        )
+        .picks[0]
+            .score
     };
-    assert!(score(&twice) > score(&Beliefs::default()), "{} <= {}", score(&twice), score(&Beliefs::default()));
+    assert!(
+        score(&twice) > score(&Beliefs::default()),
+        "{} <= {}",
+        score(&twice),
+        score(&Beliefs::default())
+    );
     // Alone, the stand-in's misses are the kind's record.
     let mut alone = Beliefs::default();
     alone.control(FAULT, "any detective control", 0, 3);
