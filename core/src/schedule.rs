@@ -62,21 +62,24 @@ impl Cron {
     pub fn first_after(&self, time: SystemTime) -> Option<SystemTime> {
         let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
         let start_minute = since.as_secs() / 60 + 1;
-        let mut day = start_minute / (24 * 60);
-        let mut minute_of_day = start_minute % (24 * 60);
-        for _ in 0..(5 * 366) {
-            if self.day_matches(day) {
-                for minute in minute_of_day..24 * 60 {
-                    if self.hours & (1 << (minute / 60)) != 0
-                        && self.minutes & (1 << (minute % 60)) != 0
-                    {
-                        let at = (day * 24 * 60 + minute) * 60;
-                        return Some(UNIX_EPOCH + Duration::from_secs(at));
-                    }
+        let first_day = start_minute / (24 * 60);
+        for day in first_day..first_day + 5 * 366 {
+            if !self.day_matches(day) {
+                continue;
+            }
+            let from = if day == first_day {
+                start_minute % (24 * 60)
+            } else {
+                0
+            };
+            for minute in from..24 * 60 {
+                if self.hours & (1 << (minute / 60)) != 0
+                    && self.minutes & (1 << (minute % 60)) != 0
+                {
+                    let at = (day * 24 * 60 + minute) * 60;
+                    return Some(UNIX_EPOCH + Duration::from_secs(at));
                 }
             }
-            day += 1;
-            minute_of_day = 0;
         }
         None
     }

@@ -218,14 +218,15 @@ fn the_uniform_draws_and_beta_samples_are_sane() {
     }
 }
 
-fn estate() -> impl proptest::strategy::Strategy<
-    Value = (
-        Vec<ResourceRef>,
-        Vec<(usize, u32, u32, bool)>,
-        Vec<usize>,
-        usize,
-    ),
-> {
+/// Resources, pair records (pair index, caught, missed, whether the last was a miss), busy resources, picks.
+type Estate = (
+    Vec<ResourceRef>,
+    Vec<(usize, u32, u32, bool)>,
+    Vec<usize>,
+    usize,
+);
+
+fn estate() -> impl proptest::strategy::Strategy<Value = Estate> {
     let resources = prop::collection::vec(
         (
             prop::sample::select(vec!["low", "medium", "high", "critical"]),
