@@ -11,13 +11,12 @@ use std::time::{Duration, SystemTime};
 
 use rdfi_core::bus::Bus;
 use rdfi_core::{CancellationToken, events};
-use rdfi_proto::v1::event::Payload;
-use rdfi_proto::v1::{CampaignSpec, CampaignStatus, Event, InventoryObserved, RunStarted, Verdict};
+use rdfi_proto::v1::{CampaignSpec, CampaignStatus, Event, InventoryObserved, Verdict};
 use tokio::sync::Notify;
 
 use crate::campaign::{Campaign, Next, State};
 use crate::strategy::{Beliefs, Request, Strategy};
-use crate::{PlannerError, SOURCE, plan};
+use crate::{PlannerError, plan};
 
 /// What knowledge has learned, for the planner: read fresh before each round.
 pub trait Learned: Send + Sync {
@@ -244,16 +243,7 @@ impl Campaigns {
         tracing::info!(campaign_id = %id, run_id = %run_id, faults, "campaign round started");
         let published = self
             .bus
-            .publish(&events::event(
-                SOURCE,
-                &run_id,
-                "",
-                "",
-                Payload::RunStarted(RunStarted {
-                    experiment: Some(experiment),
-                    campaign_id: id.to_owned(),
-                }),
-            ))
+            .publish(&crate::run_started(&run_id, experiment, id))
             .await;
         if let Err(error) = published {
             let mut registry = self.lock();

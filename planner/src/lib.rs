@@ -67,16 +67,7 @@ impl PlannerHandle {
         let _entered = span.enter();
         tracing::info!("run started");
         self.bus
-            .publish(&events::event(
-                SOURCE,
-                &run_id,
-                "",
-                "",
-                Payload::RunStarted(RunStarted {
-                    experiment: Some(experiment),
-                    campaign_id: String::new(),
-                }),
-            ))
+            .publish(&run_started(&run_id, experiment, ""))
             .await?;
         Ok(run_id)
     }
@@ -152,4 +143,22 @@ pub async fn run(config: PlannerConfig, shutdown: CancellationToken) -> Result<(
     grpc.stop(&shutdown).await?;
     plans?;
     Ok(rounds?)
+}
+
+/// The `run.started` of a run: an experiment's, or a campaign's round (`campaign_id` set).
+pub(crate) fn run_started(
+    run_id: &str,
+    experiment: ExperimentSpec,
+    campaign_id: &str,
+) -> rdfi_proto::v1::Event {
+    events::event(
+        SOURCE,
+        run_id,
+        "",
+        "",
+        Payload::RunStarted(RunStarted {
+            experiment: Some(experiment),
+            campaign_id: campaign_id.to_owned(),
+        }),
+    )
 }
