@@ -292,6 +292,9 @@ pub struct FindingReport {
     pub risk: RiskReport,
     /// The controls that were expected to answer and did not.
     pub controls: Vec<String>,
+    /// A miss after a catch: who caught it before, and in which run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub regression_of: Option<String>,
 }
 
 /// A finding's risk score (0 to 100) and what it is made of.
@@ -329,6 +332,8 @@ impl FindingReport {
                 miss_probability: risk.miss_probability,
             },
             controls: finding.controls.clone(),
+            regression_of: (!finding.regression_of.is_empty())
+                .then(|| finding.regression_of.clone()),
         }
     }
 }
@@ -701,8 +706,13 @@ impl Report {
         } else {
             out.push_str(&format!("\n\n{} finding(s):\n", self.findings.len()));
             for finding in &self.findings {
+                let regression = finding
+                    .regression_of
+                    .as_ref()
+                    .map(|before| format!("  regression: {before}, missed now\n"))
+                    .unwrap_or_default();
                 out.push_str(&format!(
-                    "\n[{}] {}\n  resource: {}\n  fix: {}\n",
+                    "\n[{}] {}\n  resource: {}\n{regression}  fix: {}\n",
                     finding.severity.to_uppercase(),
                     finding.title,
                     finding.resource,

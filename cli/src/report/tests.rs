@@ -270,6 +270,7 @@ mod formats {
                 miss_probability: 0.5,
             }),
             controls: vec!["s3-public-acl-detector".into()],
+            regression_of: String::new(),
         }
     }
 

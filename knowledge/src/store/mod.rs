@@ -556,6 +556,7 @@ const LATER_COLUMNS: &[(&str, &str, &str)] = &[
     ("findings", "risk", "BLOB NOT NULL DEFAULT x''"),
     ("findings", "risk_score", "REAL NOT NULL DEFAULT 0"),
     ("findings", "controls", "TEXT NOT NULL DEFAULT ''"),
+    ("findings", "regression_of", "TEXT NOT NULL DEFAULT ''"),
 ];
 
 async fn add_missing_columns(connection: &mut SqliteConnection) -> Result<(), sqlx::Error> {
@@ -774,8 +775,8 @@ async fn project(
         Payload::FindingCreated(finding) => {
             sqlx::query(
                 "INSERT INTO findings (finding_id, run_id, fault_instance_id, fault_id, resource, title, severity,
-                 remediation, created_ms, resource_id, resource_name, provider)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (finding_id) DO NOTHING",
+                 remediation, created_ms, resource_id, resource_name, provider, regression_of)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (finding_id) DO NOTHING",
             )
             .bind(&finding.finding_id)
             .bind(&event.run_id)
@@ -789,6 +790,11 @@ async fn project(
             .bind(finding.resource.as_ref().map(|r| r.id.as_str()).unwrap_or_default())
             .bind(finding.resource.as_ref().map(|r| r.name.as_str()).unwrap_or_default())
             .bind(finding.resource.as_ref().map(|r| r.provider.as_str()).unwrap_or_default())
+            .bind(if finding.regression {
+                finding.regression_of.as_str()
+            } else {
+                ""
+            })
             .execute(&mut **transaction)
             .await?;
             score_findings(transaction, fault_id).await?;
@@ -1144,6 +1150,7 @@ fn finding(row: &SqliteRow) -> Result<Finding> {
             .lines()
             .map(str::to_owned)
             .collect(),
+        regression_of: row.try_get("regression_of")?,
     })
 }
 

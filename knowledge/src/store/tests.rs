@@ -586,6 +586,25 @@ async fn an_asset_history_holds_every_fault_on_it_across_runs() {
 }
 
 #[tokio::test]
+async fn a_regression_is_stored_with_who_caught_it_before() {
+    let mut missed = judged("r2", "f2", "alpha", false, "high", 11_000);
+    for event in &mut missed {
+        if let Some(Payload::FindingCreated(finding)) = event.payload.as_mut() {
+            finding.regression = true;
+            finding.regression_of = "detected by prowler in run r1".into();
+        }
+    }
+    let (_dir, store) =
+        store_of(&[judged("r1", "f1", "alpha", true, "high", 10_000), missed]).await;
+    let (findings, _) = store
+        .list_findings(&FindingFilter::default(), 10, None)
+        .await
+        .unwrap();
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0].regression_of, "detected by prowler in run r1");
+}
+
+#[tokio::test]
 async fn pair_trials_count_each_fault_on_each_resource_and_keep_the_last() {
     let (_dir, store) = store_of(&[
         judged("r1", "f1", "alpha", true, "high", 10_000),
