@@ -411,6 +411,49 @@ fn optimistic_miss(a: f64, b: f64) -> f64 {
 /// How many standard deviations of the belief risk-ranked adds to its mean.
 pub const UNCERTAINTY: f64 = 0.5;
 
+/// Entries taken best first, sorting only as far as is taken: a window of the best is partitioned out
+/// (linear) and sorted, and the window doubles each time it is used up.
+struct BestFirst<'a, F> {
+    entries: &'a mut [(f64, usize)],
+    order: &'a F,
+    /// `entries[..sorted]` are the best, in order; `next` is the first not taken.
+    sorted: usize,
+    next: usize,
+    window: usize,
+}
+
+impl<'a, F: Fn(&(f64, usize), &(f64, usize)) -> std::cmp::Ordering> BestFirst<'a, F> {
+    fn new(entries: &'a mut [(f64, usize)], order: &'a F, window: usize) -> Self {
+        BestFirst {
+            entries,
+            order,
+            sorted: 0,
+            next: 0,
+            window: window.max(16),
+        }
+    }
+
+    fn peek(&mut self) -> Option<(f64, usize)> {
+        if self.next == self.sorted && self.sorted < self.entries.len() {
+            let rest = &mut self.entries[self.sorted..];
+            let end = self.window.min(rest.len());
+            if end < rest.len() {
+                rest.select_nth_unstable_by(end - 1, self.order);
+            }
+            rest[..end].sort_unstable_by(self.order);
+            self.sorted += end;
+            self.window *= 2;
+        }
+        self.entries.get(self.next).copied()
+    }
+
+    fn take(&mut self) -> Option<(f64, usize)> {
+        let entry = self.peek()?;
+        self.next += 1;
+        Some(entry)
+    }
+}
+
 /// The highest scores first, at most one per resource.
 fn greedy(
     candidates: &[Candidate],
@@ -418,34 +461,21 @@ fn greedy(
     picks: usize,
     order: impl Fn(&(f64, usize), &(f64, usize)) -> std::cmp::Ordering,
 ) -> Vec<(f64, usize)> {
-    // Only the best few are ever needed: partition them out before sorting (linear, then a short sort),
-    // extending the partition while resources repeat.
     let mut chosen = Vec::new();
     let mut used: HashSet<&str> = HashSet::new();
-    let mut window = (picks * 4).max(16);
-    let mut start = 0;
-    while chosen.len() < picks && start < scored.len() {
-        let rest = &mut scored[start..];
-        let end = window.min(rest.len());
-        if end < rest.len() {
-            rest.select_nth_unstable_by(end - 1, &order);
+    let mut best = BestFirst::new(scored, &order, picks * 4);
+    while chosen.len() < picks {
+        let Some((score, index)) = best.take() else {
+            break;
+        };
+        if used.insert(candidates[index].resource.id.as_str()) {
+            chosen.push((score, index));
         }
-        rest[..end].sort_unstable_by(&order);
-        for &(score, index) in &rest[..end] {
-            if chosen.len() == picks {
-                break;
-            }
-            if used.insert(candidates[index].resource.id.as_str()) {
-                chosen.push((score, index));
-            }
-        }
-        start += end;
-        window *= 2;
     }
     chosen
 }
 
-/// Faults tested least first (each fault once before any again), the riskiest resource of each.
+/// The least judged fault first (its best-scored free resource), every fault once before any twice.
 fn coverage_order(
     candidates: &[Candidate],
     scored: &mut [(f64, usize)],
@@ -453,20 +483,27 @@ fn coverage_order(
     picks: usize,
     order: impl Fn(&(f64, usize), &(f64, usize)) -> std::cmp::Ordering,
 ) -> Vec<(f64, usize)> {
-    scored.sort_unstable_by(&order);
-    let mut by_fault: HashMap<&'static str, Vec<(f64, usize)>> = HashMap::new();
-    for &entry in scored.iter() {
-        by_fault
-            .entry(candidates[entry.1].fault.id)
-            .or_default()
-            .push(entry);
+    // Each fault's candidates, side by side (linear), each taken best first as far as needed.
+    scored.sort_unstable_by_key(|entry| candidates[entry.1].fault.id);
+    let mut by_fault: Vec<(&'static str, BestFirst<'_, _>)> = Vec::new();
+    let mut rest: &mut [(f64, usize)] = scored;
+    while let Some(first) = rest.first() {
+        let fault = candidates[first.1].fault.id;
+        let len = rest
+            .iter()
+            .position(|entry| candidates[entry.1].fault.id != fault)
+            .unwrap_or(rest.len());
+        let (these, after) = rest.split_at_mut(len);
+        by_fault.push((fault, BestFirst::new(these, &order, 16)));
+        rest = after;
     }
-    // Each fault's candidates, best last (to pop); the heap gives the least tested fault, then the best score.
+    // The heap gives the least tested fault, then the best score, then the fault's id.
     #[derive(PartialEq)]
     struct Next {
         tested: u32,
         score: f64,
         fault: &'static str,
+        slot: usize,
     }
     impl Eq for Next {}
     impl Ord for Next {
@@ -484,31 +521,33 @@ fn coverage_order(
         }
     }
     let mut heap = BinaryHeap::new();
-    for (fault, entries) in by_fault.iter_mut() {
-        entries.reverse();
-        heap.push(Next {
-            tested: beliefs.trials_of(fault),
-            score: entries.last().map_or(0.0, |e| e.0),
-            fault,
-        });
+    for (slot, (fault, best)) in by_fault.iter_mut().enumerate() {
+        if let Some((score, _)) = best.peek() {
+            heap.push(Next {
+                tested: beliefs.trials_of(fault),
+                score,
+                fault,
+                slot,
+            });
+        }
     }
     let mut used: HashSet<&str> = HashSet::new();
     let mut chosen = Vec::new();
     while chosen.len() < picks {
         let Some(next) = heap.pop() else { break };
-        let entries = by_fault.get_mut(next.fault).expect("a fault in the heap");
-        while let Some(&entry) = entries.last() {
-            entries.pop();
+        let best = &mut by_fault[next.slot].1;
+        while let Some(entry) = best.take() {
             if used.insert(candidates[entry.1].resource.id.as_str()) {
                 chosen.push(entry);
                 break;
             }
         }
-        if let Some(best) = entries.last() {
+        if let Some((score, _)) = best.peek() {
             heap.push(Next {
                 tested: next.tested + 1,
-                score: best.0,
+                score,
                 fault: next.fault,
+                slot: next.slot,
             });
         }
     }
@@ -516,12 +555,14 @@ fn coverage_order(
 }
 
 fn techniques(candidates: &[Candidate], beliefs: &Beliefs, picks: &[Pick]) -> Vec<(String, bool)> {
+    // Once per fault, not per candidate: a million candidates share a few dozen faults.
+    let mut tested_fault: HashMap<&str, bool> = HashMap::new();
     let mut covered: HashMap<&str, bool> = HashMap::new();
     for candidate in candidates {
-        let tested = beliefs.trials_of(candidate.fault.id) > 0
-            || picks
-                .iter()
-                .any(|p| p.candidate.fault.id == candidate.fault.id);
+        let fault = candidate.fault.id;
+        let tested = *tested_fault.entry(fault).or_insert_with(|| {
+            beliefs.trials_of(fault) > 0 || picks.iter().any(|p| p.candidate.fault.id == fault)
+        });
         *covered.entry(candidate.fault.attack_technique).or_default() |= tested;
     }
     let mut techniques: Vec<(String, bool)> = covered
