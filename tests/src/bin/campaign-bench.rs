@@ -35,7 +35,7 @@ target:
   provider: {provider}
   region: us-east-1
 faults:
-  - intent: public-storage
+  - glob: aws.s3.bucket-*
 hypothesis:
   detect: {{ within: 1ms }}
 observe:
