@@ -127,6 +127,22 @@ const COMMANDS: &[(&str, Check)] = &[
         Check::NotRun("a benchmark, measured by hand"),
     ),
     (
+        "cargo build --release -p rdfi-tests --bin plan-bench",
+        Check::NotRun("a release build and a benchmark, measured by hand"),
+    ),
+    (
+        "target/release/plan-bench",
+        Check::NotRun("a benchmark, measured by hand"),
+    ),
+    (
+        "cargo build --release -p rdfi-tests --bin campaign-bench",
+        Check::NotRun("a release build and a benchmark, measured by hand"),
+    ),
+    (
+        "target/release/campaign-bench sandbox",
+        Check::NotRun("a benchmark, measured by hand"),
+    ),
+    (
         "cargo test -p rdfi-tests --test conformance_aws --test conformance_gcp --test conformance_sandbox -- --nocapture",
         Check::NotRun("the conformance suites, which the test suite runs"),
     ),
