@@ -291,10 +291,7 @@ fn typed<T: serde::de::DeserializeOwned>(source: &str, file: &str) -> Result<T, 
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
-        let (line, column) = inner
-            .location()
-            .map(|location| (location.line(), location.column()))
-            .unwrap_or((0, 0));
+        let (line, column) = location(&inner);
         let message = plain(&strip_location(&inner.to_string()));
         // serde_yaml_ng prefixes some messages with part of the path; the whole path is said once.
         let message = match message.split_once(": ") {
@@ -869,10 +866,7 @@ pub fn parse_source(
         message,
     };
     let parsed: SourceFile = serde_yaml_ng::from_str(text).map_err(|parse| {
-        let (line, column) = parse
-            .location()
-            .map(|location| (location.line(), location.column()))
-            .unwrap_or((0, 0));
+        let (line, column) = location(&parse);
         error(
             line,
             column,
@@ -1061,6 +1055,14 @@ pub fn hold_duration(exposure_window_ms: u64, hypothesis: Option<&Hypothesis>) -
         .filter(|deadline| *deadline > 0)
         .unwrap_or(exposure_window_ms);
     Duration::from_millis(exposure_window_ms.min(last_deadline))
+}
+
+/// Where a YAML error is, 1-based; (0, 0) when it has no place.
+fn location(error: &serde_yaml_ng::Error) -> (usize, usize) {
+    error
+        .location()
+        .map(|location| (location.line(), location.column()))
+        .unwrap_or((0, 0))
 }
 
 /// serde_yaml_ng appends " at line L column C" to its messages; the location is reported separately.

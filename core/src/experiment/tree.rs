@@ -4,7 +4,7 @@
 
 use serde_yaml_ng::Value;
 
-use super::{ExperimentError, ExperimentErrors, KINDS, plain, strip_location};
+use super::{ExperimentError, ExperimentErrors, KINDS, location, plain, strip_location};
 
 /// The largest file (or gRPC submission) rdfi parses.
 pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
@@ -127,10 +127,7 @@ pub(super) fn header(source: &str, file: &str) -> Result<String, ExperimentError
         message,
     };
     let value: Value = serde_yaml_ng::from_str(source).map_err(|parse| {
-        let (line, column) = parse
-            .location()
-            .map(|location| (location.line(), location.column()))
-            .unwrap_or((0, 0));
+        let (line, column) = location(&parse);
         error(line, column, plain(&strip_location(&parse.to_string())))
     })?;
     let mapping = match value {
