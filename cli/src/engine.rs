@@ -153,6 +153,8 @@ pub struct EngineConfig {
     pub planner_listen: Option<SocketAddr>,
     pub executor_listen: Option<SocketAddr>,
     pub poll_interval: Duration,
+    /// How often the monitor publishes every opted-in resource as assets; never on a schedule when `None`.
+    pub asset_refresh: Option<Duration>,
     /// Detection sources whose signals abort everything (stop conditions).
     pub stop_sources: Vec<String>,
     /// Detection sources the monitor polls for every run (`--source`).
@@ -187,6 +189,7 @@ impl EngineConfig {
             planner_listen: None,
             executor_listen: None,
             poll_interval: Duration::from_secs(1),
+            asset_refresh: None,
             stop_sources: Vec::new(),
             sources: Vec::new(),
             nats_url: None,
@@ -321,6 +324,7 @@ impl Engine {
                         stop_sources: config.stop_sources.clone(),
                         sources: config.sources.clone(),
                         nats_url: config.nats_url.clone(),
+                        asset_refresh: config.asset_refresh,
                     };
                     tasks.spawn(async move {
                         (service, stringify(rdfi_monitor::run(monitor, token).await))

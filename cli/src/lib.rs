@@ -5,6 +5,7 @@
 //! abort, or a revert failed), 4 nothing was tested (no target, a dry run, every fault rejected or refused
 //! without a control rdfi could name). [`report::exit_code`] decides a report's.
 
+pub mod assets;
 pub mod campaign;
 pub mod catalog;
 pub mod engine;

@@ -134,6 +134,14 @@ enum Command {
     },
     /// One run's report, as a table or in a format other tools read (docs/reports.md).
     Report(ReportArgs),
+    /// The opted-in resources rdfi knows (assets): criticality, data class and reach, as last read; with
+    /// --refresh, read now (never changed).
+    Assets {
+        #[command(flatten)]
+        args: rdfi::assets::AssetsArgs,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// One asset's history: every fault rdfi injected into it, across runs, and the findings about it.
     Asset {
         /// The resource's id (its ARN on AWS) or name.
@@ -428,6 +436,12 @@ async fn dispatch(command: Command) -> Result<u8, Failure> {
             print_as(format, &views, || query::controls_table(&views))
         }
         Command::Report(args) => report(args).await,
+        Command::Assets { args, format } => {
+            let assets = rdfi::assets::list(&args).await?;
+            let views: Vec<rdfi::assets::AssetView> =
+                assets.iter().map(rdfi::assets::AssetView::of).collect();
+            print_as(format, &views, || rdfi::assets::table(&views))
+        }
         Command::Asset {
             resource,
             from,
@@ -677,6 +691,7 @@ async fn plan(args: PlanArgs) -> Result<u8, Failure> {
         provider.as_ref(),
         &args.opt_in_tag,
         plannable.experiment.clone(),
+        &Default::default(),
     )
     .await;
     if !inventory.error.is_empty() {

@@ -9,9 +9,9 @@ use rdfi_knowledge::Store;
 use rdfi_knowledge::store::FindingFilter;
 use rdfi_proto::v1::knowledge_service_client::KnowledgeServiceClient;
 use rdfi_proto::v1::{
-    ControlScorecard, Finding, GetAssetHistoryRequest, GetAssetHistoryResponse, GetRunRequest,
-    GetRunResponse, ListControlsRequest, ListFindingsRequest, ListPairTrialsRequest,
-    ListRunsRequest, RunSummary,
+    Asset, ControlScorecard, Finding, GetAssetHistoryRequest, GetAssetHistoryResponse,
+    GetRunRequest, GetRunResponse, ListAssetsRequest, ListControlsRequest, ListFindingsRequest,
+    ListPairTrialsRequest, ListRunsRequest, RunSummary,
 };
 use rdfi_proto::{timestamp_from_millis, unix_millis};
 use serde::Serialize;
@@ -169,6 +169,28 @@ impl Knowledge {
                 .map_err(remote)?
                 .into_inner()
                 .scorecards),
+        }
+    }
+
+    pub async fn list_assets(
+        &mut self,
+        provider: Option<&str>,
+        resource_type: Option<&str>,
+    ) -> Result<Vec<Asset>, Failure> {
+        match self {
+            Knowledge::Local(store) => store
+                .list_assets(provider, resource_type)
+                .await
+                .map_err(local),
+            Knowledge::Remote(client) => Ok(client
+                .list_assets(ListAssetsRequest {
+                    provider: provider.unwrap_or_default().to_owned(),
+                    resource_type: resource_type.unwrap_or_default().to_owned(),
+                })
+                .await
+                .map_err(remote)?
+                .into_inner()
+                .assets),
         }
     }
 

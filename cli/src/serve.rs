@@ -78,6 +78,10 @@ pub struct ServeArgs {
     /// slow down to this, with a read just before each corrective deadline.
     #[arg(long, env = "RDFI_POLL_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub poll_interval: Duration,
+    /// How often the monitor reads every opted-in resource and publishes it as an asset (first at start); off
+    /// when not given (`rdfi assets --refresh` still asks for one).
+    #[arg(long, env = "RDFI_ASSET_REFRESH", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub asset_refresh: Option<Duration>,
     /// A stop condition: signals from this detection source abort every run (repeatable).
     #[arg(
         long = "stop-on-source",
@@ -200,6 +204,7 @@ pub async fn serve(args: ServeArgs, services: BTreeSet<&'static str>) -> Result<
             planner_listen: Some(args.planner_listen),
             executor_listen: Some(args.executor_listen),
             poll_interval: args.poll_interval,
+            asset_refresh: args.asset_refresh,
             stop_sources: args.stop_sources,
             sources,
             nats_url: args.common.nats.clone(),

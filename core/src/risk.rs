@@ -7,6 +7,8 @@ use std::collections::HashMap;
 
 /// The tag (AWS) or label (Google Cloud) that says how much an asset matters.
 pub const CRITICALITY_TAG: &str = "rdfi-criticality";
+/// The tag or label that says what kind of data an asset holds (pii, payment, public...), kept as given.
+pub const DATA_CLASS_TAG: &str = "rdfi-data-class";
 
 /// How much an asset matters to its owners.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -126,6 +128,34 @@ impl Reach {
             .unwrap_or(Reach::Unknown)
     }
 
+    /// The reach discovery reads from a resource's probes ([`crate::catalogue::reach_probes`]): for each, the
+    /// reach its misconfiguration means, and whether it is present (`None` when it could not be read). The
+    /// widest present reach wins (public over cross-account); with none present, internal when every probe
+    /// was read, else unknown; unknown too when no probe applies.
+    pub fn of_readings(readings: impl IntoIterator<Item = (Reach, Option<bool>)>) -> Reach {
+        let mut probed = false;
+        let mut unread = false;
+        let mut widest: Option<Reach> = None;
+        for (reach, present) in readings {
+            probed = true;
+            match present {
+                Some(true) => {
+                    widest = Some(match widest {
+                        Some(Reach::Public) => Reach::Public,
+                        _ => reach,
+                    })
+                }
+                Some(false) => {}
+                None => unread = true,
+            }
+        }
+        match widest {
+            Some(reach) => reach,
+            None if probed && !unread => Reach::Internal,
+            None => Reach::Unknown,
+        }
+    }
+
     /// Its weight in a candidate's score: unknown weighs as an unproven exposure does.
     pub fn weight(self) -> f64 {
         match self {
@@ -202,6 +232,63 @@ mod tests {
         assert_eq!(Reach::of("somewhere"), Reach::Unknown);
         let weights = Reach::ALL.map(Reach::weight);
         assert_eq!(weights, [1.0, 0.8, 0.4, 0.6]);
+    }
+
+    #[test]
+    fn reach_of_readings_takes_the_widest_present_and_is_unknown_unless_all_were_read() {
+        use Reach::*;
+        assert_eq!(Reach::of_readings([]), Unknown);
+        assert_eq!(
+            Reach::of_readings([(Public, Some(false)), (CrossAccount, Some(false))]),
+            Internal
+        );
+        assert_eq!(
+            Reach::of_readings([(Public, Some(false)), (CrossAccount, None)]),
+            Unknown
+        );
+        assert_eq!(
+            Reach::of_readings([(CrossAccount, Some(true)), (Public, None)]),
+            CrossAccount
+        );
+        assert_eq!(
+            Reach::of_readings([(Public, Some(true)), (CrossAccount, Some(true))]),
+            Public
+        );
+        assert_eq!(
+            Reach::of_readings([(CrossAccount, Some(true)), (Public, Some(true))]),
+            Public
+        );
+    }
+
+    fn reading() -> impl Strategy<Value = (Reach, Option<bool>)> {
+        (
+            prop_oneof![Just(Reach::Public), Just(Reach::CrossAccount)],
+            proptest::option::of(any::<bool>()),
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn reach_of_readings_does_not_depend_on_their_order(
+            readings in proptest::collection::vec(reading(), 0..8),
+            shift in 0usize..8,
+        ) {
+            let mut turned = readings.clone();
+            if !turned.is_empty() {
+                let by = shift % turned.len();
+                turned.rotate_left(by);
+            }
+            let reach = Reach::of_readings(readings.clone());
+            prop_assert_eq!(reach, Reach::of_readings(turned));
+            let present = |wanted: Reach| readings.contains(&(wanted, Some(true)));
+            prop_assert_eq!(reach == Reach::Public, present(Reach::Public));
+            if present(Reach::CrossAccount) && !present(Reach::Public) {
+                prop_assert_eq!(reach, Reach::CrossAccount);
+            }
+            if readings.iter().all(|(_, read)| *read == Some(false)) && !readings.is_empty() {
+                prop_assert_eq!(reach, Reach::Internal);
+            }
+        }
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub const ANALYSIS_VERDICT: &str = "rdfi.v1.analysis.verdict";
 pub const ANALYSIS_COMPLETED: &str = "rdfi.v1.analysis.completed";
 pub const FINDING_CREATED: &str = "rdfi.v1.finding.created";
 pub const SAFETY_ABORT: &str = "rdfi.v1.safety.abort";
+pub const ASSETS_OBSERVED: &str = "rdfi.v1.assets.observed";
+pub const ASSETS_REFRESH: &str = "rdfi.v1.assets.refresh";
 
 /// The subject an event with this payload travels on.
 pub fn for_payload(payload: &Payload) -> &'static str {
@@ -47,6 +49,8 @@ pub fn for_payload(payload: &Payload) -> &'static str {
         Payload::FindingCreated(_) => FINDING_CREATED,
         Payload::AnalysisCompleted(_) => ANALYSIS_COMPLETED,
         Payload::SafetyAbort(_) => SAFETY_ABORT,
+        Payload::AssetsObserved(_) => ASSETS_OBSERVED,
+        Payload::AssetsRefreshRequested(_) => ASSETS_REFRESH,
     }
 }
 

@@ -5,8 +5,9 @@ use rdfi_proto::unix_millis;
 use rdfi_proto::v1::knowledge_service_server::{KnowledgeService, KnowledgeServiceServer};
 use rdfi_proto::v1::{
     GetAssetHistoryRequest, GetAssetHistoryResponse, GetRunRequest, GetRunResponse,
-    ListControlsRequest, ListControlsResponse, ListFindingsRequest, ListFindingsResponse,
-    ListPairTrialsRequest, ListPairTrialsResponse, ListRunsRequest, ListRunsResponse,
+    ListAssetsRequest, ListAssetsResponse, ListControlsRequest, ListControlsResponse,
+    ListFindingsRequest, ListFindingsResponse, ListPairTrialsRequest, ListPairTrialsResponse,
+    ListRunsRequest, ListRunsResponse,
 };
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
@@ -157,6 +158,27 @@ impl KnowledgeService for Service {
             .await
             .map_err(status)?;
         Ok(Response::new(ListPairTrialsResponse { trials }))
+    }
+
+    async fn list_assets(
+        &self,
+        request: Request<ListAssetsRequest>,
+    ) -> Result<Response<ListAssetsResponse>, Status> {
+        let span = span("ListAssets", &request);
+        let given = |value: &str| {
+            Some(value.trim())
+                .filter(|value| !value.is_empty())
+                .map(str::to_owned)
+        };
+        let provider = given(&request.get_ref().provider);
+        let resource_type = given(&request.get_ref().resource_type);
+        let assets = self
+            .store
+            .list_assets(provider.as_deref(), resource_type.as_deref())
+            .instrument(span)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(ListAssetsResponse { assets }))
     }
 }
 

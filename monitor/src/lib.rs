@@ -16,6 +16,7 @@
 //! stop source (`--stop-on-source`, an SLO alarm say) raises `rdfi.v1.safety.abort` (every executor reverts
 //! everything) and never counts as a detection.
 
+pub mod assets;
 pub mod cadence;
 pub mod correlate;
 pub mod restore;
@@ -25,14 +26,14 @@ mod webhook;
 
 pub use webhook::{MAX_BODY_BYTES, SIGNATURE_HEADER, SOURCE_HEADER, SignalsAuth};
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use correlate::{EarlyLimits, EarlySignals};
 use rdfi_core::bus::{Bus, BusError, ConsumerConfig};
-use rdfi_core::{CancellationToken, catalogue, events, subjects, targeting, worker};
+use rdfi_core::{CancellationToken, catalogue, events, subjects, worker};
 use rdfi_proto::v1::event::Payload;
 use rdfi_proto::v1::{
     Event, ExperimentSpec, FaultInjected, InventoryObserved, ResourceRef, SafetyAbort,
@@ -80,6 +81,9 @@ pub struct MonitorConfig {
     pub sources: Vec<SignalSourceSpec>,
     /// The NATS server the monitor runs over, where a nats source without a url subscribes.
     pub nats_url: Option<String>,
+    /// How often every opted-in resource is read and published as `rdfi.v1.assets.observed` (first at
+    /// start); never on a schedule when `None` (still on request, `rdfi.v1.assets.refresh`).
+    pub asset_refresh: Option<Duration>,
 }
 
 /// A faulted resource the monitor reads until it is restored or reverted.
@@ -149,6 +153,9 @@ pub async fn run(config: MonitorConfig, shutdown: CancellationToken) -> Result<(
             shutdown.clone(),
         ));
     }
+    if let Some(every) = config.asset_refresh {
+        tokio::spawn(refresh_assets(monitor.clone(), every, shutdown.clone()));
+    }
     let webhook = match config.webhook_listen {
         Some(address) => Some(
             webhook::start(
@@ -189,6 +196,7 @@ pub async fn run(config: MonitorConfig, shutdown: CancellationToken) -> Result<(
                 subjects::FAULT_REVERTED,
                 subjects::FAULT_REVERT_FAILED,
                 subjects::ANALYSIS_COMPLETED,
+                subjects::ASSETS_REFRESH,
             ],
         ),
         shutdown.clone(),
@@ -239,6 +247,11 @@ impl Monitor {
                     stop.cancel();
                 }
                 Ok(())
+            }
+            Some(Payload::AssetsRefreshRequested(request))
+                if request.provider.is_empty() || request.provider == self.provider.name() =>
+            {
+                self.publish_assets(&event.id, &event.id).await
             }
             Some(Payload::FaultReverted(_)) | Some(Payload::FaultRevertFailed(_)) => {
                 if let Some(fault) = lock(&self.active).remove(&event.fault_instance_id) {
@@ -294,7 +307,44 @@ impl Monitor {
     }
 
     async fn discover(&self, experiment: ExperimentSpec) -> InventoryObserved {
-        discover(self.provider.as_ref(), &self.opt_in_tag, experiment).await
+        discover(
+            self.provider.as_ref(),
+            &self.opt_in_tag,
+            experiment,
+            &self.busy(),
+        )
+        .await
+    }
+
+    /// Reads every opted-in resource and publishes them (`rdfi.v1.assets.observed`), answering the request
+    /// `request_id` ("" for a scheduled refresh). `discriminator` makes the event's id: the request's id, or
+    /// the schedule's slot (replicas refreshing in the same slot publish one id, and knowledge keeps one).
+    async fn publish_assets(&self, discriminator: &str, request_id: &str) -> Result<(), BusError> {
+        let mut observed =
+            assets::observe(self.provider.as_ref(), &self.opt_in_tag, &self.busy()).await;
+        tracing::info!(
+            assets = observed.resources.len(),
+            error = %observed.error,
+            "assets observed"
+        );
+        observed.request_id = request_id.to_owned();
+        self.bus
+            .publish(&events::event(
+                SOURCE,
+                "",
+                "",
+                discriminator,
+                Payload::AssetsObserved(observed),
+            ))
+            .await
+    }
+
+    /// The resources (full identities) with one of rdfi's faults active on them.
+    fn busy(&self) -> HashSet<String> {
+        lock(&self.active)
+            .values()
+            .map(|fault| fault.resource.id.clone())
+            .collect()
     }
 
     async fn watch(
@@ -581,11 +631,28 @@ fn from_provider(provider: &str, signal: DetectionSignal) -> Signal {
     }
 }
 
-/// Read-only: the opted-in resources matching the experiment's selector, for the resource types of its faults.
+/// Publishes the assets at start and then every `every`, until shutdown.
+async fn refresh_assets(monitor: Arc<Monitor>, every: Duration, shutdown: CancellationToken) {
+    let every_ms = every.as_millis().max(1) as i64;
+    loop {
+        let slot = format!("{}/{}", monitor.provider.name(), now_ms() / every_ms);
+        if let Err(error) = monitor.publish_assets(&slot, "").await {
+            tracing::warn!(%error, "publishing the assets failed; trying again at the next refresh");
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
+/// Read-only: the opted-in resources matching the experiment's selector, for the resource types of its faults,
+/// each with its reach ([`assets::read_reach`]; not read for the resources in `busy`).
 pub async fn discover(
     provider: &dyn Provider,
     opt_in_tag: &str,
     experiment: ExperimentSpec,
+    busy: &HashSet<String>,
 ) -> InventoryObserved {
     let mut inventory = InventoryObserved {
         experiment: None,
@@ -613,23 +680,19 @@ pub async fn discover(
             })
             .await;
             match discovered {
-                Ok(resources) => {
-                    inventory
-                        .resources
-                        .extend(resources.into_iter().filter(|resource| {
-                            targeting::refusal(
-                                &resource.tags,
-                                opt_in_tag,
-                                &experiment.selector_tags,
-                            )
-                            .is_none()
-                        }))
-                }
+                Ok(resources) => inventory.resources.extend(assets::opted_in(
+                    resources,
+                    opt_in_tag,
+                    &experiment.selector_tags,
+                )),
                 Err(error) => {
                     inventory.error = error.to_string();
                     break;
                 }
             }
+        }
+        if inventory.error.is_empty() {
+            assets::read_reach(provider, &mut inventory.resources, busy).await;
         }
     }
     inventory.experiment = Some(experiment);

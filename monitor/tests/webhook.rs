@@ -65,6 +65,7 @@ async fn start(auth: SignalsAuth) -> Monitor {
             stop_sources: vec!["checkout-slo-alarm".to_owned()],
             sources: Vec::new(),
             nats_url: None,
+            asset_refresh: None,
         },
         shutdown.clone(),
     ));
@@ -349,6 +350,7 @@ async fn beyond_loopback_without_authentication_it_refuses_to_start() {
             stop_sources: Vec::new(),
             sources: Vec::new(),
             nats_url: None,
+            asset_refresh: None,
         },
         CancellationToken::new(),
     )

@@ -99,6 +99,18 @@ const COMMANDS: &[(&str, Check)] = &[
         "rdfi controls --knowledge http://knowledge:50051 --format json",
         Check::RunBy("rdfi serve --services all --nats nats://nats:4222"),
     ),
+    (
+        "rdfi assets --state-dir DIR",
+        Check::RunBy("rdfi run experiment.yaml"),
+    ),
+    (
+        "rdfi assets --refresh --provider aws --state-dir DIR",
+        Check::RunBy("rdfi run experiment.yaml"),
+    ),
+    (
+        "rdfi assets --refresh --provider aws --knowledge http://knowledge:50051 --nats nats://nats:4222",
+        Check::RunBy("rdfi serve --services all --nats nats://nats:4222"),
+    ),
     // docs/benchmarks.md
     (
         "cargo build --release -p rdfi-tests --bin loop-bench",
@@ -671,6 +683,55 @@ fn run_with_a_detector(run: &str) {
             said(&output)
         );
     }
+    // The run's discovery kept the bucket as an asset, its reach read: nothing public on it then.
+    let assets = shown("rdfi assets --state-dir DIR").replace("DIR", &state);
+    let output = rdfi(&assets).output().expect("rdfi assets");
+    assert_eq!(output.status.code(), Some(0), "{assets}: {}", said(&output));
+    assert_asset(&output, "my-bucket", "internal");
+    // Someone makes the bucket public; a refresh reads it so (and changes nothing).
+    let aws = runtime.block_on(rdfi_tests::aws::clients(&moto.endpoint));
+    runtime.block_on(make_public(&aws));
+    let refresh = shown("rdfi assets --refresh --provider aws --state-dir").replace("DIR", &state);
+    let output = rdfi(&refresh)
+        .envs(run_env(&moto, dir.path(), free_port()))
+        .env("RDFI_AWS_ENDPOINT", &moto.endpoint)
+        .output()
+        .expect("rdfi assets --refresh");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{refresh}: {}",
+        said(&output)
+    );
+    assert_asset(&output, "my-bucket", "public");
+    assert!(
+        runtime.block_on(aws.bucket_is_public("my-bucket")),
+        "a refresh changes nothing"
+    );
+}
+
+/// What someone outside rdfi does: a public-read ACL on `my-bucket`.
+async fn make_public(aws: &rdfi_tests::aws::Clients) {
+    aws.s3
+        .put_bucket_acl()
+        .bucket("my-bucket")
+        .acl(aws_sdk_s3::types::BucketCannedAcl::PublicRead)
+        .send()
+        .await
+        .expect("a public ACL");
+}
+
+/// `rdfi assets`'s table has a row for `name` with reach `reach`.
+fn assert_asset(output: &Output, name: &str, reach: &str) {
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.lines().any(|line| {
+            let columns: Vec<&str> = line.split_whitespace().collect();
+            columns.first() == Some(&name) && columns.contains(&reach)
+        }),
+        "{name} is not {reach}: {}",
+        said(output)
+    );
 }
 
 /// `rdfi run experiment.yaml --dry-run`: nothing changes, and nothing was tested (exit 4).
@@ -746,7 +807,7 @@ fn subscriber(command: &str) {
 /// submitted run ends as aborted.
 /// `rdfi serve` as the README shows it, on a nats-server and a moto of its own, every listener on a free port.
 struct Served {
-    _nats: rdfi_tests::NatsServer,
+    nats: rdfi_tests::NatsServer,
     moto: MotoServer,
     dir: tempfile::TempDir,
     services: Process,
@@ -791,7 +852,7 @@ impl Served {
             );
         }
         Served {
-            _nats: nats,
+            nats,
             moto,
             dir,
             services,
@@ -804,13 +865,14 @@ impl Served {
         }
     }
 
-    /// A documented command with each service's URL replaced by this one's.
+    /// A documented command with each service's URL, and the NATS server's, replaced by this one's.
     fn substituted(&self, command: &str) -> String {
         self.urls
             .iter()
             .fold(command.to_owned(), |command, (from, port)| {
                 command.replace(from, &format!("http://127.0.0.1:{port}"))
             })
+            .replace("nats://nats:4222", &self.nats.url)
     }
 }
 
@@ -870,6 +932,18 @@ fn cluster(serve: &str) {
     );
     serde_json::from_slice::<serde_json::Value>(&output.stdout)
         .unwrap_or_else(|error| panic!("{controls}: {error}: {}", said(&output)));
+    // Someone makes the bucket public; the cluster's monitor, asked, reads it so into knowledge.
+    runtime.block_on(make_public(&aws));
+    let refresh = served.substituted(shown("rdfi assets --refresh --provider aws --knowledge"));
+    let output = rdfi(&refresh).output().expect("rdfi assets --refresh");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{refresh}: {}\n{}",
+        said(&output),
+        services.log()
+    );
+    assert_asset(&output, "my-bucket", "public");
 }
 
 /// docs/reports.md's commands, one after the other in one shell from the workspace root as a reader types
@@ -1010,6 +1084,8 @@ fn sandbox_campaign(first: &str) {
         "{}",
         said(&run)
     );
+    // Asked again once the last miss's cool-down (3 s in the file) has passed, as the docs say.
+    std::thread::sleep(Duration::from_secs(3));
     let after = at_root(
         shown(
             "rdfi plan examples/campaigns/sandbox.yaml --explain --picks 4 --state-dir DIR --format",

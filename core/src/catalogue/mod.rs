@@ -11,6 +11,7 @@ mod gcp_storage;
 use std::time::Duration;
 
 use crate::cvss;
+use crate::risk::Reach;
 
 /// The security attribute a fault breaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -188,6 +189,74 @@ pub fn outsider_read(fault_id: &str) -> Option<OutsiderRead> {
         .map(|(_, read)| *read)
 }
 
+/// The faults whose misconfiguration, found already present on a resource, says how reachable the resource
+/// is ([`Reach`]): discovery reads each (never changes anything) to fill `ResourceRef.exposure`. The faults that
+/// only remove a guard (Block Public Access, uniform access, public access prevention) grant no one access by
+/// themselves and tell nothing.
+const REACH_WHEN_PRESENT: &[(&str, Reach)] = &[
+    ("aws.s3.bucket-public-acl", Reach::Public),
+    ("aws.s3.bucket-public-read-write-acl", Reach::Public),
+    ("aws.s3.bucket-policy-public", Reach::Public),
+    ("aws.s3.object-public-acl", Reach::Public),
+    ("aws.s3.bucket-policy-external-account", Reach::CrossAccount),
+    ("aws.ec2.security-group-ssh-open-to-world", Reach::Public),
+    ("aws.ec2.security-group-rdp-open-to-world", Reach::Public),
+    (
+        "aws.ec2.security-group-all-ports-open-to-world",
+        Reach::Public,
+    ),
+    ("aws.ec2.security-group-open-to-world-ipv6", Reach::Public),
+    ("aws.ec2.snapshot-shared-publicly", Reach::Public),
+    ("aws.ec2.image-made-public", Reach::Public),
+    ("aws.iam.role-trust-policy-public", Reach::Public),
+    (
+        "aws.iam.role-trust-policy-external-account",
+        Reach::CrossAccount,
+    ),
+    ("aws.kms.key-policy-public", Reach::Public),
+    ("gcp.storage.bucket-iam-allusers-viewer", Reach::Public),
+    (
+        "gcp.storage.bucket-iam-allauthenticated-viewer",
+        Reach::Public,
+    ),
+    ("gcp.storage.bucket-iam-allusers-admin", Reach::Public),
+    ("gcp.storage.bucket-acl-public-read", Reach::Public),
+    (
+        "gcp.storage.bucket-default-object-acl-public-read",
+        Reach::Public,
+    ),
+    ("gcp.storage.bucket-iam-external-admin", Reach::CrossAccount),
+];
+
+/// How reachable a resource is when this fault's misconfiguration is already present on it; `None` for a
+/// fault whose presence tells nothing about who can reach the resource.
+pub fn reach_when_present(fault_id: &str) -> Option<Reach> {
+    REACH_WHEN_PRESENT
+        .iter()
+        .find(|(id, _)| *id == fault_id)
+        .map(|(_, reach)| *reach)
+}
+
+/// The faults of `resource_type` whose presence discovery reads to tell the resource's reach, with the reach
+/// each means.
+pub fn reach_probes(resource_type: &str) -> impl Iterator<Item = (&'static str, Reach)> + '_ {
+    REACH_WHEN_PRESENT
+        .iter()
+        .filter(move |(id, _)| find(id).is_some_and(|model| model.resource_type == resource_type))
+        .copied()
+}
+
+/// The resource types the faults of `provider` are aimed at (every type for the sandbox), sorted.
+pub fn resource_types(provider: &str) -> Vec<&'static str> {
+    let mut types: Vec<&str> = all()
+        .filter(|model| provider == "sandbox" || model.provider() == provider)
+        .map(|model| model.resource_type)
+        .collect();
+    types.sort_unstable();
+    types.dedup();
+    types
+}
+
 /// The intents faults can be asked for by, with what each means.
 pub const INTENTS: &[(&str, &str)] = &[
     (
@@ -274,6 +343,63 @@ mod tests {
             Some(OutsiderRead::GetObject)
         );
         assert_eq!(outsider_read("aws.iam.user-admin-policy-attached"), None);
+    }
+
+    #[test]
+    fn every_fault_that_grants_access_tells_the_reach_and_no_guard_removal_does() {
+        let granting = [
+            "public-storage-write",
+            "external-access",
+            "network-exposure",
+        ];
+        for model in all() {
+            let reach = reach_when_present(model.id);
+            let removes_a_guard = EXPOSURE_UNPROVABLE
+                .iter()
+                .any(|(id, why)| *id == model.id && why.contains("grants no one access"));
+            let grants = outsider_read(model.id).is_some()
+                || model.intents.iter().any(|intent| granting.contains(intent))
+                || (model.intents.contains(&"public-storage-read") && !removes_a_guard);
+            assert_eq!(reach.is_some(), grants, "{}", model.id);
+            if removes_a_guard {
+                assert_eq!(reach, None, "{}", model.id);
+            }
+        }
+        for (id, _) in REACH_WHEN_PRESENT {
+            assert!(find(id).is_some(), "{id} is not in the catalogue");
+        }
+        assert_eq!(
+            reach_when_present("aws.iam.role-trust-policy-external-account"),
+            Some(Reach::CrossAccount)
+        );
+        assert_eq!(
+            reach_when_present("aws.s3.bucket-public-access-block-removed"),
+            None
+        );
+        let bucket_probes: Vec<(&str, Reach)> = reach_probes("aws.s3.bucket").collect();
+        assert_eq!(
+            bucket_probes,
+            [
+                ("aws.s3.bucket-public-acl", Reach::Public),
+                ("aws.s3.bucket-public-read-write-acl", Reach::Public),
+                ("aws.s3.bucket-policy-public", Reach::Public),
+                ("aws.s3.object-public-acl", Reach::Public),
+                ("aws.s3.bucket-policy-external-account", Reach::CrossAccount),
+            ]
+        );
+        assert_eq!(reach_probes("aws.cloudtrail.trail").count(), 0);
+    }
+
+    #[test]
+    fn resource_types_are_those_of_the_provider_s_faults() {
+        let gcp = resource_types("gcp");
+        assert_eq!(gcp, ["gcp.storage.bucket"]);
+        let aws = resource_types("aws");
+        assert!(aws.contains(&"aws.s3.bucket") && aws.contains(&"aws.iam.role"));
+        assert!(aws.iter().all(|kind| kind.starts_with("aws.")));
+        let sandbox = resource_types("sandbox");
+        assert_eq!(sandbox.len(), aws.len() + gcp.len());
+        assert!(resource_types("azure").is_empty());
     }
 
     #[test]

@@ -7,8 +7,9 @@ use std::str::FromStr;
 
 use prost::Message as _;
 use rdfi_core::efficacy::Posterior;
+use rdfi_core::risk::{Criticality, DATA_CLASS_TAG};
 use rdfi_proto::v1::{
-    AssetFault, ControlKind, ControlScorecard, Event, ExpectationResult, ExposureProof,
+    Asset, AssetFault, ControlKind, ControlScorecard, Event, ExpectationResult, ExposureProof,
     FaultPrevented, FaultRecord, FaultRejected, FaultState, Finding, GetAssetHistoryResponse,
     GetRunResponse, Observation, PairTrial, ResourceRef, Risk, RunStatus, RunSummary, Verdict,
     event::Payload,
@@ -106,6 +107,19 @@ CREATE TABLE IF NOT EXISTS control_trials (
     PRIMARY KEY (fault_instance_id, kind, control)
 );
 CREATE INDEX IF NOT EXISTS control_trials_by_control ON control_trials (control COLLATE NOCASE, fault_id);
+CREATE TABLE IF NOT EXISTS assets (
+    resource_id TEXT PRIMARY KEY,
+    provider TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    resource BLOB NOT NULL,
+    criticality TEXT NOT NULL,
+    data_class TEXT NOT NULL,
+    exposure TEXT NOT NULL,
+    first_seen_ms INTEGER NOT NULL,
+    last_seen_ms INTEGER NOT NULL,
+    gone_ms INTEGER
+);
+CREATE INDEX IF NOT EXISTS assets_by_type ON assets (provider, resource_type, resource_id);
 ";
 
 /// Indexes on columns a database made before may only have once [`LATER_COLUMNS`] added them.
@@ -322,6 +336,25 @@ impl Store {
             finding_id: last.finding_id.clone(),
         });
         Ok((findings, next))
+    }
+
+    /// The assets knowledge keeps, of one provider or resource type when given, by provider, type, then id.
+    pub async fn list_assets(
+        &self,
+        provider: Option<&str>,
+        resource_type: Option<&str>,
+    ) -> Result<Vec<Asset>> {
+        sqlx::query(
+            "SELECT * FROM assets WHERE (?1 IS NULL OR provider = ?1) AND (?2 IS NULL OR resource_type = ?2)
+             ORDER BY provider, resource_type, resource_id",
+        )
+        .bind(provider)
+        .bind(resource_type)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(asset)
+        .collect()
     }
 
     /// Every finding matching `filter`, on one page.
@@ -813,8 +846,70 @@ async fn project(
             .execute(&mut **transaction)
             .await?;
         }
-        Payload::InventoryObserved(_) | Payload::SafetyAbort(_) => {}
+        Payload::InventoryObserved(inventory) if inventory.error.is_empty() => {
+            for resource in &inventory.resources {
+                upsert_asset(transaction, resource, time_ms).await?;
+            }
+        }
+        Payload::AssetsObserved(observed) => {
+            for resource in &observed.resources {
+                upsert_asset(transaction, resource, time_ms).await?;
+            }
+            for resource_type in &observed.resource_types {
+                sqlx::query(
+                    "UPDATE assets SET gone_ms = ?1 WHERE provider = ?2 AND resource_type = ?3
+                     AND last_seen_ms < ?1 AND gone_ms IS NULL",
+                )
+                .bind(time_ms)
+                .bind(&observed.provider)
+                .bind(resource_type)
+                .execute(&mut **transaction)
+                .await?;
+            }
+        }
+        Payload::InventoryObserved(_)
+        | Payload::SafetyAbort(_)
+        | Payload::AssetsRefreshRequested(_) => {}
     }
+    Ok(())
+}
+
+/// Keeps `resource` as an asset seen at `seen_ms`. What an older event says never replaces what a newer one
+/// said, and an unknown reach ("", not read) keeps the reach read before.
+async fn upsert_asset(
+    transaction: &mut Transaction<'_, Sqlite>,
+    resource: &ResourceRef,
+    seen_ms: i64,
+) -> Result<()> {
+    let criticality = Criticality::of(&resource.tags);
+    let data_class = resource
+        .tags
+        .get(DATA_CLASS_TAG)
+        .map(|value| value.trim())
+        .unwrap_or_default();
+    sqlx::query(
+        "INSERT INTO assets (resource_id, provider, resource_type, resource, criticality, data_class, exposure,
+         first_seen_ms, last_seen_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?8, ?8)
+         ON CONFLICT (resource_id) DO UPDATE SET
+           first_seen_ms = min(assets.first_seen_ms, excluded.first_seen_ms),
+           resource = iif(excluded.last_seen_ms >= assets.last_seen_ms, excluded.resource, assets.resource),
+           criticality = iif(excluded.last_seen_ms >= assets.last_seen_ms, excluded.criticality, assets.criticality),
+           data_class = iif(excluded.last_seen_ms >= assets.last_seen_ms, excluded.data_class, assets.data_class),
+           exposure = iif(excluded.last_seen_ms >= assets.last_seen_ms AND excluded.exposure <> '',
+                          excluded.exposure, assets.exposure),
+           gone_ms = iif(excluded.last_seen_ms >= assets.last_seen_ms, NULL, assets.gone_ms),
+           last_seen_ms = max(assets.last_seen_ms, excluded.last_seen_ms)",
+    )
+    .bind(&resource.id)
+    .bind(&resource.provider)
+    .bind(&resource.resource_type)
+    .bind(resource.encode_to_vec())
+    .bind(criticality.label())
+    .bind(data_class)
+    .bind(&resource.exposure)
+    .bind(seen_ms)
+    .execute(&mut **transaction)
+    .await?;
     Ok(())
 }
 
@@ -1060,6 +1155,19 @@ fn decode_resource(row: &SqliteRow) -> Result<ResourceRef> {
     ResourceRef::decode(bytes.as_slice()).map_err(|error| StoreError::Corrupt {
         what: "resource".to_owned(),
         reason: error.to_string(),
+    })
+}
+
+fn asset(row: &SqliteRow) -> Result<Asset> {
+    let mut resource = decode_resource(row)?;
+    resource.exposure = row.try_get("exposure")?;
+    Ok(Asset {
+        resource: Some(resource),
+        criticality: row.try_get("criticality")?,
+        data_class: row.try_get("data_class")?,
+        first_seen: Some(timestamp_from_millis(row.try_get("first_seen_ms")?)),
+        last_seen: Some(timestamp_from_millis(row.try_get("last_seen_ms")?)),
+        gone_since: optional_millis(row, "gone_ms")?.map(timestamp_from_millis),
     })
 }
 

@@ -4,7 +4,7 @@ use rdfi_core::events;
 use rdfi_proto::v1::{
     AnalysisCompleted, ControlKind, Expectation, ExpectationOutcome, ExperimentSpec,
     ExposureOutcome, FaultExposureProved, FaultInjected, FaultPlanned, FaultReverted,
-    FindingCreated, RunPlanned, RunStarted, SignalReceived, VerdictReached,
+    FindingCreated, InventoryObserved, RunPlanned, RunStarted, SignalReceived, VerdictReached,
 };
 
 fn exposure() -> ExposureProof {
@@ -696,4 +696,161 @@ async fn a_database_made_before_the_scorecards_gains_them_from_its_verdicts() {
             .len(),
         2
     );
+}
+
+fn observed_at(ms: i64, resources: Vec<ResourceRef>, types: &[&str], discriminator: &str) -> Event {
+    let mut event = events::event(
+        "monitor",
+        "",
+        "",
+        discriminator,
+        Payload::AssetsObserved(rdfi_proto::v1::AssetsObserved {
+            provider: "sandbox".into(),
+            resources,
+            resource_types: types.iter().map(|t| (*t).to_owned()).collect(),
+            ..Default::default()
+        }),
+    );
+    event.time = Some(timestamp_from_millis(ms));
+    event
+}
+
+fn tagged(name: &str, tags: &[(&str, &str)], exposure: &str) -> ResourceRef {
+    ResourceRef {
+        id: format!("arn:aws:s3:::{name}"),
+        name: name.into(),
+        exposure: exposure.into(),
+        tags: tags
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        ..bucket()
+    }
+}
+
+#[tokio::test]
+async fn assets_keep_criticality_data_class_and_the_last_reach_read_and_what_is_gone() {
+    let (_dir, store) = store_of(&[]).await;
+    let exports = |exposure: &str| {
+        tagged(
+            "exports",
+            &[("rdfi-criticality", "High"), ("rdfi-data-class", " pii ")],
+            exposure,
+        )
+    };
+    let types = ["aws.s3.bucket"];
+    store
+        .record(&observed_at(
+            1_000,
+            vec![exports("internal"), tagged("logs", &[], "")],
+            &types,
+            "1",
+        ))
+        .await
+        .unwrap();
+    // A run's discovery later: the bucket was busy, its reach unread; tags changed.
+    let mut inventory = events::event(
+        "monitor",
+        "run-1",
+        "",
+        "",
+        Payload::InventoryObserved(InventoryObserved {
+            resources: vec![exports("")],
+            ..Default::default()
+        }),
+    );
+    inventory.time = Some(timestamp_from_millis(2_000));
+    store.record(&inventory).await.unwrap();
+    // An older refresh arriving late changes nothing but the first sighting.
+    store
+        .record(&observed_at(500, vec![exports("public")], &types, "0"))
+        .await
+        .unwrap();
+    // A full refresh that no longer sees the logs bucket, and sees a new one.
+    store
+        .record(&observed_at(
+            3_000,
+            vec![exports("cross-account"), tagged("new", &[], "internal")],
+            &types,
+            "3",
+        ))
+        .await
+        .unwrap();
+    let assets = store.list_assets(None, None).await.unwrap();
+    let names: Vec<&str> = assets
+        .iter()
+        .map(|asset| asset.resource.as_ref().unwrap().name.as_str())
+        .collect();
+    assert_eq!(names, ["exports", "logs", "new"]);
+    let exports = &assets[0];
+    assert_eq!(exports.criticality, "high");
+    assert_eq!(exports.data_class, "pii");
+    assert_eq!(exports.resource.as_ref().unwrap().exposure, "cross-account");
+    assert_eq!(exports.first_seen.as_ref().map(unix_millis), Some(500));
+    assert_eq!(exports.last_seen.as_ref().map(unix_millis), Some(3_000));
+    assert_eq!(exports.gone_since, None);
+    let logs = &assets[1];
+    assert_eq!(logs.criticality, "medium");
+    assert_eq!(logs.data_class, "");
+    assert_eq!(logs.gone_since.as_ref().map(unix_millis), Some(3_000));
+    assert_eq!(logs.resource.as_ref().unwrap().exposure, "");
+    // Seen again: no longer gone.
+    store
+        .record(&observed_at(
+            4_000,
+            vec![tagged("logs", &[], "public")],
+            &[],
+            "4",
+        ))
+        .await
+        .unwrap();
+    let logs = store
+        .list_assets(Some("sandbox"), Some("aws.s3.bucket"))
+        .await
+        .unwrap();
+    let logs = logs
+        .iter()
+        .find(|a| a.resource.as_ref().unwrap().name == "logs")
+        .unwrap();
+    assert_eq!(logs.gone_since, None);
+    assert_eq!(logs.resource.as_ref().unwrap().exposure, "public");
+    // A refresh of other types marks nothing of this type gone; filters narrow.
+    store
+        .record(&observed_at(5_000, vec![], &["aws.iam.user"], "5"))
+        .await
+        .unwrap();
+    let buckets = store
+        .list_assets(None, Some("aws.s3.bucket"))
+        .await
+        .unwrap();
+    assert!(buckets.iter().all(|asset| asset.gone_since.is_none()));
+    assert!(
+        store
+            .list_assets(Some("aws"), None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn the_exposure_read_before_stays_when_a_newer_event_could_not_read_it() {
+    let (_dir, store) = store_of(&[]).await;
+    let types = ["aws.s3.bucket"];
+    store
+        .record(&observed_at(
+            1_000,
+            vec![tagged("a", &[], "public")],
+            &types,
+            "1",
+        ))
+        .await
+        .unwrap();
+    store
+        .record(&observed_at(2_000, vec![tagged("a", &[], "")], &types, "2"))
+        .await
+        .unwrap();
+    let assets = store.list_assets(None, None).await.unwrap();
+    assert_eq!(assets[0].resource.as_ref().unwrap().exposure, "public");
+    assert_eq!(assets[0].last_seen.as_ref().map(unix_millis), Some(2_000));
 }
