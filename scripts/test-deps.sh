@@ -6,8 +6,9 @@
 #   prowler:               Prowler into .venv-tools/prowler/ (scripts/requirements-prowler.txt; about 2.3 GB)
 #   reports:               the validators of the report formats into .venv-tools/reports/
 #                          (scripts/requirements-reports.txt), and Debian's chromium for the HTML screenshot
+#   fuzz:                  cargo-fuzz (crates.io), for scripts/fuzz.sh
 # The real security tools get venvs of their own: their boto3 pins conflict with each other and with moto's.
-# Usage: scripts/test-deps.sh [servers|custodian|prowler|reports]...
+# Usage: scripts/test-deps.sh [servers|custodian|prowler|reports|fuzz]...
 # Idempotent and safe to run concurrently: a set whose venv already matches its requirements file is left alone.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -66,8 +67,11 @@ for set in "$@"; do
           }
         )
       fi ;;
+    fuzz)
+      # cargo fuzz, for scripts/fuzz.sh, into cargo's own bin directory.
+      command -v cargo-fuzz >/dev/null || cargo install --quiet --locked cargo-fuzz --version 0.13.2 ;;
     *)
-      echo "test-deps: unknown set '$set' (servers, custodian, prowler, reports)" >&2
+      echo "test-deps: unknown set '$set' (servers, custodian, prowler, reports, fuzz)" >&2
       exit 2 ;;
   esac
 done

@@ -211,13 +211,29 @@ impl ExperimentErrors {
     }
 }
 
+/// The most mistakes of one file that are located and said; the rest are counted. Locating one reads the
+/// file, so a file of a million mistakes (a fault listed 30,000 times) is answered in linear time.
+pub const MAX_MISTAKES_SAID: usize = 100;
+
 impl fmt::Display for ExperimentErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (index, error) in self.0.iter().enumerate() {
+        for (index, error) in self.0.iter().take(MAX_MISTAKES_SAID).enumerate() {
             if index > 0 {
                 writeln!(f)?;
             }
             write!(f, "{error}")?;
+        }
+        if let Some(more) = self
+            .0
+            .len()
+            .checked_sub(MAX_MISTAKES_SAID)
+            .filter(|more| *more > 0)
+        {
+            write!(
+                f,
+                "\n{}: and {more} more mistakes like these",
+                self.0[0].file
+            )?;
         }
         Ok(())
     }
@@ -291,7 +307,7 @@ fn typed<T: serde::de::DeserializeOwned>(source: &str, file: &str) -> Result<T, 
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
-        let (line, column) = location(&inner);
+        let (line, column) = location(&inner, source);
         let message = plain(&strip_location(&inner.to_string()));
         // serde_yaml_ng prefixes some messages with part of the path; the whole path is said once.
         let message = match message.split_once(": ") {
@@ -369,8 +385,15 @@ fn failing<'a>(
     source: &'a str,
     file: &'a str,
 ) -> impl Fn(&str, &str, String) -> ExperimentError + 'a {
+    let located = std::cell::Cell::new(0);
     move |field: &str, needle: &str, message: String| {
-        let (line, column) = locate(source, field, needle);
+        // Past the mistakes that are said, none is located (each would read the file again).
+        let (line, column) = if located.get() < MAX_MISTAKES_SAID {
+            located.set(located.get() + 1);
+            locate(source, field, needle)
+        } else {
+            (0, 0)
+        };
         ExperimentError {
             file: file.to_owned(),
             line,
@@ -510,12 +533,13 @@ fn spec_of(
         }
     }
     let mut faults: Vec<FaultSelection> = Vec::with_capacity(parts.faults.len());
+    let mut chosen: std::collections::HashSet<&str> = std::collections::HashSet::new();
     let mut add = |model: &'static catalogue::FaultModel,
                    entry: Option<&FaultEntry>,
                    at: &str,
                    errors: &mut Vec<ExperimentError>| {
         let id = model.id;
-        if faults.iter().any(|selected| selected.fault_id == id) {
+        if !chosen.insert(id) {
             errors.push(fail(at, id, format!("fault {id:?} is asked for twice")));
             return;
         }
@@ -866,7 +890,7 @@ pub fn parse_source(
         message,
     };
     let parsed: SourceFile = serde_yaml_ng::from_str(text).map_err(|parse| {
-        let (line, column) = location(&parse);
+        let (line, column) = location(&parse, text);
         error(
             line,
             column,
@@ -1058,11 +1082,20 @@ pub fn hold_duration(exposure_window_ms: u64, hypothesis: Option<&Hypothesis>) -
 }
 
 /// Where a YAML error is, 1-based; (0, 0) when it has no place.
-fn location(error: &serde_yaml_ng::Error) -> (usize, usize) {
-    error
-        .location()
-        .map(|location| (location.line(), location.column()))
-        .unwrap_or((0, 0))
+/// Where the parser places `error` in `source`: past the end of the file (a missing `:` at its end, say) is
+/// its last line, where an editor can go.
+fn location(error: &serde_yaml_ng::Error, source: &str) -> (usize, usize) {
+    let last = yaml_lines(source);
+    match error.location() {
+        Some(location) if location.line() > last => (last, 1),
+        Some(location) => (location.line(), location.column()),
+        None => (0, 0),
+    }
+}
+
+/// How many lines YAML sees in `source`: a line ends at LF, CRLF or a lone CR.
+fn yaml_lines(source: &str) -> usize {
+    source.matches('\n').count() + source.matches('\r').count() - source.matches("\r\n").count() + 1
 }
 
 /// serde_yaml_ng appends " at line L column C" to its messages; the location is reported separately.
@@ -1146,6 +1179,61 @@ safety:
         assert_eq!(hypothesis.correct_within_ms, Some(120_000));
         assert_eq!(spec.exposure_window_ms, 300_000);
         assert!(!spec.dry_run);
+    }
+
+    #[test]
+    fn a_file_of_thousands_of_mistakes_says_the_first_hundred_with_their_place_and_counts_the_rest()
+    {
+        let repeated = "  - id: aws.s3.bucket-public-acl\n".repeat(5_000);
+        let source = VALID.replace("faults:\n", &format!("faults:\n{repeated}"));
+        let errors = parse(&source, "many.yaml").unwrap_err();
+        // Every entry after the first is a duplicate, the one with maxTargets too.
+        assert_eq!(errors.0.len(), 5_000);
+        assert!(
+            errors.0[..MAX_MISTAKES_SAID]
+                .iter()
+                .all(|error| error.line > 0)
+        );
+        assert!(
+            errors.0[MAX_MISTAKES_SAID..]
+                .iter()
+                .all(|error| error.line == 0)
+        );
+        let said = errors.to_string();
+        let lines: Vec<&str> = said.lines().collect();
+        assert_eq!(lines.len(), MAX_MISTAKES_SAID + 1);
+        assert_eq!(
+            lines[0],
+            "many.yaml:12:9: faults[1]: fault \"aws.s3.bucket-public-acl\" is asked for twice"
+        );
+        assert_eq!(
+            lines[MAX_MISTAKES_SAID],
+            "many.yaml: and 4900 more mistakes like these"
+        );
+        // At most that many: no line about more.
+        let few = VALID.replace("faults:\n", "faults:\n  - id: aws.s3.bucket-public-acl\n");
+        assert_eq!(
+            parse(&few, "few.yaml")
+                .unwrap_err()
+                .to_string()
+                .lines()
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_mistake_at_the_end_of_the_file_is_placed_on_its_last_line() {
+        // No newline at the end: the parser places the missing ':' past the last line.
+        for (source, lines) in [
+            ("apiVersion: rdfi/v1\nkind: Experiment\nmetadata", 3),
+            ("apiVersion: rdfi/v1\r\nkind: Experiment\rmetadata", 3),
+        ] {
+            let error = parse_document(source, "end.yaml").unwrap_err().0.remove(0);
+            assert!(error.line >= 1 && error.line <= lines, "{error}");
+        }
+        assert_eq!(yaml_lines("a\r\nb\rc\nd"), 4);
+        assert_eq!(yaml_lines(""), 1);
     }
 
     fn error_for(source: &str) -> ExperimentError {

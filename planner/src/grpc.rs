@@ -138,6 +138,13 @@ fn parse_campaign(yaml: &str) -> Result<CampaignSpec, String> {
 /// The gRPC service's full name, as reported by the health service.
 pub(crate) const SERVICE_NAME: &str = "rdfi.v1.PlannerService";
 
+/// The largest request the planner decodes: a document of the most bytes rdfi reads, and room for the other
+/// fields. A larger request is refused before it is read into memory (`OUT_OF_RANGE`).
+pub(crate) const MAX_REQUEST_BYTES: usize = experiment::MAX_DOCUMENT_BYTES + 64 * 1024;
+
 pub(crate) fn routes(handle: PlannerHandle, campaigns: Campaigns) -> Routes {
-    Routes::new(PlannerServiceServer::new(Service { handle, campaigns }))
+    Routes::new(
+        PlannerServiceServer::new(Service { handle, campaigns })
+            .max_decoding_message_size(MAX_REQUEST_BYTES),
+    )
 }

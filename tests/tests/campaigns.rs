@@ -269,6 +269,77 @@ async fn a_campaign_keeps_its_budget_and_rate_and_retests_a_miss_after_its_cool_
     );
 }
 
+/// A detector that catches the first public ACL on `alpha` and then stops watching: the campaign's second try
+/// of the same pair is missed, and the finding says it is a regression of the first catch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_miss_after_a_catch_is_a_finding_marked_as_a_regression() {
+    let moto = moto_with_buckets(&["alpha"]).await;
+    let aws = clients(&moto.endpoint).await;
+    let state = tempfile::tempdir().unwrap();
+    let file = state.path().join("campaign.yaml");
+    // One fault every second, two in all, on the one bucket; 1 s to detect.
+    std::fs::write(
+        &file,
+        campaign_yaml(60.0, 2, "0s")
+            .replace("within: 300ms", "within: 1s")
+            .replace("exposureWindow: 300ms", "exposureWindow: 1s"),
+    )
+    .unwrap();
+    let webhook = free_port();
+    let detector = rdfi_tests::control::watch(
+        Duration::ZERO,
+        move || {
+            let aws = aws.clone();
+            async move { aws.bucket_is_public("alpha").await }
+        },
+        move || async move {
+            rdfi_tests::control::post_signal(
+                &format!("http://127.0.0.1:{webhook}"),
+                "arn:aws:s3:::alpha",
+                "stand-in-detector",
+            )
+            .await
+        },
+    );
+    let output = rdfi(
+        &[
+            "run",
+            &file.display().to_string(),
+            "--format",
+            "json",
+            "--aws-endpoint",
+            &moto.endpoint,
+            "--poll-interval",
+            "100ms",
+            "--state-dir",
+            &state.path().display().to_string(),
+            "--webhook-listen",
+            &format!("127.0.0.1:{webhook}"),
+        ],
+        &moto.process_env(),
+    )
+    .await;
+    assert!(detector.is_finished(), "the detector answered once");
+    let outcome = json(&output);
+    assert_eq!(output.status.code(), Some(1), "{outcome:#}");
+    let rounds = outcome["rounds"].as_array().unwrap();
+    let verdicts: Vec<&str> = rounds
+        .iter()
+        .map(|round| round["faults"][0]["verdict"].as_str().unwrap())
+        .collect();
+    assert_eq!(verdicts, ["detected", "missed"], "{outcome:#}");
+    let first_run = rounds[0]["runId"].as_str().unwrap();
+    let findings = outcome["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{outcome:#}");
+    let regression = findings[0]["regressionOf"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the miss is not marked a regression: {outcome:#}"));
+    assert!(
+        regression.contains("stand-in-detector") && regression.contains(first_run),
+        "{regression}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_served_campaign_is_paused_resumed_and_stopped_from_the_command_line() {
     let moto = moto_with_buckets(&["gamma"]).await;
