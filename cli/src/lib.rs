@@ -74,7 +74,8 @@ pub fn read_document(path: &std::path::Path) -> Result<(String, String), Failure
         .map_err(|error| usage(format!("{name}: {error}")))?;
     if source.len() > limit {
         return Err(usage(format!(
-            "{name}: larger than {limit} bytes (1 MiB); rdfi reads files of at most that size"
+            "{name}: larger than {limit} bytes ({}); rdfi reads files of at most that size",
+            rdfi_core::experiment::MAX_DOCUMENT_SIZE
         )));
     }
     Ok((name, source))

@@ -18,7 +18,7 @@ mod campaign;
 mod tree;
 
 pub use campaign::{DEFAULT_COOL_DOWN, STRATEGIES};
-pub use tree::{MAX_DEPTH, MAX_DOCUMENT_BYTES};
+pub use tree::{MAX_DEPTH, MAX_DOCUMENT_BYTES, MAX_DOCUMENT_SIZE};
 
 /// Providers a target may name.
 pub const PROVIDERS: &[&str] = &["aws", "gcp", "sandbox"];

@@ -56,7 +56,7 @@ async fn oversized_and_deeply_nested_submissions_are_refused_and_the_planner_sti
     ));
     let mut client = connect(address).await;
 
-    // 3 MiB (under tonic's default limit of 4): refused by size before it is decoded.
+    // 768 KiB (under tonic's default limit of 4 MiB): refused by size before it is decoded.
     let huge = "x".repeat(3 * MAX_DOCUMENT_BYTES);
     let refused = client
         .submit_experiment(SubmitExperimentRequest {
@@ -64,7 +64,7 @@ async fn oversized_and_deeply_nested_submissions_are_refused_and_the_planner_sti
             dry_run: false,
         })
         .await
-        .expect_err("a 3 MiB request");
+        .expect_err("a 768 KiB request");
     assert_eq!(refused.code(), Code::OutOfRange, "{refused:?}");
     let refused = client
         .submit_campaign(SubmitCampaignRequest {
@@ -72,7 +72,7 @@ async fn oversized_and_deeply_nested_submissions_are_refused_and_the_planner_sti
             dry_run: false,
         })
         .await
-        .expect_err("a 3 MiB campaign");
+        .expect_err("a 768 KiB campaign");
     assert_eq!(refused.code(), Code::OutOfRange, "{refused:?}");
 
     // Within the request limit but over the document's: refused by the parser, saying so.
@@ -85,7 +85,7 @@ async fn oversized_and_deeply_nested_submissions_are_refused_and_the_planner_sti
         .expect_err("a document over the size cap");
     assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
     assert!(
-        refused.message().contains("at most 1048576 bytes"),
+        refused.message().contains("at most 262144 bytes (256 KiB)"),
         "{refused:?}"
     );
 

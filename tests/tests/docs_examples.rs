@@ -127,6 +127,14 @@ const COMMANDS: &[(&str, Check)] = &[
         Check::NotRun("a benchmark, measured by hand"),
     ),
     (
+        "cargo build --release -p rdfi-tests --bin parse-bench",
+        Check::NotRun("a release build and a benchmark, measured by hand"),
+    ),
+    (
+        "target/release/parse-bench 20",
+        Check::NotRun("a benchmark, measured by hand"),
+    ),
+    (
         "cargo build --release -p rdfi-tests --bin abort-bench",
         Check::NotRun("a release build and a benchmark, measured by hand"),
     ),

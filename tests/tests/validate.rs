@@ -137,7 +137,7 @@ fn hostile_files_are_refused_at_once_and_change_nothing() {
     );
     assert_eq!(large_out.status.code(), Some(2));
     assert!(
-        String::from_utf8_lossy(&large_out.stderr).contains("larger than 1048576 bytes (1 MiB)"),
+        String::from_utf8_lossy(&large_out.stderr).contains("larger than 262144 bytes (256 KiB)"),
         "{}",
         String::from_utf8_lossy(&large_out.stderr)
     );

@@ -7,7 +7,9 @@ use serde_yaml_ng::Value;
 use super::{ExperimentError, ExperimentErrors, KINDS, location, plain, strip_location};
 
 /// The largest file (or gRPC submission) rdfi parses.
-pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
+pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
+/// [`MAX_DOCUMENT_BYTES`] as people say it.
+pub const MAX_DOCUMENT_SIZE: &str = "256 KiB";
 /// The deepest nesting of mappings and lists rdfi parses; a real experiment nests about 6 deep.
 pub const MAX_DEPTH: usize = 64;
 
@@ -19,7 +21,7 @@ pub(super) fn check(source: &str) -> Result<(), (usize, String)> {
         return Err((
             0,
             format!(
-                "the file is {} bytes; rdfi reads files of at most {MAX_DOCUMENT_BYTES} bytes (1 MiB)",
+                "the file is {} bytes; rdfi reads files of at most {MAX_DOCUMENT_BYTES} bytes ({MAX_DOCUMENT_SIZE})",
                 source.len()
             ),
         ));
@@ -306,7 +308,7 @@ mod tests {
             "apiVersion: rdfi/v1\n# {}\n",
             "x".repeat(MAX_DOCUMENT_BYTES)
         );
-        assert!(messages(&large)[0].contains("rdfi reads files of at most 1048576 bytes"));
+        assert!(messages(&large)[0].contains("rdfi reads files of at most 262144 bytes (256 KiB)"));
         // Aliases that would expand to billions of nodes.
         let mut laughs = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for level in 1..10 {
