@@ -200,18 +200,16 @@ async fn moto_with_buckets(names: &[&str]) -> MotoServer {
     moto
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_campaign_keeps_its_budget_and_rate_and_retests_a_miss_after_its_cool_down() {
-    let moto = moto_with_buckets(&["alpha", "beta"]).await;
-    let state = tempfile::tempdir().unwrap();
-    let dir = state.path().display().to_string();
-    let file = state.path().join("campaign.yaml");
-    // Two faults a minute at most: one every 2 s; a missed pair waits 3 s before it is tried again.
-    std::fs::write(&file, campaign_yaml(30.0, 4, "3s")).unwrap();
-    let output = rdfi(
+/// `rdfi run STATE/campaign.yaml --format json` on moto, its state in STATE, its webhook on that port.
+async fn run_on_moto(
+    moto: &MotoServer,
+    state: &std::path::Path,
+    webhook: u16,
+) -> std::process::Output {
+    rdfi(
         &[
             "run",
-            &file.display().to_string(),
+            &state.join("campaign.yaml").display().to_string(),
             "--format",
             "json",
             "--aws-endpoint",
@@ -219,13 +217,23 @@ async fn a_campaign_keeps_its_budget_and_rate_and_retests_a_miss_after_its_cool_
             "--poll-interval",
             "100ms",
             "--state-dir",
-            &dir,
+            &state.display().to_string(),
             "--webhook-listen",
-            &format!("127.0.0.1:{}", free_port()),
+            &format!("127.0.0.1:{webhook}"),
         ],
         &moto.process_env(),
     )
-    .await;
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_keeps_its_budget_and_rate_and_retests_a_miss_after_its_cool_down() {
+    let moto = moto_with_buckets(&["alpha", "beta"]).await;
+    let state = tempfile::tempdir().unwrap();
+    let file = state.path().join("campaign.yaml");
+    // Two faults a minute at most: one every 2 s; a missed pair waits 3 s before it is tried again.
+    std::fs::write(&file, campaign_yaml(30.0, 4, "3s")).unwrap();
+    let output = run_on_moto(&moto, state.path(), free_port()).await;
     let outcome = json(&output);
     // Nobody watches these buckets: every fault is missed, so the campaign exits 1.
     assert_eq!(output.status.code(), Some(1), "{outcome:#}");
@@ -301,24 +309,7 @@ async fn a_miss_after_a_catch_is_a_finding_marked_as_a_regression() {
             .await
         },
     );
-    let output = rdfi(
-        &[
-            "run",
-            &file.display().to_string(),
-            "--format",
-            "json",
-            "--aws-endpoint",
-            &moto.endpoint,
-            "--poll-interval",
-            "100ms",
-            "--state-dir",
-            &state.path().display().to_string(),
-            "--webhook-listen",
-            &format!("127.0.0.1:{webhook}"),
-        ],
-        &moto.process_env(),
-    )
-    .await;
+    let output = run_on_moto(&moto, state.path(), webhook).await;
     assert!(detector.is_finished(), "the detector answered once");
     let outcome = json(&output);
     assert_eq!(output.status.code(), Some(1), "{outcome:#}");

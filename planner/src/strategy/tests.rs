@@ -364,8 +364,16 @@ proptest! {
                 let record = beliefs.pair_record(fault, &p.candidate.resource.id).cloned().unwrap_or_default();
                 beliefs.pair(fault, &p.candidate.resource.id, PairRecord { caught: record.caught + 1, ..record });
             }
-            let covered = picks.techniques.iter().filter(|t| t.1).count();
-            prop_assert!(covered >= 1);
+            // Every technique of the candidates is reported, covered exactly when one of its faults was judged
+            // or is picked now.
+            let reported: Vec<&str> = picks.techniques.iter().map(|t| t.0.as_str()).collect();
+            let mut all: Vec<&str> = faults.iter().map(|f| f.attack_technique).collect();
+            all.sort_unstable();
+            all.dedup();
+            prop_assert_eq!(reported, all);
+            let covered: std::collections::BTreeSet<&str> = picks.techniques.iter().filter(|t| t.1).map(|t| t.0.as_str()).collect();
+            let judged_techniques: std::collections::BTreeSet<&str> = faults.iter().filter(|f| judged.contains_key(f.id)).map(|f| f.attack_technique).collect();
+            prop_assert_eq!(covered, judged_techniques);
         }
     }
 }
