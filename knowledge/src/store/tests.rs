@@ -222,6 +222,16 @@ async fn a_run_is_projected_once_however_often_its_events_arrive() {
     let (runs, next) = store.list_runs(10, None).await.unwrap();
     assert_eq!((runs.len(), next), (1, None));
     assert!(store.get_run("unknown").await.unwrap().is_none());
+    // Another run's finding is not this run's.
+    for mut event in lifecycle("r2", "f2") {
+        if let Some(Payload::FindingCreated(finding)) = event.payload.as_mut() {
+            finding.finding_id = "f2".into();
+        }
+        store.record(&event).await.unwrap();
+    }
+    let run = store.get_run("r1").await.unwrap().expect("the run");
+    assert_eq!(run.findings.len(), 1);
+    assert_eq!(run.findings[0].run_id, "r1");
 }
 
 #[tokio::test]
