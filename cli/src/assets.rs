@@ -4,7 +4,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use futures::StreamExt as _;
 use rdfi_core::bus::{Bus, ConsumerConfig};
@@ -107,12 +107,7 @@ pub fn table(assets: &[AssetView]) -> String {
     }
     let time = |millis: Option<i64>| {
         millis
-            .map(|at| {
-                humantime::format_rfc3339_seconds(
-                    UNIX_EPOCH + Duration::from_millis(at.max(0) as u64),
-                )
-                .to_string()
-            })
+            .map(crate::report::rfc3339_seconds)
             .unwrap_or_default()
     };
     let mut rows = vec![[

@@ -371,12 +371,7 @@ pub fn runs_table(runs: &[RunSummary]) -> String {
             run.provider.clone(),
             run.started_at
                 .as_ref()
-                .map(|at| {
-                    humantime::format_rfc3339_seconds(
-                        UNIX_EPOCH + Duration::from_millis(unix_millis(at).max(0) as u64),
-                    )
-                    .to_string()
-                })
+                .map(|at| crate::report::rfc3339_seconds(unix_millis(at)))
                 .unwrap_or_default(),
             match run.status() {
                 rdfi_proto::v1::RunStatus::Completed if run.hypotheses_held => "held".to_owned(),

@@ -743,8 +743,16 @@ pub(crate) use crate::human::duration;
 
 /// A point in time (milliseconds since the Unix epoch) in RFC 3339, UTC, to the millisecond.
 pub(crate) fn rfc3339(ms: i64) -> String {
-    let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
-    humantime::format_rfc3339_millis(time).to_string()
+    humantime::format_rfc3339_millis(at(ms)).to_string()
+}
+
+/// The same to the second, as tables show it.
+pub(crate) fn rfc3339_seconds(ms: i64) -> String {
+    humantime::format_rfc3339_seconds(at(ms)).to_string()
+}
+
+fn at(ms: i64) -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64)
 }
 
 /// Text made safe inside XML and HTML, in element content and in quoted attributes alike. Characters XML 1.0
