@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt as _;
+use rdfi_core::bus::nats::{NatsAuth, NatsBus};
 use rdfi_core::bus::{Bus, ConsumerConfig};
 use rdfi_core::{events, experiment, subjects};
 use rdfi_knowledge::Store;
@@ -47,6 +48,8 @@ pub struct AssetsArgs {
     /// The cluster's NATS server, where --refresh asks the monitor (with --knowledge).
     #[arg(long, env = "RDFI_NATS_URL", value_name = "URL")]
     pub nats: Option<String>,
+    #[command(flatten)]
+    pub nats_auth: NatsAuth,
     /// How long --refresh waits for the cluster's monitor to answer.
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub timeout: Duration,
@@ -163,7 +166,7 @@ async fn refresh(args: &AssetsArgs) -> Result<Knowledge, Failure> {
                  --nats URL",
             ));
         };
-        let observed = ask_monitor(nats, &provider, args.timeout).await?;
+        let observed = ask_monitor(nats, &args.nats_auth, &provider, args.timeout).await?;
         let mut knowledge = Knowledge::open(&args.from).await?;
         wait_recorded(&mut knowledge, &observed).await?;
         return Ok(knowledge);
@@ -200,18 +203,19 @@ async fn refresh(args: &AssetsArgs) -> Result<Knowledge, Failure> {
 }
 
 async fn open_creating(dir: &Path) -> Result<Store, Failure> {
-    std::fs::create_dir_all(dir)
+    rdfi_core::state::create_private_dir(dir)
         .map_err(|error| usage(format!("cannot create {}: {error}", dir.display())))?;
     Store::open(&dir.join(DATABASE)).await.map_err(usage)
 }
 
 /// Asks the cluster's monitor to read the assets and waits for its answer.
-async fn ask_monitor(nats: &str, provider: &str, timeout: Duration) -> Result<Event, Failure> {
-    let bus: Arc<dyn Bus> = Arc::new(
-        rdfi_core::bus::nats::NatsBus::connect(nats)
-            .await
-            .map_err(usage)?,
-    );
+async fn ask_monitor(
+    nats: &str,
+    auth: &NatsAuth,
+    provider: &str,
+    timeout: Duration,
+) -> Result<Event, Failure> {
+    let bus: Arc<dyn Bus> = Arc::new(NatsBus::connect_with(nats, auth).await.map_err(usage)?);
     let request = events::event(
         "rdfi",
         "",
@@ -246,8 +250,9 @@ async fn ask_monitor(nats: &str, provider: &str, timeout: Duration) -> Result<Ev
         Ok(Some(event)) => Ok(event),
         Ok(None) => Err(usage("the bus closed before a monitor answered")),
         Err(_) => Err(usage(format!(
-            "no monitor of provider {provider} answered within {} (is one running on {nats}?)",
-            humantime::format_duration(timeout)
+            "no monitor of provider {provider} answered within {} (is one running on {}?)",
+            humantime::format_duration(timeout),
+            rdfi_core::redact::url(nats)
         ))),
     }
 }

@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use rdfi_core::grpc::{Authed, ClientArgs};
 use rdfi_planner::Campaigns;
 use rdfi_proto::v1::planner_service_client::PlannerServiceClient;
 use rdfi_proto::v1::{
     CampaignRequest, CampaignStatus, ListCampaignsRequest, SubmitCampaignRequest,
 };
 use serde::Serialize;
-use tonic::transport::Channel;
 
 use crate::report::{FindingReport, Report};
 use crate::{Failure, abort, errln, outln, usage};
@@ -93,6 +93,8 @@ pub struct PlannerArgs {
         value_name = "URL"
     )]
     pub planner: String,
+    #[command(flatten)]
+    pub client: ClientArgs,
     /// Print JSON instead of a line per campaign.
     #[arg(long)]
     pub json: bool,
@@ -134,10 +136,13 @@ pub enum CampaignCommand {
     },
 }
 
-async fn connect(url: &str) -> Result<PlannerServiceClient<Channel>, Failure> {
-    PlannerServiceClient::connect(url.to_owned())
+async fn connect(planner: &PlannerArgs) -> Result<PlannerServiceClient<Authed>, Failure> {
+    let channel = planner
+        .client
+        .connect(&planner.planner)
         .await
-        .map_err(|error| usage(format!("cannot reach the planner at {url}: {error}")))
+        .map_err(|error| usage(format!("the planner: {error}")))?;
+    Ok(PlannerServiceClient::new(channel))
 }
 
 fn refused(status: tonic::Status) -> Failure {
@@ -172,7 +177,7 @@ pub async fn command(command: CampaignCommand) -> Result<u8, Failure> {
             let (name, source) = crate::read_document(&file)?;
             // Checked here too, so that a wrong file is reported with its name and nothing is submitted.
             crate::campaign_of(&source, &name)?;
-            let status = connect(&planner.planner)
+            let status = connect(&planner)
                 .await?
                 .submit_campaign(SubmitCampaignRequest {
                     campaign_yaml: source,
@@ -184,7 +189,7 @@ pub async fn command(command: CampaignCommand) -> Result<u8, Failure> {
             print(&[status], planner.json)?;
         }
         CampaignCommand::Status { id, planner } => {
-            let mut client = connect(&planner.planner).await?;
+            let mut client = connect(&planner).await?;
             let statuses = match id {
                 Some(campaign_id) => vec![
                     client
@@ -205,7 +210,7 @@ pub async fn command(command: CampaignCommand) -> Result<u8, Failure> {
             print(&statuses, planner.json)?;
         }
         CampaignCommand::Pause { id, planner } => {
-            let status = connect(&planner.planner)
+            let status = connect(&planner)
                 .await?
                 .pause_campaign(CampaignRequest { campaign_id: id })
                 .await
@@ -214,7 +219,7 @@ pub async fn command(command: CampaignCommand) -> Result<u8, Failure> {
             print(&[status], planner.json)?;
         }
         CampaignCommand::Resume { id, planner } => {
-            let status = connect(&planner.planner)
+            let status = connect(&planner)
                 .await?
                 .resume_campaign(CampaignRequest { campaign_id: id })
                 .await
@@ -223,7 +228,7 @@ pub async fn command(command: CampaignCommand) -> Result<u8, Failure> {
             print(&[status], planner.json)?;
         }
         CampaignCommand::Stop { id, planner } => {
-            let status = connect(&planner.planner)
+            let status = connect(&planner)
                 .await?
                 .cancel_campaign(CampaignRequest { campaign_id: id })
                 .await

@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use rdfi_core::CancellationToken;
 use rdfi_core::bus::Bus;
+use rdfi_core::bus::nats::NatsTarget;
+use rdfi_core::grpc::Listen;
+use rdfi_core::redact::Secret;
 use rdfi_executor::Journal;
 use rdfi_executor::RevertOutcome;
 use rdfi_executor::args::SafetyArgs;
@@ -21,7 +24,7 @@ use rdfi_provider::settings::ProviderTarget;
 use tokio::task::JoinSet;
 
 use crate::plan::KnowledgeBeliefs;
-use crate::query::Knowledge;
+use crate::query::{Knowledge, KnowledgeArgs};
 
 /// The services, by name.
 /// How the monitor's signal webhook authenticates callers (docs/signals.md); required beyond loopback.
@@ -34,7 +37,7 @@ pub struct SignalsAuthArgs {
         value_name = "TOKEN",
         hide_env_values = true
     )]
-    pub signals_token: Option<String>,
+    pub signals_token: Option<Secret>,
     /// A source's HMAC-SHA256 key: bodies signed with it (X-Rdfi-Signature) are admitted as that source
     /// (repeatable, or comma-separated in the variable).
     #[arg(
@@ -44,14 +47,24 @@ pub struct SignalsAuthArgs {
         value_name = "SOURCE=KEY",
         hide_env_values = true
     )]
-    pub signals_hmac: Vec<String>,
+    pub signals_hmac: Vec<Secret>,
 }
 
 impl SignalsAuthArgs {
     pub fn auth(&self) -> Result<rdfi_monitor::SignalsAuth, String> {
         Ok(rdfi_monitor::SignalsAuth {
-            bearer_token: self.signals_token.clone().filter(|token| !token.is_empty()),
-            hmac_keys: rdfi_monitor::SignalsAuth::parse_hmac_keys(&self.signals_hmac)?,
+            bearer_token: self
+                .signals_token
+                .as_ref()
+                .map(|token| token.expose().to_owned())
+                .filter(|token| !token.is_empty()),
+            hmac_keys: rdfi_monitor::SignalsAuth::parse_hmac_keys(
+                &self
+                    .signals_hmac
+                    .iter()
+                    .map(|key| key.expose().to_owned())
+                    .collect::<Vec<_>>(),
+            )?,
         })
     }
 }
@@ -149,9 +162,9 @@ pub struct EngineConfig {
     pub webhook_listen: Option<SocketAddr>,
     /// How the signal webhook authenticates callers.
     pub signals_auth: rdfi_monitor::SignalsAuth,
-    pub knowledge_listen: Option<SocketAddr>,
-    pub planner_listen: Option<SocketAddr>,
-    pub executor_listen: Option<SocketAddr>,
+    pub knowledge_listen: Option<Listen>,
+    pub planner_listen: Option<Listen>,
+    pub executor_listen: Option<Listen>,
     pub poll_interval: Duration,
     /// How often the monitor publishes every opted-in resource as assets; never on a schedule when `None`.
     pub asset_refresh: Option<Duration>,
@@ -160,11 +173,12 @@ pub struct EngineConfig {
     /// Detection sources the monitor polls for every run (`--source`).
     pub sources: Vec<SignalSourceSpec>,
     /// The NATS server the services run over, if any: where a nats source without a url subscribes.
-    pub nats_url: Option<String>,
+    pub nats: Option<NatsTarget>,
     /// How the provider reaches the cloud, journalled with every fault so that recovery needs no flags.
     pub target: Option<ProviderTarget>,
-    /// Where a planner without knowledge in this process reads what campaigns learn from (gRPC URL).
-    pub learn_from: Option<String>,
+    /// Where a planner without knowledge in this process reads what campaigns learn from (a knowledge
+    /// service).
+    pub learn_from: Option<KnowledgeArgs>,
 }
 
 impl EngineConfig {
@@ -192,7 +206,7 @@ impl EngineConfig {
             asset_refresh: None,
             stop_sources: Vec::new(),
             sources: Vec::new(),
-            nats_url: None,
+            nats: None,
             target: None,
             learn_from: None,
         }
@@ -237,9 +251,11 @@ impl Engine {
                         .unwrap_or_else(|| config.state_dir.join("knowledge.sqlite"));
                     // A state directory no journal has made yet (the journal in NATS, say).
                     if let Some(parent) = path.parent() {
-                        std::fs::create_dir_all(parent).map_err(|error| EngineError::Service {
-                            service: "knowledge",
-                            reason: format!("cannot create {}: {error}", parent.display()),
+                        rdfi_core::state::create_private_dir(parent).map_err(|error| {
+                            EngineError::Service {
+                                service: "knowledge",
+                                reason: format!("cannot create {}: {error}", parent.display()),
+                            }
                         })?;
                     }
                     let opened = Store::open(&path).await?;
@@ -247,7 +263,7 @@ impl Engine {
                     let knowledge = KnowledgeConfig {
                         bus,
                         store: opened,
-                        grpc_listen: config.knowledge_listen,
+                        grpc: config.knowledge_listen.clone(),
                     };
                     tasks.spawn(async move {
                         (
@@ -262,14 +278,16 @@ impl Engine {
                         (Some(store), _) => Some(Arc::new(KnowledgeBeliefs::open(
                             Knowledge::Local(store.clone()),
                         ))),
-                        (None, Some(url)) => Some(Arc::new(KnowledgeBeliefs::Url(url.clone()))),
+                        (None, Some(remote)) => {
+                            Some(Arc::new(KnowledgeBeliefs::Remote(remote.clone())))
+                        }
                         (None, None) => None,
                     };
                     let shared = Campaigns::new(bus.clone(), learned.clone(), token.clone());
                     campaigns = Some(shared.clone());
                     let planner = PlannerConfig {
                         bus,
-                        grpc_listen: config.planner_listen,
+                        grpc: config.planner_listen.clone(),
                         learned,
                         campaigns: Some(shared),
                     };
@@ -296,7 +314,7 @@ impl Engine {
                         limits: config.safety.blast_radius(&config.opt_in_tag),
                         retry: config.safety.retry(),
                         revert_concurrency: config.safety.revert_concurrency,
-                        grpc_listen: config.executor_listen,
+                        grpc: config.executor_listen.clone(),
                         target: config.target.clone(),
                     };
                     let ran = run_executor_apart(executor, token);
@@ -323,7 +341,7 @@ impl Engine {
                         poll_interval: config.poll_interval,
                         stop_sources: config.stop_sources.clone(),
                         sources: config.sources.clone(),
-                        nats_url: config.nats_url.clone(),
+                        nats: config.nats.clone(),
                         asset_refresh: config.asset_refresh,
                     };
                     tasks.spawn(async move {

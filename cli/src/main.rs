@@ -19,6 +19,7 @@ use rdfi::serve::{ServeArgs, default_state_dir, serve};
 use rdfi::{DEMO_EXPERIMENT, Failure, abort, errln, narrator, out, outln, usage};
 use rdfi_core::bus::Bus;
 use rdfi_core::cli::{CommonArgs, shutdown_on_signals};
+use rdfi_core::grpc::ClientArgs;
 use rdfi_core::{CancellationToken, events, experiment, telemetry};
 use rdfi_executor::args::SafetyArgs;
 use rdfi_knowledge::store::FindingFilter;
@@ -376,6 +377,8 @@ struct SubmitArgs {
         value_name = "URL"
     )]
     knowledge: String,
+    #[command(flatten)]
+    client: ClientArgs,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
     #[command(flatten)]
@@ -563,7 +566,7 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
         signals_auth: args.signals_auth.auth().map_err(usage)?,
         poll_interval: args.poll_interval,
         stop_sources: args.stop_sources.clone(),
-        nats_url: args.common.nats.clone(),
+        nats: args.common.nats_target(),
         target: Some(target),
         ..EngineConfig::one_process(
             bus,
@@ -630,6 +633,7 @@ async fn run_campaign(
     let mut knowledge = Knowledge::open(&KnowledgeArgs {
         state_dir: Some(state_dir),
         knowledge: None,
+        client: ClientArgs::default(),
     })
     .await?;
     let scorecards = knowledge.list_controls(None, None).await?;
@@ -811,6 +815,7 @@ async fn execute(
     let scorecards = Knowledge::open(&KnowledgeArgs {
         state_dir: Some(state_dir),
         knowledge: None,
+        client: ClientArgs::default(),
     })
     .await?
     .list_controls(None, None)
@@ -844,14 +849,12 @@ async fn submit(args: SubmitArgs) -> Result<u8, Failure> {
     let (file, source) = rdfi::read_document(&args.file)?;
     // Validated here too, so that a wrong file is reported with its name and nothing is submitted.
     let spec = experiment::parse(&source, &file).map_err(usage)?;
-    let mut planner = PlannerServiceClient::connect(args.planner.clone())
-        .await
-        .map_err(|error| {
-            usage(format!(
-                "cannot reach the planner at {}: {error}",
-                args.planner
-            ))
-        })?;
+    let mut planner = PlannerServiceClient::new(
+        args.client
+            .connect(&args.planner)
+            .await
+            .map_err(|error| usage(format!("the planner: {error}")))?,
+    );
     let mut request = tonic::Request::new(SubmitExperimentRequest {
         experiment_yaml: source,
         dry_run: args.dry_run,
@@ -873,14 +876,12 @@ async fn submit(args: SubmitArgs) -> Result<u8, Failure> {
         return Ok(0);
     }
     errln!("submitted run {run_id}; waiting for its report");
-    let mut knowledge = KnowledgeServiceClient::connect(args.knowledge.clone())
-        .await
-        .map_err(|error| {
-            usage(format!(
-                "cannot reach knowledge at {}: {error}",
-                args.knowledge
-            ))
-        })?;
+    let mut knowledge = KnowledgeServiceClient::new(
+        args.client
+            .connect(&args.knowledge)
+            .await
+            .map_err(|error| usage(format!("knowledge: {error}")))?,
+    );
     let timeout =
         experiment::hold_duration(spec.exposure_window_ms, spec.hypothesis.as_ref()) + RUN_SLACK;
     let deadline = tokio::time::Instant::now() + timeout;
@@ -915,6 +916,7 @@ async fn submit(args: SubmitArgs) -> Result<u8, Failure> {
     let scorecards = Knowledge::open(&KnowledgeArgs {
         state_dir: None,
         knowledge: Some(args.knowledge.clone()),
+        client: args.client.clone(),
     })
     .await?
     .list_controls(None, None)

@@ -19,7 +19,7 @@ use crate::{Failure, usage};
 /// Knowledge, read for each campaign round: in this process, or a knowledge service reached at each round.
 pub enum KnowledgeBeliefs {
     Open(Mutex<Knowledge>),
-    Url(String),
+    Remote(KnowledgeArgs),
 }
 
 impl KnowledgeBeliefs {
@@ -63,13 +63,10 @@ impl Learned for KnowledgeBeliefs {
                 KnowledgeBeliefs::Open(knowledge) => {
                     KnowledgeBeliefs::read(&mut *knowledge.lock().await, after).await
                 }
-                KnowledgeBeliefs::Url(url) => {
-                    let mut knowledge = Knowledge::open(&KnowledgeArgs {
-                        state_dir: None,
-                        knowledge: Some(url.clone()),
-                    })
-                    .await
-                    .map_err(|failure| failure.message)?;
+                KnowledgeBeliefs::Remote(remote) => {
+                    let mut knowledge = Knowledge::open(remote)
+                        .await
+                        .map_err(|failure| failure.message)?;
                     KnowledgeBeliefs::read(&mut knowledge, after).await
                 }
             }

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use rdfi_core::grpc::{Authed, ClientArgs};
 use rdfi_knowledge::Store;
 use rdfi_knowledge::store::FindingFilter;
 use rdfi_proto::v1::knowledge_service_client::KnowledgeServiceClient;
@@ -15,7 +16,6 @@ use rdfi_proto::v1::{
 };
 use rdfi_proto::{timestamp_from_millis, unix_millis};
 use serde::Serialize;
-use tonic::transport::Channel;
 
 use crate::report::{ControlReport, FindingReport};
 use crate::{Failure, usage};
@@ -37,12 +37,14 @@ pub struct KnowledgeArgs {
     /// A knowledge service's gRPC URL (cluster mode), instead of a state directory.
     #[arg(long, env = "RDFI_KNOWLEDGE_URL", value_name = "URL")]
     pub knowledge: Option<String>,
+    #[command(flatten)]
+    pub client: ClientArgs,
 }
 
 /// Knowledge, local or remote.
 pub enum Knowledge {
     Local(Store),
-    Remote(KnowledgeServiceClient<Channel>),
+    Remote(KnowledgeServiceClient<Authed>),
 }
 
 fn remote(status: tonic::Status) -> Failure {
@@ -57,10 +59,12 @@ impl Knowledge {
     /// Opens the state directory's database (which must exist: reading never creates one) or connects.
     pub async fn open(args: &KnowledgeArgs) -> Result<Knowledge, Failure> {
         if let Some(url) = &args.knowledge {
-            let client = KnowledgeServiceClient::connect(url.clone())
+            let channel = args
+                .client
+                .connect(url)
                 .await
-                .map_err(|error| usage(format!("cannot reach knowledge at {url}: {error}")))?;
-            return Ok(Knowledge::Remote(client));
+                .map_err(|error| usage(format!("knowledge: {error}")))?;
+            return Ok(Knowledge::Remote(KnowledgeServiceClient::new(channel)));
         }
         let dir = args
             .state_dir

@@ -8,6 +8,7 @@ use rdfi_core::bus::Bus;
 use rdfi_core::bus::memory::MemoryBus;
 use rdfi_core::bus::nats::NatsBus;
 use rdfi_core::cli::CommonArgs;
+use rdfi_core::grpc::ClientArgs;
 use rdfi_core::{events, telemetry};
 use rdfi_executor::args::SafetyArgs;
 use rdfi_executor::journal::file::inspect;
@@ -60,6 +61,8 @@ pub struct AbortArgs {
     run: Option<String>,
     #[arg(long, default_value = "aborted from the command line")]
     reason: String,
+    #[command(flatten)]
+    client: ClientArgs,
     /// Without --executor: publish rdfi.v1.safety.abort on this NATS server, heard by every executor.
     #[command(flatten)]
     common: CommonArgs,
@@ -124,7 +127,7 @@ pub async fn recover(args: RecoverArgs) -> Result<u8, Failure> {
                 limits: args.safety.blast_radius(&args.provider.opt_in_tag),
                 retry: args.safety.retry(),
                 revert_concurrency: args.safety.revert_concurrency,
-                grpc_listen: None,
+                grpc: None,
                 target: Some(target.clone()),
             },
             Some(&selected),
@@ -238,9 +241,12 @@ pub async fn status(args: StatusArgs) -> Result<u8, Failure> {
 pub async fn abort(args: AbortArgs) -> Result<u8, Failure> {
     let _telemetry = quiet_telemetry(&args.common)?;
     if let Some(url) = &args.executor {
-        let mut client = ExecutorServiceClient::connect(url.clone())
-            .await
-            .map_err(|error| usage(format!("cannot reach the executor at {url}: {error}")))?;
+        let mut client = ExecutorServiceClient::new(
+            args.client
+                .connect(url)
+                .await
+                .map_err(|error| usage(format!("the executor: {error}")))?,
+        );
         let mut request = tonic::Request::new(AbortRequest {
             run_id: args.run.clone().unwrap_or_default(),
             reason: args.reason.clone(),
@@ -249,11 +255,16 @@ pub async fn abort(args: AbortArgs) -> Result<u8, Failure> {
         let outcome = client
             .abort(request)
             .await
-            .map_err(|status| {
-                safety_abort(format!(
+            .map_err(|status| match status.code() {
+                // Nothing was aborted: the caller may not, which is theirs to fix, not an alarm.
+                tonic::Code::Unauthenticated | tonic::Code::PermissionDenied => usage(format!(
+                    "the executor refused the abort: {}",
+                    status.message()
+                )),
+                _ => safety_abort(format!(
                     "the executor failed the abort: {}",
                     status.message()
-                ))
+                )),
             })?
             .into_inner();
         outln!(
@@ -326,6 +337,8 @@ pub struct ResumeArgs {
     #[arg(long, env = "RDFI_EXECUTOR_URL", value_name = "URL")]
     executor: Option<String>,
     #[command(flatten)]
+    client: ClientArgs,
+    #[command(flatten)]
     journal: StatusArgs,
 }
 
@@ -334,9 +347,12 @@ pub async fn resume(args: ResumeArgs) -> Result<u8, Failure> {
     let location = args.journal;
     let _telemetry = quiet_telemetry(&location.common)?;
     if let Some(url) = &args.executor {
-        let mut client = ExecutorServiceClient::connect(url.clone())
-            .await
-            .map_err(|error| usage(format!("cannot reach the executor at {url}: {error}")))?;
+        let mut client = ExecutorServiceClient::new(
+            args.client
+                .connect(url)
+                .await
+                .map_err(|error| usage(format!("the executor: {error}")))?,
+        );
         let mut request = tonic::Request::new(ResumeRequest {});
         telemetry::inject_into_grpc(request.metadata_mut());
         client

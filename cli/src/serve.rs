@@ -9,16 +9,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use rdfi_core::CancellationToken;
 use rdfi_core::bus::nats::NatsBus;
 use rdfi_core::cli::{CommonArgs, shutdown_on_signals};
+use rdfi_core::grpc::{GrpcServer, Listen, ServerArgs};
 use rdfi_core::telemetry;
 use rdfi_executor::Journal;
 use rdfi_executor::args::SafetyArgs;
 use rdfi_executor::journal::file::FileJournal;
 use rdfi_executor::journal::nats::{NatsJournal, cluster_size};
 use rdfi_provider::settings::ProviderArgs;
+use tonic::service::Routes;
 
 use crate::engine::{Engine, EngineConfig, SignalsAuthArgs, SourceArgs};
+use crate::query::KnowledgeArgs;
 use crate::{Failure, abort, usage};
 
 #[derive(Clone, Debug, clap::Args)]
@@ -94,6 +98,13 @@ pub struct ServeArgs {
     pub sources: SourceArgs,
     #[command(flatten)]
     pub journal: JournalArgs,
+    #[command(flatten)]
+    pub grpc: ServerArgs,
+    /// Where to answer gRPC health checks alone, in clear and without tokens, for probes that speak neither
+    /// TLS nor tokens (Kubernetes' gRPC probes); reports serving once every service has started. Not served
+    /// when absent.
+    #[arg(long, env = "RDFI_HEALTH_LISTEN", value_name = "ADDR")]
+    pub health_listen: Option<SocketAddr>,
     #[command(flatten)]
     pub safety: SafetyArgs,
     #[command(flatten)]
@@ -175,6 +186,7 @@ pub async fn serve(args: ServeArgs, services: BTreeSet<&'static str>) -> Result<
     };
     let _telemetry = telemetry::init(&args.common.telemetry(&name, "info")).map_err(usage)?;
     let sources = args.sources.specs(&args.provider.provider).map_err(usage)?;
+    let security = args.grpc.security().map_err(usage)?;
     let nats = args.common.nats_bus().await.map_err(usage)?;
     let state_dir = args.state_dir.unwrap_or_else(default_state_dir);
     let journal = if services.contains("executor") {
@@ -188,6 +200,10 @@ pub async fn serve(args: ServeArgs, services: BTreeSet<&'static str>) -> Result<
         None
     };
     let target = args.provider.target();
+    let listen = |address| Listen {
+        address,
+        security: security.clone(),
+    };
     let engine = Engine::start(
         EngineConfig {
             services,
@@ -200,22 +216,35 @@ pub async fn serve(args: ServeArgs, services: BTreeSet<&'static str>) -> Result<
             safety: args.safety,
             webhook_listen: Some(args.webhook_listen),
             signals_auth: args.signals_auth.auth().map_err(usage)?,
-            knowledge_listen: Some(args.knowledge_listen),
-            planner_listen: Some(args.planner_listen),
-            executor_listen: Some(args.executor_listen),
+            knowledge_listen: Some(listen(args.knowledge_listen)),
+            planner_listen: Some(listen(args.planner_listen)),
+            executor_listen: Some(listen(args.executor_listen)),
             poll_interval: args.poll_interval,
             asset_refresh: args.asset_refresh,
             stop_sources: args.stop_sources,
             sources,
-            nats_url: args.common.nats.clone(),
+            nats: args.common.nats_target(),
             target: Some(target),
-            learn_from: Some(args.knowledge_url),
+            learn_from: Some(KnowledgeArgs {
+                state_dir: None,
+                knowledge: Some(args.knowledge_url),
+                client: args.grpc.client.clone(),
+            }),
         },
         shutdown_on_signals(),
     )
     .await
     .map_err(usage)?;
-    engine.run_until_stopped().await.map_err(abort)?;
+    let health_shutdown = CancellationToken::new();
+    let health = GrpcServer::spawn(
+        args.health_listen.map(Listen::plain),
+        "rdfi",
+        Routes::default(),
+        health_shutdown.clone(),
+    );
+    let stopped = engine.run_until_stopped().await;
+    health.stop(&health_shutdown).await.map_err(abort)?;
+    stopped.map_err(abort)?;
     Ok(0)
 }
 

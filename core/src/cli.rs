@@ -5,7 +5,11 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::{Bus, BusError, memory::MemoryBus, nats::NatsBus};
+use crate::bus::{
+    Bus, BusError,
+    memory::MemoryBus,
+    nats::{NatsAuth, NatsBus, NatsTarget},
+};
 use crate::telemetry::{LogFormat, TelemetryConfig};
 
 #[derive(Clone, Debug, clap::Args)]
@@ -13,6 +17,8 @@ pub struct CommonArgs {
     /// NATS server URL (JetStream enabled); the in-process bus when absent.
     #[arg(long, env = "RDFI_NATS_URL", value_name = "URL")]
     pub nats: Option<String>,
+    #[command(flatten)]
+    pub nats_auth: NatsAuth,
     /// Log format on stderr: plain or json. Verbosity through RUST_LOG (default info).
     #[arg(
         long,
@@ -36,10 +42,18 @@ impl CommonArgs {
         }
     }
 
+    /// The NATS server these flags name, with its credentials.
+    pub fn nats_target(&self) -> Option<NatsTarget> {
+        self.nats.clone().map(|url| NatsTarget {
+            url,
+            auth: self.nats_auth.clone(),
+        })
+    }
+
     /// The bus these flags name.
     pub async fn bus(&self) -> Result<Arc<dyn Bus>, BusError> {
         Ok(match &self.nats {
-            Some(url) => Arc::new(NatsBus::connect(url).await?),
+            Some(url) => Arc::new(NatsBus::connect_with(url, &self.nats_auth).await?),
             None => Arc::new(MemoryBus::new()),
         })
     }
@@ -47,7 +61,7 @@ impl CommonArgs {
     /// The NATS bus; services running on their own need one.
     pub async fn nats_bus(&self) -> Result<NatsBus, BusError> {
         match &self.nats {
-            Some(url) => NatsBus::connect(url).await,
+            Some(url) => NatsBus::connect_with(url, &self.nats_auth).await,
             None => Err(BusError::Connect {
                 url: String::new(),
                 reason: "--nats URL (or RDFI_NATS_URL) is required for a service on its own"

@@ -11,11 +11,14 @@ pub mod events;
 pub mod experiment;
 pub mod grpc;
 pub mod human;
+pub mod redact;
 pub mod risk;
 pub mod schedule;
+pub mod state;
 pub mod subjects;
 pub mod targeting;
 pub mod telemetry;
+pub mod tls;
 pub mod worker;
 
 pub use tokio_util::sync::CancellationToken;

@@ -28,7 +28,6 @@ pub mod lifecycle;
 mod revert;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -81,7 +80,7 @@ pub struct ExecutorConfig {
     /// Reverts running at once (abort of many faults).
     pub revert_concurrency: usize,
     /// Where to serve `rdfi.v1.ExecutorService`; not served when `None`.
-    pub grpc_listen: Option<SocketAddr>,
+    pub grpc: Option<rdfi_core::grpc::Listen>,
     /// How the provider reaches the cloud, recorded with every fault for recovery; `None` records nothing.
     pub target: Option<ProviderTarget>,
 }
@@ -140,7 +139,7 @@ pub async fn run(
     config: ExecutorConfig,
     shutdown: CancellationToken,
 ) -> Result<RevertOutcome, ExecutorError> {
-    let grpc_listen = config.grpc_listen;
+    let grpc_listen = config.grpc.clone();
     let executor = Executor::start(config).await?;
     executor.recover_open(false, &|_| true).await?;
     let grpc = GrpcServer::spawn(

@@ -8,7 +8,6 @@ mod grpc;
 pub mod scorecard;
 pub mod store;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use rdfi_core::bus::{Bus, BusError, ConsumerConfig};
@@ -23,7 +22,7 @@ pub struct KnowledgeConfig {
     pub bus: Arc<dyn Bus>,
     pub store: Store,
     /// Where to serve gRPC; not served when `None` (one-process runs read the store directly).
-    pub grpc_listen: Option<SocketAddr>,
+    pub grpc: Option<rdfi_core::grpc::Listen>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -40,7 +39,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), KnowledgeError> {
     let grpc = GrpcServer::spawn(
-        config.grpc_listen,
+        config.grpc.clone(),
         grpc::SERVICE_NAME,
         grpc::routes(config.store.clone()),
         shutdown.clone(),

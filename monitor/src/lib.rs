@@ -32,6 +32,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use correlate::{EarlyLimits, EarlySignals};
+use rdfi_core::bus::nats::NatsTarget;
 use rdfi_core::bus::{Bus, BusError, ConsumerConfig};
 use rdfi_core::{CancellationToken, catalogue, events, subjects, worker};
 use rdfi_proto::v1::event::Payload;
@@ -79,8 +80,9 @@ pub struct MonitorConfig {
     pub stop_sources: Vec<String>,
     /// Detection sources polled for every run, for the monitor's life (`--source`).
     pub sources: Vec<SignalSourceSpec>,
-    /// The NATS server the monitor runs over, where a nats source without a url subscribes.
-    pub nats_url: Option<String>,
+    /// The NATS server the monitor runs over (and its credentials), where a nats source without a url
+    /// subscribes.
+    pub nats: Option<NatsTarget>,
     /// How often every opted-in resource is read and published as `rdfi.v1.assets.observed` (first at
     /// start); never on a schedule when `None` (still on request, `rdfi.v1.assets.refresh`).
     pub asset_refresh: Option<Duration>,
@@ -112,7 +114,7 @@ pub(crate) struct Monitor {
     stop_sources: Vec<String>,
     active: Mutex<HashMap<String, ActiveFault>>,
     early_signals: Mutex<EarlySignals>,
-    nats_url: Option<String>,
+    nats: Option<NatsTarget>,
     /// The sources polled for each run in flight, stopped at its `analysis.completed`.
     run_sources: Mutex<HashMap<String, CancellationToken>>,
     shutdown: CancellationToken,
@@ -141,7 +143,7 @@ pub async fn run(config: MonitorConfig, shutdown: CancellationToken) -> Result<(
         stop_sources: config.stop_sources,
         active: Mutex::default(),
         early_signals: Mutex::default(),
-        nats_url: config.nats_url,
+        nats: config.nats,
         run_sources: Mutex::default(),
         shutdown: shutdown.clone(),
     });

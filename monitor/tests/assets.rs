@@ -24,7 +24,7 @@ fn monitor(bus: &MemoryBus, asset_refresh: Option<Duration>) -> MonitorConfig {
         poll_interval: Duration::from_secs(1),
         stop_sources: Vec::new(),
         sources: Vec::new(),
-        nats_url: None,
+        nats: None,
         asset_refresh,
     }
 }

@@ -17,7 +17,6 @@ pub mod strategy;
 
 pub use campaigns::{CampaignError, Campaigns, Learned};
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use rdfi_core::bus::{Bus, BusError, ConsumerConfig};
@@ -76,7 +75,7 @@ impl PlannerHandle {
 pub struct PlannerConfig {
     pub bus: Arc<dyn Bus>,
     /// Where to serve gRPC; not served when `None`.
-    pub grpc_listen: Option<SocketAddr>,
+    pub grpc: Option<rdfi_core::grpc::Listen>,
     /// Where campaigns learn from; without it every round plans as if nothing were known.
     pub learned: Option<Arc<dyn Learned>>,
     /// Given to share the campaigns with the caller (in one process); a new set otherwise.
@@ -89,7 +88,7 @@ pub async fn run(config: PlannerConfig, shutdown: CancellationToken) -> Result<(
         Campaigns::new(config.bus.clone(), config.learned.clone(), shutdown.clone())
     });
     let grpc = GrpcServer::spawn(
-        config.grpc_listen,
+        config.grpc.clone(),
         grpc::SERVICE_NAME,
         grpc::routes(PlannerHandle::new(config.bus.clone()), campaigns.clone()),
         shutdown.clone(),

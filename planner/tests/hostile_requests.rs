@@ -48,7 +48,7 @@ async fn oversized_and_deeply_nested_submissions_are_refused_and_the_planner_sti
     let planner = tokio::spawn(rdfi_planner::run(
         PlannerConfig {
             bus: Arc::new(MemoryBus::new()),
-            grpc_listen: Some(address),
+            grpc: Some(rdfi_core::grpc::Listen::plain(address)),
             learned: None,
             campaigns: None,
         },

@@ -9,6 +9,12 @@ pub mod v1 {
     tonic::include_proto!("rdfi.v1");
 }
 
+/// The path of every gRPC method of rdfi's services, as a server sees it in a request
+/// (`/rdfi.v1.PlannerService/SubmitExperiment`).
+pub mod methods {
+    include!(concat!(env!("OUT_DIR"), "/methods.rs"));
+}
+
 pub use prost;
 pub use prost_types::Timestamp;
 

@@ -13,7 +13,7 @@ pub const STOP_SOURCE: &str = "checkout-slo-alarm";
 
 pub struct Cluster {
     pub executors: Vec<Process>,
-    _others: Vec<Process>,
+    others: Vec<Process>,
     pub planner_url: String,
     pub knowledge_url: String,
     pub webhook_url: String,
@@ -32,9 +32,26 @@ impl Cluster {
 
     /// One process per service, and `executors` executor replicas sharing the plan stream and the journal.
     pub fn with_executors(nats: &NatsServer, moto: &MotoServer, executors: usize) -> Cluster {
+        Cluster::with_options(nats, moto, executors, &[], &[], "http")
+    }
+
+    /// Like [`Cluster::with_executors`], with `extra` flags and `extra_env` variables for every service, and
+    /// its gRPC URLs in `scheme` (`https` when `extra` turns TLS on).
+    pub fn with_options(
+        nats: &NatsServer,
+        moto: &MotoServer,
+        executors: usize,
+        extra: &[String],
+        extra_env: &[(&str, &str)],
+        scheme: &str,
+    ) -> Cluster {
         let state = tempfile::tempdir().expect("a state directory");
         let (knowledge_port, planner_port, webhook_port) = (free_port(), free_port(), free_port());
-        let env = moto.process_env();
+        let mut env = moto.process_env();
+        for (key, value) in extra_env {
+            env.retain(|(known, _)| known != key);
+            env.push(((*key).to_owned(), (*value).to_owned()));
+        }
         let args = |executor_port: u16| -> Vec<String> {
             let listen = |port: u16| format!("127.0.0.1:{port}");
             [
@@ -42,7 +59,7 @@ impl Cluster {
                 ("--knowledge-listen", listen(knowledge_port)),
                 (
                     "--knowledge-url",
-                    format!("http://127.0.0.1:{knowledge_port}"),
+                    format!("{scheme}://127.0.0.1:{knowledge_port}"),
                 ),
                 ("--planner-listen", listen(planner_port)),
                 ("--webhook-listen", listen(webhook_port)),
@@ -55,6 +72,7 @@ impl Cluster {
             ]
             .into_iter()
             .flat_map(|(flag, value)| [flag.to_owned(), value])
+            .chain(extra.iter().cloned())
             .collect()
         };
         let service = |name: &str, port: u16| {
@@ -80,15 +98,25 @@ impl Cluster {
         }
         Cluster {
             executors,
-            _others: others,
-            planner_url: format!("http://127.0.0.1:{planner_port}"),
-            knowledge_url: format!("http://127.0.0.1:{knowledge_port}"),
+            others,
+            planner_url: format!("{scheme}://127.0.0.1:{planner_port}"),
+            knowledge_url: format!("{scheme}://127.0.0.1:{knowledge_port}"),
             webhook_url: format!("http://127.0.0.1:{webhook_port}"),
-            executor_url: format!("http://127.0.0.1:{}", executor_ports[0]),
+            executor_url: format!("{scheme}://127.0.0.1:{}", executor_ports[0]),
             nats_url: nats.url.clone(),
             state,
             env,
         }
+    }
+
+    /// Everything every service has logged so far.
+    pub fn logs(&self) -> String {
+        self.executors
+            .iter()
+            .chain(&self.others)
+            .map(Process::log)
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// `rdfi submit` with the experiment; its exit code and JSON report.

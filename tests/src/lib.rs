@@ -15,6 +15,7 @@ pub mod conformance;
 pub mod control;
 pub mod gcs;
 pub mod sandbox;
+pub mod tls;
 pub mod tools;
 
 use std::collections::BTreeSet;
@@ -252,10 +253,16 @@ pub struct NatsServer {
     pub port: u16,
     process: Option<Process>,
     store: TempDir,
+    extra: Vec<String>,
 }
 
 impl NatsServer {
     pub fn start() -> NatsServer {
+        NatsServer::start_with(&[])
+    }
+
+    /// With more nats-server flags (TLS, users).
+    pub fn start_with(extra: &[String]) -> NatsServer {
         let store = tempfile::tempdir().expect("a store directory");
         let port = free_port();
         let mut server = NatsServer {
@@ -263,13 +270,14 @@ impl NatsServer {
             port,
             process: None,
             store,
+            extra: extra.to_vec(),
         };
         server.launch();
         server
     }
 
     fn launch(&mut self) {
-        let args = vec![
+        let mut args = vec![
             "-a".to_owned(),
             "127.0.0.1".to_owned(),
             "-p".to_owned(),
@@ -278,6 +286,7 @@ impl NatsServer {
             "-sd".to_owned(),
             self.store.path().display().to_string(),
         ];
+        args.extend(self.extra.iter().cloned());
         self.process = Some(Process::spawn(&venv_program("nats-server"), &args, &[]));
         assert!(
             wait_for_port(self.port, Duration::from_secs(10)),
@@ -295,6 +304,10 @@ impl NatsServer {
         self.launch();
     }
 }
+
+/// The AWS secret access key every rdfi process under test is given (moto takes any): distinctive, so that a
+/// test can search logs and reports for it.
+pub const PLANTED_AWS_SECRET: &str = "rdfiPlantedSecretKey/mustNeverBeLogged0000";
 
 /// moto_server on a free port, with AWS managed policies loaded.
 pub struct MotoServer {
@@ -354,7 +367,7 @@ impl MotoServer {
     pub fn client_env() -> Vec<(String, String)> {
         [
             ("AWS_ACCESS_KEY_ID", "testing"),
-            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", PLANTED_AWS_SECRET),
             ("AWS_REGION", aws::REGION),
             ("AWS_EC2_METADATA_DISABLED", "true"),
             ("RUST_LOG", "info"),

@@ -28,7 +28,9 @@ async fn an_abort_reverts_while_every_other_thread_is_stuck() {
     let engine = Engine::start(
         EngineConfig {
             services: ["executor"].into_iter().collect(),
-            executor_listen: Some(format!("127.0.0.1:{port}").parse().unwrap()),
+            executor_listen: Some(rdfi_core::grpc::Listen::plain(
+                format!("127.0.0.1:{port}").parse().unwrap(),
+            )),
             ..EngineConfig::one_process(
                 bus.clone(),
                 Arc::new(SandboxProvider::new(account.clone())),

@@ -193,3 +193,36 @@ async fn reading_a_state_directory_without_knowledge_is_a_usage_error_that_creat
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--since"));
 }
+
+/// The journal and the knowledge database hold resource names, prior states and findings: `rdfi run` creates
+/// its state directory 0700 and every file in it 0600.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_state_directory_and_its_files_are_private_to_their_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let moto = MotoServer::start();
+    let aws = clients(&moto.endpoint).await;
+    aws.create_bucket("ledger", &[("rdfi-target", "true")])
+        .await;
+    let root = tempfile::tempdir().unwrap();
+    let file = root.path().join("experiment.yaml");
+    std::fs::write(&file, experiment_yaml(BUCKET_FAULT, "1s", None, "1s")).unwrap();
+    let state = root.path().join("state/rdfi");
+    let (code, report) = run(&moto, &state, &file, free_port()).await;
+    assert_eq!(code, 1, "a finding: {report:#}");
+    assert_eq!(mode(&state), 0o700);
+    assert_eq!(mode(&root.path().join("state")), 0o700);
+    let files: Vec<_> = std::fs::read_dir(&state)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert!(
+        files.iter().any(|path| path.ends_with("knowledge.sqlite")),
+        "{files:?}"
+    );
+    assert!(files.len() >= 3, "the journal too: {files:?}");
+    for path in files {
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
+}

@@ -5,6 +5,7 @@
 //! protobuf body (`content-type: application/protobuf`). Needs nats-server 2.10 or newer (consumers with
 //! several filter subjects).
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use async_nats::HeaderMap;
@@ -28,20 +29,150 @@ pub struct NatsBus {
     stream: jetstream::stream::Stream,
 }
 
+/// How rdfi proves who it is to a NATS server and checks the server's certificate. Each secret comes from a
+/// file, so that none is on a command line or in the environment, and none is ever logged.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct NatsAuth {
+    /// A NATS credentials file (a user JWT and its nkey seed, as `nsc` writes them).
+    #[arg(
+        long,
+        env = "RDFI_NATS_CREDS",
+        value_name = "FILE",
+        conflicts_with_all = ["nats_nkey", "nats_user_file"]
+    )]
+    pub nats_creds: Option<PathBuf>,
+    /// A file holding a NATS user's nkey seed (`SU...`).
+    #[arg(
+        long,
+        env = "RDFI_NATS_NKEY",
+        value_name = "FILE",
+        conflicts_with = "nats_user_file"
+    )]
+    pub nats_nkey: Option<PathBuf>,
+    /// A file holding `USER:PASSWORD` on its first line, for NATS user and password authentication.
+    #[arg(long, env = "RDFI_NATS_USER_FILE", value_name = "FILE")]
+    pub nats_user_file: Option<PathBuf>,
+    /// The CA certificate (PEM) the NATS server's certificate must chain to; TLS is then required.
+    #[arg(long, env = "RDFI_NATS_TLS_CA", value_name = "FILE")]
+    pub nats_tls_ca: Option<PathBuf>,
+    /// A client certificate (PEM) for NATS servers that verify clients, with --nats-tls-key.
+    #[arg(
+        long,
+        env = "RDFI_NATS_TLS_CERT",
+        value_name = "FILE",
+        requires = "nats_tls_key"
+    )]
+    pub nats_tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --nats-tls-cert.
+    #[arg(
+        long,
+        env = "RDFI_NATS_TLS_KEY",
+        value_name = "FILE",
+        requires = "nats_tls_cert"
+    )]
+    pub nats_tls_key: Option<PathBuf>,
+}
+
+/// A NATS server and how to authenticate to it.
+#[derive(Clone, Debug)]
+pub struct NatsTarget {
+    pub url: String,
+    pub auth: NatsAuth,
+}
+
+impl NatsAuth {
+    /// Connect options carrying these credentials and TLS settings; the error names the file and the flag.
+    pub async fn options(&self) -> Result<async_nats::ConnectOptions, String> {
+        crate::tls::use_ring();
+        let mut options = match (&self.nats_creds, &self.nats_nkey, &self.nats_user_file) {
+            (Some(path), _, _) => async_nats::ConnectOptions::with_credentials_file(path)
+                .await
+                .map_err(|error| format!("--nats-creds {}: {error}", path.display()))?,
+            (None, Some(path), _) => {
+                async_nats::ConnectOptions::with_nkey(secret_line(path, "--nats-nkey")?)
+            }
+            (None, None, Some(path)) => {
+                let line = secret_line(path, "--nats-user-file")?;
+                let (user, password) = line.split_once(':').ok_or_else(|| {
+                    format!(
+                        "--nats-user-file {}: the first line is not USER:PASSWORD",
+                        path.display()
+                    )
+                })?;
+                async_nats::ConnectOptions::with_user_and_password(
+                    user.to_owned(),
+                    password.to_owned(),
+                )
+            }
+            (None, None, None) => async_nats::ConnectOptions::new(),
+        };
+        if let Some(ca) = &self.nats_tls_ca {
+            readable(ca, "--nats-tls-ca")?;
+            options = options.add_root_certificates(ca.clone()).require_tls(true);
+        }
+        if let (Some(cert), Some(key)) = (&self.nats_tls_cert, &self.nats_tls_key) {
+            readable(cert, "--nats-tls-cert")?;
+            readable(key, "--nats-tls-key")?;
+            options = options.add_client_certificate(cert.clone(), key.clone());
+        }
+        Ok(options)
+    }
+}
+
+/// The first line of a secret file, trimmed; the error never holds the file's text.
+fn secret_line(path: &Path, flag: &str) -> Result<String, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("{flag} {}: {error}", path.display()))?;
+    match text.lines().next().map(str::trim) {
+        Some(line) if !line.is_empty() => Ok(line.to_owned()),
+        _ => Err(format!("{flag} {}: the file is empty", path.display())),
+    }
+}
+
+fn readable(path: &Path, flag: &str) -> Result<(), String> {
+    std::fs::File::open(path)
+        .map(|_| ())
+        .map_err(|error| format!("{flag} {}: {error}", path.display()))
+}
+
 impl NatsBus {
-    /// Connects and makes sure the stream exists (idempotent: an existing stream is used as it is).
+    /// Connects without credentials; see [`NatsBus::connect_with`].
     pub async fn connect(url: &str) -> Result<Self, BusError> {
-        let client = async_nats::ConnectOptions::new()
-            .name("rdfi")
-            .retry_on_initial_connect()
-            .max_reconnects(None)
-            .connection_timeout(Duration::from_secs(5))
-            .connect(url)
-            .await
-            .map_err(|error| BusError::Connect {
-                url: url.to_owned(),
-                reason: error.to_string(),
-            })?;
+        NatsBus::connect_with(url, &NatsAuth::default()).await
+    }
+
+    /// Connects with `auth` and makes sure the stream exists (idempotent: an existing stream is used as it
+    /// is). Errors show `url` without its user information.
+    pub async fn connect_with(url: &str, auth: &NatsAuth) -> Result<Self, BusError> {
+        let fail = |reason: String| BusError::Connect {
+            url: crate::redact::url(url),
+            reason,
+        };
+        let options = || async {
+            Ok::<_, BusError>(
+                auth.options()
+                    .await
+                    .map_err(fail)?
+                    .name("rdfi")
+                    .max_reconnects(None)
+                    .connection_timeout(Duration::from_secs(5)),
+            )
+        };
+        // Wrong credentials or certificates are said at once; a server not reachable yet is waited for (a
+        // service may start before its NATS server).
+        let client = match options().await?.connect(url).await {
+            Ok(client) => client,
+            Err(error) if worth_waiting(error.kind()) => {
+                tracing::warn!(url = %crate::redact::url(url), %error, "NATS not reachable yet; waiting for it");
+                options()
+                    .await?
+                    .retry_on_initial_connect()
+                    .connect(url)
+                    .await
+                    .map_err(|error| fail(error.to_string()))?
+            }
+            Err(error) => return Err(fail(error.to_string())),
+        };
         let context = jetstream::new(client);
         let stream = tokio::time::timeout(
             Duration::from_secs(30),
@@ -55,9 +186,8 @@ impl NatsBus {
             }),
         )
         .await
-        .map_err(|_| BusError::Connect {
-            url: url.to_owned(),
-            reason: "no JetStream answer within 30s (is the server running with -js?)".to_owned(),
+        .map_err(|_| {
+            fail("no JetStream answer within 30s (is the server running with -js?)".to_owned())
         })?
         .map_err(|error| BusError::Setup(error.to_string()))?;
         Ok(NatsBus { context, stream })
@@ -67,6 +197,13 @@ impl NatsBus {
     pub fn jetstream(&self) -> &jetstream::Context {
         &self.context
     }
+}
+
+/// Whether a first connection that failed this way may work later: the server is not reachable yet (not
+/// started, or its name not yet in DNS). A refusal of the credentials or the certificate will not change.
+fn worth_waiting(kind: async_nats::ConnectErrorKind) -> bool {
+    use async_nats::ConnectErrorKind as Kind;
+    matches!(kind, Kind::Io | Kind::TimedOut | Kind::Dns)
 }
 
 fn headers_for(event: &Event, subject: &str) -> HeaderMap {
@@ -184,5 +321,70 @@ impl Acker for NatsAcker {
             .ack()
             .await
             .map_err(|error| BusError::Ack(error.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_nats::ConnectErrorKind as Kind;
+
+    use super::*;
+
+    #[test]
+    fn only_an_unreachable_server_is_waited_for() {
+        for kind in [Kind::Io, Kind::TimedOut, Kind::Dns] {
+            assert!(worth_waiting(kind), "{kind}");
+        }
+        for kind in [
+            Kind::AuthorizationViolation,
+            Kind::Authentication,
+            Kind::Tls,
+            Kind::ServerParse,
+            Kind::MaxReconnects,
+        ] {
+            assert!(!worth_waiting(kind), "{kind}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_secret_file_that_cannot_be_used_is_named_and_never_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let no_colon = dir.path().join("user");
+        std::fs::write(&no_colon, "rdfi-and-a-secret-password\n").unwrap();
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "\n").unwrap();
+        let error = |auth: NatsAuth| async move { auth.options().await.err().unwrap() };
+        let message = error(NatsAuth {
+            nats_user_file: Some(no_colon.clone()),
+            ..NatsAuth::default()
+        })
+        .await;
+        assert_eq!(
+            message,
+            format!(
+                "--nats-user-file {}: the first line is not USER:PASSWORD",
+                no_colon.display()
+            )
+        );
+        assert!(!message.contains("secret-password"));
+        assert_eq!(
+            error(NatsAuth {
+                nats_nkey: Some(empty.clone()),
+                ..NatsAuth::default()
+            })
+            .await,
+            format!("--nats-nkey {}: the file is empty", empty.display())
+        );
+        assert!(
+            error(NatsAuth {
+                nats_tls_ca: Some(dir.path().join("missing.pem")),
+                ..NatsAuth::default()
+            })
+            .await
+            .starts_with(&format!(
+                "--nats-tls-ca {}: ",
+                dir.path().join("missing.pem").display()
+            ))
+        );
     }
 }

@@ -135,18 +135,11 @@ fn replace_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), JournalError
 
 /// Creates `dir` (0700) if it does not exist.
 fn create_state_dir(dir: &Path) -> Result<(), JournalError> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(io_error(dir))
+    rdfi_core::state::create_private_dir(dir).map_err(io_error(dir))
 }
 
 fn open_options() -> OpenOptions {
-    let mut options = OpenOptions::new();
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
+    rdfi_core::state::private_file_options()
 }
 
 /// Who holds the lock file, as it says (its process id), for messages.

@@ -135,6 +135,11 @@ pub enum StoreError {
         location: String,
         source: sqlx::Error,
     },
+    #[error("knowledge database {location}: {source}")]
+    Create {
+        location: String,
+        source: std::io::Error,
+    },
     #[error("knowledge database: {0}")]
     Query(#[from] sqlx::Error),
     #[error("stored {what} cannot be decoded: {reason}")]
@@ -152,9 +157,14 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the SQLite database at `path`.
+    /// Opens (creating if needed, 0600) the SQLite database at `path`.
     pub async fn open(path: &Path) -> Result<Self> {
         let location = path.display().to_string();
+        // SQLite gives its -wal and -shm files the database file's mode.
+        rdfi_core::state::create_private_file(path).map_err(|source| StoreError::Create {
+            location: location.clone(),
+            source,
+        })?;
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{location}"))
             .map_err(|source| StoreError::Open {
                 location: location.clone(),

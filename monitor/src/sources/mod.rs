@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use rdfi_core::CancellationToken;
+use rdfi_core::bus::nats::NatsAuth;
 use rdfi_proto::v1::SignalSourceSpec;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -228,19 +229,20 @@ async fn poll_folder(monitor: &Monitor, spec: &SignalSourceSpec, stop: &Cancella
 }
 
 async fn subscribe(monitor: &Monitor, spec: &SignalSourceSpec, stop: &CancellationToken) {
-    let url = match (spec.url.as_str(), monitor.nats_url.as_deref()) {
+    // The monitor's own NATS server is reached with its credentials; another one named by url, as it says.
+    let (url, auth) = match (spec.url.as_str(), &monitor.nats) {
         ("", None) => {
             tracing::error!(source = %spec.name, "a nats source needs url, or a monitor running over NATS (--nats)");
             return;
         }
-        ("", Some(url)) => url.to_owned(),
-        (url, _) => url.to_owned(),
+        ("", Some(own)) => (own.url.clone(), own.auth.clone()),
+        (url, _) => (url.to_owned(), NatsAuth::default()),
     };
     let fields = spec.fields.clone().into_iter().collect();
-    let shown_url = without_user_info(&url);
+    let shown_url = rdfi_core::redact::url(&url);
     loop {
         let subscribed = async {
-            let client = async_nats::connect(&url).await?;
+            let client = auth.options().await?.connect(&url).await?;
             let subscriber = client.subscribe(spec.subject.clone()).await?;
             Ok::<_, Box<dyn std::error::Error + Send + Sync>>((client, subscriber))
         };
@@ -279,18 +281,6 @@ async fn subscribe(monitor: &Monitor, spec: &SignalSourceSpec, stop: &Cancellati
                 }
             }
         }
-    }
-}
-
-/// `url` without its user and password, for logs.
-fn without_user_info(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    match authority.rsplit_once('@') {
-        Some((_, host)) => format!("{scheme}://{host}{path}"),
-        None => url.to_owned(),
     }
 }
 
@@ -336,22 +326,6 @@ mod tests {
         assert!(
             seen.first_time(&signal("0"), "f"),
             "the oldest was forgotten"
-        );
-    }
-
-    #[test]
-    fn urls_lose_their_credentials_in_logs() {
-        assert_eq!(
-            without_user_info("nats://alice:s3cret@alerts:4222"),
-            "nats://alerts:4222"
-        );
-        assert_eq!(
-            without_user_info("nats://alerts:4222"),
-            "nats://alerts:4222"
-        );
-        assert_eq!(
-            without_user_info("tls://token@10.0.0.1:4222"),
-            "tls://10.0.0.1:4222"
         );
     }
 }
