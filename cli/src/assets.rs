@@ -215,7 +215,11 @@ async fn ask_monitor(
     provider: &str,
     timeout: Duration,
 ) -> Result<Event, Failure> {
-    let bus: Arc<dyn Bus> = Arc::new(NatsBus::connect_with(nats, auth).await.map_err(usage)?);
+    let bus: Arc<dyn Bus> = Arc::new(
+        NatsBus::connect_with(nats, auth, None)
+            .await
+            .map_err(usage)?,
+    );
     let request = events::event(
         "rdfi",
         "",

@@ -9,6 +9,7 @@ pub mod assets;
 pub mod campaign;
 pub mod catalog;
 pub mod engine;
+pub mod iam_policy;
 pub use rdfi_core::human;
 pub mod narrator;
 pub mod out;

@@ -96,6 +96,9 @@ enum Command {
         #[arg(long, value_name = "PROVIDER")]
         provider: Option<String>,
     },
+    /// Print the least-privilege AWS IAM policy (exact actions, changes only on opted-in resources) and the
+    /// Google Cloud permissions that let rdfi run these faults and nothing else.
+    IamPolicy(rdfi::iam_policy::IamPolicyArgs),
     /// Revert every fault the journal holds open, now, each through the cloud endpoint it was injected
     /// through; exits 0 only when none is left open.
     Recover(safety::RecoverArgs),
@@ -411,6 +414,7 @@ async fn dispatch(command: Command) -> Result<u8, Failure> {
         }
         Command::Submit(args) => submit(args).await,
         Command::Catalog { format, provider } => catalog(format, provider),
+        Command::IamPolicy(args) => rdfi::iam_policy::run(&args),
         Command::Recover(args) => safety::recover(args).await,
         Command::Status(args) => safety::status(args).await,
         Command::Abort(args) => safety::abort(args).await,

@@ -11,13 +11,14 @@ use std::time::Duration;
 use clap::Parser;
 use rdfi_core::CancellationToken;
 use rdfi_core::bus::nats::NatsBus;
+use rdfi_core::bus::nats::cluster_size;
 use rdfi_core::cli::{CommonArgs, shutdown_on_signals};
 use rdfi_core::grpc::{GrpcServer, Listen, ServerArgs};
 use rdfi_core::telemetry;
 use rdfi_executor::Journal;
 use rdfi_executor::args::SafetyArgs;
 use rdfi_executor::journal::file::FileJournal;
-use rdfi_executor::journal::nats::{NatsJournal, cluster_size};
+use rdfi_executor::journal::nats::NatsJournal;
 use rdfi_provider::settings::ProviderArgs;
 use tonic::service::Routes;
 

@@ -19,6 +19,10 @@ pub struct CommonArgs {
     pub nats: Option<String>,
     #[command(flatten)]
     pub nats_auth: NatsAuth,
+    /// Replicas of rdfi's event stream (RDFI) when it is created; default: the NATS cluster's size (at most
+    /// 5). Give it when services may start before every NATS server is up.
+    #[arg(long, env = "RDFI_STREAM_REPLICAS", value_name = "N")]
+    pub stream_replicas: Option<usize>,
     /// Log format on stderr: plain or json. Verbosity through RUST_LOG (default info).
     #[arg(
         long,
@@ -53,7 +57,9 @@ impl CommonArgs {
     /// The bus these flags name.
     pub async fn bus(&self) -> Result<Arc<dyn Bus>, BusError> {
         Ok(match &self.nats {
-            Some(url) => Arc::new(NatsBus::connect_with(url, &self.nats_auth).await?),
+            Some(url) => {
+                Arc::new(NatsBus::connect_with(url, &self.nats_auth, self.stream_replicas).await?)
+            }
             None => Arc::new(MemoryBus::new()),
         })
     }
@@ -61,7 +67,7 @@ impl CommonArgs {
     /// The NATS bus; services running on their own need one.
     pub async fn nats_bus(&self) -> Result<NatsBus, BusError> {
         match &self.nats {
-            Some(url) => NatsBus::connect_with(url, &self.nats_auth).await,
+            Some(url) => NatsBus::connect_with(url, &self.nats_auth, self.stream_replicas).await,
             None => Err(BusError::Connect {
                 url: String::new(),
                 reason: "--nats URL (or RDFI_NATS_URL) is required for a service on its own"

@@ -16,6 +16,7 @@ pub mod exposure;
 pub mod gcp;
 pub mod marking;
 pub mod model;
+pub mod permissions;
 pub mod refusal;
 pub mod sandbox;
 pub mod settings;

@@ -234,6 +234,43 @@ impl Clients {
     }
 
     /// An IAM user with tags, two managed policies (one AWS, one customer) and an inline policy.
+    /// A user whose one inline policy is `policy` (its name, its document), if any, and its access key id and
+    /// secret.
+    pub async fn user_with_policy(
+        &self,
+        name: &str,
+        policy: Option<(&str, &str)>,
+    ) -> (String, String) {
+        self.iam
+            .create_user()
+            .user_name(name)
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("CreateUser {name}: {error:?}"));
+        if let Some((policy_name, document)) = policy {
+            self.iam
+                .put_user_policy()
+                .user_name(name)
+                .policy_name(policy_name)
+                .policy_document(document)
+                .send()
+                .await
+                .unwrap_or_else(|error| panic!("PutUserPolicy {name}: {error:?}"));
+        }
+        let key = self
+            .iam
+            .create_access_key()
+            .user_name(name)
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("CreateAccessKey {name}: {error:?}"));
+        let key = key.access_key().expect("an access key");
+        (
+            key.access_key_id().to_owned(),
+            key.secret_access_key().to_owned(),
+        )
+    }
+
     pub async fn create_user(&self, name: &str, tags: &[(&str, &str)]) -> String {
         let tags: Vec<_> = tags
             .iter()
@@ -414,4 +451,30 @@ impl Clients {
             .await
             .expect("DetachUserPolicy");
     }
+}
+
+/// `rdfi run FILE --format json` against moto at `endpoint` as the identity owning this access key, with its
+/// state in `state`.
+pub async fn run_as(
+    endpoint: &str,
+    file: &std::path::Path,
+    state: &std::path::Path,
+    access_key_id: &str,
+    secret: &str,
+) -> std::process::Output {
+    tokio::process::Command::new(crate::rdfi_binary("rdfi"))
+        .args(["run", &file.display().to_string(), "--format", "json"])
+        .args(["--aws-endpoint", endpoint])
+        .args([
+            "--webhook-listen",
+            &format!("127.0.0.1:{}", crate::free_port()),
+        ])
+        .args(["--state-dir", &state.display().to_string()])
+        .env("AWS_ACCESS_KEY_ID", access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .env("AWS_REGION", REGION)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .await
+        .expect("rdfi runs")
 }

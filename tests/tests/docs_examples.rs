@@ -199,6 +199,247 @@ const COMMANDS: &[(&str, Check)] = &[
         "rdfi campaign stop CAMPAIGN_ID --planner http://planner:50052",
         Check::RunBy(SERVED_CAMPAIGN_FIRST),
     ),
+    // docs/deploy.md
+    (
+        "docker build -f deploy/Dockerfile -t 111122223333.dkr.ecr.us-east-1.amazonaws.com/rdfi:0.1.0 .",
+        Check::NotRun(
+            "builds the image: its base images (rust, debian) cannot be pulled where the tests run; tests/tests/deploy_manifests.rs validates the manifests that run it",
+        ),
+    ),
+    (
+        "docker push 111122223333.dkr.ecr.us-east-1.amazonaws.com/rdfi:0.1.0",
+        Check::NotRun("pushes the image to a container registry"),
+    ),
+    (
+        "rdfi iam-policy --faults aws.s3.bucket-public-acl,aws.iam.role-admin-policy-attached --for monitor --format json > rdfi-monitor.json",
+        Check::Run(iam_policy_to_a_file),
+    ),
+    (
+        "jq .aws rdfi-executor.json > executor-policy.json",
+        Check::NotRun(
+            "jq is not installed where the tests run; iam_policy_to_a_file reads the same `aws` member",
+        ),
+    ),
+    (
+        "jq .aws rdfi-monitor.json > monitor-policy.json",
+        Check::NotRun(
+            "jq is not installed where the tests run; iam_policy_to_a_file reads the same `aws` member",
+        ),
+    ),
+    (
+        "aws iam create-policy --policy-name rdfi-executor --policy-document file://executor-policy.json",
+        Check::NotRun(
+            "creates a policy in an AWS account; tests/tests/least_privilege.rs puts the same document on a moto user",
+        ),
+    ),
+    (
+        "aws iam create-policy --policy-name rdfi-monitor --policy-document file://monitor-policy.json",
+        Check::NotRun(
+            "creates a policy in an AWS account; tests/tests/least_privilege.rs puts the same document on a moto user",
+        ),
+    ),
+    (
+        "eksctl utils associate-iam-oidc-provider --cluster my-cluster --approve",
+        Check::NotRun("creates IAM resources for an EKS cluster in an AWS account"),
+    ),
+    (
+        "eksctl create iamserviceaccount --cluster my-cluster --namespace rdfi --name executor --role-name rdfi-executor --role-only --attach-policy-arn arn:aws:iam::111122223333:policy/rdfi-executor --approve",
+        Check::NotRun("creates IAM resources for an EKS cluster in an AWS account"),
+    ),
+    (
+        "eksctl create iamserviceaccount --cluster my-cluster --namespace rdfi --name monitor --role-name rdfi-monitor --role-only --attach-policy-arn arn:aws:iam::111122223333:policy/rdfi-monitor --approve",
+        Check::NotRun("creates IAM resources for an EKS cluster in an AWS account"),
+    ),
+    (
+        "gcloud iam service-accounts create rdfi-executor --project my-project",
+        Check::NotRun("changes IAM in a Google Cloud project"),
+    ),
+    (
+        "gcloud iam service-accounts create rdfi-monitor --project my-project",
+        Check::NotRun("changes IAM in a Google Cloud project"),
+    ),
+    (
+        "gcloud iam roles create rdfiExecutor --project my-project --permissions storage.buckets.get,storage.buckets.getIamPolicy,storage.buckets.setIamPolicy,storage.buckets.update,storage.objects.create,storage.objects.delete,storage.objects.get",
+        Check::Run(gcp_role_is_what_iam_policy_prints),
+    ),
+    (
+        "gcloud projects add-iam-policy-binding my-project --member serviceAccount:rdfi-executor@my-project.iam.gserviceaccount.com --role projects/my-project/roles/rdfiExecutor",
+        Check::NotRun("changes IAM in a Google Cloud project"),
+    ),
+    (
+        "gcloud iam roles create rdfiMonitor --project my-project --permissions storage.buckets.get,storage.buckets.list,storage.buckets.getIamPolicy",
+        Check::Run(gcp_role_is_what_iam_policy_prints),
+    ),
+    (
+        "gcloud projects add-iam-policy-binding my-project --member serviceAccount:rdfi-monitor@my-project.iam.gserviceaccount.com --role projects/my-project/roles/rdfiMonitor",
+        Check::NotRun("changes IAM in a Google Cloud project"),
+    ),
+    (
+        r#"gcloud iam service-accounts add-iam-policy-binding rdfi-executor@my-project.iam.gserviceaccount.com --role roles/iam.workloadIdentityUser --member "serviceAccount:my-project.svc.id.goog[rdfi/executor]""#,
+        Check::NotRun("changes IAM in a Google Cloud project"),
+    ),
+    (
+        r#"gcloud iam service-accounts add-iam-policy-binding rdfi-monitor@my-project.iam.gserviceaccount.com --role roles/iam.workloadIdentityUser --member "serviceAccount:my-project.svc.id.goog[rdfi/monitor]""#,
+        Check::NotRun("changes IAM in a Google Cloud project"),
+    ),
+    (
+        "kubectl apply -f deploy/kubernetes/base/namespace.yaml",
+        Check::NotRun(
+            "needs a Kubernetes cluster; tests/tests/deploy_manifests.rs validates the manifests offline",
+        ),
+    ),
+    (
+        r#"openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1825 -subj "/CN=rdfi CA" -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" -keyout ca.key -out ca.crt"#,
+        Check::NotRun(
+            "run as written, in an empty directory, by tests/tests/deploy_manifests.rs, which checks the certificates and tokens it makes",
+        ),
+    ),
+    (
+        r#"openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=rdfi services" -addext "subjectAltName=DNS:*.rdfi.svc,DNS:*.rdfi.svc.cluster.local,DNS:localhost" -addext "extendedKeyUsage=serverAuth,clientAuth" -keyout tls.key -out tls.csr"#,
+        Check::NotRun(
+            "run as written, in an empty directory, by tests/tests/deploy_manifests.rs, which checks the certificates and tokens it makes",
+        ),
+    ),
+    (
+        "openssl x509 -req -in tls.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 365 -copy_extensions copyall -out tls.crt",
+        Check::NotRun(
+            "run as written, in an empty directory, by tests/tests/deploy_manifests.rs, which checks the certificates and tokens it makes",
+        ),
+    ),
+    (
+        r#"openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=rdfi operator" -addext "extendedKeyUsage=clientAuth" -keyout client.key -out client.csr"#,
+        Check::NotRun(
+            "run as written, in an empty directory, by tests/tests/deploy_manifests.rs, which checks the certificates and tokens it makes",
+        ),
+    ),
+    (
+        "openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 365 -copy_extensions copyall -out client.crt",
+        Check::NotRun(
+            "run as written, in an empty directory, by tests/tests/deploy_manifests.rs, which checks the certificates and tokens it makes",
+        ),
+    ),
+    (
+        "OPERATE_TOKEN=$(openssl rand -hex 32)",
+        Check::NotRun(
+            "run as written, in an empty directory, by tests/tests/deploy_manifests.rs, which checks the certificates and tokens it makes",
+        ),
+    ),
+    (
+        "READ_TOKEN=$(openssl rand -hex 32)",
+        Check::NotRun(
+            "run as written, in an empty directory, by tests/tests/deploy_manifests.rs, which checks the certificates and tokens it makes",
+        ),
+    ),
+    (
+        "SIGNALS_TOKEN=$(openssl rand -hex 32)",
+        Check::NotRun(
+            "run as written, in an empty directory, by tests/tests/deploy_manifests.rs, which checks the certificates and tokens it makes",
+        ),
+    ),
+    (
+        r#"printf '%s operate\n%s read\n' "$OPERATE_TOKEN" "$READ_TOKEN" > auth.tokens"#,
+        Check::NotRun(
+            "run as written, in an empty directory, by tests/tests/deploy_manifests.rs, which checks the certificates and tokens it makes",
+        ),
+    ),
+    (
+        "kubectl -n rdfi create secret generic rdfi-tls --from-file=tls.crt --from-file=tls.key --from-file=ca.crt",
+        Check::NotRun(
+            "needs a Kubernetes cluster; tests/tests/deploy_manifests.rs validates the manifests offline",
+        ),
+    ),
+    (
+        "kubectl -n rdfi create secret generic rdfi-auth-tokens --from-file=auth.tokens",
+        Check::NotRun(
+            "needs a Kubernetes cluster; tests/tests/deploy_manifests.rs validates the manifests offline",
+        ),
+    ),
+    (
+        r#"kubectl -n rdfi create secret generic rdfi-planner-token --from-literal=token="$READ_TOKEN""#,
+        Check::NotRun(
+            "needs a Kubernetes cluster; tests/tests/deploy_manifests.rs validates the manifests offline",
+        ),
+    ),
+    (
+        r#"kubectl -n rdfi create secret generic rdfi-signals-token --from-literal=token="$SIGNALS_TOKEN""#,
+        Check::NotRun(
+            "needs a Kubernetes cluster; tests/tests/deploy_manifests.rs validates the manifests offline",
+        ),
+    ),
+    (
+        "kubectl apply -k deploy/kubernetes/overlays/aws",
+        Check::NotRun(
+            "needs a Kubernetes cluster; tests/tests/deploy_manifests.rs validates the manifests offline",
+        ),
+    ),
+    (
+        "kubectl -n rdfi rollout status statefulset/nats",
+        Check::NotRun(
+            "needs a Kubernetes cluster; tests/tests/deploy_manifests.rs validates the manifests offline",
+        ),
+    ),
+    (
+        "kubectl -n rdfi rollout status deployment/executor",
+        Check::NotRun(
+            "needs a Kubernetes cluster; tests/tests/deploy_manifests.rs validates the manifests offline",
+        ),
+    ),
+    (
+        "kubectl -n rdfi port-forward svc/nats 4222:4222",
+        Check::NotRun("forwards a port of a deployed cluster"),
+    ),
+    (
+        "nats stream info RDFI",
+        Check::NotRun("needs the NATS cluster of a deployment, through a port-forward"),
+    ),
+    (
+        "nats kv info RDFI_JOURNAL",
+        Check::NotRun("needs the NATS cluster of a deployment, through a port-forward"),
+    ),
+    (
+        "aws resourcegroupstaggingapi tag-resources --resource-arn-list arn:aws:s3:::my-bucket --tags rdfi-target=true",
+        Check::NotRun("tags a bucket in an AWS account"),
+    ),
+    (
+        "gcloud storage buckets update gs://my-bucket --update-labels=rdfi-target=true",
+        Check::NotRun("labels a bucket in a Google Cloud project"),
+    ),
+    (
+        "kubectl -n rdfi port-forward svc/planner 50052:50052",
+        Check::NotRun("forwards a port of a deployed cluster"),
+    ),
+    (
+        "kubectl -n rdfi port-forward svc/knowledge 50051:50051",
+        Check::NotRun("forwards a port of a deployed cluster"),
+    ),
+    (
+        r#"rdfi submit experiment.yaml --planner https://localhost:50052 --knowledge https://localhost:50051 --tls-ca ca.crt --tls-cert client.crt --tls-key client.key --token "$OPERATE_TOKEN""#,
+        Check::NotRun(
+            "needs a deployed cluster through port-forwards; the README's rdfi submit is run against served services",
+        ),
+    ),
+    (
+        r#"rdfi findings --knowledge https://localhost:50051 --tls-ca ca.crt --tls-cert client.crt --tls-key client.key --token "$READ_TOKEN""#,
+        Check::NotRun(
+            "needs a deployed cluster through port-forwards; the README's rdfi submit is run against served services",
+        ),
+    ),
+    (
+        "nats sub 'rdfi.v1.finding.>'",
+        Check::NotRun("needs the NATS cluster of a deployment, through a port-forward"),
+    ),
+    (
+        "kubectl label namespace ops rdfi-operator=true",
+        Check::NotRun(
+            "needs a Kubernetes cluster; tests/tests/deploy_manifests.rs validates the manifests offline",
+        ),
+    ),
+    (
+        "kubectl label namespace security rdfi-detector=true",
+        Check::NotRun(
+            "needs a Kubernetes cluster; tests/tests/deploy_manifests.rs validates the manifests offline",
+        ),
+    ),
     // docs/experiments.md
     (
         "rdfi validate examples/campaigns/sandbox.yaml docs/examples/nightly-storage.yaml",
@@ -229,6 +470,15 @@ const COMMANDS: &[(&str, Check)] = &[
     (
         r#"cargo run -q -p rdfi -- report "$RUN_ID" --state-dir /tmp/rdfi-state --format sarif --experiment-file cli/src/demo.yaml > /tmp/rdfi-reports/demo.sarif"#,
         Check::RunBy(REPORTS_FIRST),
+    ),
+    // docs/security.md
+    (
+        "rdfi iam-policy --faults aws.s3.bucket-public-acl,aws.iam.role-admin-policy-attached",
+        Check::Run(iam_policy_printed),
+    ),
+    (
+        "rdfi iam-policy --faults aws.s3.bucket-public-acl,aws.iam.role-admin-policy-attached --for executor --format json > rdfi-executor.json",
+        Check::Run(iam_policy_to_a_file),
     ),
     // docs/signals.md
     (
@@ -1173,19 +1423,7 @@ fn validate_examples(command: &str) {
 /// docs/experiments.md: `rdfi schema > rdfi.schema.json` in a shell, in a fresh directory.
 fn schema_to_a_file(command: &str) {
     let dir = tempfile::tempdir().expect("a directory");
-    let bin = rdfi_binary("rdfi");
-    let path = format!(
-        "{}:{}",
-        bin.parent().unwrap().display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let output = Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .current_dir(dir.path())
-        .env("PATH", path)
-        .output()
-        .expect("sh");
+    let output = in_a_shell(command, dir.path());
     assert_eq!(output.status.code(), Some(0), "{}", said(&output));
     let schema: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("rdfi.schema.json")).unwrap())
@@ -1194,4 +1432,140 @@ fn schema_to_a_file(command: &str) {
         schema["$defs"]["campaign"]["properties"]["budget"].is_object(),
         "{schema:#}"
     );
+}
+
+/// `command` in `sh`, in `dir`, with the built `rdfi` first on the PATH.
+fn in_a_shell(command: &str, dir: &Path) -> Output {
+    let bin = rdfi_binary("rdfi");
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .current_dir(dir)
+        .env("PATH", path)
+        .output()
+        .expect("sh")
+}
+
+/// The statement of a policy document with this Sid.
+fn statement<'a>(policy: &'a serde_json::Value, sid: &str) -> &'a serde_json::Value {
+    policy["Statement"]
+        .as_array()
+        .and_then(|statements| statements.iter().find(|statement| statement["Sid"] == sid))
+        .unwrap_or_else(|| panic!("no statement {sid} in {policy:#}"))
+}
+
+/// docs/security.md: `rdfi iam-policy --faults ...` prints the AWS policy under its heading: changes to opted-in
+/// roles only, bucket ACL changes, and the canaries.
+fn iam_policy_printed(command: &str) {
+    let output = rdfi(command).output().expect("rdfi iam-policy runs");
+    assert_eq!(output.status.code(), Some(0), "{}", said(&output));
+    let stdout = text(&output.stdout);
+    let (heading, document) = stdout.split_once('\n').expect("a heading");
+    assert_eq!(heading, "# AWS IAM policy (attach to rdfi's user or role)");
+    let policy: serde_json::Value = serde_json::from_str(document).expect("the policy document");
+    let opted_in = statement(&policy, "RdfiChangeOptedIn");
+    assert_eq!(
+        opted_in["Action"],
+        serde_json::json!(["iam:AttachRolePolicy", "iam:DetachRolePolicy"])
+    );
+    assert_eq!(
+        opted_in["Condition"]["StringEquals"]["aws:ResourceTag/rdfi-target"],
+        "true"
+    );
+    assert_eq!(
+        statement(&policy, "RdfiChangeBuckets")["Action"],
+        serde_json::json!(["s3:PutBucketAcl"])
+    );
+    statement(&policy, "RdfiExposureCanaries");
+    assert_eq!(statement(&policy, "RdfiNeverProtected")["Effect"], "Deny");
+}
+
+/// docs/security.md and docs/deploy.md: the executor's or the monitor's policy as JSON into a file. The
+/// executor's has reads, changes and attribution and discovers nothing; the monitor's only reads, discovery
+/// among them. Neither has a GCP role.
+fn iam_policy_to_a_file(command: &str) {
+    let dir = tempfile::tempdir().expect("a directory");
+    let output = in_a_shell(command, dir.path());
+    assert_eq!(output.status.code(), Some(0), "{}", said(&output));
+    let monitor = command.contains("--for monitor");
+    let file = if monitor {
+        "rdfi-monitor.json"
+    } else {
+        "rdfi-executor.json"
+    };
+    let printed: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join(file)).unwrap()).unwrap();
+    assert!(printed["gcp"].is_null(), "{printed:#}");
+    let reads = statement(&printed["aws"], "RdfiRead")["Action"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(reads.contains(&"s3:GetBucketAcl".into()), "{reads:?}");
+    assert!(
+        reads.contains(&"iam:ListAttachedRolePolicies".into()),
+        "{reads:?}"
+    );
+    assert_eq!(
+        reads.contains(&"s3:ListAllMyBuckets".into()),
+        monitor,
+        "{reads:?}"
+    );
+    assert_eq!(
+        reads.contains(&"iam:GetPolicyVersion".into()),
+        !monitor,
+        "{reads:?}"
+    );
+    let statements = printed["aws"]["Statement"].as_array().unwrap().len();
+    assert_eq!(statements == 1, monitor, "{printed:#}");
+}
+
+/// docs/deploy.md: a custom role's `--permissions` are exactly what `rdfi iam-policy` prints for every Google
+/// Cloud fault, for the executor (rdfiExecutor) or the monitor (rdfiMonitor).
+fn gcp_role_is_what_iam_policy_prints(command: &str) {
+    let words = words(command);
+    let given = words
+        .iter()
+        .position(|word| word == "--permissions")
+        .map(|at| {
+            words[at + 1]
+                .split(',')
+                .map(str::to_owned)
+                .collect::<BTreeSet<_>>()
+        })
+        .expect("--permissions");
+    let identity = if command.contains("rdfiMonitor") {
+        "monitor"
+    } else {
+        "executor"
+    };
+    let catalog = rdfi("rdfi catalog --provider gcp --format json")
+        .output()
+        .expect("rdfi catalog");
+    let faults: Vec<String> = serde_json::from_slice::<serde_json::Value>(&catalog.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|fault| fault["id"].as_str().unwrap().to_owned())
+        .collect();
+    let output = rdfi(&format!(
+        "rdfi iam-policy --faults {} --for {identity} --format json",
+        faults.join(",")
+    ))
+    .output()
+    .expect("rdfi iam-policy");
+    assert_eq!(output.status.code(), Some(0), "{}", said(&output));
+    let printed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let printed: BTreeSet<String> = printed["gcp"]["includedPermissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|permission| permission.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(given, printed, "{command}");
 }

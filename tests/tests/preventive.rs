@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use rdfi_proto::v1::Verdict;
 use rdfi_provider::sandbox::{Control, ControlAction, SandboxAccount};
-use rdfi_tests::aws::{clients, clients_as};
+use rdfi_tests::aws::{clients, clients_as, run_as};
 use rdfi_tests::sandbox;
-use rdfi_tests::{MotoServer, experiment_yaml, free_port, rdfi_binary};
+use rdfi_tests::{MotoServer, experiment_yaml};
 
 /// Calls moto lets through before it enforces IAM: enough for the set-up below.
 const SET_UP_CALLS: u32 = 60;
@@ -27,34 +27,9 @@ async fn run_as_identity_with(policy: &str) -> (Option<i32>, serde_json::Value) 
     setup
         .create_user("guarded-user", &[("rdfi-target", "true")])
         .await;
-    setup
-        .iam
-        .create_user()
-        .user_name("rdfi-executor")
-        .send()
-        .await
-        .unwrap();
-    setup
-        .iam
-        .put_user_policy()
-        .user_name("rdfi-executor")
-        .policy_name("rdfi-with-guardrails")
-        .policy_document(policy)
-        .send()
-        .await
-        .unwrap();
-    let key = setup
-        .iam
-        .create_access_key()
-        .user_name("rdfi-executor")
-        .send()
-        .await
-        .unwrap();
-    let key = key.access_key().unwrap();
-    let (key_id, secret) = (
-        key.access_key_id().to_owned(),
-        key.secret_access_key().to_owned(),
-    );
+    let (key_id, secret) = setup
+        .user_with_policy("rdfi-executor", Some(("rdfi-with-guardrails", policy)))
+        .await;
     let bucket_before = setup.acl_lines("guarded-bucket").await;
     let user_before = setup.user_policies("guarded-user").await;
     // Use up the unauthenticated calls: from now on moto enforces IAM for everyone.
@@ -77,24 +52,7 @@ async fn run_as_identity_with(policy: &str) -> (Option<i32>, serde_json::Value) 
         "faults:\n  - id: aws.iam.user-admin-policy-attached\n    maxTargets: 1\n",
     );
     std::fs::write(&file, experiment).unwrap();
-    let output = tokio::process::Command::new(rdfi_binary("rdfi"))
-        .args([
-            "run",
-            &file.display().to_string(),
-            "--format",
-            "json",
-            "--aws-endpoint",
-            &moto.endpoint,
-        ])
-        .args(["--webhook-listen", &format!("127.0.0.1:{}", free_port())])
-        .args(["--state-dir", &state.path().display().to_string()])
-        .env("AWS_ACCESS_KEY_ID", &key_id)
-        .env("AWS_SECRET_ACCESS_KEY", &secret)
-        .env("AWS_REGION", rdfi_tests::aws::REGION)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .await
-        .unwrap();
+    let output = run_as(&moto.endpoint, &file, state.path(), &key_id, &secret).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|error| {
         panic!(

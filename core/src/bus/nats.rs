@@ -138,12 +138,17 @@ fn readable(path: &Path, flag: &str) -> Result<(), String> {
 impl NatsBus {
     /// Connects without credentials; see [`NatsBus::connect_with`].
     pub async fn connect(url: &str) -> Result<Self, BusError> {
-        NatsBus::connect_with(url, &NatsAuth::default()).await
+        NatsBus::connect_with(url, &NatsAuth::default(), None).await
     }
 
-    /// Connects with `auth` and makes sure the stream exists (idempotent: an existing stream is used as it
-    /// is). Errors show `url` without its user information.
-    pub async fn connect_with(url: &str, auth: &NatsAuth) -> Result<Self, BusError> {
+    /// Connects with `auth` and makes sure the stream exists, creating it with `replicas` replicas (default:
+    /// the NATS cluster's size, at most 5); an existing stream is used as it is. Errors show `url` without its
+    /// user information.
+    pub async fn connect_with(
+        url: &str,
+        auth: &NatsAuth,
+        replicas: Option<usize>,
+    ) -> Result<Self, BusError> {
         let fail = |reason: String| BusError::Connect {
             url: crate::redact::url(url),
             reason,
@@ -174,6 +179,9 @@ impl NatsBus {
             Err(error) => return Err(fail(error.to_string())),
         };
         let context = jetstream::new(client);
+        let replicas = replicas
+            .unwrap_or_else(|| cluster_size(&context))
+            .clamp(1, 5);
         let stream = tokio::time::timeout(
             Duration::from_secs(30),
             context.get_or_create_stream(stream::Config {
@@ -182,6 +190,7 @@ impl NatsBus {
                 duplicate_window: DUPLICATE_WINDOW,
                 max_age: RETENTION,
                 storage: stream::StorageType::File,
+                num_replicas: replicas,
                 ..Default::default()
             }),
         )
@@ -197,6 +206,12 @@ impl NatsBus {
     pub fn jetstream(&self) -> &jetstream::Context {
         &self.context
     }
+}
+
+/// The number of servers in the NATS cluster the bus is connected to (1 without a cluster): the default
+/// replicas of the stream and of the executor's journal.
+pub fn cluster_size(context: &jetstream::Context) -> usize {
+    context.client().server_info().connect_urls.len().max(1)
 }
 
 /// Whether a first connection that failed this way may work later: the server is not reachable yet (not

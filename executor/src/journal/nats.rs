@@ -73,7 +73,7 @@ struct StopRecord {
 
 impl NatsJournal {
     /// Opens the bucket, creating it when it does not exist yet with `replicas` replicas (the NATS cluster's
-    /// size; see [`cluster_size`]).
+    /// size; see [`rdfi_core::bus::nats::cluster_size`]).
     pub async fn open(context: &jetstream::Context, replicas: usize) -> Result<Self, JournalError> {
         let store = match context.get_key_value(BUCKET).await {
             Ok(store) => store,
@@ -246,12 +246,6 @@ impl NatsJournal {
         }
         Ok(records)
     }
-}
-
-/// The number of servers in the NATS cluster the bus is connected to (1 without a cluster): the journal's
-/// replicas default to it.
-pub fn cluster_size(context: &jetstream::Context) -> usize {
-    context.client().server_info().connect_urls.len().max(1)
 }
 
 #[async_trait]
