@@ -24,6 +24,7 @@ use rdfi_proto::v1::{
     AnalysisCompleted, Event, FindingCreated, Hypothesis, PreviousTrial, ResourceRef, Verdict,
     VerdictReached,
 };
+use tracing::Instrument as _;
 
 pub use judge::{Ending, Judgement, Observed, PartialRestore, Signal, judge};
 
@@ -119,18 +120,18 @@ pub async fn run(config: AnalyzerConfig, shutdown: CancellationToken) -> Result<
         shutdown,
         |event| {
             let applied = lock(&state).apply(&event);
-            if let Some((run_id, fault_key, delay)) = applied.settle {
-                tokio::spawn(settle(
-                    state.clone(),
-                    bus.clone(),
-                    settling.clone(),
-                    run_id,
-                    fault_key,
-                    delay,
-                ));
-            }
-            let bus = bus.clone();
+            let (state, bus, settling) = (state.clone(), bus.clone(), settling.clone());
             async move {
+                if let Some((run_id, fault_key, delay)) = applied.settle {
+                    // Spawned from within the event's span, as its child: the verdict, the finding and the
+                    // run's completion published later belong to the fault's trace.
+                    let span =
+                        tracing::info_span!("settle", %run_id, fault_instance_id = %fault_key);
+                    tokio::spawn(
+                        settle(state, bus.clone(), settling, run_id, fault_key, delay)
+                            .instrument(span),
+                    );
+                }
                 for event in applied.events {
                     bus.publish(&event).await?;
                 }

@@ -58,6 +58,28 @@ pub enum TelemetryError {
     AlreadyInitialised(String),
 }
 
+/// The service name spans carry and where they are exported: rdfi's flag (`--otlp-endpoint`), else the
+/// standard OpenTelemetry variables (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, then `OTEL_EXPORTER_OTLP_ENDPOINT`);
+/// `OTEL_SERVICE_NAME` names the service instead of rdfi's name for it, and `OTEL_SDK_DISABLED=true` or
+/// `OTEL_TRACES_EXPORTER=none` turn export off (rdfi's flag included).
+fn export_settings(
+    config: &TelemetryConfig,
+    variable: impl Fn(&str) -> Option<String>,
+) -> (String, Option<String>) {
+    let set = |name: &str| variable(name).filter(|value| !value.trim().is_empty());
+    let service_name = set("OTEL_SERVICE_NAME").unwrap_or_else(|| config.service_name.clone());
+    let disabled = set("OTEL_SDK_DISABLED")
+        .is_some_and(|value| value.trim().eq_ignore_ascii_case("true"))
+        || set("OTEL_TRACES_EXPORTER").is_some_and(|value| value.trim() == "none");
+    let endpoint = config
+        .otlp_endpoint
+        .clone()
+        .or_else(|| set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+        .or_else(|| set("OTEL_EXPORTER_OTLP_ENDPOINT"))
+        .filter(|_| !disabled);
+    (service_name, endpoint)
+}
+
 /// Flushes and stops span export when dropped.
 pub struct TelemetryGuard {
     provider: SdkTracerProvider,
@@ -73,12 +95,14 @@ impl Drop for TelemetryGuard {
 
 /// Starts logging and tracing for this process. Call once, early, inside a Tokio runtime.
 pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
+    let variable = |name: &str| std::env::var(name).ok();
+    let (service_name, endpoint) = export_settings(config, variable);
     let mut builder = SdkTracerProvider::builder().with_resource(
         opentelemetry_sdk::Resource::builder()
-            .with_service_name(config.service_name.clone())
+            .with_service_name(service_name)
             .build(),
     );
-    if let Some(endpoint) = &config.otlp_endpoint {
+    if let Some(endpoint) = &endpoint {
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_tonic()
             .with_endpoint(endpoint.clone())
@@ -201,6 +225,87 @@ pub fn inject_into_grpc(metadata: &mut tonic::metadata::MetadataMap) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn config(otlp_endpoint: Option<&str>) -> TelemetryConfig {
+        TelemetryConfig {
+            service_name: "rdfi-executor".to_owned(),
+            log_format: LogFormat::Plain,
+            otlp_endpoint: otlp_endpoint.map(str::to_owned),
+            default_filter: "info",
+        }
+    }
+
+    fn settings(flag: Option<&str>, variables: &[(&str, &str)]) -> (String, Option<String>) {
+        export_settings(&config(flag), |name| {
+            variables
+                .iter()
+                .find(|(known, _)| *known == name)
+                .map(|(_, value)| (*value).to_owned())
+        })
+    }
+
+    #[test]
+    fn spans_go_where_the_flag_or_else_the_standard_variables_say() {
+        let none = ("rdfi-executor".to_owned(), None);
+        assert_eq!(settings(None, &[]), none);
+        assert_eq!(
+            settings(
+                Some("http://flag:4317"),
+                &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4317")]
+            ),
+            (
+                "rdfi-executor".to_owned(),
+                Some("http://flag:4317".to_owned())
+            )
+        );
+        assert_eq!(
+            settings(
+                None,
+                &[
+                    ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://all:4317"),
+                    ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://traces:4317"),
+                    ("OTEL_SERVICE_NAME", "chaos-executor"),
+                ]
+            ),
+            (
+                "chaos-executor".to_owned(),
+                Some("http://traces:4317".to_owned())
+            )
+        );
+        assert_eq!(
+            settings(None, &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://all:4317")]).1,
+            Some("http://all:4317".to_owned())
+        );
+        assert_eq!(
+            settings(None, &[("OTEL_EXPORTER_OTLP_ENDPOINT", " ")]),
+            none
+        );
+        for off in [
+            ("OTEL_SDK_DISABLED", "TRUE"),
+            ("OTEL_TRACES_EXPORTER", "none"),
+        ] {
+            assert_eq!(
+                settings(
+                    Some("http://flag:4317"),
+                    &[off, ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://all:4317")]
+                )
+                .1,
+                None,
+                "{off:?}"
+            );
+        }
+        assert_eq!(
+            settings(
+                None,
+                &[
+                    ("OTEL_SDK_DISABLED", "false"),
+                    ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://all:4317")
+                ]
+            )
+            .1,
+            Some("http://all:4317".to_owned())
+        );
+    }
 
     #[test]
     fn logs_are_coloured_only_on_a_terminal_without_no_color() {
