@@ -9,12 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use rdfi_core::CancellationToken;
 use rdfi_core::bus::nats::NatsBus;
 use rdfi_core::bus::nats::cluster_size;
 use rdfi_core::cli::{CommonArgs, shutdown_on_signals};
 use rdfi_core::grpc::{GrpcServer, Listen, ServerArgs};
 use rdfi_core::telemetry;
+use rdfi_core::{CancellationToken, metrics};
 use rdfi_executor::Journal;
 use rdfi_executor::args::SafetyArgs;
 use rdfi_executor::journal::file::FileJournal;
@@ -106,6 +106,9 @@ pub struct ServeArgs {
     /// when absent.
     #[arg(long, env = "RDFI_HEALTH_LISTEN", value_name = "ADDR")]
     pub health_listen: Option<SocketAddr>,
+    /// Where to serve Prometheus metrics (`GET /metrics`); not served when absent.
+    #[arg(long, env = "RDFI_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
     #[command(flatten)]
     pub safety: SafetyArgs,
     #[command(flatten)]
@@ -201,6 +204,7 @@ pub async fn serve(args: ServeArgs, services: BTreeSet<&'static str>) -> Result<
         None
     };
     let target = args.provider.target();
+    let (lag_of, journal_open) = (nats.clone(), journal.clone());
     let listen = |address| Listen {
         address,
         security: security.clone(),
@@ -243,10 +247,48 @@ pub async fn serve(args: ServeArgs, services: BTreeSet<&'static str>) -> Result<
         Routes::default(),
         health_shutdown.clone(),
     );
+    let metrics = args.metrics_listen.map(|address| {
+        tokio::spawn(metrics::serve(
+            address,
+            readings(lag_of, journal_open),
+            health_shutdown.clone(),
+        ))
+    });
     let stopped = engine.run_until_stopped().await;
     health.stop(&health_shutdown).await.map_err(abort)?;
+    if let Some(Ok(Err(error))) = match metrics {
+        Some(server) => Some(server.await),
+        None => None,
+    } {
+        tracing::error!(%error, "the metrics server failed");
+    }
     stopped.map_err(abort)?;
     Ok(0)
+}
+
+/// What a scrape of `/metrics` reads: the stream's consumers' lag, and the journal's open faults when this
+/// process runs the executor.
+fn readings(nats: NatsBus, journal: Option<Arc<dyn Journal>>) -> metrics::Readings {
+    metrics::Readings {
+        lag: Some(Arc::new(move || {
+            let nats = nats.clone();
+            Box::pin(async move { nats.consumer_lag().await.map_err(|error| error.to_string()) })
+        })),
+        journal_open: journal.map(
+            |journal| -> Arc<dyn Fn() -> metrics::Reading<usize> + Send + Sync> {
+                Arc::new(move || {
+                    let journal = journal.clone();
+                    Box::pin(async move {
+                        journal
+                            .open_faults()
+                            .await
+                            .map(|open| open.len())
+                            .map_err(|error| error.to_string())
+                    })
+                })
+            },
+        ),
+    }
 }
 
 #[derive(Parser)]

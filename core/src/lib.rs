@@ -11,6 +11,7 @@ pub mod events;
 pub mod experiment;
 pub mod grpc;
 pub mod human;
+pub mod metrics;
 pub mod redact;
 pub mod risk;
 pub mod schedule;

@@ -60,6 +60,7 @@ where
         let result = handler(delivery.event.clone())
             .instrument(span.clone())
             .await;
+        crate::metrics::record_handled(&consumer, &delivery.subject, result.is_ok());
         match result {
             Ok(()) => {
                 if let Err(error) = delivery.ack().await {

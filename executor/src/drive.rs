@@ -204,7 +204,9 @@ impl Executor {
                 }
             }
             Effect::Inject => {
+                let started = std::time::Instant::now();
                 let injection = self.inject(record).await;
+                rdfi_core::metrics::record_inject(started.elapsed());
                 failpoint("after-inject-call");
                 Some(Input::Injected(injection))
             }

@@ -78,6 +78,7 @@ impl Bus for MemoryBus {
                 traceparent: telemetry::current_traceparent(),
             });
         }
+        crate::metrics::record_published(event);
         self.shared.changed.notify_waiters();
         Ok(())
     }

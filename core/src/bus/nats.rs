@@ -202,6 +202,23 @@ impl NatsBus {
         Ok(NatsBus { context, stream })
     }
 
+    /// Every durable consumer of the stream and its lag, for `/metrics`.
+    pub async fn consumer_lag(&self) -> Result<Vec<crate::metrics::Lag>, BusError> {
+        let mut consumers = self.stream.consumers();
+        let mut lags = Vec::new();
+        while let Some(info) = consumers.next().await {
+            let info = info.map_err(|error| BusError::Consume(error.to_string()))?;
+            if info.config.durable_name.is_some() {
+                lags.push(crate::metrics::Lag {
+                    consumer: info.name,
+                    pending: info.num_pending,
+                    ack_pending: u64::try_from(info.num_ack_pending).unwrap_or_default(),
+                });
+            }
+        }
+        Ok(lags)
+    }
+
     /// The JetStream context, for other JetStream state (the executor's journal).
     pub fn jetstream(&self) -> &jetstream::Context {
         &self.context
@@ -269,9 +286,12 @@ impl Bus for NatsBus {
             )
             .await
             .map_err(|error| fail(error.to_string()))?;
-        acknowledgement
+        let acknowledged = acknowledgement
             .await
             .map_err(|error| fail(error.to_string()))?;
+        if !acknowledged.duplicate {
+            crate::metrics::record_published(event);
+        }
         Ok(())
     }
 
