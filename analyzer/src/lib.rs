@@ -60,6 +60,8 @@ struct FaultFacts {
 }
 
 struct RunFacts {
+    /// The faults of the run this analyzer keeps facts about, forgotten with the run once it completes.
+    faults: Vec<String>,
     planned: Option<u32>,
     verdicts: u32,
     findings: u32,
@@ -72,6 +74,7 @@ struct RunFacts {
 impl Default for RunFacts {
     fn default() -> Self {
         RunFacts {
+            faults: Vec::new(),
             planned: None,
             verdicts: 0,
             findings: 0,
@@ -87,6 +90,21 @@ impl Default for RunFacts {
 struct State {
     faults: HashMap<String, FaultFacts>,
     runs: HashMap<String, RunFacts>,
+    /// Runs whose analysis completed: their facts are forgotten, and events about them (redeliveries) change
+    /// nothing. Oldest first, at most [`COMPLETED_KEPT`].
+    completed: std::collections::VecDeque<String>,
+    completed_set: std::collections::HashSet<String>,
+}
+
+/// How many completed runs the analyzer remembers, to ignore late deliveries about them.
+const COMPLETED_KEPT: usize = 100_000;
+
+/// What rebuilding the state from the bus's history leads to: the analysis the analyzer before this one owed
+/// and never published, and the faults still waiting for their settle time.
+#[derive(Debug, Default)]
+struct Replayed {
+    publish: Vec<Event>,
+    settles: Vec<(String, String, Duration)>,
 }
 
 /// What one event leads to: events to publish now, and a fault to judge once its settle time has passed.
@@ -107,6 +125,47 @@ pub async fn run(config: AnalyzerConfig, shutdown: CancellationToken) -> Result<
     let state = Arc::new(Mutex::new(State::default()));
     let bus = config.bus.clone();
     let settling = shutdown.clone();
+    // A restarted analyzer finds the runs in flight in the bus's history, with their facts, its own
+    // verdicts and the settle times still running.
+    let history = bus
+        .history(&[
+            subjects::RUN_PLANNED,
+            subjects::FAULTS,
+            subjects::OBSERVATIONS,
+            subjects::ANALYSIS_VERDICT,
+            subjects::FINDING_CREATED,
+            subjects::ANALYSIS_COMPLETED,
+        ])
+        .await?;
+    let now_ms = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis(),
+    )
+    .unwrap_or(i64::MAX);
+    let replayed = lock(&state).replay(&history, now_ms);
+    if !history.is_empty() {
+        tracing::info!(
+            events = history.len(),
+            owed = replayed.publish.len(),
+            settling = replayed.settles.len(),
+            "analysis state rebuilt from the bus"
+        );
+    }
+    for event in replayed.publish {
+        bus.publish(&event).await?;
+    }
+    for (run_id, fault_key, delay) in replayed.settles {
+        tokio::spawn(settle(
+            state.clone(),
+            bus.clone(),
+            settling.clone(),
+            run_id,
+            fault_key,
+            delay,
+        ));
+    }
     worker::consume(
         config.bus,
         ConsumerConfig::new(
@@ -180,7 +239,17 @@ impl State {
         let Some(payload) = &event.payload else {
             return Applied::default();
         };
+        if self.completed_set.contains(&event.run_id) {
+            return Applied::default();
+        }
         let fault_key = event.fault_instance_id.clone();
+        if !fault_key.is_empty() && !self.faults.contains_key(&fault_key) {
+            self.runs
+                .entry(event.run_id.clone())
+                .or_default()
+                .faults
+                .push(fault_key.clone());
+        }
         let at = |timestamp: &Option<rdfi_proto::Timestamp>| timestamp.as_ref().map(unix_millis);
         let (ending, fault_id, resource, verified) = match payload {
             Payload::RunPlanned(planned) => {
@@ -209,12 +278,16 @@ impl State {
             }
             Payload::SignalReceived(signal) => {
                 let fault = self.faults.entry(fault_key).or_default();
-                fault.signals.push(Signal {
+                let received = Signal {
                     at_ms: at(&signal.observed_at)
                         .or(at(&signal.received_at))
                         .unwrap_or_default(),
                     source: signal.source.clone(),
-                });
+                };
+                // A redelivery is the same signal, not a second one.
+                if !fault.signals.contains(&received) {
+                    fault.signals.push(received);
+                }
                 return Applied::default();
             }
             Payload::StateRestored(restored) => {
@@ -393,7 +466,7 @@ impl State {
             aborted = run.aborted,
             "analysis completed"
         );
-        vec![events::event(
+        let completion = events::event(
             SOURCE,
             run_id,
             "",
@@ -405,7 +478,81 @@ impl State {
                 tested: run.tested,
                 aborted: run.aborted,
             }),
-        )]
+        );
+        self.forget(run_id);
+        vec![completion]
+    }
+
+    /// Forgets a completed run's facts, remembering only that it completed.
+    fn forget(&mut self, run_id: &str) {
+        if let Some(run) = self.runs.remove(run_id) {
+            for fault in run.faults {
+                self.faults.remove(&fault);
+            }
+        }
+        if self.completed_set.insert(run_id.to_owned()) {
+            self.completed.push_back(run_id.to_owned());
+            while self.completed.len() > COMPLETED_KEPT {
+                if let Some(oldest) = self.completed.pop_front() {
+                    self.completed_set.remove(&oldest);
+                }
+            }
+        }
+    }
+
+    /// Rebuilds the state from `history` (what the bus holds of the analyzer's subjects and its own
+    /// analysis, oldest first), as the analyzer before this one left it. Its own verdicts there are the ones
+    /// it reached: each judges its fault again with the facts it had then, for the run's counts, and nothing
+    /// is published twice. What it owed (a verdict it never published) is returned to publish now, and each
+    /// fault still settling with what remains of its settle time at `now_ms`.
+    fn replay(&mut self, history: &[Event], now_ms: i64) -> Replayed {
+        let mut owed: Vec<Event> = Vec::new();
+        let mut published = std::collections::HashSet::new();
+        let mut settling: Vec<(String, String, i64)> = Vec::new();
+        for event in history {
+            let own = event.source == SOURCE;
+            match &event.payload {
+                Some(Payload::VerdictReached(_)) if own => {
+                    published.insert(event.id.clone());
+                    // The verdict was reached: judge again for the run's counts. What it led to is in history
+                    // unless the analyzer stopped first (the run's completion, say): owed unless found there.
+                    settling.retain(|(_, fault, _)| *fault != event.fault_instance_id);
+                    owed.extend(self.conclude(&event.run_id, &event.fault_instance_id));
+                    if let Some(fault) = self.faults.get_mut(&event.fault_instance_id) {
+                        fault.judged = true;
+                    }
+                }
+                Some(Payload::FindingCreated(_)) if own => {
+                    published.insert(event.id.clone());
+                }
+                Some(Payload::AnalysisCompleted(_)) if own => {
+                    published.insert(event.id.clone());
+                    settling.retain(|(run, _, _)| *run != event.run_id);
+                    self.forget(&event.run_id);
+                }
+                _ => {
+                    let applied = self.apply(event);
+                    owed.extend(applied.events);
+                    if let Some((run, fault, delay)) = applied.settle {
+                        let sent_ms = event.time.as_ref().map(unix_millis).unwrap_or(now_ms);
+                        let due_ms = sent_ms
+                            .saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
+                        settling.push((run, fault, due_ms));
+                    }
+                }
+            }
+        }
+        owed.retain(|event| !published.contains(&event.id));
+        Replayed {
+            publish: owed,
+            settles: settling
+                .into_iter()
+                .map(|(run, fault, due_ms)| {
+                    let remaining = u64::try_from(due_ms.saturating_sub(now_ms)).unwrap_or(0);
+                    (run, fault, Duration::from_millis(remaining))
+                })
+                .collect(),
+        }
     }
 }
 
@@ -690,5 +837,158 @@ mod tests {
             (3, 2, 1)
         );
         assert!(completed.hypotheses_held);
+    }
+
+    fn run_planned(count: u32) -> Event {
+        event(
+            "",
+            Payload::RunPlanned(RunPlanned {
+                planned_faults: count,
+                ..Default::default()
+            }),
+        )
+    }
+
+    /// An event as the bus holds it, sent at `at_ms`.
+    fn sent_at(mut event: Event, at_ms: i64) -> Event {
+        event.time = Some(timestamp_from_millis(at_ms));
+        event
+    }
+
+    fn own(events: &[Event]) -> Vec<Event> {
+        events
+            .iter()
+            .map(|event| Event {
+                source: SOURCE.to_owned(),
+                ..event.clone()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_restarted_analyzer_resumes_a_settle_time_with_the_facts_from_before() {
+        let history = [
+            run_planned(1),
+            injected("f1", 1_000),
+            signal("f1", 1_300),
+            sent_at(reverted("f1", ""), 50_000),
+        ];
+        let mut state = State::default();
+        let replayed = state.replay(&history, 50_400);
+        assert!(replayed.publish.is_empty(), "{:?}", replayed.publish);
+        assert_eq!(
+            replayed.settles,
+            [(
+                "run".to_owned(),
+                "f1".to_owned(),
+                Duration::from_millis(600)
+            )]
+        );
+        let events = state.conclude("run", "f1");
+        let verdict = verdict(&events).expect("a verdict");
+        assert_eq!(
+            verdict.verdict(),
+            Verdict::Detected,
+            "the signal from before the restart counts"
+        );
+        assert!(completed(&events).is_some(), "{events:?}");
+        // Past its settle time, the fault is judged at once after the restart.
+        let replayed = State::default().replay(&history, 60_000);
+        assert_eq!(replayed.settles[0].2, Duration::ZERO);
+    }
+
+    #[test]
+    fn what_the_analyzer_before_published_is_not_published_again_and_what_it_owed_is() {
+        let inputs = [run_planned(1), injected("f1", 0), reverted("f1", "")];
+        let mut before = State::default();
+        let mut outputs = Vec::new();
+        for input in &inputs {
+            outputs.extend(before.apply(input).events);
+        }
+        let outputs = own(&outputs);
+        assert_eq!(
+            outputs.len(),
+            3,
+            "verdict, finding, completion: {outputs:?}"
+        );
+        // It stopped after publishing the verdict: the finding and the completion are owed.
+        let mut history = inputs.to_vec();
+        history.push(outputs[0].clone());
+        let replayed = State::default().replay(&history, 0);
+        let owed: Vec<&str> = replayed
+            .publish
+            .iter()
+            .map(|event| event.id.as_str())
+            .collect();
+        assert_eq!(owed, [outputs[1].id.as_str(), outputs[2].id.as_str()]);
+        assert!(replayed.settles.is_empty());
+        // It published everything: nothing is owed, and the run is complete and forgotten.
+        let mut history = inputs.to_vec();
+        history.extend(outputs.iter().cloned());
+        let mut state = State::default();
+        let replayed = state.replay(&history, 0);
+        assert!(replayed.publish.is_empty(), "{:?}", replayed.publish);
+        assert!(state.faults.is_empty() && state.runs.is_empty());
+        assert!(
+            state.apply(&reverted("f1", "")).events.is_empty(),
+            "a redelivery changes nothing"
+        );
+    }
+
+    #[test]
+    fn a_verdict_reached_during_the_settle_time_is_not_reached_again() {
+        let inputs = [run_planned(1), injected("f1", 1_000), reverted("f1", "")];
+        let mut before = State::default();
+        for input in &inputs {
+            before.apply(input);
+        }
+        let verdict_and_rest = own(&before.conclude("run", "f1"));
+        let mut history = inputs.to_vec();
+        history.push(verdict_and_rest[0].clone());
+        let mut state = State::default();
+        let replayed = state.replay(&history, 0);
+        assert!(
+            replayed.settles.is_empty(),
+            "no second settle: {:?}",
+            replayed.settles
+        );
+        let owed: Vec<&str> = replayed
+            .publish
+            .iter()
+            .map(|event| event.id.as_str())
+            .collect();
+        let expected: Vec<&str> = verdict_and_rest[1..]
+            .iter()
+            .map(|event| event.id.as_str())
+            .collect();
+        assert_eq!(owed, expected);
+    }
+
+    #[test]
+    fn a_completed_run_is_forgotten_and_redeliveries_of_it_change_nothing() {
+        let mut state = State::default();
+        state.apply(&run_planned(2));
+        state.apply(&injected("f1", 0));
+        state.apply(&injected("f2", 0));
+        state.apply(&signal("f1", 1_100));
+        state.apply(&signal("f1", 1_100));
+        assert_eq!(
+            state.faults["f1"].signals.len(),
+            1,
+            "a redelivered signal is one signal"
+        );
+        state.apply(&reverted("f1", ""));
+        assert_eq!(state.faults.len(), 2, "kept until the run completes");
+        let events = state.apply(&reverted("f2", "")).events;
+        assert!(completed(&events).is_some());
+        assert!(
+            state.faults.is_empty() && state.runs.is_empty(),
+            "forgotten"
+        );
+        assert!(state.apply(&signal("f2", 1_500)).events.is_empty());
+        assert!(
+            state.faults.is_empty(),
+            "a late signal of a completed run is not kept"
+        );
     }
 }

@@ -181,11 +181,53 @@ async fn replicas_share_one_durable_consumer(bus: Arc<dyn Bus>) {
     nothing_more(&mut two).await;
 }
 
+/// History holds every event stored on the subjects asked for, oldest first, whoever consumed them.
+async fn keeps_history_of_the_subjects_asked_for(bus: Arc<dyn Bus>) {
+    let run = "history-run";
+    let published = [
+        run_planned(run, 2),
+        rejected(run, "h-1"),
+        rejected(run, "h-2"),
+    ];
+    for event in &published {
+        bus.publish(event).await.unwrap();
+    }
+    // Consumed and acknowledged by someone: still history.
+    let mut taken = bus
+        .consume(consumer("history-reader", subjects::FAULTS))
+        .await
+        .unwrap();
+    next(&mut taken, run).await.ack().await.unwrap();
+    let of_run = |events: Vec<Event>| -> Vec<String> {
+        events
+            .into_iter()
+            .filter(|event| event.run_id == run)
+            .map(|event| event.id)
+            .collect()
+    };
+    let faults = of_run(bus.history(&[subjects::FAULTS]).await.unwrap());
+    assert_eq!(faults, [published[1].id.clone(), published[2].id.clone()]);
+    let both = of_run(
+        bus.history(&[subjects::RUN_PLANNED, subjects::FAULTS])
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        both,
+        published
+            .iter()
+            .map(|event| event.id.clone())
+            .collect::<Vec<_>>()
+    );
+    assert!(of_run(bus.history(&[subjects::FINDING_CREATED]).await.unwrap()).is_empty());
+}
+
 async fn contract(bus: Arc<dyn Bus>) {
     filters_and_keeps_order(bus.clone()).await;
     redelivers_what_was_not_acknowledged(bus.clone()).await;
     drops_duplicate_event_ids(bus.clone()).await;
-    replicas_share_one_durable_consumer(bus).await;
+    replicas_share_one_durable_consumer(bus.clone()).await;
+    keeps_history_of_the_subjects_asked_for(bus).await;
 }
 
 #[tokio::test]

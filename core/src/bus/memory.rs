@@ -106,6 +106,20 @@ impl Bus for MemoryBus {
         });
         Ok(Subscription::new(Box::pin(stream)))
     }
+
+    async fn history(&self, subjects: &[&str]) -> Result<Vec<Event>, BusError> {
+        Ok(self
+            .state()
+            .log
+            .iter()
+            .filter(|stored| {
+                subjects
+                    .iter()
+                    .any(|pattern| crate::subjects::matches(pattern, stored.subject))
+            })
+            .map(|stored| stored.event.clone())
+            .collect())
+    }
 }
 
 impl MemoryBus {

@@ -157,4 +157,8 @@ pub trait Bus: Send + Sync + 'static {
 
     /// Starts (or resumes) a durable consumer.
     async fn consume(&self, config: ConsumerConfig) -> Result<Subscription, BusError>;
+
+    /// Every event the bus still holds on these subjects (patterns as in [`ConsumerConfig`]), oldest first, up
+    /// to the last one stored when called: what a restarted service rebuilds its state from.
+    async fn history(&self, subjects: &[&str]) -> Result<Vec<Event>, BusError>;
 }

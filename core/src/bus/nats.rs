@@ -345,6 +345,64 @@ impl Bus for NatsBus {
         });
         Ok(Subscription::new(Box::pin(deliveries)))
     }
+
+    async fn history(&self, subjects: &[&str]) -> Result<Vec<Event>, BusError> {
+        let failed =
+            |error: &dyn std::fmt::Display| BusError::Consume(format!("reading history: {error}"));
+        // Up to the last message stored now; what arrives later reaches the durable consumers.
+        let last = self
+            .stream
+            .get_info()
+            .await
+            .map_err(|error| failed(&error))?
+            .state
+            .last_sequence;
+        let consumer = self
+            .stream
+            .create_consumer(pull::Config {
+                filter_subjects: subjects
+                    .iter()
+                    .map(|subject| (*subject).to_owned())
+                    .collect(),
+                deliver_policy: jetstream::consumer::DeliverPolicy::All,
+                ack_policy: jetstream::consumer::AckPolicy::None,
+                inactive_threshold: Duration::from_secs(30),
+                ..Default::default()
+            })
+            .await
+            .map_err(|error| failed(&error))?;
+        let mut events = Vec::new();
+        loop {
+            let mut batch = consumer
+                .fetch()
+                .max_messages(1000)
+                .expires(Duration::from_millis(500))
+                .messages()
+                .await
+                .map_err(|error| failed(&error))?;
+            let mut caught_up = true;
+            while let Some(message) = batch.next().await {
+                let message = message.map_err(|error| failed(&error))?;
+                let info = message.info().map_err(|error| failed(&error))?;
+                let (sequence, pending) = (info.stream_sequence, info.pending);
+                let event =
+                    Event::decode(message.payload.as_ref()).map_err(|error| BusError::Decode {
+                        subject: message.subject.to_string(),
+                        reason: error.to_string(),
+                    })?;
+                if sequence <= last {
+                    events.push(event);
+                }
+                caught_up = sequence >= last || pending == 0;
+                if caught_up {
+                    break;
+                }
+            }
+            if caught_up {
+                return Ok(events);
+            }
+        }
+    }
 }
 
 struct NatsAcker(jetstream::Message);
