@@ -991,4 +991,91 @@ mod tests {
             "a late signal of a completed run is not kept"
         );
     }
+
+    #[test]
+    fn analysis_events_from_another_source_are_not_taken_for_the_analyzers_own() {
+        let inputs = [run_planned(1), injected("f1", 0), reverted("f1", "")];
+        let mut before = State::default();
+        let mut outputs = Vec::new();
+        for input in &inputs {
+            outputs.extend(before.apply(input).events);
+        }
+        assert_eq!(outputs.len(), 3, "{outputs:?}");
+        // Someone else published on the analyzer's subjects (same ids: ids name what an event is about).
+        let impostor: Vec<Event> = outputs
+            .iter()
+            .map(|event| Event {
+                source: "impostor".to_owned(),
+                ..event.clone()
+            })
+            .collect();
+        let mut history = inputs.to_vec();
+        history.extend(impostor);
+        let replayed = State::default().replay(&history, 0);
+        let owed: Vec<&str> = replayed
+            .publish
+            .iter()
+            .map(|event| event.id.as_str())
+            .collect();
+        let ours: Vec<&str> = outputs.iter().map(|event| event.id.as_str()).collect();
+        assert_eq!(owed, ours);
+    }
+
+    #[test]
+    fn a_completed_run_in_history_leaves_another_runs_settle_time_running() {
+        let other = |mut event: Event| {
+            event.run_id = "other".to_owned();
+            event
+        };
+        let mut before = State::default();
+        let done_inputs = [
+            other(run_planned(1)),
+            other(injected("g1", 0)),
+            other(reverted("g1", "")),
+        ];
+        let mut done_outputs = Vec::new();
+        for input in &done_inputs {
+            done_outputs.extend(before.apply(input).events);
+        }
+        let mut history = vec![
+            run_planned(1),
+            injected("f1", 1_000),
+            sent_at(reverted("f1", ""), 10_000),
+        ];
+        history.extend(done_inputs);
+        history.extend(own(&done_outputs));
+        let replayed = State::default().replay(&history, 10_000);
+        assert_eq!(
+            replayed.settles,
+            [("run".to_owned(), "f1".to_owned(), Duration::from_secs(1))]
+        );
+        assert!(replayed.publish.is_empty(), "{:?}", replayed.publish);
+    }
+
+    #[test]
+    fn the_analyzer_remembers_the_latest_completed_runs_up_to_its_limit() {
+        let mut state = State::default();
+        for run in 0..COMPLETED_KEPT {
+            state.forget(&run.to_string());
+        }
+        assert_eq!(state.completed.len(), COMPLETED_KEPT);
+        assert!(
+            state.completed_set.contains("0"),
+            "exactly the limit: all kept"
+        );
+        state.forget("one more");
+        assert_eq!(state.completed.len(), COMPLETED_KEPT);
+        assert_eq!(state.completed_set.len(), COMPLETED_KEPT);
+        assert!(
+            !state.completed_set.contains("0"),
+            "the oldest is forgotten"
+        );
+        assert!(state.completed_set.contains("1") && state.completed_set.contains("one more"));
+        state.forget("one more");
+        assert_eq!(
+            state.completed.len(),
+            COMPLETED_KEPT,
+            "forgetting twice is once"
+        );
+    }
 }

@@ -357,6 +357,11 @@ mod tests {
             "auth.tokens:1: the token is 5 characters; at least 16 are needed"
         );
         assert_eq!(
+            error("fifteen-chars-x read\n"),
+            "auth.tokens:1: the token is 15 characters; at least 16 are needed"
+        );
+        assert!(Tokens::parse("sixteen-chars-xx read\n", "auth.tokens").is_ok());
+        assert_eq!(
             error(&format!("{READER} read\n{READER} operate\n")),
             "auth.tokens:2: this token is already listed on an earlier line"
         );
