@@ -855,6 +855,15 @@ mod tests {
         event
     }
 
+    /// What an analyzer that took in `inputs` published.
+    fn outputs_of(inputs: &[Event]) -> Vec<Event> {
+        let mut state = State::default();
+        inputs
+            .iter()
+            .flat_map(|input| state.apply(input).events)
+            .collect()
+    }
+
     fn own(events: &[Event]) -> Vec<Event> {
         events
             .iter()
@@ -900,11 +909,7 @@ mod tests {
     #[test]
     fn what_the_analyzer_before_published_is_not_published_again_and_what_it_owed_is() {
         let inputs = [run_planned(1), injected("f1", 0), reverted("f1", "")];
-        let mut before = State::default();
-        let mut outputs = Vec::new();
-        for input in &inputs {
-            outputs.extend(before.apply(input).events);
-        }
+        let outputs = outputs_of(&inputs);
         let outputs = own(&outputs);
         assert_eq!(
             outputs.len(),
@@ -995,11 +1000,7 @@ mod tests {
     #[test]
     fn analysis_events_from_another_source_are_not_taken_for_the_analyzers_own() {
         let inputs = [run_planned(1), injected("f1", 0), reverted("f1", "")];
-        let mut before = State::default();
-        let mut outputs = Vec::new();
-        for input in &inputs {
-            outputs.extend(before.apply(input).events);
-        }
+        let outputs = outputs_of(&inputs);
         assert_eq!(outputs.len(), 3, "{outputs:?}");
         // Someone else published on the analyzer's subjects (same ids: ids name what an event is about).
         let impostor: Vec<Event> = outputs
@@ -1027,16 +1028,12 @@ mod tests {
             event.run_id = "other".to_owned();
             event
         };
-        let mut before = State::default();
         let done_inputs = [
             other(run_planned(1)),
             other(injected("g1", 0)),
             other(reverted("g1", "")),
         ];
-        let mut done_outputs = Vec::new();
-        for input in &done_inputs {
-            done_outputs.extend(before.apply(input).events);
-        }
+        let done_outputs = outputs_of(&done_inputs);
         let mut history = vec![
             run_planned(1),
             injected("f1", 1_000),
