@@ -217,6 +217,34 @@ async fn a_cluster_with_tokens_and_mtls_refuses_strangers_and_readers_and_obeys_
         stderr(&refused)
     );
 
+    // Campaigns: a read token lists them, and may not start one.
+    let campaign = |command: &str, token: &str, extra: &[String]| {
+        let mut args = vec!["campaign".to_owned(), command.to_owned()];
+        args.extend(extra.iter().cloned());
+        args.extend([
+            "--planner".to_owned(),
+            cluster.planner_url.clone(),
+            "--token".to_owned(),
+            token.to_owned(),
+        ]);
+        args.extend(credentials.client_flags());
+        args
+    };
+    let listed = run(campaign("status", READ_TOKEN, &["--json".to_owned()])).await;
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let nightly = rdfi_tests::workspace_root()
+        .join("docs/examples/nightly-storage.yaml")
+        .display()
+        .to_string();
+    let start = run(campaign("start", READ_TOKEN, &[nightly])).await;
+    assert_eq!(start.status.code(), Some(2), "{}", stderr(&start));
+    assert!(
+        stderr(&start)
+            .contains("/rdfi.v1.PlannerService/SubmitCampaign needs a token with the operate role"),
+        "{}",
+        stderr(&start)
+    );
+
     // No token, key or secret in any service's log, nor in the report or what the commands printed.
     let private_key = std::fs::read_to_string(credentials.pki.path("service.key")).unwrap();
     let key_body = private_key.lines().nth(1).unwrap().to_owned();
