@@ -137,14 +137,7 @@ pub async fn run(config: AnalyzerConfig, shutdown: CancellationToken) -> Result<
             subjects::ANALYSIS_COMPLETED,
         ])
         .await?;
-    let now_ms = i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis(),
-    )
-    .unwrap_or(i64::MAX);
-    let replayed = lock(&state).replay(&history, now_ms);
+    let replayed = lock(&state).replay(&history, rdfi_proto::now_millis());
     if !history.is_empty() {
         tracing::info!(
             events = history.len(),

@@ -256,10 +256,9 @@ pub async fn serve(args: ServeArgs, services: BTreeSet<&'static str>) -> Result<
     });
     let stopped = engine.run_until_stopped().await;
     health.stop(&health_shutdown).await.map_err(abort)?;
-    if let Some(Ok(Err(error))) = match metrics {
-        Some(server) => Some(server.await),
-        None => None,
-    } {
+    if let Some(server) = metrics
+        && let Ok(Err(error)) = server.await
+    {
         tracing::error!(%error, "the metrics server failed");
     }
     stopped.map_err(abort)?;

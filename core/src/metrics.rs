@@ -72,8 +72,8 @@ struct Metrics {
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
-    let mut registry = Registry::with_prefix("rdfi");
-    let metrics = Metrics {
+    let mut metrics = Metrics {
+        registry: Registry::with_prefix("rdfi"),
         published: Family::default(),
         handled: Family::default(),
         faults: Family::default(),
@@ -85,8 +85,9 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         pending: Family::default(),
         ack_pending: Family::default(),
         journal_open: Gauge::default(),
-        registry: Registry::default(),
     };
+    // The registry holds clones: each metric shares its values with its handle in `metrics`.
+    let registry = &mut metrics.registry;
     registry.register(
         "events_published",
         "Events this process published, by subject",
@@ -142,10 +143,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Faults the executor's journal holds open: injected, or being injected or reverted (read at the scrape)",
         metrics.journal_open.clone(),
     );
-    Metrics {
-        registry,
-        ..metrics
-    }
+    metrics
 });
 
 /// What one published event adds to the metrics.

@@ -29,11 +29,12 @@ mod revert;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use rdfi_core::bus::{Bus, BusError, ConsumerConfig};
 use rdfi_core::grpc::{GrpcServeError, GrpcServer};
 use rdfi_core::{CancellationToken, events, subjects, worker};
+use rdfi_proto::now_millis as now_ms;
 use rdfi_proto::v1::event::Payload;
 pub use rdfi_provider::RetryPolicy;
 use rdfi_provider::{Provider, with_retry};
@@ -108,13 +109,6 @@ struct Executor {
     /// Cancelled when the executor stops: a fault whose revert then fails is left open in the journal for
     /// the next start (or `rdfi recover`) instead of being retried here.
     stopping: CancellationToken,
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|since| since.as_millis() as i64)
-        .unwrap_or_default()
 }
 
 /// What an abort or a recovery achieved.

@@ -29,12 +29,13 @@ pub use webhook::{MAX_BODY_BYTES, SIGNATURE_HEADER, SOURCE_HEADER, SignalsAuth};
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use correlate::{EarlyLimits, EarlySignals};
 use rdfi_core::bus::nats::NatsTarget;
 use rdfi_core::bus::{Bus, BusError, ConsumerConfig};
 use rdfi_core::{CancellationToken, catalogue, events, subjects, worker};
+use rdfi_proto::now_millis as now_ms;
 use rdfi_proto::v1::event::Payload;
 use rdfi_proto::v1::{
     Event, ExperimentSpec, FaultInjected, InventoryObserved, ResourceRef, SafetyAbort,
@@ -118,13 +119,6 @@ pub(crate) struct Monitor {
     /// The sources polled for each run in flight, stopped at its `analysis.completed`.
     run_sources: Mutex<HashMap<String, CancellationToken>>,
     shutdown: CancellationToken,
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|since| since.as_millis() as i64)
-        .unwrap_or_default()
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

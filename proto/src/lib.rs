@@ -37,6 +37,11 @@ pub fn system_time(timestamp: &Timestamp) -> SystemTime {
     UNIX_EPOCH + Duration::new(timestamp.seconds as u64, timestamp.nanos.max(0) as u32)
 }
 
+/// Now, in milliseconds since the epoch.
+pub fn now_millis() -> i64 {
+    unix_millis(&timestamp(SystemTime::now()))
+}
+
 /// Milliseconds since the epoch, the unit rdfi stores and reports. Saturates instead of overflowing on
 /// timestamps no clock produces (a hostile or corrupt event), so they cannot crash a service.
 pub fn unix_millis(timestamp: &Timestamp) -> i64 {
