@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests start into project-local Python venvs, one per set:
-#   servers (the default): moto_server, nats-server, gcp-storage-emulator into .venv/
+#   servers (the default): moto_server, nats-server, gcp-storage-emulator, PostgreSQL into .venv/
 #                          (scripts/requirements-test.txt)
 #   custodian:             Cloud Custodian into .venv-tools/custodian/ (scripts/requirements-custodian.txt)
 #   prowler:               Prowler into .venv-tools/prowler/ (scripts/requirements-prowler.txt; about 2.3 GB)

@@ -11,12 +11,13 @@ use rdfi_core::CancellationToken;
 use rdfi_core::bus::Bus;
 use rdfi_core::bus::nats::NatsTarget;
 use rdfi_core::grpc::Listen;
+use rdfi_core::lease::Leases;
 use rdfi_core::redact::Secret;
 use rdfi_executor::Journal;
 use rdfi_executor::RevertOutcome;
 use rdfi_executor::args::SafetyArgs;
 use rdfi_executor::journal::file::FileJournal;
-use rdfi_knowledge::{KnowledgeConfig, Store};
+use rdfi_knowledge::{Database, KnowledgeConfig, Store};
 use rdfi_planner::{Campaigns, Learned, PlannerConfig, PlannerHandle};
 use rdfi_proto::v1::{GetRunResponse, RunStatus, SignalSourceSpec};
 use rdfi_provider::Provider;
@@ -154,7 +155,7 @@ pub struct EngineConfig {
     /// The executor's journal (unless `journal` is given) and, unless `database` says otherwise, the knowledge
     /// database.
     pub state_dir: PathBuf,
-    pub database: Option<PathBuf>,
+    pub database: Option<Database>,
     /// The executor's journal; a file in `state_dir` when `None`.
     pub journal: Option<Arc<dyn Journal>>,
     pub opt_in_tag: String,
@@ -179,6 +180,9 @@ pub struct EngineConfig {
     /// Where a planner without knowledge in this process reads what campaigns learn from (a knowledge
     /// service).
     pub learn_from: Option<KnowledgeArgs>,
+    /// Replicas of the planner, and of knowledge's recording, take turns by these leases; one process alone
+    /// (`None`) needs none.
+    pub leases: Option<Leases>,
 }
 
 impl EngineConfig {
@@ -209,6 +213,7 @@ impl EngineConfig {
             nats: None,
             target: None,
             learn_from: None,
+            leases: None,
         }
     }
 }
@@ -245,12 +250,13 @@ impl Engine {
             let token = shutdown.clone();
             match service {
                 "knowledge" => {
-                    let path = config
-                        .database
-                        .clone()
-                        .unwrap_or_else(|| config.state_dir.join("knowledge.sqlite"));
+                    let database = config.database.clone().unwrap_or_else(|| {
+                        Database::Sqlite(config.state_dir.join("knowledge.sqlite"))
+                    });
                     // A state directory no journal has made yet (the journal in NATS, say).
-                    if let Some(parent) = path.parent() {
+                    if let Database::Sqlite(path) = &database
+                        && let Some(parent) = path.parent()
+                    {
                         rdfi_core::state::create_private_dir(parent).map_err(|error| {
                             EngineError::Service {
                                 service: "knowledge",
@@ -258,12 +264,13 @@ impl Engine {
                             }
                         })?;
                     }
-                    let opened = Store::open(&path).await?;
+                    let opened = Store::connect(&database).await?;
                     store = Some(opened.clone());
                     let knowledge = KnowledgeConfig {
                         bus,
                         store: opened,
                         grpc: config.knowledge_listen.clone(),
+                        leases: config.leases.clone(),
                     };
                     tasks.spawn(async move {
                         (
@@ -291,8 +298,19 @@ impl Engine {
                         learned,
                         campaigns: Some(shared),
                     };
+                    let leases = config.leases.clone();
                     tasks.spawn(async move {
-                        (service, stringify(rdfi_planner::run(planner, token).await))
+                        let ran = match leases {
+                            Some(leases) => leases
+                                .run_holding(rdfi_planner::LEASE, &token, |held| {
+                                    rdfi_planner::run(planner, held)
+                                })
+                                .await
+                                .map_err(|lost| lost.to_string())
+                                .and_then(|ran| stringify(ran.unwrap_or(Ok(())))),
+                            None => stringify(rdfi_planner::run(planner, token).await),
+                        };
+                        (service, ran)
                     });
                 }
                 "executor" => {

@@ -12,15 +12,15 @@ use clap::Parser;
 use rdfi_core::bus::nats::NatsBus;
 use rdfi_core::bus::nats::cluster_size;
 use rdfi_core::cli::{CommonArgs, shutdown_on_signals};
-use rdfi_core::grpc::{GrpcServer, Listen, ServerArgs};
+use rdfi_core::grpc::{GrpcServer, Listen, Readiness, ServerArgs};
 use rdfi_core::telemetry;
-use rdfi_core::{CancellationToken, metrics};
+use rdfi_core::{CancellationToken, lease, metrics};
 use rdfi_executor::Journal;
 use rdfi_executor::args::SafetyArgs;
 use rdfi_executor::journal::file::FileJournal;
 use rdfi_executor::journal::nats::NatsJournal;
+use rdfi_knowledge::Database;
 use rdfi_provider::settings::ProviderArgs;
-use tonic::service::Routes;
 
 use crate::engine::{Engine, EngineConfig, SignalsAuthArgs, SourceArgs};
 use crate::query::KnowledgeArgs;
@@ -33,9 +33,10 @@ pub struct ServeArgs {
     /// Journal and (unless --database) knowledge database; default $XDG_STATE_HOME/rdfi.
     #[arg(long, env = "RDFI_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
-    /// The knowledge SQLite database file.
-    #[arg(long, env = "RDFI_DATABASE", value_name = "FILE")]
-    pub database: Option<PathBuf>,
+    /// The knowledge database: a SQLite file, or a `postgres://` URL that knowledge replicas share (give its
+    /// password through the environment, not the command line).
+    #[arg(long, env = "RDFI_DATABASE", value_name = "FILE|URL", value_parser = parse_database)]
+    pub database: Option<Database>,
     /// Where knowledge serves gRPC.
     #[arg(
         long,
@@ -106,6 +107,10 @@ pub struct ServeArgs {
     /// when absent.
     #[arg(long, env = "RDFI_HEALTH_LISTEN", value_name = "ADDR")]
     pub health_listen: Option<SocketAddr>,
+    /// How long the planner's lease and knowledge's recording lease last unrenewed (a successor takes over
+    /// within it after a crash; a clean stop hands over at once). Renewed every fifth of it.
+    #[arg(long, env = "RDFI_LEASE_TTL", value_name = "DURATION", default_value = "15s", value_parser = humantime::parse_duration)]
+    pub lease_ttl: Duration,
     /// Where to serve Prometheus metrics (`GET /metrics`); not served when absent.
     #[arg(long, env = "RDFI_METRICS_LISTEN", value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
@@ -171,6 +176,11 @@ impl JournalArgs {
 }
 
 /// `$XDG_STATE_HOME/rdfi`, else `~/.local/state/rdfi`, else `./.rdfi`.
+/// `--database`: a `postgres://` URL or a SQLite file.
+fn parse_database(value: &str) -> Result<Database, std::convert::Infallible> {
+    Ok(Database::parse(value))
+}
+
 pub fn default_state_dir() -> PathBuf {
     std::env::var_os("XDG_STATE_HOME")
         .map(PathBuf::from)
@@ -203,6 +213,29 @@ pub async fn serve(args: ServeArgs, services: BTreeSet<&'static str>) -> Result<
     } else {
         None
     };
+    // Replicas of the planner and of knowledge take turns by leases (rdfi_core::lease).
+    let leases = if services.contains("planner") || services.contains("knowledge") {
+        let timing = lease::Timing {
+            ttl: args.lease_ttl,
+            renew_every: args.lease_ttl / 5,
+            margin: args.lease_ttl / 5,
+        };
+        let replicas = args
+            .common
+            .stream_replicas
+            .unwrap_or_else(|| cluster_size(nats.jetstream()));
+        Some(
+            lease::Leases::open(nats.jetstream(), replicas, timing, lease::this_holder())
+                .await
+                .map_err(usage)?,
+        )
+    } else {
+        None
+    };
+    let standby = services
+        .contains("planner")
+        .then(|| leases.clone())
+        .flatten();
     let target = args.provider.target();
     let (lag_of, journal_open) = (nats.clone(), journal.clone());
     let listen = |address| Listen {
@@ -235,18 +268,16 @@ pub async fn serve(args: ServeArgs, services: BTreeSet<&'static str>) -> Result<
                 knowledge: Some(args.knowledge_url),
                 client: args.grpc.client.clone(),
             }),
+            leases,
         },
         shutdown_on_signals(),
     )
     .await
     .map_err(usage)?;
     let health_shutdown = CancellationToken::new();
-    let health = GrpcServer::spawn(
-        args.health_listen.map(Listen::plain),
-        "rdfi",
-        Routes::default(),
-        health_shutdown.clone(),
-    );
+    let (health, readiness) =
+        GrpcServer::spawn_health(args.health_listen, health_shutdown.clone()).await;
+    tokio::spawn(report_readiness(readiness, standby));
     let metrics = args.metrics_listen.map(|address| {
         tokio::spawn(metrics::serve(
             address,
@@ -263,6 +294,23 @@ pub async fn serve(args: ServeArgs, services: BTreeSet<&'static str>) -> Result<
     }
     stopped.map_err(abort)?;
     Ok(0)
+}
+
+/// Reports the health port's readiness: ready once every service has started, except while a planner stands
+/// by for the lease (so that a Service sends submissions only to the active planner).
+async fn report_readiness(readiness: Readiness, planner_leases: Option<lease::Leases>) {
+    let Some(leases) = planner_leases else {
+        readiness.set(true).await;
+        return;
+    };
+    let mut held = leases.held();
+    loop {
+        let ready = held.borrow_and_update().contains(rdfi_planner::LEASE);
+        readiness.set(ready).await;
+        if held.changed().await.is_err() {
+            return;
+        }
+    }
 }
 
 /// What a scrape of `/metrics` reads: the stream's consumers' lag, and the journal's open faults when this

@@ -11,6 +11,7 @@ pub mod events;
 pub mod experiment;
 pub mod grpc;
 pub mod human;
+pub mod lease;
 pub mod metrics;
 pub mod redact;
 pub mod risk;

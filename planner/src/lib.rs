@@ -31,6 +31,8 @@ pub const SOURCE: &str = "planner";
 pub const CONSUMER: &str = "planner";
 /// The durable consumer of the verdicts that close each campaign round.
 pub const CAMPAIGN_CONSUMER: &str = "planner-campaigns";
+/// The lease of the one active planner among replicas ([`rdfi_core::lease`]): campaigns live in its memory.
+pub const LEASE: &str = "planner";
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlannerError {

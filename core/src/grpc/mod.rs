@@ -137,12 +137,28 @@ pub async fn serve(
     routes: Routes,
     shutdown: CancellationToken,
 ) -> Result<(), GrpcServeError> {
-    let Listen { address, security } = listen;
-    let fail = |reason: String| GrpcServeError { address, reason };
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter
         .set_service_status(service_name, tonic_health::ServingStatus::Serving)
         .await;
+    serve_with_health(listen, service_name, routes, health_service, shutdown).await
+}
+
+/// The service a health port reports on for readiness ([`GrpcServer::spawn_health`]); the process as a whole
+/// (service "") is live as long as it answers.
+pub const READY: &str = "ready";
+
+async fn serve_with_health(
+    listen: Listen,
+    service_name: &str,
+    routes: Routes,
+    health_service: tonic_health::pb::health_server::HealthServer<
+        impl tonic_health::pb::health_server::Health,
+    >,
+    shutdown: CancellationToken,
+) -> Result<(), GrpcServeError> {
+    let Listen { address, security } = listen;
+    let fail = |reason: String| GrpcServeError { address, reason };
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .map_err(|error| fail(error.to_string()))?;
@@ -173,6 +189,21 @@ pub async fn serve(
         .map_err(|error| fail(error.to_string()))
 }
 
+/// What a health port says of readiness ([`READY`]).
+#[derive(Clone)]
+pub struct Readiness(tonic_health::server::HealthReporter);
+
+impl Readiness {
+    pub async fn set(&self, ready: bool) {
+        let status = if ready {
+            tonic_health::ServingStatus::Serving
+        } else {
+            tonic_health::ServingStatus::NotServing
+        };
+        self.0.set_service_status(READY, status).await;
+    }
+}
+
 /// A gRPC server beside a service's consumer loop, when the service is configured to serve one.
 pub struct GrpcServer(Option<JoinHandle<Result<(), GrpcServeError>>>);
 
@@ -185,6 +216,28 @@ impl GrpcServer {
         shutdown: CancellationToken,
     ) -> GrpcServer {
         GrpcServer(listen.map(|listen| tokio::spawn(serve(listen, service_name, routes, shutdown))))
+    }
+
+    /// A health port on `address` (in clear, without tokens), when given: live (service "") while it answers,
+    /// and [`READY`] not serving until the returned reporter says so.
+    pub async fn spawn_health(
+        address: Option<SocketAddr>,
+        shutdown: CancellationToken,
+    ) -> (GrpcServer, Readiness) {
+        let (reporter, health_service) = tonic_health::server::health_reporter();
+        reporter
+            .set_service_status(READY, tonic_health::ServingStatus::NotServing)
+            .await;
+        let server = address.map(|address| {
+            tokio::spawn(serve_with_health(
+                Listen::plain(address),
+                READY,
+                Routes::default(),
+                health_service,
+                shutdown,
+            ))
+        });
+        (GrpcServer(server), Readiness(reporter))
     }
 
     /// Cancels `shutdown` (the consumer loop has ended) and waits for the server to stop.

@@ -2,8 +2,7 @@
 //! observations, findings), updated in the same transaction as the event is inserted. Recording an event a
 //! second time changes nothing.
 
-use std::path::Path;
-use std::str::FromStr;
+use std::path::{Path, PathBuf};
 
 use prost::Message as _;
 use rdfi_core::efficacy::Posterior;
@@ -15,11 +14,8 @@ use rdfi_proto::v1::{
     event::Payload,
 };
 use rdfi_proto::{timestamp_from_millis, unix_millis};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
-};
-use sqlx::{Connection, Row, Sqlite, SqlitePool, Transaction};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor as _, Row, Transaction};
 
 use crate::scorecard::{self, JudgedFault, RecordedTrial, Trial};
 
@@ -30,7 +26,7 @@ CREATE TABLE IF NOT EXISTS events (
     run_id TEXT NOT NULL,
     fault_instance_id TEXT NOT NULL,
     source TEXT NOT NULL,
-    time_ms INTEGER NOT NULL,
+    time_ms BIGINT NOT NULL,
     body BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_run ON events (run_id, time_ms);
@@ -38,14 +34,14 @@ CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
     experiment TEXT NOT NULL,
     provider TEXT NOT NULL,
-    started_ms INTEGER NOT NULL,
-    planned_faults INTEGER,
-    completed_ms INTEGER,
-    findings INTEGER NOT NULL DEFAULT 0,
-    hypotheses_held INTEGER NOT NULL DEFAULT 1,
+    started_ms BIGINT NOT NULL,
+    planned_faults BIGINT,
+    completed_ms BIGINT,
+    findings BIGINT NOT NULL DEFAULT 0,
+    hypotheses_held BIGINT NOT NULL DEFAULT 1,
     notes TEXT NOT NULL DEFAULT '',
-    tested INTEGER NOT NULL DEFAULT 0,
-    aborted INTEGER NOT NULL DEFAULT 0
+    tested BIGINT NOT NULL DEFAULT 0,
+    aborted BIGINT NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS faults (
     fault_instance_id TEXT PRIMARY KEY,
@@ -53,18 +49,18 @@ CREATE TABLE IF NOT EXISTS faults (
     fault_id TEXT NOT NULL,
     resource BLOB NOT NULL,
     state TEXT NOT NULL,
-    injected_ms INTEGER,
-    reverted_ms INTEGER,
-    revert_verified INTEGER NOT NULL DEFAULT 0,
-    verdict INTEGER NOT NULL DEFAULT 0,
-    time_to_detect_ms INTEGER,
-    time_to_correct_ms INTEGER,
+    injected_ms BIGINT,
+    reverted_ms BIGINT,
+    revert_verified BIGINT NOT NULL DEFAULT 0,
+    verdict BIGINT NOT NULL DEFAULT 0,
+    time_to_detect_ms BIGINT,
+    time_to_correct_ms BIGINT,
     detected_by TEXT NOT NULL DEFAULT '',
     reason TEXT NOT NULL DEFAULT '',
-    dry_run INTEGER NOT NULL DEFAULT 0,
-    planned_ms INTEGER NOT NULL,
+    dry_run BIGINT NOT NULL DEFAULT 0,
+    planned_ms BIGINT NOT NULL,
     change TEXT NOT NULL DEFAULT '',
-    changed_by_others INTEGER NOT NULL DEFAULT 0,
+    changed_by_others BIGINT NOT NULL DEFAULT 0,
     expectations BLOB NOT NULL DEFAULT x'',
     prevented_by TEXT NOT NULL DEFAULT '',
     cut_short TEXT NOT NULL DEFAULT '',
@@ -80,7 +76,7 @@ CREATE TABLE IF NOT EXISTS observations (
     source TEXT NOT NULL,
     title TEXT NOT NULL,
     severity TEXT NOT NULL,
-    observed_ms INTEGER NOT NULL
+    observed_ms BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS observations_by_fault ON observations (fault_instance_id, observed_ms);
 CREATE TABLE IF NOT EXISTS findings (
@@ -92,21 +88,21 @@ CREATE TABLE IF NOT EXISTS findings (
     title TEXT NOT NULL,
     severity TEXT NOT NULL,
     remediation TEXT NOT NULL,
-    created_ms INTEGER NOT NULL
+    created_ms BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS findings_by_time ON findings (created_ms);
 CREATE TABLE IF NOT EXISTS control_trials (
     fault_instance_id TEXT NOT NULL,
-    kind INTEGER NOT NULL,
+    kind BIGINT NOT NULL,
     control TEXT NOT NULL,
     run_id TEXT NOT NULL,
     fault_id TEXT NOT NULL,
-    met INTEGER NOT NULL,
-    latency_ms INTEGER,
-    at_ms INTEGER NOT NULL,
+    met BIGINT NOT NULL,
+    latency_ms BIGINT,
+    at_ms BIGINT NOT NULL,
     PRIMARY KEY (fault_instance_id, kind, control)
 );
-CREATE INDEX IF NOT EXISTS control_trials_by_control ON control_trials (control COLLATE NOCASE, fault_id);
+CREATE INDEX IF NOT EXISTS control_trials_by_lower_control ON control_trials (lower(control), fault_id);
 CREATE TABLE IF NOT EXISTS assets (
     resource_id TEXT PRIMARY KEY,
     provider TEXT NOT NULL,
@@ -115,9 +111,9 @@ CREATE TABLE IF NOT EXISTS assets (
     criticality TEXT NOT NULL,
     data_class TEXT NOT NULL,
     exposure TEXT NOT NULL,
-    first_seen_ms INTEGER NOT NULL,
-    last_seen_ms INTEGER NOT NULL,
-    gone_ms INTEGER
+    first_seen_ms BIGINT NOT NULL,
+    last_seen_ms BIGINT NOT NULL,
+    gone_ms BIGINT
 );
 CREATE INDEX IF NOT EXISTS assets_by_type ON assets (provider, resource_type, resource_id);
 ";
@@ -150,62 +146,106 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Where the knowledge database is: a SQLite file, or a PostgreSQL database that several knowledge replicas
+/// can share.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(PathBuf),
+    /// A `postgres://` or `postgresql://` URL (libpq's keywords in its query: `sslmode`, `options`...).
+    Postgres(String),
+}
+
+impl Database {
+    /// A `postgres://` or `postgresql://` URL is PostgreSQL; anything else is the path of a SQLite file.
+    pub fn parse(location: &str) -> Database {
+        if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+            Database::Postgres(location.to_owned())
+        } else {
+            Database::Sqlite(PathBuf::from(location))
+        }
+    }
+}
+
+/// The path, or the URL without its password.
+impl std::fmt::Display for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(path) => write!(f, "{}", path.display()),
+            Database::Postgres(url) => write!(f, "{}", rdfi_core::redact::url(url)),
+        }
+    }
+}
+
 /// The knowledge store. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
 }
+
+/// Set on every SQLite connection: readers do not block the writer, and a writer waits for another.
+const SQLITE_PRAGMAS: &str =
+    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;";
+
+/// Held while a PostgreSQL database's schema is made or migrated, so that replicas starting together take turns.
+const POSTGRES_MIGRATION_LOCK: i64 = 0x7264_6669_6b6e_6f77; // "rdfiknow"
 
 impl Store {
     /// Opens (creating if needed, 0600) the SQLite database at `path`.
     pub async fn open(path: &Path) -> Result<Self> {
-        let location = path.display().to_string();
-        // SQLite gives its -wal and -shm files the database file's mode.
-        rdfi_core::state::create_private_file(path).map_err(|source| StoreError::Create {
-            location: location.clone(),
-            source,
-        })?;
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{location}"))
-            .map_err(|source| StoreError::Open {
-                location: location.clone(),
-                source,
-            })?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(std::time::Duration::from_secs(10));
+        Store::connect(&Database::Sqlite(path.to_owned())).await
+    }
+
+    /// Opens the database, making its schema or bringing it up to date.
+    pub async fn connect(database: &Database) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let location = database.to_string();
         let open_error = |source| StoreError::Open {
             location: location.clone(),
             source,
         };
-        // The schema and its migrations on one connection of their own, before the pool's connections read it.
-        let mut connection = SqliteConnection::connect_with(&options)
-            .await
-            .map_err(open_error)?;
-        let scored: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'control_trials'",
-        )
-        .fetch_one(&mut connection)
-        .await
-        .map_err(open_error)?;
-        sqlx::raw_sql(SCHEMA)
-            .execute(&mut connection)
-            .await
-            .map_err(open_error)?;
-        add_missing_columns(&mut connection)
-            .await
-            .map_err(open_error)?;
-        sqlx::raw_sql(LATER_INDEXES)
-            .execute(&mut connection)
-            .await
-            .map_err(open_error)?;
-        backfill(&mut connection, scored == 0).await?;
-        connection.close().await.map_err(open_error)?;
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(open_error)?;
+        let pool = match database {
+            Database::Sqlite(path) => {
+                // SQLite gives its -wal and -shm files the database file's mode.
+                rdfi_core::state::create_private_file(path).map_err(|source| {
+                    StoreError::Create {
+                        location: location.clone(),
+                        source,
+                    }
+                })?;
+                let url = sqlite_url(path);
+                // The schema and its migrations on one connection of their own, before the pool's read it.
+                let mut connection = AnyConnection::connect(&url).await.map_err(open_error)?;
+                connection
+                    .execute(SQLITE_PRAGMAS)
+                    .await
+                    .map_err(open_error)?;
+                migrate_sqlite(&mut connection).await?;
+                connection.close().await.map_err(open_error)?;
+                AnyPoolOptions::new()
+                    .max_connections(4)
+                    .after_connect(|connection, _| {
+                        Box::pin(async move {
+                            connection.execute(SQLITE_PRAGMAS).await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await
+                    .map_err(open_error)?
+            }
+            Database::Postgres(url) => {
+                let mut connection = AnyConnection::connect(url).await.map_err(open_error)?;
+                migrate_postgres(&mut connection)
+                    .await
+                    .map_err(open_error)?;
+                connection.close().await.map_err(open_error)?;
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .connect(url)
+                    .await
+                    .map_err(open_error)?
+            }
+        };
         Ok(Store { pool })
     }
 
@@ -218,7 +258,7 @@ impl Store {
         let mut transaction = self.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO events (id, subject, run_id, fault_instance_id, source, time_ms, body)
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
         )
         .bind(&event.id)
         .bind(rdfi_core::subjects::for_payload(payload))
@@ -245,8 +285,8 @@ impl Store {
         after: Option<&RunCursor>,
     ) -> Result<(Vec<RunSummary>, Option<RunCursor>)> {
         let rows = sqlx::query(
-            "SELECT * FROM runs WHERE (?1 IS NULL OR started_ms < ?1 OR (started_ms = ?1 AND run_id < ?2))
-             ORDER BY started_ms DESC, run_id DESC LIMIT ?3",
+            "SELECT * FROM runs WHERE ($1 IS NULL OR started_ms < $1 OR (started_ms = $1 AND run_id < $2))
+             ORDER BY started_ms DESC, run_id DESC LIMIT $3",
         )
         .bind(after.map(|cursor| cursor.started_ms))
         .bind(after.map(|cursor| cursor.run_id.as_str()))
@@ -268,7 +308,7 @@ impl Store {
     /// A run with its faults and findings, or `None` when no such run is known.
     pub async fn get_run(&self, run_id: &str) -> Result<Option<GetRunResponse>> {
         let mut connection = self.pool.acquire().await?;
-        let Some(row) = sqlx::query("SELECT * FROM runs WHERE run_id = ?")
+        let Some(row) = sqlx::query("SELECT * FROM runs WHERE run_id = $1")
             .bind(run_id)
             .fetch_optional(&mut *connection)
             .await?
@@ -277,7 +317,7 @@ impl Store {
         };
         let run = run_summary(&row)?;
         let rows = sqlx::query(
-            "SELECT * FROM faults WHERE run_id = ? ORDER BY fault_id, planned_ms, fault_instance_id",
+            "SELECT * FROM faults WHERE run_id = $1 ORDER BY fault_id, planned_ms, fault_instance_id",
         )
         .bind(run_id)
         .fetch_all(&mut *connection)
@@ -309,23 +349,23 @@ impl Store {
         after: Option<&FindingCursor>,
     ) -> Result<(Vec<Finding>, Option<FindingCursor>)> {
         let rows = sqlx::query(
-            "SELECT * FROM findings WHERE (?1 IS NULL OR run_id = ?1)
-             AND (?2 IS NULL OR severity = ?2 COLLATE NOCASE)
-             AND (?3 IS NULL OR provider = ?3 COLLATE NOCASE)
-             AND (?4 IS NULL OR resource_id = ?4 OR resource_name = ?4)
-             AND (?5 IS NULL OR instr(char(10) || lower(controls) || char(10), char(10) || lower(trim(?5)) || char(10)) > 0)
-             AND (?6 IS NULL OR fault_id = ?6)
-             AND (?7 IS NULL OR created_ms >= ?7)
-             AND (?8 IS NULL OR created_ms < ?8)
-             AND (?9 IS NULL OR risk_score < ?9
-                  OR (risk_score = ?9 AND (created_ms < ?10 OR (created_ms = ?10 AND finding_id > ?11))))
-             ORDER BY risk_score DESC, created_ms DESC, finding_id LIMIT ?12",
+            "SELECT * FROM findings WHERE ($1 IS NULL OR run_id = $1)
+             AND ($2 IS NULL OR lower(severity) = lower($2))
+             AND ($3 IS NULL OR lower(provider) = lower($3))
+             AND ($4 IS NULL OR resource_id = $4 OR resource_name = $4)
+             AND ($5 IS NULL OR ('\n' || lower(controls) || '\n') LIKE lower($5) ESCAPE '\\')
+             AND ($6 IS NULL OR fault_id = $6)
+             AND ($7 IS NULL OR created_ms >= $7)
+             AND ($8 IS NULL OR created_ms < $8)
+             AND ($9 IS NULL OR risk_score < $9
+                  OR (risk_score = $9 AND (created_ms < $10 OR (created_ms = $10 AND finding_id > $11))))
+             ORDER BY risk_score DESC, created_ms DESC, finding_id LIMIT $12",
         )
         .bind(filter.run_id.as_deref())
         .bind(filter.severity.as_deref())
         .bind(filter.provider.as_deref())
         .bind(filter.resource.as_deref())
-        .bind(filter.control.as_deref())
+        .bind(filter.control.as_deref().map(line_pattern))
         .bind(filter.fault_id.as_deref())
         .bind(filter.since_ms)
         .bind(filter.until_ms)
@@ -355,7 +395,7 @@ impl Store {
         resource_type: Option<&str>,
     ) -> Result<Vec<Asset>> {
         sqlx::query(
-            "SELECT * FROM assets WHERE (?1 IS NULL OR provider = ?1) AND (?2 IS NULL OR resource_type = ?2)
+            "SELECT * FROM assets WHERE ($1 IS NULL OR provider = $1) AND ($2 IS NULL OR resource_type = $2)
              ORDER BY provider, resource_type, resource_id",
         )
         .bind(provider)
@@ -380,8 +420,8 @@ impl Store {
         fault_id: Option<&str>,
     ) -> Result<Vec<ControlScorecard>> {
         let rows = sqlx::query(
-            "SELECT * FROM control_trials WHERE (?1 IS NULL OR control = trim(?1) COLLATE NOCASE)
-             AND (?2 IS NULL OR fault_id = ?2) ORDER BY at_ms, run_id",
+            "SELECT * FROM control_trials WHERE ($1 IS NULL OR lower(control) = lower(trim($1)))
+             AND ($2 IS NULL OR fault_id = $2) ORDER BY at_ms, run_id",
         )
         .bind(control)
         .bind(fault_id)
@@ -393,15 +433,16 @@ impl Store {
 
     /// Each (fault, resource) pair rdfi judged (dry runs aside), with its catches, misses and last trial.
     pub async fn pair_trials(&self) -> Result<Vec<PairTrial>> {
+        // One row per control that answered (or one without when none did), a fault's rows together.
         let rows = sqlx::query(
-            "SELECT f.run_id, f.fault_id, f.resource, f.verdict,
-                    coalesce((SELECT max(t.at_ms) FROM control_trials t
-                              WHERE t.fault_instance_id = f.fault_instance_id),
+            "SELECT f.fault_instance_id, f.run_id, f.fault_id, f.resource, f.verdict,
+                    coalesce((SELECT max(j.at_ms) FROM control_trials j
+                              WHERE j.fault_instance_id = f.fault_instance_id),
                              f.reverted_ms, f.injected_ms, f.planned_ms) AS judged_ms,
-                    coalesce((SELECT group_concat(t.control, char(31)) FROM control_trials t
-                              WHERE t.fault_instance_id = f.fault_instance_id AND t.met = 1), '') AS answered
-             FROM faults f WHERE f.dry_run = 0 AND f.verdict IN (?1, ?2, ?3, ?4)
-             ORDER BY judged_ms, f.planned_ms, f.fault_instance_id",
+                    t.control AS answered
+             FROM faults f LEFT JOIN control_trials t ON t.fault_instance_id = f.fault_instance_id AND t.met <> 0
+             WHERE f.dry_run = 0 AND f.verdict IN ($1, $2, $3, $4)
+             ORDER BY judged_ms, f.planned_ms, f.fault_instance_id, t.control",
         )
         .bind(Verdict::Prevented as i32)
         .bind(Verdict::Detected as i32)
@@ -409,25 +450,30 @@ impl Store {
         .bind(Verdict::Missed as i32)
         .fetch_all(&self.pool)
         .await?;
-        let judged = rows
-            .iter()
-            .map(|row| {
-                let answered: String = row.try_get("answered")?;
-                Ok(JudgedFault {
+        let mut judged: Vec<(String, JudgedFault)> = Vec::new();
+        for row in &rows {
+            let fault_instance_id: String = row.try_get("fault_instance_id")?;
+            let answered: Option<String> = row.try_get("answered")?;
+            if judged
+                .last()
+                .is_none_or(|(last, _)| *last != fault_instance_id)
+            {
+                let fault = JudgedFault {
                     run_id: row.try_get("run_id")?,
                     fault_id: row.try_get("fault_id")?,
                     resource: decode_resource(row)?,
                     verdict: Verdict::try_from(row.try_get::<i32, _>("verdict")?)
                         .unwrap_or(Verdict::Unspecified),
                     at_ms: row.try_get("judged_ms")?,
-                    answered: answered
-                        .split('\u{1f}')
-                        .filter(|control| !control.is_empty())
-                        .map(str::to_owned)
-                        .collect(),
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+                    answered: Vec::new(),
+                };
+                judged.push((fault_instance_id, fault));
+            }
+            if let (Some((_, fault)), Some(control)) = (judged.last_mut(), answered) {
+                fault.answered.push(control);
+            }
+        }
+        let judged: Vec<JudgedFault> = judged.into_iter().map(|(_, fault)| fault).collect();
         Ok(scorecard::pair_trials(&judged))
     }
 
@@ -436,7 +482,7 @@ impl Store {
     pub async fn asset_history(&self, resource: &str) -> Result<Option<GetAssetHistoryResponse>> {
         let mut connection = self.pool.acquire().await?;
         let rows = sqlx::query(
-            "SELECT * FROM faults WHERE resource_id = ?1 OR resource_name = ?1
+            "SELECT * FROM faults WHERE resource_id = $1 OR resource_name = $1
              ORDER BY planned_ms, fault_instance_id",
         )
         .bind(resource)
@@ -543,6 +589,19 @@ impl FindingCursor {
     }
 }
 
+/// A LIKE pattern for one line of a newline-joined list, matched in any case: `%`, `_` and `\\` are escaped.
+fn line_pattern(line: &str) -> String {
+    let mut pattern = String::from("%\n");
+    for character in line.trim().chars() {
+        if matches!(character, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(character);
+    }
+    pattern.push_str("\n%");
+    pattern
+}
+
 fn hex(text: &str) -> String {
     text.bytes().map(|byte| format!("{byte:02x}")).collect()
 }
@@ -583,29 +642,40 @@ fn page_end<T>(items: &mut Vec<T>, limit: u32) -> Option<&T> {
 
 /// Columns added after the first release, with their definitions: databases made before gain them.
 const LATER_COLUMNS: &[(&str, &str, &str)] = &[
-    ("faults", "changed_by_others", "INTEGER NOT NULL DEFAULT 0"),
+    ("faults", "changed_by_others", "BIGINT NOT NULL DEFAULT 0"),
     ("faults", "expectations", "BLOB NOT NULL DEFAULT x''"),
     ("faults", "prevented_by", "TEXT NOT NULL DEFAULT ''"),
     ("faults", "cut_short", "TEXT NOT NULL DEFAULT ''"),
     ("faults", "denied_action", "TEXT NOT NULL DEFAULT ''"),
     ("faults", "exposure", "BLOB NOT NULL DEFAULT x''"),
-    ("runs", "tested", "INTEGER NOT NULL DEFAULT 0"),
-    ("runs", "aborted", "INTEGER NOT NULL DEFAULT 0"),
+    ("runs", "tested", "BIGINT NOT NULL DEFAULT 0"),
+    ("runs", "aborted", "BIGINT NOT NULL DEFAULT 0"),
     ("faults", "resource_id", "TEXT NOT NULL DEFAULT ''"),
     ("faults", "resource_name", "TEXT NOT NULL DEFAULT ''"),
     ("findings", "resource_id", "TEXT NOT NULL DEFAULT ''"),
     ("findings", "resource_name", "TEXT NOT NULL DEFAULT ''"),
     ("findings", "provider", "TEXT NOT NULL DEFAULT ''"),
     ("findings", "risk", "BLOB NOT NULL DEFAULT x''"),
-    ("findings", "risk_score", "REAL NOT NULL DEFAULT 0"),
+    (
+        "findings",
+        "risk_score",
+        "DOUBLE PRECISION NOT NULL DEFAULT 0",
+    ),
     ("findings", "controls", "TEXT NOT NULL DEFAULT ''"),
     ("findings", "regression_of", "TEXT NOT NULL DEFAULT ''"),
 ];
 
-async fn add_missing_columns(connection: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+/// Makes a SQLite database's schema, or brings one made by an older rdfi up to date.
+async fn migrate_sqlite(connection: &mut AnyConnection) -> Result<()> {
+    let scored: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'control_trials'",
+    )
+    .fetch_one(&mut *connection)
+    .await?;
+    sqlx::raw_sql(SCHEMA).execute(&mut *connection).await?;
     for (table, column, definition) in LATER_COLUMNS {
         let present: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?")
+            sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_info($1) WHERE name = $2")
                 .bind(table)
                 .bind(column)
                 .fetch_one(&mut *connection)
@@ -619,18 +689,74 @@ async fn add_missing_columns(connection: &mut SqliteConnection) -> Result<(), sq
             .await?;
         }
     }
-    Ok(())
+    // Replaced by control_trials_by_lower_control, which PostgreSQL can have too.
+    sqlx::raw_sql("DROP INDEX IF EXISTS control_trials_by_control")
+        .execute(&mut *connection)
+        .await?;
+    sqlx::raw_sql(LATER_INDEXES)
+        .execute(&mut *connection)
+        .await?;
+    backfill(connection, scored == 0).await
+}
+
+/// Makes a PostgreSQL database's schema, or brings it up to date, one replica at a time. PostgreSQL came after
+/// every later column and backfill: its databases never lack what they fill.
+async fn migrate_postgres(connection: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(POSTGRES_MIGRATION_LOCK)
+        .execute(&mut *connection)
+        .await?;
+    let mut statements = postgres_types(SCHEMA);
+    for (table, column, definition) in LATER_COLUMNS {
+        statements.push_str(&format!(
+            "ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {};\n",
+            postgres_types(definition)
+        ));
+    }
+    statements.push_str(LATER_INDEXES);
+    // Only this file's own constants are formatted into the statements.
+    let migrated = sqlx::raw_sql(sqlx::AssertSqlSafe(statements))
+        .execute(&mut *connection)
+        .await;
+    sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(POSTGRES_MIGRATION_LOCK)
+        .execute(&mut *connection)
+        .await?;
+    migrated.map(drop)
+}
+
+/// SQLite's schema in PostgreSQL's words: its blobs are `bytea`.
+fn postgres_types(sql: &str) -> String {
+    sql.replace(
+        "BLOB NOT NULL DEFAULT x''",
+        "BYTEA NOT NULL DEFAULT ''::bytea",
+    )
+    .replace("BLOB", "BYTEA")
+}
+
+/// The URL of a SQLite file, created if missing; `?`, `#`, `%` and spaces in its path are escaped.
+fn sqlite_url(path: &Path) -> String {
+    let mut url = String::from("sqlite://");
+    for byte in path.as_os_str().as_encoded_bytes() {
+        if byte.is_ascii_alphanumeric() || b"/-._~".contains(byte) {
+            url.push(char::from(*byte));
+        } else {
+            url.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    url.push_str("?mode=rwc");
+    url
 }
 
 async fn project(
-    transaction: &mut Transaction<'_, Sqlite>,
+    transaction: &mut Transaction<'_, Any>,
     event: &Event,
     payload: &Payload,
     time_ms: i64,
 ) -> Result<()> {
     let fault_id = event.fault_instance_id.as_str();
     let set_state = |state: FaultState| {
-        sqlx::query("UPDATE faults SET state = ? WHERE fault_instance_id = ?")
+        sqlx::query("UPDATE faults SET state = $1 WHERE fault_instance_id = $2")
             .bind(state.label())
             .bind(fault_id)
     };
@@ -638,7 +764,7 @@ async fn project(
         Payload::RunStarted(started) => {
             let experiment = started.experiment.clone().unwrap_or_default();
             sqlx::query(
-                "INSERT INTO runs (run_id, experiment, provider, started_ms) VALUES (?, ?, ?, ?)
+                "INSERT INTO runs (run_id, experiment, provider, started_ms) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (run_id) DO NOTHING",
             )
             .bind(&event.run_id)
@@ -649,7 +775,7 @@ async fn project(
             .await?;
         }
         Payload::RunPlanned(planned) => {
-            sqlx::query("UPDATE runs SET planned_faults = ?, notes = ? WHERE run_id = ?")
+            sqlx::query("UPDATE runs SET planned_faults = $1, notes = $2 WHERE run_id = $3")
                 .bind(i64::from(planned.planned_faults))
                 .bind(planned.notes.join("\n"))
                 .bind(&event.run_id)
@@ -660,14 +786,14 @@ async fn project(
             sqlx::query(
                 "INSERT INTO faults (fault_instance_id, run_id, fault_id, resource, state, dry_run, planned_ms,
                  resource_id, resource_name)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (fault_instance_id) DO NOTHING",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (fault_instance_id) DO NOTHING",
             )
             .bind(fault_id)
             .bind(&event.run_id)
             .bind(&planned.fault_id)
             .bind(encode_resource(planned.resource.as_ref()))
             .bind(FaultState::Planned.label())
-            .bind(planned.dry_run)
+            .bind(i64::from(planned.dry_run))
             .bind(time_ms)
             .bind(planned.resource.as_ref().map(|r| r.id.as_str()).unwrap_or_default())
             .bind(planned.resource.as_ref().map(|r| r.name.as_str()).unwrap_or_default())
@@ -676,7 +802,7 @@ async fn project(
         }
         Payload::FaultInjected(injected) => {
             sqlx::query(
-                "UPDATE faults SET state = ?, injected_ms = ?, change = ? WHERE fault_instance_id = ?",
+                "UPDATE faults SET state = $1, injected_ms = $2, change = $3 WHERE fault_instance_id = $4",
             )
             .bind(FaultState::Injected.label())
             .bind(
@@ -698,8 +824,8 @@ async fn project(
             ..
         }) => {
             sqlx::query(
-                "UPDATE faults SET state = ?, reason = ?, prevented_by = ?, denied_action = ?
-                 WHERE fault_instance_id = ?",
+                "UPDATE faults SET state = $1, reason = $2, prevented_by = $3, denied_action = $4
+                 WHERE fault_instance_id = $5",
             )
             .bind(FaultState::Prevented.label())
             .bind(reason)
@@ -710,7 +836,7 @@ async fn project(
             .await?;
         }
         Payload::FaultRejected(FaultRejected { reason, .. }) => {
-            sqlx::query("UPDATE faults SET state = ?, reason = ? WHERE fault_instance_id = ?")
+            sqlx::query("UPDATE faults SET state = $1, reason = $2 WHERE fault_instance_id = $3")
                 .bind(FaultState::Rejected.label())
                 .bind(reason)
                 .bind(fault_id)
@@ -719,8 +845,8 @@ async fn project(
         }
         Payload::FaultReverted(reverted) => {
             sqlx::query(
-                "UPDATE faults SET state = ?, reverted_ms = ?, revert_verified = ?, changed_by_others = ?,
-                 cut_short = ? WHERE fault_instance_id = ?",
+                "UPDATE faults SET state = $1, reverted_ms = $2, revert_verified = $3, changed_by_others = $4,
+                 cut_short = $5 WHERE fault_instance_id = $6",
             )
             .bind(FaultState::Reverted.label())
             .bind(
@@ -730,15 +856,15 @@ async fn project(
                     .map(unix_millis)
                     .unwrap_or(time_ms),
             )
-            .bind(reverted.verified)
-            .bind(reverted.changed_by_others)
+            .bind(i64::from(reverted.verified))
+            .bind(i64::from(reverted.changed_by_others))
             .bind(&reverted.cut_short)
             .bind(fault_id)
             .execute(&mut **transaction)
             .await?;
         }
         Payload::FaultExposureProved(proved) => {
-            sqlx::query("UPDATE faults SET exposure = ? WHERE fault_instance_id = ?")
+            sqlx::query("UPDATE faults SET exposure = $1 WHERE fault_instance_id = $2")
                 .bind(
                     proved
                         .proof
@@ -796,9 +922,9 @@ async fn project(
         }
         Payload::VerdictReached(verdict) => {
             sqlx::query(
-                "UPDATE faults SET verdict = ?, time_to_detect_ms = ?, time_to_correct_ms = ?, detected_by = ?,
-                 expectations = ?, prevented_by = CASE WHEN ? = '' THEN prevented_by ELSE ? END,
-                 reason = CASE WHEN ? = '' THEN reason ELSE ? END WHERE fault_instance_id = ?",
+                "UPDATE faults SET verdict = $1, time_to_detect_ms = $2, time_to_correct_ms = $3, detected_by = $4,
+                 expectations = $5, prevented_by = CASE WHEN $6 = '' THEN prevented_by ELSE $7 END,
+                 reason = CASE WHEN $8 = '' THEN reason ELSE $9 END WHERE fault_instance_id = $10",
             )
             .bind(verdict.verdict)
             .bind(verdict.time_to_detect_ms.map(millis_i64))
@@ -819,7 +945,7 @@ async fn project(
             sqlx::query(
                 "INSERT INTO findings (finding_id, run_id, fault_instance_id, fault_id, resource, title, severity,
                  remediation, created_ms, resource_id, resource_name, provider, regression_of)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (finding_id) DO NOTHING",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (finding_id) DO NOTHING",
             )
             .bind(&finding.finding_id)
             .bind(&event.run_id)
@@ -844,12 +970,12 @@ async fn project(
         }
         Payload::AnalysisCompleted(completed) => {
             sqlx::query(
-                "UPDATE runs SET completed_ms = ?, findings = ?, hypotheses_held = ?, tested = ?, aborted = ?
-                 WHERE run_id = ?",
+                "UPDATE runs SET completed_ms = $1, findings = $2, hypotheses_held = $3, tested = $4, aborted = $5
+                 WHERE run_id = $6",
             )
             .bind(time_ms)
             .bind(i64::from(completed.findings))
-            .bind(completed.hypotheses_held)
+            .bind(i64::from(completed.hypotheses_held))
             .bind(i64::from(completed.tested))
             .bind(i64::from(completed.aborted))
             .bind(&event.run_id)
@@ -867,8 +993,8 @@ async fn project(
             }
             for resource_type in &observed.resource_types {
                 sqlx::query(
-                    "UPDATE assets SET gone_ms = ?1 WHERE provider = ?2 AND resource_type = ?3
-                     AND last_seen_ms < ?1 AND gone_ms IS NULL",
+                    "UPDATE assets SET gone_ms = $1 WHERE provider = $2 AND resource_type = $3
+                     AND last_seen_ms < $1 AND gone_ms IS NULL",
                 )
                 .bind(time_ms)
                 .bind(&observed.provider)
@@ -887,7 +1013,7 @@ async fn project(
 /// Keeps `resource` as an asset seen at `seen_ms`. What an older event says never replaces what a newer one
 /// said, and an unknown reach ("", not read) keeps the reach read before.
 async fn upsert_asset(
-    transaction: &mut Transaction<'_, Sqlite>,
+    transaction: &mut Transaction<'_, Any>,
     resource: &ResourceRef,
     seen_ms: i64,
 ) -> Result<()> {
@@ -899,16 +1025,21 @@ async fn upsert_asset(
         .unwrap_or_default();
     sqlx::query(
         "INSERT INTO assets (resource_id, provider, resource_type, resource, criticality, data_class, exposure,
-         first_seen_ms, last_seen_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?8, ?8)
+         first_seen_ms, last_seen_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
          ON CONFLICT (resource_id) DO UPDATE SET
-           first_seen_ms = min(assets.first_seen_ms, excluded.first_seen_ms),
-           resource = iif(excluded.last_seen_ms >= assets.last_seen_ms, excluded.resource, assets.resource),
-           criticality = iif(excluded.last_seen_ms >= assets.last_seen_ms, excluded.criticality, assets.criticality),
-           data_class = iif(excluded.last_seen_ms >= assets.last_seen_ms, excluded.data_class, assets.data_class),
-           exposure = iif(excluded.last_seen_ms >= assets.last_seen_ms AND excluded.exposure <> '',
-                          excluded.exposure, assets.exposure),
-           gone_ms = iif(excluded.last_seen_ms >= assets.last_seen_ms, NULL, assets.gone_ms),
-           last_seen_ms = max(assets.last_seen_ms, excluded.last_seen_ms)",
+           first_seen_ms = CASE WHEN excluded.first_seen_ms < assets.first_seen_ms
+                                THEN excluded.first_seen_ms ELSE assets.first_seen_ms END,
+           resource = CASE WHEN excluded.last_seen_ms >= assets.last_seen_ms
+                           THEN excluded.resource ELSE assets.resource END,
+           criticality = CASE WHEN excluded.last_seen_ms >= assets.last_seen_ms
+                              THEN excluded.criticality ELSE assets.criticality END,
+           data_class = CASE WHEN excluded.last_seen_ms >= assets.last_seen_ms
+                             THEN excluded.data_class ELSE assets.data_class END,
+           exposure = CASE WHEN excluded.last_seen_ms >= assets.last_seen_ms AND excluded.exposure <> ''
+                           THEN excluded.exposure ELSE assets.exposure END,
+           gone_ms = CASE WHEN excluded.last_seen_ms >= assets.last_seen_ms THEN NULL ELSE assets.gone_ms END,
+           last_seen_ms = CASE WHEN excluded.last_seen_ms > assets.last_seen_ms
+                               THEN excluded.last_seen_ms ELSE assets.last_seen_ms END",
     )
     .bind(&resource.id)
     .bind(&resource.provider)
@@ -924,7 +1055,7 @@ async fn upsert_asset(
 }
 
 async fn insert_observation(
-    transaction: &mut Transaction<'_, Sqlite>,
+    transaction: &mut Transaction<'_, Any>,
     event: &Event,
     kind: &str,
     (source, title, severity): (&str, &str, &str),
@@ -932,7 +1063,7 @@ async fn insert_observation(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO observations (event_id, fault_instance_id, run_id, kind, source, title, severity, observed_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (event_id) DO NOTHING",
     )
     .bind(&event.id)
     .bind(&event.fault_instance_id)
@@ -949,11 +1080,11 @@ async fn insert_observation(
 
 /// A fault record with its observations, oldest first.
 async fn with_observations(
-    connection: &mut SqliteConnection,
+    connection: &mut AnyConnection,
     mut fault: FaultRecord,
 ) -> Result<FaultRecord> {
     fault.observations = sqlx::query(
-        "SELECT * FROM observations WHERE fault_instance_id = ? ORDER BY observed_ms, event_id",
+        "SELECT * FROM observations WHERE fault_instance_id = $1 ORDER BY observed_ms, event_id",
     )
     .bind(&fault.fault_instance_id)
     .fetch_all(&mut *connection)
@@ -966,11 +1097,11 @@ async fn with_observations(
 
 /// The controls a judged fault put to the test, stored for the scorecards (replacing any from before).
 async fn record_trials(
-    connection: &mut SqliteConnection,
+    connection: &mut AnyConnection,
     fault_instance_id: &str,
     judged_ms: i64,
 ) -> Result<()> {
-    let Some(row) = sqlx::query("SELECT * FROM faults WHERE fault_instance_id = ?")
+    let Some(row) = sqlx::query("SELECT * FROM faults WHERE fault_instance_id = $1")
         .bind(fault_instance_id)
         .fetch_optional(&mut *connection)
         .await?
@@ -979,21 +1110,21 @@ async fn record_trials(
     };
     let run_id: String = row.try_get("run_id")?;
     let fault = with_observations(connection, fault_record(&row)?).await?;
-    sqlx::query("DELETE FROM control_trials WHERE fault_instance_id = ?")
+    sqlx::query("DELETE FROM control_trials WHERE fault_instance_id = $1")
         .bind(fault_instance_id)
         .execute(&mut *connection)
         .await?;
     for trial in scorecard::trials(&fault) {
         sqlx::query(
             "INSERT INTO control_trials (fault_instance_id, kind, control, run_id, fault_id, met, latency_ms, at_ms)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
         )
         .bind(fault_instance_id)
         .bind(trial.kind as i32)
         .bind(&trial.control)
         .bind(&run_id)
         .bind(&fault.fault_id)
-        .bind(trial.met)
+        .bind(i64::from(trial.met))
         .bind(trial.latency_ms.map(millis_i64))
         .bind(judged_ms)
         .execute(&mut *connection)
@@ -1003,8 +1134,8 @@ async fn record_trials(
 }
 
 /// Scores the findings about one fault (docs/risk.md) from the controls it tested and their efficacy now.
-async fn score_findings(connection: &mut SqliteConnection, fault_instance_id: &str) -> Result<()> {
-    let Some(row) = sqlx::query("SELECT * FROM faults WHERE fault_instance_id = ?")
+async fn score_findings(connection: &mut AnyConnection, fault_instance_id: &str) -> Result<()> {
+    let Some(row) = sqlx::query("SELECT * FROM faults WHERE fault_instance_id = $1")
         .bind(fault_instance_id)
         .fetch_optional(&mut *connection)
         .await?
@@ -1012,7 +1143,7 @@ async fn score_findings(connection: &mut SqliteConnection, fault_instance_id: &s
         return Ok(());
     };
     let fault = fault_record(&row)?;
-    let tested = sqlx::query("SELECT * FROM control_trials WHERE fault_instance_id = ?")
+    let tested = sqlx::query("SELECT * FROM control_trials WHERE fault_instance_id = $1")
         .bind(fault_instance_id)
         .fetch_all(&mut *connection)
         .await?;
@@ -1020,8 +1151,8 @@ async fn score_findings(connection: &mut SqliteConnection, fault_instance_id: &s
     for row in &tested {
         let trial = recorded_trial(row)?;
         let (met, failed): (i64, i64) = sqlx::query_as(
-            "SELECT COALESCE(SUM(met), 0), COALESCE(SUM(1 - met), 0) FROM control_trials
-             WHERE control = ? COLLATE NOCASE AND kind = ? AND fault_id = ?",
+            "SELECT COUNT(CASE WHEN met <> 0 THEN 1 END), COUNT(CASE WHEN met = 0 THEN 1 END) FROM control_trials
+             WHERE lower(control) = lower($1) AND kind = $2 AND fault_id = $3",
         )
         .bind(&trial.trial.control)
         .bind(trial.trial.kind as i32)
@@ -1036,7 +1167,7 @@ async fn score_findings(connection: &mut SqliteConnection, fault_instance_id: &s
     }
     let (risk, missed_by) = scorecard::risk_of(&fault, &controls);
     sqlx::query(
-        "UPDATE findings SET risk = ?, risk_score = ?, controls = ? WHERE fault_instance_id = ?",
+        "UPDATE findings SET risk = $1, risk_score = $2, controls = $3 WHERE fault_instance_id = $4",
     )
     .bind(risk.encode_to_vec())
     .bind(risk.score)
@@ -1047,7 +1178,7 @@ async fn score_findings(connection: &mut SqliteConnection, fault_instance_id: &s
     Ok(())
 }
 
-fn recorded_trial(row: &SqliteRow) -> Result<RecordedTrial> {
+fn recorded_trial(row: &AnyRow) -> Result<RecordedTrial> {
     Ok(RecordedTrial {
         run_id: row.try_get("run_id")?,
         fault_id: row.try_get("fault_id")?,
@@ -1056,7 +1187,7 @@ fn recorded_trial(row: &SqliteRow) -> Result<RecordedTrial> {
             control: row.try_get("control")?,
             kind: ControlKind::try_from(row.try_get::<i32, _>("kind")?)
                 .unwrap_or(ControlKind::Unspecified),
-            met: row.try_get("met")?,
+            met: flag(row, "met")?,
             latency_ms: optional_millis(row, "latency_ms")?.map(|ms| ms as u64),
         },
     })
@@ -1064,9 +1195,18 @@ fn recorded_trial(row: &SqliteRow) -> Result<RecordedTrial> {
 
 /// Fills what a database made by an older rdfi lacks: the resource columns of faults and findings, and,
 /// when the scorecards are new, every judged fault's trials and its findings' risk.
-async fn backfill(connection: &mut SqliteConnection, score: bool) -> Result<()> {
-    for table in ["faults", "findings"] {
-        // Only this file's own constants are formatted into the statements.
+async fn backfill(connection: &mut AnyConnection, score: bool) -> Result<()> {
+    for (table, update) in [
+        (
+            "faults",
+            "UPDATE faults SET resource_id = $1, resource_name = $2 WHERE rowid = $4",
+        ),
+        (
+            "findings",
+            "UPDATE findings SET resource_id = $1, resource_name = $2, provider = $3 WHERE rowid = $4",
+        ),
+    ] {
+        // Only this file's own constants are formatted into the statement.
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT rowid, resource FROM {table} WHERE resource_id = ''"
         )))
@@ -1075,20 +1215,13 @@ async fn backfill(connection: &mut SqliteConnection, score: bool) -> Result<()> 
         for row in rows {
             let resource = decode_resource(&row)?;
             let rowid: i64 = row.try_get("rowid")?;
-            let provider = if table == "findings" {
-                ", provider = ?"
-            } else {
-                ""
-            };
-            let mut update = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "UPDATE {table} SET resource_id = ?, resource_name = ?{provider} WHERE rowid = ?"
-            )))
-            .bind(resource.id.clone())
-            .bind(resource.name.clone());
-            if table == "findings" {
-                update = update.bind(resource.provider.clone());
-            }
-            update.bind(rowid).execute(&mut *connection).await?;
+            sqlx::query(update)
+                .bind(resource.id.clone())
+                .bind(resource.name.clone())
+                .bind(resource.provider.clone())
+                .bind(rowid)
+                .execute(&mut *connection)
+                .await?;
         }
     }
     if score {
@@ -1129,7 +1262,7 @@ fn encode_expectations(expectations: &[ExpectationResult]) -> Vec<u8> {
     bytes
 }
 
-fn decode_expectations(row: &SqliteRow) -> Result<Vec<ExpectationResult>> {
+fn decode_expectations(row: &AnyRow) -> Result<Vec<ExpectationResult>> {
     let bytes: Vec<u8> = row.try_get("expectations")?;
     let mut rest = bytes.as_slice();
     let mut expectations = Vec::new();
@@ -1147,7 +1280,7 @@ fn decode_expectations(row: &SqliteRow) -> Result<Vec<ExpectationResult>> {
 }
 
 /// The fault's exposure proof; `None` when it has none (the column is empty).
-fn decode_exposure(row: &SqliteRow) -> Result<Option<ExposureProof>> {
+fn decode_exposure(row: &AnyRow) -> Result<Option<ExposureProof>> {
     let bytes: Vec<u8> = row.try_get("exposure")?;
     if bytes.is_empty() {
         return Ok(None);
@@ -1160,7 +1293,7 @@ fn decode_exposure(row: &SqliteRow) -> Result<Option<ExposureProof>> {
         })
 }
 
-fn decode_resource(row: &SqliteRow) -> Result<ResourceRef> {
+fn decode_resource(row: &AnyRow) -> Result<ResourceRef> {
     let bytes: Vec<u8> = row.try_get("resource")?;
     ResourceRef::decode(bytes.as_slice()).map_err(|error| StoreError::Corrupt {
         what: "resource".to_owned(),
@@ -1168,7 +1301,7 @@ fn decode_resource(row: &SqliteRow) -> Result<ResourceRef> {
     })
 }
 
-fn asset(row: &SqliteRow) -> Result<Asset> {
+fn asset(row: &AnyRow) -> Result<Asset> {
     let mut resource = decode_resource(row)?;
     resource.exposure = row.try_get("exposure")?;
     Ok(Asset {
@@ -1181,11 +1314,16 @@ fn asset(row: &SqliteRow) -> Result<Asset> {
     })
 }
 
-fn optional_millis(row: &SqliteRow, column: &str) -> Result<Option<i64>> {
+/// A flag, stored as 0 or 1 (an INTEGER in SQLite, a BIGINT in PostgreSQL).
+fn flag(row: &AnyRow, column: &str) -> Result<bool> {
+    Ok(row.try_get::<i64, _>(column)? != 0)
+}
+
+fn optional_millis(row: &AnyRow, column: &str) -> Result<Option<i64>> {
     Ok(row.try_get::<Option<i64>, _>(column)?)
 }
 
-fn run_summary(row: &SqliteRow) -> Result<RunSummary> {
+fn run_summary(row: &AnyRow) -> Result<RunSummary> {
     let completed_ms = optional_millis(row, "completed_ms")?;
     Ok(RunSummary {
         run_id: row.try_get("run_id")?,
@@ -1200,7 +1338,7 @@ fn run_summary(row: &SqliteRow) -> Result<RunSummary> {
         completed_at: completed_ms.map(timestamp_from_millis),
         planned_faults: optional_millis(row, "planned_faults")?.map(|count| count as u32),
         findings: row.try_get::<i64, _>("findings")? as u32,
-        hypotheses_held: row.try_get("hypotheses_held")?,
+        hypotheses_held: flag(row, "hypotheses_held")?,
         notes: row
             .try_get::<String, _>("notes")?
             .lines()
@@ -1211,7 +1349,7 @@ fn run_summary(row: &SqliteRow) -> Result<RunSummary> {
     })
 }
 
-fn fault_record(row: &SqliteRow) -> Result<FaultRecord> {
+fn fault_record(row: &AnyRow) -> Result<FaultRecord> {
     let verdict: i32 = row.try_get("verdict")?;
     Ok(FaultRecord {
         fault_instance_id: row.try_get("fault_instance_id")?,
@@ -1220,17 +1358,17 @@ fn fault_record(row: &SqliteRow) -> Result<FaultRecord> {
         state: FaultState::from_label(row.try_get("state")?)
             .unwrap_or(FaultState::Unspecified)
             .into(),
-        changed_by_others: row.try_get("changed_by_others")?,
+        changed_by_others: flag(row, "changed_by_others")?,
         injected_at: optional_millis(row, "injected_ms")?.map(timestamp_from_millis),
         reverted_at: optional_millis(row, "reverted_ms")?.map(timestamp_from_millis),
-        revert_verified: row.try_get("revert_verified")?,
+        revert_verified: flag(row, "revert_verified")?,
         verdict: Verdict::try_from(verdict).unwrap_or(Verdict::Unspecified) as i32,
         time_to_detect_ms: optional_millis(row, "time_to_detect_ms")?.map(|ms| ms as u64),
         time_to_correct_ms: optional_millis(row, "time_to_correct_ms")?.map(|ms| ms as u64),
         detected_by: row.try_get("detected_by")?,
         reason: row.try_get("reason")?,
         observations: Vec::new(),
-        dry_run: row.try_get("dry_run")?,
+        dry_run: flag(row, "dry_run")?,
         change: row.try_get("change")?,
         expectations: decode_expectations(row)?,
         prevented_by: row.try_get("prevented_by")?,
@@ -1240,7 +1378,7 @@ fn fault_record(row: &SqliteRow) -> Result<FaultRecord> {
     })
 }
 
-fn observation(row: &SqliteRow) -> Observation {
+fn observation(row: &AnyRow) -> Observation {
     Observation {
         event_id: row.get("event_id"),
         kind: row.get("kind"),
@@ -1251,7 +1389,7 @@ fn observation(row: &SqliteRow) -> Observation {
     }
 }
 
-fn finding(row: &SqliteRow) -> Result<Finding> {
+fn finding(row: &AnyRow) -> Result<Finding> {
     Ok(Finding {
         finding_id: row.try_get("finding_id")?,
         run_id: row.try_get("run_id")?,
@@ -1273,7 +1411,7 @@ fn finding(row: &SqliteRow) -> Result<Finding> {
 }
 
 /// The finding's risk; `None` until it was scored.
-fn decode_risk(row: &SqliteRow) -> Result<Option<Risk>> {
+fn decode_risk(row: &AnyRow) -> Result<Option<Risk>> {
     let bytes: Vec<u8> = row.try_get("risk")?;
     if bytes.is_empty() {
         return Ok(None);

@@ -1,4 +1,10 @@
-//! The store against a real SQLite file.
+//! The store against a real SQLite file and a real PostgreSQL server: every test of what the store keeps and
+//! answers runs on both (`sqlite::` and `postgres::`); the migrations of databases older rdfis made, on SQLite.
+use std::str::FromStr as _;
+
+use sqlx::SqlitePool;
+use sqlx::sqlite::SqliteConnectOptions;
+
 use super::*;
 use rdfi_core::events;
 use rdfi_proto::v1::{
@@ -182,10 +188,8 @@ fn lifecycle(run: &str, fault: &str) -> Vec<Event> {
     ]
 }
 
-#[tokio::test]
-async fn a_run_is_projected_once_however_often_its_events_arrive() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("k.sqlite")).await.unwrap();
+async fn a_run_is_projected_once_however_often_its_events_arrive(backend: Backend) {
+    let (_kept, store) = store_of(backend, &[]).await;
     for event in lifecycle("r1", "f1") {
         assert!(store.record(&event).await.unwrap());
     }
@@ -352,23 +356,64 @@ fn judged(
         .collect()
 }
 
-async fn store_of(runs: &[Vec<Event>]) -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("k.sqlite")).await.unwrap();
+/// Which database a store test runs on.
+#[derive(Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// What a store's database lives in, kept until the test ends.
+#[derive(Default)]
+struct Kept {
+    _directory: Option<tempfile::TempDir>,
+    _postgres: Option<rdfi_tests::postgres::Postgres>,
+}
+
+/// A new store on `backend` that recorded `runs`.
+async fn store_of(backend: Backend, runs: &[Vec<Event>]) -> (Kept, Store) {
+    let (kept, store) = match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::open(&dir.path().join("k.sqlite")).await.unwrap();
+            (
+                Kept {
+                    _directory: Some(dir),
+                    ..Kept::default()
+                },
+                store,
+            )
+        }
+        Backend::Postgres => {
+            let postgres = rdfi_tests::postgres::Postgres::start();
+            let store = Store::connect(&Database::parse(&postgres.url))
+                .await
+                .unwrap();
+            (
+                Kept {
+                    _postgres: Some(postgres),
+                    ..Kept::default()
+                },
+                store,
+            )
+        }
+    };
     for events in runs {
         for event in events {
             store.record(event).await.unwrap();
         }
     }
-    (dir, store)
+    (kept, store)
 }
 
-#[tokio::test]
-async fn a_control_that_caught_one_fault_and_missed_the_next_scores_between() {
-    let (_dir, store) = store_of(&[
-        judged("r1", "f1", "b", true, "high", 10_000),
-        judged("r2", "f2", "b", false, "high", 20_000),
-    ])
+async fn a_control_that_caught_one_fault_and_missed_the_next_scores_between(backend: Backend) {
+    let (_kept, store) = store_of(
+        backend,
+        &[
+            judged("r1", "f1", "b", true, "high", 10_000),
+            judged("r2", "f2", "b", false, "high", 20_000),
+        ],
+    )
     .await;
     let cards = store.list_controls(None, None).await.unwrap();
     assert_eq!(cards.len(), 1, "{cards:?}");
@@ -426,14 +471,16 @@ async fn a_control_that_caught_one_fault_and_missed_the_next_scores_between() {
     assert_eq!(findings[0].controls, ["prowler"]);
 }
 
-#[tokio::test]
-async fn findings_are_filtered_and_paged_riskiest_first() {
-    let (_dir, store) = store_of(&[
-        judged("r1", "f1", "alpha", false, "high", 10_000),
-        judged("r1", "f2", "beta", false, "critical", 11_000),
-        judged("r2", "f3", "alpha", false, "high", 12_000),
-        judged("r2", "f4", "gamma", true, "high", 13_000),
-    ])
+async fn findings_are_filtered_and_paged_riskiest_first(backend: Backend) {
+    let (_kept, store) = store_of(
+        backend,
+        &[
+            judged("r1", "f1", "alpha", false, "high", 10_000),
+            judged("r1", "f2", "beta", false, "critical", 11_000),
+            judged("r2", "f3", "alpha", false, "high", 12_000),
+            judged("r2", "f4", "gamma", true, "high", 13_000),
+        ],
+    )
     .await;
     let all = FindingFilter::default();
     let (first, next) = store.list_findings(&all, 2, None).await.unwrap();
@@ -564,13 +611,15 @@ async fn findings_are_filtered_and_paged_riskiest_first() {
     assert_eq!((runs[0].run_id.as_str(), next), ("r1", None));
 }
 
-#[tokio::test]
-async fn an_asset_history_holds_every_fault_on_it_across_runs() {
-    let (_dir, store) = store_of(&[
-        judged("r1", "f1", "alpha", true, "high", 10_000),
-        judged("r2", "f2", "beta", false, "high", 11_000),
-        judged("r3", "f3", "alpha", false, "high", 12_000),
-    ])
+async fn an_asset_history_holds_every_fault_on_it_across_runs(backend: Backend) {
+    let (_kept, store) = store_of(
+        backend,
+        &[
+            judged("r1", "f1", "alpha", true, "high", 10_000),
+            judged("r2", "f2", "beta", false, "high", 11_000),
+            judged("r3", "f3", "alpha", false, "high", 12_000),
+        ],
+    )
     .await;
     let history = store.asset_history("alpha").await.unwrap().expect("alpha");
     let runs: Vec<&str> = history
@@ -595,8 +644,7 @@ async fn an_asset_history_holds_every_fault_on_it_across_runs() {
     assert!(store.asset_history("delta").await.unwrap().is_none());
 }
 
-#[tokio::test]
-async fn a_regression_is_stored_with_who_caught_it_before() {
+async fn a_regression_is_stored_with_who_caught_it_before(backend: Backend) {
     let mut missed = judged("r2", "f2", "alpha", false, "high", 11_000);
     for event in &mut missed {
         if let Some(Payload::FindingCreated(finding)) = event.payload.as_mut() {
@@ -604,8 +652,11 @@ async fn a_regression_is_stored_with_who_caught_it_before() {
             finding.regression_of = "detected by prowler in run r1".into();
         }
     }
-    let (_dir, store) =
-        store_of(&[judged("r1", "f1", "alpha", true, "high", 10_000), missed]).await;
+    let (_kept, store) = store_of(
+        backend,
+        &[judged("r1", "f1", "alpha", true, "high", 10_000), missed],
+    )
+    .await;
     let (findings, _) = store
         .list_findings(&FindingFilter::default(), 10, None)
         .await
@@ -614,14 +665,16 @@ async fn a_regression_is_stored_with_who_caught_it_before() {
     assert_eq!(findings[0].regression_of, "detected by prowler in run r1");
 }
 
-#[tokio::test]
-async fn pair_trials_count_each_fault_on_each_resource_and_keep_the_last() {
-    let (_dir, store) = store_of(&[
-        judged("r1", "f1", "alpha", true, "high", 10_000),
-        judged("r2", "f2", "beta", false, "high", 11_000),
-        judged("r3", "f3", "alpha", false, "high", 12_000),
-        judged("r4", "f4", "beta", true, "high", 13_000),
-    ])
+async fn pair_trials_count_each_fault_on_each_resource_and_keep_the_last(backend: Backend) {
+    let (_kept, store) = store_of(
+        backend,
+        &[
+            judged("r1", "f1", "alpha", true, "high", 10_000),
+            judged("r2", "f2", "beta", false, "high", 11_000),
+            judged("r3", "f3", "alpha", false, "high", 12_000),
+            judged("r4", "f4", "beta", true, "high", 13_000),
+        ],
+    )
     .await;
     let trials = store.pair_trials().await.unwrap();
     let seen: Vec<String> = trials
@@ -738,9 +791,10 @@ fn tagged(name: &str, tags: &[(&str, &str)], exposure: &str) -> ResourceRef {
     }
 }
 
-#[tokio::test]
-async fn assets_keep_criticality_data_class_and_the_last_reach_read_and_what_is_gone() {
-    let (_dir, store) = store_of(&[]).await;
+async fn assets_keep_criticality_data_class_and_the_last_reach_read_and_what_is_gone(
+    backend: Backend,
+) {
+    let (_kept, store) = store_of(backend, &[]).await;
     let exports = |exposure: &str| {
         tagged(
             "exports",
@@ -843,9 +897,8 @@ async fn assets_keep_criticality_data_class_and_the_last_reach_read_and_what_is_
     );
 }
 
-#[tokio::test]
-async fn the_exposure_read_before_stays_when_a_newer_event_could_not_read_it() {
-    let (_dir, store) = store_of(&[]).await;
+async fn the_exposure_read_before_stays_when_a_newer_event_could_not_read_it(backend: Backend) {
+    let (_kept, store) = store_of(backend, &[]).await;
     let types = ["aws.s3.bucket"];
     store
         .record(&observed_at(
@@ -863,4 +916,71 @@ async fn the_exposure_read_before_stays_when_a_newer_event_could_not_read_it() {
     let assets = store.list_assets(None, None).await.unwrap();
     assert_eq!(assets[0].resource.as_ref().unwrap().exposure, "public");
     assert_eq!(assets[0].last_seen.as_ref().map(unix_millis), Some(2_000));
+}
+
+/// Each test of what the store keeps and answers, on each database.
+macro_rules! on_each_database {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $test() {
+                super::$test(super::Backend::Sqlite).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test]
+            async fn $test() {
+                super::$test(super::Backend::Postgres).await;
+            })*
+        }
+    };
+}
+
+on_each_database!(
+    a_run_is_projected_once_however_often_its_events_arrive,
+    a_control_that_caught_one_fault_and_missed_the_next_scores_between,
+    findings_are_filtered_and_paged_riskiest_first,
+    an_asset_history_holds_every_fault_on_it_across_runs,
+    a_regression_is_stored_with_who_caught_it_before,
+    pair_trials_count_each_fault_on_each_resource_and_keep_the_last,
+    assets_keep_criticality_data_class_and_the_last_reach_read_and_what_is_gone,
+    the_exposure_read_before_stays_when_a_newer_event_could_not_read_it,
+);
+
+#[tokio::test]
+async fn a_sqlite_file_whose_path_has_spaces_hashes_and_percents_opens_where_it_was_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("my state #1 100%?").join("k.sqlite");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let store = Store::connect(&Database::parse(path.to_str().unwrap()))
+        .await
+        .unwrap();
+    for event in lifecycle("r1", "f1") {
+        store.record(&event).await.unwrap();
+    }
+    drop(store);
+    assert!(path.is_file(), "the database is at {}", path.display());
+    let reopened = Store::open(&path).await.unwrap();
+    assert!(reopened.get_run("r1").await.unwrap().is_some());
+}
+
+#[test]
+fn a_postgres_url_is_postgresql_and_shown_without_its_password() {
+    let database = Database::parse("postgres://rdfi:s3cret@db:5432/rdfi?sslmode=require");
+    assert!(matches!(database, Database::Postgres(_)));
+    assert!(!database.to_string().contains("s3cret"), "{database}");
+    assert!(matches!(
+        Database::parse("postgresql://db/rdfi"),
+        Database::Postgres(_)
+    ));
+    assert_eq!(
+        Database::parse("state/knowledge.sqlite"),
+        Database::Sqlite(PathBuf::from("state/knowledge.sqlite"))
+    );
+}
+
+#[test]
+fn a_control_filter_matches_whole_lines_and_escapes_like_wildcards() {
+    assert_eq!(line_pattern(" prowler "), "%\nprowler\n%");
+    assert_eq!(line_pattern("a_b%c\\d"), "%\na\\_b\\%c\\\\d\n%");
 }
