@@ -13,7 +13,8 @@ pub const STOP_SOURCE: &str = "checkout-slo-alarm";
 
 pub struct Cluster {
     pub executors: Vec<Process>,
-    others: Vec<Process>,
+    /// Knowledge, the planner, the monitor and the analyzer, by name.
+    others: Vec<(String, Process)>,
     pub planner_url: String,
     pub knowledge_url: String,
     pub webhook_url: String,
@@ -22,6 +23,9 @@ pub struct Cluster {
     pub nats_url: String,
     state: TempDir,
     env: Vec<(String, String)>,
+    /// Every service's flags and values, then the `extra` flags.
+    flags: Vec<(String, String)>,
+    extra: Vec<String>,
 }
 
 impl Cluster {
@@ -52,28 +56,31 @@ impl Cluster {
             env.retain(|(known, _)| known != key);
             env.push(((*key).to_owned(), (*value).to_owned()));
         }
-        let args = |executor_port: u16| -> Vec<String> {
-            let listen = |port: u16| format!("127.0.0.1:{port}");
-            [
-                ("--nats", nats.url.clone()),
-                ("--knowledge-listen", listen(knowledge_port)),
-                (
-                    "--knowledge-url",
-                    format!("{scheme}://127.0.0.1:{knowledge_port}"),
-                ),
-                ("--planner-listen", listen(planner_port)),
-                ("--webhook-listen", listen(webhook_port)),
-                ("--executor-listen", listen(executor_port)),
-                ("--state-dir", state.path().display().to_string()),
-                ("--provider", "aws".to_owned()),
-                ("--aws-endpoint", moto.endpoint.clone()),
-                ("--poll-interval", "200ms".to_owned()),
-                ("--stop-on-source", STOP_SOURCE.to_owned()),
-            ]
-            .into_iter()
-            .flat_map(|(flag, value)| [flag.to_owned(), value])
-            .chain(extra.iter().cloned())
-            .collect()
+        let listen = |port: u16| format!("127.0.0.1:{port}");
+        let flags: Vec<(String, String)> = [
+            ("--nats", nats.url.clone()),
+            ("--knowledge-listen", listen(knowledge_port)),
+            (
+                "--knowledge-url",
+                format!("{scheme}://127.0.0.1:{knowledge_port}"),
+            ),
+            ("--planner-listen", listen(planner_port)),
+            ("--webhook-listen", listen(webhook_port)),
+            ("--state-dir", state.path().display().to_string()),
+            ("--provider", "aws".to_owned()),
+            ("--aws-endpoint", moto.endpoint.clone()),
+            ("--poll-interval", "200ms".to_owned()),
+            ("--stop-on-source", STOP_SOURCE.to_owned()),
+        ]
+        .into_iter()
+        .map(|(flag, value)| (flag.to_owned(), value))
+        .collect();
+        let args = |executor_port: u16| {
+            arguments(
+                &flags,
+                extra,
+                &[("--executor-listen", listen(executor_port))],
+            )
         };
         let service = |name: &str, port: u16| {
             Process::spawn(&rdfi_binary(&format!("rdfi-{name}")), &args(port), &env)
@@ -81,7 +88,7 @@ impl Cluster {
         let executor_ports: Vec<u16> = (0..executors).map(|_| free_port()).collect();
         let others = ["knowledge", "planner", "monitor", "analyzer"]
             .iter()
-            .map(|name| service(name, free_port()))
+            .map(|name| ((*name).to_owned(), service(name, free_port())))
             .collect();
         let executors = executor_ports
             .iter()
@@ -106,14 +113,43 @@ impl Cluster {
             nats_url: nats.url.clone(),
             state,
             env,
+            flags,
+            extra: extra.to_vec(),
         }
+    }
+
+    /// Starts another process of `service` (`planner`, `knowledge`...) with the cluster's flags, `overrides`
+    /// replacing or adding some (its own ports, say).
+    pub fn replica(&self, service: &str, overrides: &[(&str, String)]) -> Process {
+        let mut overrides = overrides.to_vec();
+        if !overrides
+            .iter()
+            .any(|(flag, _)| *flag == "--executor-listen")
+        {
+            overrides.push(("--executor-listen", format!("127.0.0.1:{}", free_port())));
+        }
+        Process::spawn(
+            &rdfi_binary(&format!("rdfi-{service}")),
+            &arguments(&self.flags, &self.extra, &overrides),
+            &self.env,
+        )
+    }
+
+    /// Takes the process of `service` out of the cluster: dropping it kills it (SIGKILL).
+    pub fn take(&mut self, service: &str) -> Process {
+        let at = self
+            .others
+            .iter()
+            .position(|(name, _)| name == service)
+            .unwrap_or_else(|| panic!("no {service} in the cluster"));
+        self.others.remove(at).1
     }
 
     /// Everything every service has logged so far.
     pub fn logs(&self) -> String {
         self.executors
             .iter()
-            .chain(&self.others)
+            .chain(self.others.iter().map(|(_, process)| process))
             .map(Process::log)
             .collect::<Vec<_>>()
             .join("\n")
@@ -150,6 +186,22 @@ impl Cluster {
             .await
             .expect("rdfi runs")
     }
+}
+
+/// `flags` with `overrides` in place of the same flags (and added where `flags` lacks them), then `extra`.
+fn arguments(
+    flags: &[(String, String)],
+    extra: &[String],
+    overrides: &[(&str, String)],
+) -> Vec<String> {
+    let kept = flags
+        .iter()
+        .filter(|(flag, _)| !overrides.iter().any(|(other, _)| other == flag))
+        .map(|(flag, value)| (flag.as_str(), value.clone()));
+    kept.chain(overrides.iter().cloned())
+        .flat_map(|(flag, value)| [flag.to_owned(), value])
+        .chain(extra.iter().cloned())
+        .collect()
 }
 
 /// The exit code and the JSON report a command printed.

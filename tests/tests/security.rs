@@ -397,16 +397,24 @@ async fn the_health_port_answers_probes_without_tls_or_a_token() {
             .await
             .map(HealthClient::new)
     };
-    let mut health = connect(health_port).await.unwrap();
-    for service in ["", "rdfi"] {
-        let answer = health
-            .check(HealthCheckRequest {
-                service: service.to_owned(),
+    let health = connect(health_port).await.unwrap();
+    // Live ("") at once, and ready ("ready") once its services have started.
+    for service in ["", "ready"] {
+        assert!(
+            rdfi_tests::wait_until(std::time::Duration::from_secs(10), || {
+                let mut health = health.clone();
+                async move {
+                    health
+                        .check(HealthCheckRequest {
+                            service: service.to_owned(),
+                        })
+                        .await
+                        .is_ok_and(|answer| answer.into_inner().status() == ServingStatus::Serving)
+                }
             })
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(answer.status(), ServingStatus::Serving, "{service:?}");
+            .await,
+            "{service:?} serving"
+        );
     }
     // The service's own port still wants TLS: a clear-text health check there gets no answer.
     assert!(rdfi_tests::wait_for_port(
