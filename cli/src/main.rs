@@ -146,6 +146,23 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// The audit trail: every change rdfi made to a cloud (each injection and revert), oldest first, with who
+    /// made it and SHA-256 hashes of the resource's state before and after.
+    Audit {
+        #[command(flatten)]
+        from: KnowledgeArgs,
+        /// Only this run's changes.
+        #[arg(long = "run", value_name = "RUN_ID")]
+        run_id: Option<String>,
+        /// Only changes to this resource (its id or name).
+        #[arg(long, value_name = "RESOURCE")]
+        resource: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 1000)]
+        limit: u32,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// One asset's history: every fault rdfi injected into it, across runs, and the findings about it.
     Asset {
         /// The resource's id (its ARN on AWS) or name.
@@ -448,6 +465,20 @@ async fn dispatch(command: Command) -> Result<u8, Failure> {
             let views: Vec<rdfi::assets::AssetView> =
                 assets.iter().map(rdfi::assets::AssetView::of).collect();
             print_as(format, &views, || rdfi::assets::table(&views))
+        }
+        Command::Audit {
+            from,
+            run_id,
+            resource,
+            limit,
+            format,
+        } => {
+            let entries = Knowledge::open(&from)
+                .await?
+                .audit(run_id.as_deref(), resource.as_deref(), limit)
+                .await?;
+            let views: Vec<query::AuditView> = entries.iter().map(query::AuditView::of).collect();
+            print_as(format, &views, || query::audit_table(&views))
         }
         Command::Asset {
             resource,

@@ -10,9 +10,9 @@ use rdfi_knowledge::Store;
 use rdfi_knowledge::store::FindingFilter;
 use rdfi_proto::v1::knowledge_service_client::KnowledgeServiceClient;
 use rdfi_proto::v1::{
-    Asset, ControlScorecard, Finding, GetAssetHistoryRequest, GetAssetHistoryResponse,
-    GetRunRequest, GetRunResponse, ListAssetsRequest, ListControlsRequest, ListFindingsRequest,
-    ListPairTrialsRequest, ListRunsRequest, RunSummary,
+    Asset, AuditEntry, ControlScorecard, Finding, GetAssetHistoryRequest, GetAssetHistoryResponse,
+    GetRunRequest, GetRunResponse, ListAssetsRequest, ListAuditRequest, ListControlsRequest,
+    ListFindingsRequest, ListPairTrialsRequest, ListRunsRequest, RunSummary,
 };
 use rdfi_proto::{timestamp_from_millis, unix_millis};
 use serde::Serialize;
@@ -198,6 +198,28 @@ impl Knowledge {
         }
     }
 
+    /// The audit trail, oldest first: of one run, and of one resource, when given.
+    pub async fn audit(
+        &mut self,
+        run_id: Option<&str>,
+        resource: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, Failure> {
+        match self {
+            Knowledge::Local(store) => store.audit(run_id, resource, limit).await.map_err(local),
+            Knowledge::Remote(client) => Ok(client
+                .list_audit(ListAuditRequest {
+                    run_id: run_id.unwrap_or_default().to_owned(),
+                    resource: resource.unwrap_or_default().to_owned(),
+                    limit,
+                })
+                .await
+                .map_err(remote)?
+                .into_inner()
+                .entries),
+        }
+    }
+
     pub async fn asset_history(
         &mut self,
         resource: &str,
@@ -301,6 +323,85 @@ impl RunView {
             findings: run.findings,
         }
     }
+}
+
+/// One change of the audit trail as `rdfi audit --format json` prints it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditView {
+    pub at_ms: Option<i64>,
+    pub action: String,
+    pub run_id: String,
+    pub fault_instance_id: String,
+    pub fault_id: String,
+    pub resource: String,
+    pub actor: String,
+    pub state_before_sha256: String,
+    pub state_after_sha256: String,
+    pub already_restored: bool,
+    pub changed_by_others: bool,
+    pub event_id: String,
+}
+
+impl AuditView {
+    pub fn of(entry: &AuditEntry) -> Self {
+        AuditView {
+            at_ms: entry.at.as_ref().map(unix_millis),
+            action: entry.action.clone(),
+            run_id: entry.run_id.clone(),
+            fault_instance_id: entry.fault_instance_id.clone(),
+            fault_id: entry.fault_id.clone(),
+            resource: entry
+                .resource
+                .as_ref()
+                .map(|resource| resource.id.clone())
+                .unwrap_or_default(),
+            actor: entry.actor.clone(),
+            state_before_sha256: entry.state_before_sha256.clone(),
+            state_after_sha256: entry.state_after_sha256.clone(),
+            already_restored: entry.already_restored,
+            changed_by_others: entry.changed_by_others,
+            event_id: entry.event_id.clone(),
+        }
+    }
+}
+
+/// `rdfi audit` as a table: hashes shortened to 12 digits, as people compare them.
+pub fn audit_table(entries: &[AuditView]) -> String {
+    let short = |hash: &str| match hash.get(..12) {
+        Some(start) => start.to_owned(),
+        None if hash.is_empty() => "-".to_owned(),
+        None => hash.to_owned(),
+    };
+    let mut rows = vec![[
+        "TIME".to_owned(),
+        "ACTION".to_owned(),
+        "FAULT".to_owned(),
+        "RESOURCE".to_owned(),
+        "BEFORE".to_owned(),
+        "AFTER".to_owned(),
+        "ACTOR".to_owned(),
+    ]];
+    for entry in entries {
+        let action = match (entry.already_restored, entry.changed_by_others) {
+            (true, _) => format!("{} (nothing to undo)", entry.action),
+            (false, true) => format!("{} (kept others' change)", entry.action),
+            (false, false) => entry.action.clone(),
+        };
+        rows.push([
+            entry
+                .at_ms
+                .map(crate::report::rfc3339_seconds)
+                .unwrap_or_default(),
+            action,
+            entry.fault_id.clone(),
+            entry.resource.clone(),
+            short(&entry.state_before_sha256),
+            short(&entry.state_after_sha256),
+            entry.actor.clone(),
+        ]);
+    }
+    crate::columns(&rows)
 }
 
 /// One fault of an asset's history as `rdfi asset --format json` prints it.

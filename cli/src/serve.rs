@@ -225,7 +225,7 @@ pub async fn serve(args: ServeArgs, services: BTreeSet<&'static str>) -> Result<
             .stream_replicas
             .unwrap_or_else(|| cluster_size(nats.jetstream()));
         Some(
-            lease::Leases::open(nats.jetstream(), replicas, timing, lease::this_holder())
+            lease::Leases::open(nats.jetstream(), replicas, timing, lease::this_instance())
                 .await
                 .map_err(usage)?,
         )

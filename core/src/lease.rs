@@ -116,8 +116,8 @@ pub struct Leases {
     held: Arc<watch::Sender<BTreeSet<String>>>,
 }
 
-/// Who this process is to the others: its host (a pod's name) and its process id.
-pub fn this_holder() -> String {
+/// Who this process is to the others (in leases, in the audit trail): its host (a pod's name) and its process id.
+pub fn this_instance() -> String {
     let host = std::env::var("HOSTNAME")
         .ok()
         .filter(|host| !host.is_empty())

@@ -9,9 +9,10 @@ use std::time::Duration;
 use rdfi_core::CancellationToken;
 use tracing::Instrument;
 
+use crate::audit::Seen;
 use crate::failpoint::{failpoint, fails};
 use crate::journal::FaultState;
-use crate::lifecycle::{Effect, Fault, Input, Stage, step};
+use crate::lifecycle::{Effect, Fault, Injection, Input, Stage, step};
 use crate::{Active, Executor, JournalRecord, now_ms};
 
 /// The handles of a fault's work: its abort and its end.
@@ -27,6 +28,8 @@ pub(crate) struct Driving {
     /// When the armed timer fires.
     timer_at_ms: Option<i64>,
     abort_delivered: bool,
+    /// What was read around the changes, for the audit trail.
+    seen: Seen,
 }
 
 impl Executor {
@@ -70,6 +73,7 @@ impl Executor {
             tokens,
             timer_at_ms: None,
             abort_delivered: false,
+            seen: Seen::default(),
         };
         let executor = self.clone();
         self.tasks
@@ -90,6 +94,7 @@ impl Executor {
             tokens,
             timer_at_ms: None,
             abort_delivered: false,
+            seen: Seen::default(),
         };
         self.run_inputs(&mut driving, VecDeque::from([input])).await;
         // Closed already (refused, prevented, taken elsewhere): `hold` releases it at once.
@@ -207,6 +212,9 @@ impl Executor {
                 let started = std::time::Instant::now();
                 let injection = self.inject(record).await;
                 rdfi_core::metrics::record_inject(started.elapsed());
+                if injection == Injection::Done && !record.dry_run {
+                    driving.seen.injected = self.read_state(record).await;
+                }
                 failpoint("after-inject-call");
                 Some(Input::Injected(injection))
             }
@@ -227,10 +235,11 @@ impl Executor {
             }
             Effect::Revert => {
                 failpoint("before-revert");
-                let revert = match self.reverts.acquire().await {
+                let (revert, around) = match self.reverts.acquire().await {
                     Ok(_permit) => self.restore(record).await,
                     Err(_) => self.restore(record).await,
                 };
+                driving.seen.revert = around;
                 failpoint("after-revert");
                 if matches!(revert, crate::lifecycle::Revert::Failed { .. })
                     && driving.abort_delivered
@@ -245,7 +254,8 @@ impl Executor {
                 None
             }
             Effect::Publish(notice) => {
-                self.publish_notice(&driving.fault, notice).await;
+                self.publish_notice(&driving.fault, driving.seen, notice)
+                    .await;
                 None
             }
             Effect::Finish => None,

@@ -17,6 +17,7 @@
 //! including those claimed but not yet injected, before returning; SIGINT and SIGTERM revert everything too.
 
 pub mod args;
+mod audit;
 mod drive;
 mod exposure;
 mod failpoint;
@@ -102,6 +103,8 @@ struct Executor {
     limits: BlastRadius,
     retry: RetryPolicy,
     own_identity: Vec<String>,
+    /// Who makes the changes, in the audit trail.
+    actor: String,
     target: Option<ProviderTarget>,
     reverts: Semaphore,
     active: Mutex<HashMap<String, Active>>,
@@ -265,6 +268,7 @@ impl Executor {
             journal: config.journal,
             limits: config.limits,
             retry: config.retry,
+            actor: audit::actor(&own_identity),
             own_identity,
             target: config.target,
             reverts: Semaphore::new(config.revert_concurrency.max(1)),

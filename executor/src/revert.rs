@@ -10,8 +10,9 @@ use rdfi_proto::v1::{
     FaultExposureProved, FaultInjected, FaultPrevented, FaultRejected, FaultRevertFailed,
     FaultReverted,
 };
-use rdfi_provider::marking;
+use rdfi_provider::{StateHash, marking, state_hash};
 
+use crate::audit::{Around, Seen, hex};
 use crate::failpoint::fails;
 use crate::lifecycle::{Fault, Notice, Revert};
 use crate::{Executor, JournalRecord, PUBLISH_PATIENCE, SOURCE, now_ms};
@@ -43,40 +44,46 @@ impl Executor {
     /// reverting again would change nothing. Other changes made meanwhile stay. Then removes the fault's
     /// exposure canary, whether or not that succeeded, and verifies it is gone: the revert is verified only
     /// when both are. Every call it makes carries the fault instance id (`rdfi_provider::marking`).
-    pub(crate) async fn restore(&self, record: &JournalRecord) -> Revert {
+    pub(crate) async fn restore(&self, record: &JournalRecord) -> (Revert, Option<Around>) {
         marking::for_fault(&record.fault_instance_id, async {
-            let reverted = self.restore_marked(record).await;
-            match (reverted, self.remove_canary(record).await) {
+            let (reverted, around) = self.restore_marked(record).await;
+            let reverted = match (reverted, self.remove_canary(record).await) {
                 (reverted, Ok(())) => reverted,
                 (Revert::Failed { reason }, Err(canary)) => Revert::Failed {
                     reason: format!("{reason}; {canary}"),
                 },
                 (Revert::Verified { .. }, Err(canary)) => Revert::Failed { reason: canary },
-            }
+            };
+            (reverted, around)
         })
         .await
     }
 
-    async fn restore_marked(&self, record: &JournalRecord) -> Revert {
+    /// The revert with what it read before writing and what its verification read (when it was verified).
+    async fn restore_marked(&self, record: &JournalRecord) -> (Revert, Option<Around>) {
         let started_ms = now_ms();
         let Some(saved) = &record.snapshot else {
             // Refused before the snapshot: nothing was changed.
-            return Revert::Verified {
+            let nothing = Revert::Verified {
                 already_restored: true,
                 changed_by_others: false,
                 started_ms,
             };
+            return (nothing, None);
         };
         if record.dry_run {
-            return Revert::Verified {
+            let dry = Revert::Verified {
                 already_restored: false,
                 changed_by_others: false,
                 started_ms,
             };
+            return (dry, None);
         }
         let faults = self.provider.faults();
         let (fault_id, resource) = (&record.fault_id, &record.resource);
         let mut already_restored = None;
+        // The state the first successful read found, before this revert wrote anything.
+        let mut before = None;
         let mut last_problem = String::new();
         for attempt in 0..self.retry.attempts {
             if attempt > 0 {
@@ -85,13 +92,20 @@ impl Executor {
             }
             match faults.check_revert(fault_id, resource, saved).await {
                 Ok(check) if check.reverted => {
-                    return Revert::Verified {
+                    let verified = Revert::Verified {
                         already_restored: already_restored.unwrap_or(true),
                         changed_by_others: check.changed_by_others,
                         started_ms,
                     };
+                    let around = Around {
+                        before: *before.get_or_insert(check.observed),
+                        after: check.observed,
+                    };
+                    return (verified, Some(around));
                 }
-                Ok(_) => {}
+                Ok(check) => {
+                    before.get_or_insert(check.observed);
+                }
                 Err(error) => {
                     last_problem = error.to_string();
                     continue;
@@ -108,11 +122,16 @@ impl Executor {
             }
             match faults.check_revert(fault_id, resource, saved).await {
                 Ok(check) if check.reverted => {
-                    return Revert::Verified {
+                    let verified = Revert::Verified {
                         already_restored: false,
                         changed_by_others: check.changed_by_others,
                         started_ms,
                     };
+                    let around = before.map(|before| Around {
+                        before,
+                        after: check.observed,
+                    });
+                    return (verified, around);
                 }
                 Ok(_) => {
                     last_problem =
@@ -122,17 +141,41 @@ impl Executor {
                 Err(error) => last_problem = error.to_string(),
             }
         }
-        Revert::Failed {
+        let failed = Revert::Failed {
             reason: format!(
                 "not reverted after {} attempts: {last_problem}",
                 self.retry.attempts
             ),
+        };
+        (failed, None)
+    }
+
+    /// The state of the fault's resource as read now (the audit trail's hash); `None` when it cannot be read.
+    pub(crate) async fn read_state(&self, record: &JournalRecord) -> Option<StateHash> {
+        let read = marking::for_fault(
+            &record.fault_instance_id,
+            self.provider
+                .faults()
+                .snapshot(&record.fault_id, &record.resource),
+        );
+        match read.await {
+            Ok(state) => Some(state_hash(&state)),
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the state after the injection for the audit trail");
+                None
+            }
         }
     }
 
     /// Publishes what the lifecycle says happened to the fault.
-    pub(crate) async fn publish_notice(&self, fault: &Fault, notice: Notice) {
+    pub(crate) async fn publish_notice(&self, fault: &Fault, seen: Seen, notice: Notice) {
         let record = &fault.record;
+        // Who changed what, when something was changed.
+        let actor = if record.dry_run {
+            String::new()
+        } else {
+            self.actor.clone()
+        };
         let reason = record.reason.clone().unwrap_or_default();
         let (fault_id, resource) = (record.fault_id.clone(), Some(record.resource.clone()));
         let payload = match notice {
@@ -146,6 +189,13 @@ impl Executor {
                     hypothesis: record.hypothesis.clone(),
                     dry_run: record.dry_run,
                     change: fault.change.clone(),
+                    actor,
+                    state_before_sha256: hex(record
+                        .snapshot
+                        .as_ref()
+                        .filter(|_| !record.dry_run)
+                        .map(state_hash)),
+                    state_after_sha256: hex(seen.injected),
                 })
             }
             Notice::Prevented => {
@@ -193,6 +243,10 @@ impl Executor {
                     dry_run: record.dry_run,
                     changed_by_others,
                     cut_short: cut_short.unwrap_or_default(),
+                    // Nothing to audit when the revert did not read the resource (nothing was injected).
+                    actor: seen.revert.map(|_| actor).unwrap_or_default(),
+                    state_before_sha256: hex(seen.revert.map(|around| around.before)),
+                    state_after_sha256: hex(seen.revert.map(|around| around.after)),
                 })
             }
             Notice::Exposure(proof) => Payload::FaultExposureProved(FaultExposureProved {

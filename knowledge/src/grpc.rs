@@ -5,9 +5,9 @@ use rdfi_proto::unix_millis;
 use rdfi_proto::v1::knowledge_service_server::{KnowledgeService, KnowledgeServiceServer};
 use rdfi_proto::v1::{
     GetAssetHistoryRequest, GetAssetHistoryResponse, GetRunRequest, GetRunResponse,
-    ListAssetsRequest, ListAssetsResponse, ListControlsRequest, ListControlsResponse,
-    ListFindingsRequest, ListFindingsResponse, ListPairTrialsRequest, ListPairTrialsResponse,
-    ListRunsRequest, ListRunsResponse,
+    ListAssetsRequest, ListAssetsResponse, ListAuditRequest, ListAuditResponse,
+    ListControlsRequest, ListControlsResponse, ListFindingsRequest, ListFindingsResponse,
+    ListPairTrialsRequest, ListPairTrialsResponse, ListRunsRequest, ListRunsResponse,
 };
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
@@ -17,6 +17,7 @@ use crate::store::{FindingCursor, FindingFilter, RunCursor};
 use crate::{Store, StoreError};
 
 const DEFAULT_LIMIT: u32 = 100;
+const DEFAULT_AUDIT_LIMIT: u32 = 1000;
 
 struct Service {
     store: Store,
@@ -179,6 +180,30 @@ impl KnowledgeService for Service {
             .await
             .map_err(status)?;
         Ok(Response::new(ListAssetsResponse { assets }))
+    }
+
+    async fn list_audit(
+        &self,
+        request: Request<ListAuditRequest>,
+    ) -> Result<Response<ListAuditResponse>, Status> {
+        let span = span("ListAudit", &request);
+        let request = request.into_inner();
+        let given = |value: &str| Some(value.trim().to_owned()).filter(|value| !value.is_empty());
+        let limit = match request.limit {
+            0 => DEFAULT_AUDIT_LIMIT,
+            limit => limit,
+        };
+        let entries = self
+            .store
+            .audit(
+                given(&request.run_id).as_deref(),
+                given(&request.resource).as_deref(),
+                limit,
+            )
+            .instrument(span)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(ListAuditResponse { entries }))
     }
 }
 

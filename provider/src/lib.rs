@@ -117,6 +117,17 @@ pub struct RevertCheck {
     /// The resource differs from its snapshot beyond the fault's change (once that is undone): someone else
     /// changed it meanwhile, and the revert keeps their change.
     pub changed_by_others: bool,
+    /// The [`state_hash`] of the state this check read.
+    pub observed: StateHash,
+}
+
+/// SHA-256 of a fault's state as read, for the audit trail: of its snapshot's JSON, so that the snapshot taken
+/// before an injection and a state read after its revert hash alike when the resource is as it was.
+pub type StateHash = [u8; 32];
+
+pub fn state_hash(state: &Snapshot) -> StateHash {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(state.to_string().as_bytes()).into()
 }
 
 /// One fault's implementation on one provider's clients `C`, over the typed state its [`FaultSemantics`]
@@ -232,7 +243,8 @@ impl<C: Sync, D: StateDriver<C>> FaultDriver<C> for D {
     ) -> Result<RevertCheck> {
         let before: FaultStateOf<D, C> = typed_state(resource, snapshot)?;
         let current = self.read(clients, resource).await?;
-        Ok(revert_check::<D::Fault>(&current, &before))
+        let observed = state_hash(&to_snapshot(resource, &current)?);
+        Ok(revert_check::<D::Fault>(&current, &before, observed))
     }
 
     async fn is_present(&self, clients: &C, resource: &ResourceRef) -> Result<bool> {
@@ -250,15 +262,17 @@ impl<C: Sync, D: StateDriver<C>> FaultDriver<C> for D {
     }
 }
 
-/// What a state read now says about the revert of fault `F` from `before`.
+/// What a state read now (`current`, hashing to `observed`) says about the revert of fault `F` from `before`.
 pub(crate) fn revert_check<F: FaultSemantics>(
     current: &F::State,
     before: &F::State,
+    observed: StateHash,
 ) -> RevertCheck {
     let target = F::revert(current, before);
     RevertCheck {
         reverted: !F::is_present(current) && target == *current,
         changed_by_others: target != *before,
+        observed,
     }
 }
 

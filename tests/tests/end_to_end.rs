@@ -117,6 +117,48 @@ async fn a_public_bucket_is_detected_and_restored_grant_for_grant_by_five_proces
             .iter()
             .any(|o| o.kind == "signal" && o.source == "stand-in-detector")
     );
+
+    // The audit trail: the injection and the revert, by the executor as moto's identity, and the revert
+    // leaves the state hashing as it did before the injection.
+    let run_id = report["runId"].as_str().unwrap();
+    let (code, trail) = report_of(
+        cluster
+            .rdfi(&[
+                "audit",
+                "--run",
+                run_id,
+                "--knowledge",
+                &cluster.knowledge_url,
+                "--format",
+                "json",
+            ])
+            .await,
+    );
+    assert_eq!(code, 0, "{trail:#}");
+    let entries = trail.as_array().unwrap();
+    let actions: Vec<&str> = entries
+        .iter()
+        .map(|entry| entry["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["inject", "revert"], "{trail:#}");
+    let (inject, revert) = (&entries[0], &entries[1]);
+    for entry in entries {
+        assert_eq!(entry["resource"], "arn:aws:s3:::payments-exports");
+        let actor = entry["actor"].as_str().unwrap();
+        assert!(
+            actor.starts_with("rdfi-executor ") && actor.contains(" as arn:aws:"),
+            "{actor}"
+        );
+        for hash in ["stateBeforeSha256", "stateAfterSha256"] {
+            assert_eq!(entry[hash].as_str().unwrap().len(), 64, "{entry:#}");
+        }
+    }
+    assert_ne!(inject["stateBeforeSha256"], inject["stateAfterSha256"]);
+    assert_eq!(revert["stateBeforeSha256"], inject["stateAfterSha256"]);
+    assert_eq!(
+        revert["stateAfterSha256"], inject["stateBeforeSha256"],
+        "restored exactly: {trail:#}"
+    );
 }
 
 /// An Alertmanager webhook notification (version 4), as Alertmanager posts it to a receiver.

@@ -153,7 +153,7 @@ async fn knowledge_replicas_on_postgresql_share_what_one_recorded_and_outlive_it
     let first_run = first["runId"].as_str().unwrap().to_owned();
     // Both replicas answer from the one database.
     for knowledge in [&cluster.knowledge_url, &second_url] {
-        assert_eq!(runs_listed(&cluster, knowledge).await, [first_run.clone()]);
+        assert_eq!(runs_listed(&cluster, knowledge).await, std::slice::from_ref(&first_run));
     }
 
     // The first replica (which recorded, holding the lease) dies; the second records the next run.

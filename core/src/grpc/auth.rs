@@ -152,6 +152,7 @@ pub const READ_METHODS: &[&str] = &[
     "/rdfi.v1.KnowledgeService/GetAssetHistory",
     "/rdfi.v1.KnowledgeService/ListPairTrials",
     "/rdfi.v1.KnowledgeService/ListAssets",
+    "/rdfi.v1.KnowledgeService/ListAudit",
     "/rdfi.v1.PlannerService/ListCampaigns",
     "/rdfi.v1.PlannerService/GetCampaign",
     "/rdfi.v1.ExecutorService/ListActive",

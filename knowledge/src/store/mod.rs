@@ -8,10 +8,10 @@ use prost::Message as _;
 use rdfi_core::efficacy::Posterior;
 use rdfi_core::risk::{Criticality, DATA_CLASS_TAG};
 use rdfi_proto::v1::{
-    Asset, AssetFault, ControlKind, ControlScorecard, Event, ExpectationResult, ExposureProof,
-    FaultPrevented, FaultRecord, FaultRejected, FaultState, Finding, GetAssetHistoryResponse,
-    GetRunResponse, Observation, PairTrial, ResourceRef, Risk, RunStatus, RunSummary, Verdict,
-    event::Payload,
+    Asset, AssetFault, AuditEntry, ControlKind, ControlScorecard, Event, ExpectationResult,
+    ExposureProof, FaultPrevented, FaultRecord, FaultRejected, FaultState, Finding,
+    GetAssetHistoryResponse, GetRunResponse, Observation, PairTrial, ResourceRef, Risk, RunStatus,
+    RunSummary, Verdict, event::Payload,
 };
 use rdfi_proto::{timestamp_from_millis, unix_millis};
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -116,6 +116,23 @@ CREATE TABLE IF NOT EXISTS assets (
     gone_ms BIGINT
 );
 CREATE INDEX IF NOT EXISTS assets_by_type ON assets (provider, resource_type, resource_id);
+CREATE TABLE IF NOT EXISTS audit (
+    event_id TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    fault_instance_id TEXT NOT NULL,
+    fault_id TEXT NOT NULL,
+    resource BLOB NOT NULL,
+    resource_id TEXT NOT NULL,
+    resource_name TEXT NOT NULL,
+    action TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    at_ms BIGINT NOT NULL,
+    state_before_sha256 TEXT NOT NULL,
+    state_after_sha256 TEXT NOT NULL,
+    already_restored BIGINT NOT NULL DEFAULT 0,
+    changed_by_others BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS audit_by_time ON audit (at_ms, event_id);
 ";
 
 /// Indexes on columns a database made before may only have once [`LATER_COLUMNS`] added them.
@@ -477,6 +494,29 @@ impl Store {
         Ok(scorecard::pair_trials(&judged))
     }
 
+    /// The audit trail: the changes rdfi made (of one run, to one resource by id or name, when given), oldest
+    /// first, at most `limit`.
+    pub async fn audit(
+        &self,
+        run_id: Option<&str>,
+        resource: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>> {
+        sqlx::query(
+            "SELECT * FROM audit WHERE ($1 IS NULL OR run_id = $1)
+             AND ($2 IS NULL OR resource_id = $2 OR resource_name = $2)
+             ORDER BY at_ms, event_id LIMIT $3",
+        )
+        .bind(run_id)
+        .bind(resource)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(audit_entry)
+        .collect()
+    }
+
     /// Every fault injected into one resource (by id or name), oldest first, with the findings about it;
     /// `None` when rdfi never planned a fault on it.
     pub async fn asset_history(&self, resource: &str) -> Result<Option<GetAssetHistoryResponse>> {
@@ -801,6 +841,30 @@ async fn project(
             .await?;
         }
         Payload::FaultInjected(injected) => {
+            if !injected.dry_run {
+                let at_ms = injected
+                    .injected_at
+                    .as_ref()
+                    .map(unix_millis)
+                    .unwrap_or(time_ms);
+                let change = Change {
+                    action: "inject",
+                    actor: &injected.actor,
+                    before: &injected.state_before_sha256,
+                    after: &injected.state_after_sha256,
+                    already_restored: false,
+                    changed_by_others: false,
+                };
+                audit(
+                    transaction,
+                    event,
+                    &injected.fault_id,
+                    injected.resource.as_ref(),
+                    at_ms,
+                    change,
+                )
+                .await?;
+            }
             sqlx::query(
                 "UPDATE faults SET state = $1, injected_ms = $2, change = $3 WHERE fault_instance_id = $4",
             )
@@ -844,6 +908,30 @@ async fn project(
                 .await?;
         }
         Payload::FaultReverted(reverted) => {
+            if !reverted.dry_run && !reverted.actor.is_empty() {
+                let at_ms = reverted
+                    .reverted_at
+                    .as_ref()
+                    .map(unix_millis)
+                    .unwrap_or(time_ms);
+                let change = Change {
+                    action: "revert",
+                    actor: &reverted.actor,
+                    before: &reverted.state_before_sha256,
+                    after: &reverted.state_after_sha256,
+                    already_restored: reverted.already_restored,
+                    changed_by_others: reverted.changed_by_others,
+                };
+                audit(
+                    transaction,
+                    event,
+                    &reverted.fault_id,
+                    reverted.resource.as_ref(),
+                    at_ms,
+                    change,
+                )
+                .await?;
+            }
             sqlx::query(
                 "UPDATE faults SET state = $1, reverted_ms = $2, revert_verified = $3, changed_by_others = $4,
                  cut_short = $5 WHERE fault_instance_id = $6",
@@ -1008,6 +1096,65 @@ async fn project(
         | Payload::AssetsRefreshRequested(_) => {}
     }
     Ok(())
+}
+
+/// A change to a cloud as its event tells it, for the audit trail.
+struct Change<'a> {
+    action: &'a str,
+    actor: &'a str,
+    before: &'a str,
+    after: &'a str,
+    already_restored: bool,
+    changed_by_others: bool,
+}
+
+async fn audit(
+    transaction: &mut Transaction<'_, Any>,
+    event: &Event,
+    fault_id: &str,
+    resource: Option<&ResourceRef>,
+    at_ms: i64,
+    change: Change<'_>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit (event_id, run_id, fault_instance_id, fault_id, resource, resource_id, resource_name,
+         action, actor, at_ms, state_before_sha256, state_after_sha256, already_restored, changed_by_others)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (event_id) DO NOTHING",
+    )
+    .bind(&event.id)
+    .bind(&event.run_id)
+    .bind(&event.fault_instance_id)
+    .bind(fault_id)
+    .bind(encode_resource(resource))
+    .bind(resource.map(|r| r.id.as_str()).unwrap_or_default())
+    .bind(resource.map(|r| r.name.as_str()).unwrap_or_default())
+    .bind(change.action)
+    .bind(change.actor)
+    .bind(at_ms)
+    .bind(change.before)
+    .bind(change.after)
+    .bind(i64::from(change.already_restored))
+    .bind(i64::from(change.changed_by_others))
+    .execute(&mut **transaction)
+    .await?;
+    Ok(())
+}
+
+fn audit_entry(row: &AnyRow) -> Result<AuditEntry> {
+    Ok(AuditEntry {
+        event_id: row.try_get("event_id")?,
+        run_id: row.try_get("run_id")?,
+        fault_instance_id: row.try_get("fault_instance_id")?,
+        fault_id: row.try_get("fault_id")?,
+        resource: Some(decode_resource(row)?),
+        action: row.try_get("action")?,
+        actor: row.try_get("actor")?,
+        at: Some(timestamp_from_millis(row.try_get("at_ms")?)),
+        state_before_sha256: row.try_get("state_before_sha256")?,
+        state_after_sha256: row.try_get("state_after_sha256")?,
+        already_restored: flag(row, "already_restored")?,
+        changed_by_others: flag(row, "changed_by_others")?,
+    })
 }
 
 /// Keeps `resource` as an asset seen at `seen_ms`. What an older event says never replaces what a newer one

@@ -50,6 +50,8 @@ fn expectations() -> Vec<ExpectationResult> {
     ]
 }
 
+const ACTOR: &str = "rdfi-executor pod-1/7 as arn:aws:iam::123456789012:user/rdfi";
+
 fn bucket() -> ResourceRef {
     ResourceRef {
         provider: "sandbox".into(),
@@ -107,6 +109,9 @@ fn lifecycle(run: &str, fault: &str) -> Vec<Event> {
                 fault_id: "aws.s3.bucket-public-acl".into(),
                 resource: Some(bucket()),
                 injected_at: at(1_000),
+                actor: ACTOR.into(),
+                state_before_sha256: "aa".repeat(32),
+                state_after_sha256: "bb".repeat(32),
                 ..Default::default()
             }),
         ),
@@ -144,6 +149,9 @@ fn lifecycle(run: &str, fault: &str) -> Vec<Event> {
                 reverted_at: at(2_000),
                 verified: true,
                 cut_short: "aborted before its deadline".into(),
+                actor: ACTOR.into(),
+                state_before_sha256: "bb".repeat(32),
+                state_after_sha256: "aa".repeat(32),
                 ..Default::default()
             }),
         ),
@@ -918,6 +926,59 @@ async fn the_exposure_read_before_stays_when_a_newer_event_could_not_read_it(bac
     assert_eq!(assets[0].last_seen.as_ref().map(unix_millis), Some(2_000));
 }
 
+async fn the_audit_trail_keeps_each_change_with_who_made_it_and_the_state_hashes(backend: Backend) {
+    let mut dry = lifecycle("r2", "f2");
+    for event in &mut dry {
+        match event.payload.as_mut() {
+            Some(Payload::FaultInjected(injected)) => injected.dry_run = true,
+            Some(Payload::FaultReverted(reverted)) => reverted.dry_run = true,
+            _ => {}
+        }
+    }
+    let first = lifecycle("r1", "f1");
+    let (_kept, store) = store_of(backend, &[first.clone(), first, dry]).await;
+    let trail = store.audit(None, None, 100).await.unwrap();
+    let actions: Vec<(&str, &str, &str, &str)> = trail
+        .iter()
+        .map(|entry| {
+            (
+                entry.action.as_str(),
+                entry.run_id.as_str(),
+                entry.state_before_sha256.get(..2).unwrap_or_default(),
+                entry.state_after_sha256.get(..2).unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [("inject", "r1", "aa", "bb"), ("revert", "r1", "bb", "aa")],
+        "a dry run changed nothing, and a redelivery is kept once"
+    );
+    assert!(trail.iter().all(|entry| entry.actor == ACTOR));
+    assert_eq!(trail[0].resource.as_ref().unwrap().name, "b");
+    assert_eq!(trail[1].at.as_ref().map(unix_millis), Some(2_000));
+    assert_eq!(
+        store.audit(Some("r1"), Some("b"), 100).await.unwrap(),
+        trail
+    );
+    assert_eq!(
+        store
+            .audit(None, Some("arn:aws:s3:::b"), 100)
+            .await
+            .unwrap(),
+        trail
+    );
+    assert!(store.audit(Some("r2"), None, 100).await.unwrap().is_empty());
+    assert!(
+        store
+            .audit(None, Some("another-bucket"), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.audit(None, None, 1).await.unwrap(), trail[..1]);
+}
+
 /// Each test of what the store keeps and answers, on each database.
 macro_rules! on_each_database {
     ($($test:ident),* $(,)?) => {
@@ -945,6 +1006,7 @@ on_each_database!(
     pair_trials_count_each_fault_on_each_resource_and_keep_the_last,
     assets_keep_criticality_data_class_and_the_last_reach_read_and_what_is_gone,
     the_exposure_read_before_stays_when_a_newer_event_could_not_read_it,
+    the_audit_trail_keeps_each_change_with_who_made_it_and_the_state_hashes,
 );
 
 #[tokio::test]
