@@ -19,6 +19,7 @@
 pub mod assets;
 pub mod cadence;
 pub mod correlate;
+pub mod registry;
 pub mod restore;
 pub mod shapes;
 mod sources;
@@ -43,6 +44,7 @@ use rdfi_proto::v1::{
 };
 use rdfi_proto::{timestamp_from_millis, unix_millis};
 use rdfi_provider::{DetectionSignal, Provider, RetryPolicy, with_retry};
+use registry::{Active, Registry};
 use shapes::Signal;
 use sources::Scope;
 use tracing::Instrument;
@@ -98,13 +100,8 @@ struct Watched<'a> {
     injected_at_ms: i64,
     /// Milliseconds after the injection, soonest first.
     corrective_deadlines: &'a [u64],
-}
-
-struct ActiveFault {
-    run_id: String,
-    resource: ResourceRef,
-    injected_at_ms: i64,
-    stop_watching: CancellationToken,
+    /// Taken over from a predecessor: the misconfiguration was there before this poller's first read.
+    resumed: bool,
 }
 
 pub(crate) struct Monitor {
@@ -113,7 +110,8 @@ pub(crate) struct Monitor {
     opt_in_tag: String,
     poll_interval: Duration,
     stop_sources: Vec<String>,
-    active: Mutex<HashMap<String, ActiveFault>>,
+    /// Every active fault, and the pollers of those this replica polls.
+    active: Mutex<Registry<CancellationToken>>,
     early_signals: Mutex<EarlySignals>,
     nats: Option<NatsTarget>,
     /// The sources polled for each run in flight, stopped at its `analysis.completed`.
@@ -182,6 +180,28 @@ pub async fn run(config: MonitorConfig, shutdown: CancellationToken) -> Result<(
             }
         });
     }
+    // Every replica hears every fault's injection and revert, live and, at start, from the stream.
+    let live = tokio::spawn(worker::consume(
+        monitor.bus.clone(),
+        ConsumerConfig::ephemeral(
+            &format!("monitor-faults-{}", events::new_id()),
+            &[
+                subjects::FAULT_INJECTED,
+                subjects::FAULT_REVERTED,
+                subjects::FAULT_REVERT_FAILED,
+            ],
+        ),
+        shutdown.clone(),
+        {
+            let monitor = monitor.clone();
+            move |event| {
+                let monitor = monitor.clone();
+                async move { monitor.on_fault_news(event).await.map_err(Into::into) }
+            }
+        },
+    ));
+    monitor.replay().await?;
+    tokio::spawn(expire_faults(monitor.clone(), shutdown.clone()));
     let consumed = worker::consume(
         monitor.bus.clone(),
         ConsumerConfig::new(
@@ -202,14 +222,32 @@ pub async fn run(config: MonitorConfig, shutdown: CancellationToken) -> Result<(
         },
     )
     .await;
-    for (_, fault) in lock(&monitor.active).drain() {
-        fault.stop_watching.cancel();
+    for poller in lock(&monitor.active).drain() {
+        poller.cancel();
     }
     shutdown.cancel();
+    if let Ok(Err(error)) = live.await {
+        tracing::error!(%error, "the monitor's view of the active faults stopped");
+    }
     if let Some(webhook) = webhook {
         let _ = webhook.await;
     }
     Ok(consumed?)
+}
+
+/// Forgets, every half minute, the faults whose revert nobody heard long after their deadline (memory stays
+/// bounded, pollers end).
+async fn expire_faults(monitor: Arc<Monitor>, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        for poller in lock(&monitor.active).expire(now_ms()) {
+            poller.cancel();
+        }
+    }
 }
 
 impl Monitor {
@@ -235,7 +273,7 @@ impl Monitor {
                     .await
             }
             Some(Payload::FaultInjected(injected)) => {
-                self.watch(&event.run_id, &event.fault_instance_id, injected)
+                self.watch(&event.run_id, &event.fault_instance_id, injected, false)
                     .await
             }
             Some(Payload::AnalysisCompleted(_)) => {
@@ -250,12 +288,70 @@ impl Monitor {
                 self.publish_assets(&event.id, &event.id).await
             }
             Some(Payload::FaultReverted(_)) | Some(Payload::FaultRevertFailed(_)) => {
-                if let Some(fault) = lock(&self.active).remove(&event.fault_instance_id) {
-                    fault.stop_watching.cancel();
-                }
+                self.close(&event.fault_instance_id);
                 Ok(())
             }
             _ => Ok(()),
+        }
+    }
+
+    /// A fault's injection or revert, as every replica hears it: who is active, for correlation.
+    async fn on_fault_news(self: &Arc<Self>, event: Event) -> Result<(), BusError> {
+        match event.payload {
+            Some(Payload::FaultInjected(injected)) => {
+                self.track(&event.run_id, &event.fault_instance_id, injected)
+                    .await
+            }
+            Some(Payload::FaultReverted(_)) | Some(Payload::FaultRevertFailed(_)) => {
+                self.close(&event.fault_instance_id);
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Rebuilds the active faults from the stream, and polls those still in their window: a predecessor that
+    /// stopped (or crashed) polled them. Replicas polling one fault at once publish the same events, under
+    /// the same ids, which the bus and knowledge keep once.
+    async fn replay(self: &Arc<Self>) -> Result<(), BusError> {
+        let history = self
+            .bus
+            .history(&[
+                subjects::FAULT_INJECTED,
+                subjects::FAULT_REVERTED,
+                subjects::FAULT_REVERT_FAILED,
+            ])
+            .await?;
+        for event in history {
+            self.on_fault_news(event).await?;
+        }
+        let now = now_ms();
+        let resumable: Vec<(String, String, FaultInjected)> = lock(&self.active)
+            .iter()
+            .filter(|(_, fault)| fault.poller.is_none() && fault.revert_due_ms > now)
+            .map(|(id, fault)| {
+                let mut injected = fault.injected.clone();
+                injected.resource = Some(fault.resource.clone());
+                (id.clone(), fault.run_id.clone(), injected)
+            })
+            .collect();
+        if !resumable.is_empty() {
+            tracing::info!(
+                faults = resumable.len(),
+                "resuming the polling of active faults"
+            );
+        }
+        for (fault_instance_id, run_id, injected) in resumable {
+            self.watch(&run_id, &fault_instance_id, injected, true)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Stops watching a reverted fault (for good: a late injection does not bring it back).
+    fn close(&self, fault_instance_id: &str) {
+        if let Some(poller) = lock(&self.active).closed(fault_instance_id) {
+            poller.cancel();
         }
     }
 
@@ -288,8 +384,9 @@ impl Monitor {
     /// them; `None` when there is none.
     pub(crate) fn watched(&self, scope: &Scope) -> Option<(Vec<String>, i64)> {
         let active = lock(&self.active);
-        let covered: Vec<&ActiveFault> = active
-            .values()
+        let covered: Vec<_> = active
+            .iter()
+            .map(|(_, fault)| fault)
             .filter(|fault| scope.covers(&fault.run_id))
             .collect();
         let earliest = covered.iter().map(|fault| fault.injected_at_ms).min()?;
@@ -338,39 +435,39 @@ impl Monitor {
     /// The resources (full identities) with one of rdfi's faults active on them.
     fn busy(&self) -> HashSet<String> {
         lock(&self.active)
-            .values()
-            .map(|fault| fault.resource.id.clone())
+            .iter()
+            .map(|(_, fault)| fault.resource.id.clone())
             .collect()
     }
 
-    async fn watch(
-        self: &Arc<Self>,
+    /// Knows the fault as active (once), and publishes the signals that named it before it was known here.
+    async fn track(
+        &self,
         run_id: &str,
         fault_instance_id: &str,
-        injected: FaultInjected,
+        mut injected: FaultInjected,
     ) -> Result<(), BusError> {
-        let resource = injected.resource.unwrap_or_default();
+        let resource = injected.resource.take().unwrap_or_default();
         let injected_at_ms = injected
             .injected_at
             .as_ref()
             .map(unix_millis)
             .unwrap_or_else(now_ms);
-        let stop_watching = CancellationToken::new();
-        {
-            let mut active = lock(&self.active);
-            if active.contains_key(fault_instance_id) {
-                // Delivered again: it is watched already.
-                return Ok(());
-            }
-            active.insert(
-                fault_instance_id.to_owned(),
-                ActiveFault {
-                    run_id: run_id.to_owned(),
-                    resource: resource.clone(),
-                    injected_at_ms,
-                    stop_watching: stop_watching.clone(),
-                },
-            );
+        let revert_due_ms = injected
+            .revert_due_at
+            .as_ref()
+            .map(unix_millis)
+            .unwrap_or(injected_at_ms);
+        let fault = Active {
+            run_id: run_id.to_owned(),
+            resource: resource.clone(),
+            injected,
+            injected_at_ms,
+            revert_due_ms,
+            poller: None,
+        };
+        if !lock(&self.active).injected(fault_instance_id, fault) {
+            return Ok(());
         }
         let early: Vec<(i64, Signal)> = {
             let mut early = lock(&self.early_signals);
@@ -394,39 +491,73 @@ impl Monitor {
             self.publish_signal(run_id, fault_instance_id, &signal, received_at)
                 .await?;
         }
-        if !injected.dry_run {
-            let monitor = self.clone();
-            let (run_id, fault_instance_id) = (run_id.to_owned(), fault_instance_id.to_owned());
-            let deadlines = injected
-                .hypothesis
-                .as_ref()
-                .map(cadence::corrective_deadlines)
-                .unwrap_or_default();
-            tokio::spawn(
-                async move {
-                    monitor
-                        .poll_until_restored(
-                            Watched {
-                                run_id: &run_id,
-                                fault_instance_id: &fault_instance_id,
-                                fault_id: &injected.fault_id,
-                                resource: &resource,
-                                injected_at_ms,
-                                corrective_deadlines: &deadlines,
-                            },
-                            stop_watching,
-                        )
-                        .await
-                }
-                .in_current_span(),
-            );
-        }
         Ok(())
     }
 
-    /// Reads the resource at the pace [`cadence`] sets; once none of the fault's misconfiguration is left and
-    /// rdfi has not reverted it yet, someone else corrected it; when less of it is left than before, someone
-    /// corrected it in part ([`restore`]). The first read that sees it is the measure.
+    /// Tracks the fault, and polls its resource from this replica unless one poller here already does (or it
+    /// is a dry run, or already reverted).
+    async fn watch(
+        self: &Arc<Self>,
+        run_id: &str,
+        fault_instance_id: &str,
+        injected: FaultInjected,
+        resumed: bool,
+    ) -> Result<(), BusError> {
+        let dry_run = injected.dry_run;
+        self.track(run_id, fault_instance_id, injected).await?;
+        if dry_run {
+            return Ok(());
+        }
+        let stop_watching = CancellationToken::new();
+        let polled = {
+            let mut active = lock(&self.active);
+            match active.start_polling(fault_instance_id, stop_watching.clone()) {
+                Ok(()) => active
+                    .iter()
+                    .find(|(id, _)| id.as_str() == fault_instance_id)
+                    .map(|(_, fault)| {
+                        (
+                            fault.resource.clone(),
+                            fault.injected.clone(),
+                            fault.injected_at_ms,
+                        )
+                    }),
+                // Delivered again (or reverted meanwhile): it is watched already.
+                Err(_) => None,
+            }
+        };
+        let Some((resource, injected, injected_at_ms)) = polled else {
+            return Ok(());
+        };
+        let monitor = self.clone();
+        let (run_id, fault_instance_id) = (run_id.to_owned(), fault_instance_id.to_owned());
+        let deadlines = injected
+            .hypothesis
+            .as_ref()
+            .map(cadence::corrective_deadlines)
+            .unwrap_or_default();
+        tokio::spawn(
+            async move {
+                monitor
+                    .poll_until_restored(
+                        Watched {
+                            run_id: &run_id,
+                            fault_instance_id: &fault_instance_id,
+                            fault_id: &injected.fault_id,
+                            resource: &resource,
+                            injected_at_ms,
+                            corrective_deadlines: &deadlines,
+                            resumed,
+                        },
+                        stop_watching,
+                    )
+                    .await
+            }
+            .in_current_span(),
+        );
+        Ok(())
+    }
+
     async fn poll_until_restored(&self, fault: Watched<'_>, stop_watching: CancellationToken) {
         let (mut reads, mut failures) = (0u32, 0u32);
         let mut measure: Option<restore::Measure> = None;
@@ -457,7 +588,11 @@ impl Monitor {
                 }
             };
             failures = 0;
-            let (meaning, measured) = restore::restoration(measure, now);
+            let (meaning, measured) = if fault.resumed {
+                restore::restoration_resumed(measure, now)
+            } else {
+                restore::restoration(measure, now)
+            };
             let (partial, remaining, injected) = match meaning {
                 restore::Restoration::Unchanged => {
                     measure = measured;

@@ -48,10 +48,40 @@ pub fn restoration(measure: Option<Measure>, now: usize) -> (Restoration, Option
     }
 }
 
+/// [`restoration`] for a poller resumed after a restart, which never saw the misconfiguration: the fault was
+/// injected and not reverted, so a first read finding none of it left means someone removed it.
+pub fn restoration_resumed(measure: Option<Measure>, now: usize) -> (Restoration, Option<Measure>) {
+    match measure {
+        None if now == 0 => (Restoration::Restored, None),
+        measure => restoration(measure, now),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_resumed_poller_that_first_finds_nothing_left_saw_a_restoration() {
+        assert_eq!(restoration_resumed(None, 0), (Restoration::Restored, None));
+        let measured = Some(Measure {
+            injected: 2,
+            least: 2,
+        });
+        assert_eq!(
+            restoration_resumed(None, 2),
+            (Restoration::Unchanged, measured)
+        );
+        assert_eq!(restoration_resumed(measured, 0).0, Restoration::Restored);
+        assert_eq!(
+            restoration_resumed(measured, 1).0,
+            Restoration::Partial {
+                remaining: 1,
+                injected: 2
+            }
+        );
+    }
 
     fn reads(sequence: &[usize]) -> Vec<Restoration> {
         let mut measure = None;

@@ -153,7 +153,10 @@ async fn knowledge_replicas_on_postgresql_share_what_one_recorded_and_outlive_it
     let first_run = first["runId"].as_str().unwrap().to_owned();
     // Both replicas answer from the one database.
     for knowledge in [&cluster.knowledge_url, &second_url] {
-        assert_eq!(runs_listed(&cluster, knowledge).await, std::slice::from_ref(&first_run));
+        assert_eq!(
+            runs_listed(&cluster, knowledge).await,
+            std::slice::from_ref(&first_run)
+        );
     }
 
     // The first replica (which recorded, holding the lease) dies; the second records the next run.
@@ -197,4 +200,60 @@ async fn knowledge_replicas_on_postgresql_share_what_one_recorded_and_outlive_it
     let (_, report) = report_of(report);
     assert_eq!(report["runId"], first_run.as_str(), "{report:#}");
     assert_eq!(report["faults"][0]["verdict"], "missed", "{report:#}");
+}
+
+/// A monitor killed while a fault is active: the monitor started after it learns the fault from the stream,
+/// correlates a detector's signal that only it receives, and resumes polling, so that a corrective control's
+/// fix is still seen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_monitor_started_after_one_was_killed_mid_fault_sees_the_signal_and_the_correction() {
+    let nats = NatsServer::start();
+    let moto = MotoServer::start();
+    let aws = clients(&moto.endpoint).await;
+    aws.create_bucket("handover-data", &[("rdfi-target", "true")])
+        .await;
+    let mut cluster = Cluster::start(&nats, &moto);
+    let first_monitor = cluster.take("monitor");
+    let second_webhook = free_port();
+    let handover = async {
+        assert!(
+            wait_until(Duration::from_secs(20), || aws
+                .bucket_is_public("handover-data"))
+            .await,
+            "the fault was injected"
+        );
+        drop(first_monitor);
+        let second = cluster.replica(
+            "monitor",
+            &[("--webhook-listen", format!("127.0.0.1:{second_webhook}"))],
+        );
+        assert!(wait_for_port(second_webhook, Duration::from_secs(30)));
+        rdfi_tests::control::post_signal(
+            &format!("http://127.0.0.1:{second_webhook}"),
+            "arn:aws:s3:::handover-data",
+            "stand-in-detector",
+        )
+        .await;
+        aws.remove_public_grants("handover-data").await;
+        second
+    };
+    let experiment = experiment_yaml(BUCKET_FAULT, "10s", Some("10s"), "10s");
+    let ((code, report), second) = tokio::join!(cluster.submit(&experiment), handover);
+    assert_eq!(code, 0, "{report:#}\n{}", second.log());
+    let fault = &report["faults"][0];
+    assert_eq!(fault["verdict"], "corrected", "{report:#}");
+    let answered: Vec<&str> = fault["expectations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|expectation| expectation["answeredBy"][0].as_str())
+        .collect();
+    assert!(answered.contains(&"stand-in-detector"), "{report:#}");
+    assert!(
+        second
+            .log()
+            .contains("resuming the polling of active faults"),
+        "{}",
+        second.log()
+    );
 }
