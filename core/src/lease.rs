@@ -57,6 +57,21 @@ impl Timing {
     }
 }
 
+impl Timing {
+    /// The timing a bucket made with `ttl` imposes: this one when it was made with this TTL, else the same
+    /// proportions of the bucket's (renewed and given up a fifth of it apart).
+    pub fn for_bucket(self, ttl: Duration) -> Timing {
+        if ttl == self.ttl {
+            return self;
+        }
+        Timing {
+            ttl,
+            renew_every: ttl / 5,
+            margin: ttl / 5,
+        }
+    }
+}
+
 /// What a renewal came to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Renewal {
@@ -135,18 +150,39 @@ impl Leases {
         holder: String,
     ) -> Result<Leases, LeaseError> {
         timing.check().map_err(LeaseError)?;
-        let store = context
-            .create_key_value(kv::Config {
-                bucket: BUCKET.to_owned(),
-                description: "rdfi: who holds each single-replica role".to_owned(),
-                history: 1,
-                max_age: timing.ttl,
-                num_replicas: replicas,
-                storage: jetstream::stream::StorageType::File,
-                ..Default::default()
-            })
+        let store = match context.get_key_value(BUCKET).await {
+            Ok(store) => store,
+            Err(_) => context
+                .create_key_value(kv::Config {
+                    bucket: BUCKET.to_owned(),
+                    description: "rdfi: who holds each single-replica role".to_owned(),
+                    history: 1,
+                    max_age: timing.ttl,
+                    num_replicas: replicas,
+                    storage: jetstream::stream::StorageType::File,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|error| LeaseError(error.to_string()))?,
+        };
+        // The server expires leases at the bucket's age, whatever this process was told.
+        let made_with = store
+            .status()
             .await
-            .map_err(|error| LeaseError(error.to_string()))?;
+            .map_err(|error| LeaseError(error.to_string()))?
+            .info
+            .config
+            .max_age;
+        if made_with != timing.ttl {
+            tracing::warn!(
+                asked = ?timing.ttl,
+                bucket = ?made_with,
+                "the lease bucket was made with another TTL, which holds: delete the bucket {BUCKET} (with every \
+                 planner and knowledge replica stopped) to change it"
+            );
+        }
+        let timing = timing.for_bucket(made_with);
+        timing.check().map_err(LeaseError)?;
         Ok(Leases {
             store,
             timing,
@@ -357,6 +393,16 @@ mod tests {
             ..timing()
         };
         assert!(too_slow.check().unwrap_err().contains("two renewals"));
+    }
+
+    #[test]
+    fn a_bucket_made_with_another_ttl_imposes_its_own() {
+        assert_eq!(timing().for_bucket(timing().ttl), timing());
+        let bucket = timing().for_bucket(Duration::from_secs(10));
+        assert_eq!(bucket.ttl, Duration::from_secs(10));
+        assert_eq!(bucket.renew_every, Duration::from_secs(2));
+        assert_eq!(bucket.margin, Duration::from_secs(2));
+        assert_eq!(bucket.check(), Ok(()));
     }
 
     #[test]

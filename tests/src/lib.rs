@@ -381,6 +381,29 @@ impl MotoServer {
 }
 
 /// An experiment file for one fault.
+/// An experiment for the load binaries, on `target` (its YAML lines, indented) with `faults` (its list's YAML):
+/// no wait for controls (detect within 1 ms, settle at once) and a 1 ms exposure window, so that what they
+/// measure is the engine and the cloud's calls.
+pub fn bench_experiment(name: &str, target: &str, faults: &str) -> String {
+    format!(
+        "apiVersion: rdfi/v1
+kind: Experiment
+metadata:
+  name: {name}
+target:
+{target}
+faults:
+{faults}
+hypothesis:
+  detect: {{ within: 1ms }}
+observe:
+  settle: 0s
+safety:
+  exposureWindow: 1ms
+"
+    )
+}
+
 pub fn experiment_yaml(
     fault_id: &str,
     detect: &str,

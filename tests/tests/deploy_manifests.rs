@@ -1,7 +1,8 @@
 //! The Kubernetes deployment in deploy/kubernetes, checked offline: `scripts/validate-manifests.sh` renders
 //! base/ and every overlay with `kubectl kustomize` and validates each resource against the Kubernetes schemas
 //! (kubernetes-validate --strict), the variables against the code and the NATS configuration with nats-server;
-//! every pod here runs hardened: non-root as 65532, a read-only root filesystem, no privilege escalation, no
+//! every pod here runs hardened: non-root (rdfi and NATS as 65532, PostgreSQL as its image's postgres user,
+//! 999), a read-only root filesystem, no privilege escalation, no
 //! capabilities, the runtime's seccomp profile, no service account token, and resource requests and limits on
 //! every container; and docs/deploy.md's OpenSSL commands make the certificates and tokens the services need.
 
@@ -108,6 +109,12 @@ fn pod_spec(resource: &Value) -> Option<&Value> {
 /// What is missing from one container's securityContext and resources.
 fn container_gaps(container: &Value) -> Vec<String> {
     let security = &container["securityContext"];
+    // The official PostgreSQL image owns its files as its postgres user.
+    let postgres = container["image"]
+        .as_str()
+        .and_then(|image| image.rsplit('/').next())
+        .is_some_and(|image| image.starts_with("postgres:"));
+    let user = if postgres { 999 } else { 65532 };
     let mut gaps = Vec::new();
     for (field, holds) in [
         (
@@ -115,8 +122,12 @@ fn container_gaps(container: &Value) -> Vec<String> {
             security["runAsNonRoot"].as_bool() == Some(true),
         ),
         (
-            "securityContext.runAsUser: 65532",
-            security["runAsUser"].as_u64() == Some(65532),
+            if postgres {
+                "securityContext.runAsUser: 999"
+            } else {
+                "securityContext.runAsUser: 65532"
+            },
+            security["runAsUser"].as_u64() == Some(user),
         ),
         (
             "securityContext.readOnlyRootFilesystem: true",

@@ -96,6 +96,10 @@ const COMMANDS: &[(&str, Check)] = &[
         Check::RunBy("rdfi run experiment.yaml"),
     ),
     (
+        "rdfi audit --state-dir DIR",
+        Check::RunBy("rdfi run experiment.yaml"),
+    ),
+    (
         "rdfi controls --knowledge http://knowledge:50051 --format json",
         Check::RunBy("rdfi serve --services all --nats nats://nats:4222"),
     ),
@@ -112,6 +116,18 @@ const COMMANDS: &[(&str, Check)] = &[
         Check::RunBy("rdfi serve --services all --nats nats://nats:4222"),
     ),
     // docs/benchmarks.md
+    (
+        "cargo build --release -p rdfi-tests --bin scale-bench",
+        Check::NotRun(
+            "a release build and a benchmark: minutes of both cores, measured by hand for docs/benchmarks.md",
+        ),
+    ),
+    (
+        "target/release/scale-bench 200 2 2 20 100",
+        Check::NotRun(
+            "a release build and a benchmark: minutes of both cores, measured by hand for docs/benchmarks.md",
+        ),
+    ),
     (
         "cargo build --release -p rdfi-tests --bin loop-bench",
         Check::NotRun(
@@ -365,6 +381,46 @@ const COMMANDS: &[(&str, Check)] = &[
         Check::NotRun(
             "needs a Kubernetes cluster; tests/tests/deploy_manifests.rs validates the manifests offline",
         ),
+    ),
+    (
+        "POSTGRES_PASSWORD=$(openssl rand -hex 32)",
+        Check::NotRun(
+            "run as written, in an empty directory, by tests/tests/deploy_manifests.rs, which checks the certificates and tokens it makes",
+        ),
+    ),
+    (
+        r#"kubectl -n rdfi create secret generic rdfi-postgres --from-literal=password="$POSTGRES_PASSWORD""#,
+        Check::NotRun(
+            "needs a Kubernetes cluster; tests/tests/deploy_manifests.rs validates the manifests offline",
+        ),
+    ),
+    (
+        r#"kubectl -n rdfi create secret generic rdfi-database --from-literal=url="postgres://rdfi:$POSTGRES_PASSWORD@postgres.rdfi.svc:5432/rdfi?sslmode=disable""#,
+        Check::NotRun(
+            "needs a Kubernetes cluster; tests/tests/deploy_manifests.rs validates the manifests offline",
+        ),
+    ),
+    (
+        "kubectl -n rdfi rollout status statefulset/postgres",
+        Check::NotRun(
+            "needs a Kubernetes cluster; tests/tests/deploy_manifests.rs validates the manifests offline",
+        ),
+    ),
+    (
+        "kubectl -n rdfi rollout status deployment/knowledge",
+        Check::NotRun(
+            "needs a Kubernetes cluster; tests/tests/deploy_manifests.rs validates the manifests offline",
+        ),
+    ),
+    (
+        "kubectl -n rdfi get deployment planner",
+        Check::NotRun(
+            "needs a Kubernetes cluster; tests/tests/deploy_manifests.rs validates the manifests offline",
+        ),
+    ),
+    (
+        "nats kv get rdfi-leases planner",
+        Check::NotRun("needs the NATS cluster of a deployment, through a port-forward"),
     ),
     (
         "kubectl apply -k deploy/kubernetes/overlays/aws",
@@ -927,6 +983,7 @@ fn run_with_a_detector(run: &str) {
             "rdfi asset my-bucket --state-dir DIR",
             "aws.s3.bucket-public-acl",
         ),
+        ("rdfi audit --state-dir DIR", "revert"),
     ] {
         assert!(
             COMMANDS.iter().any(|(command, _)| *command == query),

@@ -26,23 +26,10 @@ use rdfi_tests::MotoServer;
 const BUCKETS: usize = 10;
 
 fn experiment_yaml(provider: &str) -> String {
-    format!(
-        "apiVersion: rdfi/v1
-kind: Experiment
-metadata:
-  name: campaign-bench
-target:
-  provider: {provider}
-  region: us-east-1
-faults:
-  - glob: aws.s3.bucket-*
-hypothesis:
-  detect: {{ within: 1ms }}
-observe:
-  settle: 0s
-safety:
-  exposureWindow: 1ms
-"
+    rdfi_tests::bench_experiment(
+        "campaign-bench",
+        &format!("  provider: {provider}\n  region: us-east-1"),
+        "  - glob: aws.s3.bucket-*",
     )
 }
 

@@ -25,23 +25,10 @@ use rdfi_provider::sandbox::{SandboxAccount, SandboxProvider};
 use rdfi_tests::NatsServer;
 
 fn experiment_for(faults: usize) -> String {
-    format!(
-        "apiVersion: rdfi/v1
-kind: Experiment
-metadata:
-  name: loop-bench
-target:
-  provider: sandbox
-faults:
-  - id: aws.s3.bucket-public-acl
-    maxTargets: {faults}
-hypothesis:
-  detect: {{ within: 1ms }}
-observe:
-  settle: 0s
-safety:
-  exposureWindow: 1ms
-"
+    rdfi_tests::bench_experiment(
+        "loop-bench",
+        "  provider: sandbox",
+        &format!("  - id: aws.s3.bucket-public-acl\n    maxTargets: {faults}"),
     )
 }
 
