@@ -12,7 +12,7 @@ use tracing::Instrument;
 use crate::audit::Seen;
 use crate::failpoint::{failpoint, fails};
 use crate::journal::FaultState;
-use crate::lifecycle::{Effect, Fault, Injection, Input, Stage, step};
+use crate::lifecycle::{Effect, Fault, Input, Notice, Stage, step};
 use crate::{Active, Executor, JournalRecord, now_ms};
 
 /// The handles of a fault's work: its abort and its end.
@@ -212,9 +212,6 @@ impl Executor {
                 let started = std::time::Instant::now();
                 let injection = self.inject(record).await;
                 rdfi_core::metrics::record_inject(started.elapsed());
-                if injection == Injection::Done && !record.dry_run {
-                    driving.seen.injected = self.read_state(record).await;
-                }
                 failpoint("after-inject-call");
                 Some(Input::Injected(injection))
             }
@@ -254,6 +251,10 @@ impl Executor {
                 None
             }
             Effect::Publish(notice) => {
+                // The audit trail's read of the state after the injection: once journalled, before telling.
+                if notice == Notice::Injected && !record.dry_run {
+                    driving.seen.injected = self.read_state(record).await;
+                }
                 self.publish_notice(&driving.fault, driving.seen, notice)
                     .await;
                 None

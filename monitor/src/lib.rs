@@ -512,16 +512,11 @@ impl Monitor {
         let polled = {
             let mut active = lock(&self.active);
             match active.start_polling(fault_instance_id, stop_watching.clone()) {
-                Ok(()) => active
-                    .iter()
-                    .find(|(id, _)| id.as_str() == fault_instance_id)
-                    .map(|(_, fault)| {
-                        (
-                            fault.resource.clone(),
-                            fault.injected.clone(),
-                            fault.injected_at_ms,
-                        )
-                    }),
+                Ok(fault) => Some((
+                    fault.resource.clone(),
+                    fault.injected.clone(),
+                    fault.injected_at_ms,
+                )),
                 // Delivered again (or reverted meanwhile): it is watched already.
                 Err(_) => None,
             }

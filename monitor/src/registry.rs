@@ -56,12 +56,12 @@ impl<P> Registry<P> {
     }
 
     /// Whether this replica should start polling `id`: it is active and nobody here polls it yet. When so,
-    /// `poller` is kept as its handle; otherwise it is handed back.
-    pub fn start_polling(&mut self, id: &str, poller: P) -> Result<(), P> {
+    /// `poller` is kept as its handle and the fault is returned; otherwise the poller is handed back.
+    pub fn start_polling(&mut self, id: &str, poller: P) -> Result<&Active<P>, P> {
         match self.active.get_mut(id) {
             Some(fault) if fault.poller.is_none() => {
                 fault.poller = Some(poller);
-                Ok(())
+                Ok(fault)
             }
             _ => Err(poller),
         }
@@ -134,7 +134,12 @@ mod tests {
         let mut registry = Registry::default();
         assert!(registry.injected("f", fault(1_000)));
         assert!(!registry.injected("f", fault(1_000)), "heard twice");
-        assert_eq!(registry.start_polling("f", 1), Ok(()));
+        assert_eq!(
+            registry
+                .start_polling("f", 1)
+                .map(|fault| fault.revert_due_ms),
+            Ok(1_000)
+        );
         assert_eq!(registry.start_polling("f", 2), Err(2), "polled already");
         assert_eq!(registry.start_polling("g", 3), Err(3), "not active");
         assert_eq!(registry.closed("f"), Some(1));
@@ -150,7 +155,7 @@ mod tests {
         let mut registry = Registry::default();
         registry.injected("f", fault(1_000));
         registry.injected("g", fault(10_000_000));
-        registry.start_polling("f", 7).unwrap();
+        assert!(registry.start_polling("f", 7).is_ok());
         assert!(registry.expire(1_000 + GRACE_MS).is_empty());
         assert_eq!(registry.expire(1_001 + GRACE_MS), [7]);
         assert!(!registry.contains("f") && registry.contains("g"));
