@@ -627,6 +627,9 @@ async fn run(args: RunArgs) -> Result<u8, Failure> {
 
 /// Runs a campaign with all five services in this process until its budget is spent or its duration is
 /// over (or it is interrupted), then prints its rounds and findings.
+/// How long knowledge may take to record a round whose analysis the planner has heard complete.
+const ROUND_RECORDED: Duration = Duration::from_secs(30);
+
 async fn run_campaign(
     campaign: rdfi_proto::v1::CampaignSpec,
     config: EngineConfig,
@@ -635,7 +638,7 @@ async fn run_campaign(
 ) -> Result<u8, Failure> {
     let state_dir = config.state_dir.clone();
     let shutdown = shutdown_on_signals();
-    let engine = Engine::start(config, shutdown.clone())
+    let mut engine = Engine::start(config, shutdown.clone())
         .await
         .map_err(usage)?;
     let campaigns = engine
@@ -652,10 +655,20 @@ async fn run_campaign(
             started.strategy
         );
     }
-    let followed = tokio::select! {
+    let mut followed = tokio::select! {
         followed = rdfi::campaign::follow(&campaigns, &started.campaign_id, narrate) => followed,
         _ = shutdown.cancelled() => Err(abort("interrupted")),
     };
+    // The planner hears a round's analysis complete before knowledge has recorded it: the report is read
+    // from knowledge, so each round is awaited there before the services stop.
+    if let Ok(status) = &followed {
+        for run_id in &status.run_ids {
+            if let Err(error) = engine.wait_for_run(run_id, ROUND_RECORDED).await {
+                followed = Err(abort(error));
+                break;
+            }
+        }
+    }
     let stopped = engine.stop().await;
     let status = match (followed, &stopped) {
         (Ok(status), _) => status,

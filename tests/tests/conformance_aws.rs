@@ -7,7 +7,9 @@ use rdfi_provider::{Provider, ProviderError};
 use rdfi_tests::MotoServer;
 use rdfi_tests::aws::{clients, sdk_config};
 use rdfi_tests::conformance::aws_cases;
-use rdfi_tests::conformance::runner::{Outcomes, assert_covered, round_trip};
+use rdfi_tests::conformance::runner::{
+    Outcomes, assert_covered, revert_keeps_a_change_made_meanwhile, round_trip,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_aws_fault_injects_and_reverts_exactly_on_moto() {
@@ -35,6 +37,37 @@ async fn every_aws_fault_injects_and_reverts_exactly_on_moto() {
 
     let covered: Vec<&str> = cases.iter().map(|case| case.fault_id()).collect();
     assert_covered("aws", &covered, faults);
+}
+
+/// For every case that changes its resource the way a person might while the fault is on: the revert removes
+/// the fault and keeps that change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_aws_revert_keeps_a_change_made_meanwhile_on_moto() {
+    let moto = MotoServer::start();
+    let aws = clients(&moto.endpoint).await;
+    let provider = AwsProvider::from_sdk_config(&sdk_config(&moto.endpoint).await);
+    let faults = provider.faults();
+    let cases = aws_cases();
+    let mut outcomes = Outcomes::new("moto (AWS), changes made meanwhile", cases.len());
+    let mut changed = 0;
+    for (index, case) in cases.iter().enumerate() {
+        let fault_id = case.fault_id();
+        let resource = case.prepare(&aws, &format!("meanwhile-{index:02}")).await;
+        let outcome = revert_keeps_a_change_made_meanwhile(
+            faults,
+            fault_id,
+            &resource,
+            || case.read(&aws, &resource),
+            |read| case.misconfigured(read),
+            async || case.change_meanwhile(&aws, &resource).await,
+            |read| case.kept(read),
+        )
+        .await;
+        changed += usize::from(outcome == Ok(true));
+        outcomes.record(fault_id, outcome.map(drop));
+    }
+    outcomes.finish();
+    eprintln!("conformance: {changed} of {} cases changed their resource meanwhile", cases.len());
 }
 
 /// The case of a fault, to prepare its resource and read it independently.

@@ -34,6 +34,20 @@ pub trait AwsCase: Send + Sync {
 
     /// Whether an independent read shows the fault's misconfiguration.
     fn misconfigured(&self, read: &Value) -> bool;
+
+    /// Changes the resource while the fault is on, the way a person might and the fault does not (another
+    /// statement, a tag, a setting beside the fault's), straight through the SDK; `false` when the case makes no
+    /// such change. The suite then reverts and checks the change is kept ([`AwsCase::kept`]).
+    async fn change_meanwhile(&self, aws: &Clients, resource: &ResourceRef) -> bool {
+        let _ = (aws, resource);
+        false
+    }
+
+    /// Whether an independent read after the revert still shows the change [`AwsCase::change_meanwhile`] made.
+    fn kept(&self, read: &Value) -> bool {
+        let _ = read;
+        true
+    }
 }
 
 /// Every AWS case.

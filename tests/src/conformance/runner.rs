@@ -84,6 +84,65 @@ where
     Ok(())
 }
 
+/// A change made by someone else while the fault is on survives its revert: inject, `change` (which says
+/// whether it changed anything), revert; then the misconfiguration is gone, `kept` holds of an independent read,
+/// and check_revert calls the fault reverted and changed by others. `Ok(false)` when `change` made none.
+pub async fn revert_keeps_a_change_made_meanwhile<R, F, C>(
+    faults: &dyn FaultOperations,
+    fault_id: &str,
+    resource: &ResourceRef,
+    read: R,
+    misconfigured: impl Fn(&Value) -> bool,
+    change: C,
+    kept: impl Fn(&Value) -> bool,
+) -> Result<bool, String>
+where
+    R: Fn() -> F,
+    F: Future<Output = Value>,
+    C: AsyncFnOnce() -> bool,
+{
+    let snapshot = faults
+        .snapshot(fault_id, resource)
+        .await
+        .map_err(|e| format!("snapshot: {e}"))?;
+    faults
+        .inject(fault_id, resource, &snapshot)
+        .await
+        .map_err(|e| format!("inject: {e}"))?;
+    if !change().await {
+        faults
+            .revert(fault_id, resource, &snapshot)
+            .await
+            .map_err(|e| format!("revert: {e}"))?;
+        return Ok(false);
+    }
+    faults
+        .revert(fault_id, resource, &snapshot)
+        .await
+        .map_err(|e| format!("revert after a change made meanwhile: {e}"))?;
+    let after = read().await;
+    if misconfigured(&after) {
+        return Err(format!(
+            "after a change made meanwhile the revert left the misconfiguration: {after}"
+        ));
+    }
+    if !kept(&after) {
+        return Err(format!(
+            "the revert undid the change made meanwhile: {after}"
+        ));
+    }
+    let check = faults
+        .check_revert(fault_id, resource, &snapshot)
+        .await
+        .map_err(|e| format!("check_revert: {e}"))?;
+    if !check.reverted || !check.changed_by_others {
+        return Err(format!(
+            "after a change made meanwhile check_revert says {check:?}, not reverted and changed by others"
+        ));
+    }
+    Ok(true)
+}
+
 /// The outcomes of a conformance run, reported all at once with its duration.
 pub struct Outcomes {
     backend: &'static str,
