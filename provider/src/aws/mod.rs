@@ -1,6 +1,7 @@
 //! AWS through the official SDK: the standard configuration and credential chain (environment, profiles, SSO,
 //! assume-role), with an optional endpoint override for moto or LocalStack.
 
+pub mod account;
 pub mod attribution;
 mod cloudtrail;
 mod ec2;
