@@ -178,9 +178,62 @@ const AWS_FAULTS: &[(&str, Calls)] = &[
         ),
     ),
     (
+        "aws.kms.key-disabled",
+        calls(&["kms:DescribeKey"], &["kms:DisableKey", "kms:EnableKey"]),
+    ),
+    (
+        "aws.iam.account-password-policy-weakened",
+        calls(
+            &["iam:GetAccountPasswordPolicy"],
+            &[
+                "iam:UpdateAccountPasswordPolicy",
+                "iam:DeleteAccountPasswordPolicy",
+            ],
+        ),
+    ),
+    (
+        "aws.ec2.ebs-encryption-by-default-disabled",
+        calls(
+            &["ec2:GetEbsEncryptionByDefault"],
+            &[
+                "ec2:DisableEbsEncryptionByDefault",
+                "ec2:EnableEbsEncryptionByDefault",
+            ],
+        ),
+    ),
+    (
+        "aws.ec2.instance-imdsv1-enabled",
+        calls(
+            &["ec2:DescribeInstances"],
+            &["ec2:ModifyInstanceMetadataOptions"],
+        ),
+    ),
+    (
+        "aws.ec2.subnet-public-ip-on-launch-enabled",
+        calls(&["ec2:DescribeSubnets"], &["ec2:ModifySubnetAttribute"]),
+    ),
+    (
+        "aws.s3.bucket-object-lock-retention-shortened",
+        calls(
+            &["s3:GetBucketObjectLockConfiguration"],
+            &["s3:PutBucketObjectLockConfiguration"],
+        ),
+    ),
+    (
         "aws.kms.key-policy-public",
         calls(&["kms:GetKeyPolicy"], &["kms:PutKeyPolicy"]),
     ),
+];
+
+/// What finding an account-level setting reads: rdfi's own account, and the tags of its opt-in marker.
+const ACCOUNT_MARKER_READS: &[&str] = &["sts:GetCallerIdentity", "iam:ListPolicyTags"];
+
+/// The resource types that are settings of the account, not resources: they carry no tags of their own, so
+/// their changes cannot be conditioned on the opt-in tag; rdfi's guard checks the account's marker instead
+/// (provider `aws::account`).
+const AWS_ACCOUNT_TYPES: &[&str] = &[
+    "aws.iam.account-password-policy",
+    "aws.ec2.ebs-encryption-default",
 ];
 
 /// Per AWS resource type: the calls that list every resource and read its tags (discovery, which must see
@@ -213,6 +266,27 @@ const AWS_TYPES: &[(&str, &[&str], &str)] = &[
         "ec2:DescribeTags",
     ),
     ("aws.ec2.image", &["ec2:DescribeImages"], "ec2:DescribeTags"),
+    (
+        "aws.ec2.instance",
+        &["ec2:DescribeInstances"],
+        "ec2:DescribeTags",
+    ),
+    (
+        "aws.ec2.subnet",
+        &["ec2:DescribeSubnets"],
+        "ec2:DescribeTags",
+    ),
+    // Account-level settings: the account's marker carries their tags (provider `aws::account`).
+    (
+        "aws.iam.account-password-policy",
+        ACCOUNT_MARKER_READS,
+        "iam:ListPolicyTags",
+    ),
+    (
+        "aws.ec2.ebs-encryption-default",
+        ACCOUNT_MARKER_READS,
+        "iam:ListPolicyTags",
+    ),
     (
         "aws.cloudtrail.trail",
         &["cloudtrail:ListTrails", "cloudtrail:ListTags"],
@@ -393,6 +467,7 @@ pub fn aws_policy(request: &PolicyRequest) -> Result<Option<Value>, UnknownFault
     let monitor = request.identity != Identity::Executor;
     let mut reads: BTreeSet<&str> = BTreeSet::new();
     let mut writes: BTreeSet<&str> = BTreeSet::new();
+    let mut account_writes: BTreeSet<&str> = BTreeSet::new();
     let mut canary = false;
     for &id in &faults {
         let calls = aws_calls(id);
@@ -411,7 +486,12 @@ pub fn aws_policy(request: &PolicyRequest) -> Result<Option<Value>, UnknownFault
         }
         if executor {
             reads.insert(*guard);
-            writes.extend(calls.writes);
+            if AWS_ACCOUNT_TYPES.contains(&resource_type) {
+                reads.extend(ACCOUNT_MARKER_READS);
+                account_writes.extend(calls.writes);
+            } else {
+                writes.extend(calls.writes);
+            }
             canary |= proves_exposure(id);
         }
     }
@@ -457,6 +537,15 @@ pub fn aws_policy(request: &PolicyRequest) -> Result<Option<Value>, UnknownFault
                 "Action": sorted(tagged_writes),
                 "Resource": "*",
                 "Condition": opted_in,
+            }));
+        }
+        if !account_writes.is_empty() {
+            // Settings of the account have no tags to condition on: the account's marker opts it in.
+            statements.push(json!({
+                "Sid": "RdfiChangeOptedInAccount",
+                "Effect": "Allow",
+                "Action": sorted(account_writes.clone()),
+                "Resource": "*",
             }));
         }
         if !key_tagging.is_empty() {
@@ -505,7 +594,9 @@ pub fn aws_policy(request: &PolicyRequest) -> Result<Option<Value>, UnknownFault
                 "Resource": "arn:aws:s3:::*",
             }));
         }
-        let mut denied = writes.clone();
+        // Account settings carry no tags for the Deny to match; they are listed so that every change rdfi may
+        // make is in it (the marker's rdfi-protected tag protects them, through rdfi's guard).
+        let mut denied: BTreeSet<&str> = writes.union(&account_writes).copied().collect();
         if canary {
             denied.extend(AWS_CANARY_OBJECT);
         }
@@ -680,6 +771,41 @@ mod tests {
                 .iter()
                 .all(|statement| statement["Sid"] != "RdfiChangeBuckets")
         );
+    }
+
+    /// Settings of the account carry no tags: their changes are allowed unconditioned, in a statement of their
+    /// own, and the executor reads the account's marker to check its opt-in.
+    #[test]
+    fn account_settings_change_without_a_tag_condition_and_read_the_marker() {
+        let policy = aws_policy(&request(
+            &[
+                "aws.iam.account-password-policy-weakened",
+                "aws.kms.key-disabled",
+            ],
+            Identity::Executor,
+        ))
+        .unwrap()
+        .unwrap();
+        let statements = policy["Statement"].as_array().unwrap();
+        let account = statements
+            .iter()
+            .find(|statement| statement["Sid"] == "RdfiChangeOptedInAccount")
+            .unwrap();
+        assert!(account.get("Condition").is_none(), "{account}");
+        assert_eq!(
+            actions(&policy, "RdfiChangeOptedInAccount"),
+            [
+                "iam:DeleteAccountPasswordPolicy",
+                "iam:UpdateAccountPasswordPolicy"
+            ]
+        );
+        assert_eq!(
+            actions(&policy, "RdfiChangeOptedIn"),
+            ["kms:DisableKey", "kms:EnableKey"]
+        );
+        let reads = actions(&policy, "RdfiRead");
+        assert!(reads.contains(&"iam:ListPolicyTags".to_owned()));
+        assert!(reads.contains(&"sts:GetCallerIdentity".to_owned()));
     }
 
     #[test]

@@ -120,6 +120,35 @@ fn grant(grantee: Grantee, permission: Permission) -> Grant {
 impl Clients {
     /// A bucket with tags and a non-trivial ACL: the owner's FULL_CONTROL, READ and READ_ACP for a partner
     /// account, WRITE and READ_ACP for S3 log delivery.
+    /// Opts the account in to faults on its account-level settings: its marker, the IAM policy
+    /// `rdfi-account-opt-in`, tagged `rdfi-target=true` (created once; later calls find it).
+    pub async fn opt_in_account(&self) {
+        let created = self
+            .iam
+            .create_policy()
+            .policy_name(rdfi_provider::aws::account::MARKER_POLICY)
+            .description("opts this account in to rdfi faults on its account-level settings")
+            .policy_document(
+                r#"{"Version":"2012-10-17","Statement":[{"Sid":"OptInMarkerOnly","Effect":"Deny","Action":"*","Resource":"*"}]}"#,
+            )
+            .tags(
+                aws_sdk_iam::types::Tag::builder()
+                    .key("rdfi-target")
+                    .value("true")
+                    .build()
+                    .expect("a tag"),
+            )
+            .send()
+            .await;
+        match created {
+            Ok(_) => {}
+            Err(error)
+                if aws_sdk_iam::error::ProvideErrorMetadata::code(&error)
+                    == Some("EntityAlreadyExists") => {}
+            Err(error) => panic!("CreatePolicy rdfi-account-opt-in: {error:?}"),
+        }
+    }
+
     pub async fn create_bucket(&self, name: &str, tags: &[(&str, &str)]) {
         let mut create = self.s3.create_bucket().bucket(name);
         if REGION != "us-east-1" {

@@ -67,7 +67,10 @@ async fn every_aws_revert_keeps_a_change_made_meanwhile_on_moto() {
         outcomes.record(fault_id, outcome.map(drop));
     }
     outcomes.finish();
-    eprintln!("conformance: {changed} of {} cases changed their resource meanwhile", cases.len());
+    eprintln!(
+        "conformance: {changed} of {} cases changed their resource meanwhile",
+        cases.len()
+    );
 }
 
 /// The case of a fault, to prepare its resource and read it independently.

@@ -120,6 +120,75 @@ async fn kms_discovery_returns_customer_keys_with_their_tags() {
     }
 }
 
+/// Settings of the account are discovered only once the account opted in through its marker, carry the
+/// marker's tags (so `rdfi-protected` on it protects them all), and the guard's fresh tag read follows the
+/// marker: an account that removes it is left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_settings_are_found_only_in_an_account_that_opted_in_with_its_marker() {
+    let moto = MotoServer::start();
+    let aws = clients(&moto.endpoint).await;
+    let provider = AwsProvider::from_sdk_config(&sdk_config(&moto.endpoint).await);
+    let account_types = [
+        "aws.iam.account-password-policy",
+        "aws.ec2.ebs-encryption-default",
+    ];
+    for resource_type in account_types {
+        assert!(
+            discovered(&provider, resource_type).await.is_empty(),
+            "{resource_type} found in an account without the marker"
+        );
+    }
+    aws.opt_in_account().await;
+    let mut found = Vec::new();
+    for resource_type in account_types {
+        let settings = provider.discover(resource_type).await.expect("discover");
+        assert_eq!(settings.len(), 1, "{settings:?}");
+        assert!(settings[0].id.contains("123456789012"), "{settings:?}");
+        assert_eq!(
+            settings[0].tags.get("rdfi-target").map(String::as_str),
+            Some("true")
+        );
+        found.extend(settings);
+    }
+    assert_eq!(
+        found[1].region,
+        rdfi_tests::aws::REGION,
+        "EBS defaults are regional"
+    );
+    assert_eq!(found[0].region, "", "the password policy is the account's");
+
+    let marker = format!(
+        "arn:aws:iam::123456789012:policy/{}",
+        rdfi_provider::aws::account::MARKER_POLICY
+    );
+    aws.iam
+        .tag_policy()
+        .policy_arn(&marker)
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("rdfi-protected")
+                .value("true")
+                .build()
+                .expect("a tag"),
+        )
+        .send()
+        .await
+        .expect("TagPolicy");
+    let fresh = provider.tags(&found[0]).await.expect("tags");
+    assert_eq!(
+        fresh.get("rdfi-protected").map(String::as_str),
+        Some("true")
+    );
+    aws.iam
+        .delete_policy()
+        .policy_arn(&marker)
+        .send()
+        .await
+        .expect("DeletePolicy");
+    assert!(provider.tags(&found[1]).await.expect("tags").is_empty());
+    assert!(discovered(&provider, account_types[0]).await.is_empty());
+}
+
 /// A user with two access keys (the AWS limit) cannot get a third: the fault fails with a precondition
 /// error and creates nothing; a user that already has a console password is not given another.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

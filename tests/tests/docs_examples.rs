@@ -461,6 +461,12 @@ const COMMANDS: &[(&str, Check)] = &[
         Check::NotRun("labels a bucket in a Google Cloud project"),
     ),
     (
+        r#"aws iam create-policy --policy-name rdfi-account-opt-in --policy-document '{"Version":"2012-10-17","Statement":[{"Sid":"OptInMarkerOnly","Effect":"Deny","Action":"*","Resource":"*"}]}' --tags Key=rdfi-target,Value=true"#,
+        Check::NotRun(
+            "creates the opt-in marker in an AWS account; the conformance suite creates the same marker on moto (Clients::opt_in_account)",
+        ),
+    ),
+    (
         "kubectl -n rdfi port-forward svc/planner 50052:50052",
         Check::NotRun("forwards a port of a deployed cluster"),
     ),

@@ -65,4 +65,34 @@ pub(super) static FAULTS: &[FaultModel] = &[
         intents: &["encryption-disabled", "external-access"],
         remediation: "Restore the key policy without the statement for Principal *, name the exact accounts and roles that may use the key (or condition on aws:PrincipalOrgID or kms:CallerAccount), and review Access Analyzer findings for KMS keys.",
     },
+    FaultModel {
+        id: "aws.kms.key-disabled",
+        title: "Customer managed KMS key disabled",
+        resource_type: "aws.kms.key",
+        security_attribute: SecurityAttribute::Availability,
+        attack_technique: "T1485",
+        cis_control: None,
+        cvss_vector: "CVSS:3.1/AV:N/AC:L/PR:H/UI:N/S:C/C:N/I:N/A:H",
+        preconditions: "the key is a customer managed key that is enabled; while the fault is on, data encrypted under the key cannot be decrypted (the revert enables it again, nothing is lost)",
+        destructive: false,
+        expected_controls: &[
+            ExpectedControl {
+                kind: ControlKind::Preventive,
+                example: "an SCP denying kms:DisableKey and kms:ScheduleKeyDeletion outside the key administrators' pipeline",
+                default_deadline: Duration::ZERO,
+            },
+            ExpectedControl {
+                kind: ControlKind::Detective,
+                example: "an EventBridge rule on DisableKey (the CIS 4.7 metric filter on DisableKey and ScheduleKeyDeletion), Security Hub KMS.3, GuardDuty Impact findings",
+                default_deadline: Duration::from_secs(5 * 60),
+            },
+            ExpectedControl {
+                kind: ControlKind::Corrective,
+                example: "a Lambda or Cloud Custodian kms-key policy that enables the key again",
+                default_deadline: Duration::from_secs(5 * 60),
+            },
+        ],
+        intents: &["encryption-disabled"],
+        remediation: "Enable the key (aws kms enable-key), alert on DisableKey and ScheduleKeyDeletion, and let only the key administrators' pipeline change key state.",
+    },
 ];

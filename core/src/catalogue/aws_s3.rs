@@ -335,4 +335,34 @@ pub(super) static FAULTS: &[FaultModel] = &[
         intents: &["public-storage-read"],
         remediation: "Remove the AllUsers grant from the object (aws s3api put-object-acl with the previous grants), enable S3 Block Public Access (IgnorePublicAcls) at account and bucket level, and set object ownership to BucketOwnerEnforced so object ACLs no longer apply.",
     },
+    FaultModel {
+        id: "aws.s3.bucket-object-lock-retention-shortened",
+        title: "Bucket's default Object Lock retention shortened to one day",
+        resource_type: "aws.s3.bucket",
+        security_attribute: SecurityAttribute::Integrity,
+        attack_technique: "T1490",
+        cis_control: None,
+        cvss_vector: "CVSS:3.1/AV:N/AC:H/PR:H/UI:N/S:U/C:N/I:H/A:H",
+        preconditions: "the bucket has Object Lock enabled with a default retention of at least 7 days; objects written while the fault is on keep the one-day retention they were given (a retention can be lengthened later, never shortened)",
+        destructive: false,
+        expected_controls: &[
+            ExpectedControl {
+                kind: ControlKind::Preventive,
+                example: "an SCP denying s3:PutBucketObjectLockConfiguration outside the backup team's pipeline",
+                default_deadline: Duration::ZERO,
+            },
+            ExpectedControl {
+                kind: ControlKind::Detective,
+                example: "AWS Config s3-bucket-default-lock-enabled with a retention parameter, an EventBridge rule on PutObjectLockConfiguration, Cloud Custodian s3 lock-configuration filter",
+                default_deadline: Duration::from_secs(15 * 60),
+            },
+            ExpectedControl {
+                kind: ControlKind::Corrective,
+                example: "a Cloud Custodian s3 policy or a Lambda that restores the default retention",
+                default_deadline: Duration::from_secs(10 * 60),
+            },
+        ],
+        intents: &["data-retention-weakened"],
+        remediation: "Restore the default retention (aws s3api put-object-lock-configuration with the previous mode and period), lengthen the retention of objects written meanwhile (put-object-retention), and deny changes to Object Lock configuration by SCP.",
+    },
 ];

@@ -1,6 +1,7 @@
 //! The fault catalogue: what each fault model is, as data. Providers implement the models (snapshot, inject,
 //! revert, probe); the catalogue says what a fault means for security and who should catch it.
 
+mod aws_account;
 mod aws_cloudtrail;
 mod aws_ec2;
 mod aws_iam;
@@ -86,6 +87,7 @@ pub fn all() -> impl Iterator<Item = &'static FaultModel> {
         aws_ec2::FAULTS,
         aws_cloudtrail::FAULTS,
         aws_kms::FAULTS,
+        aws_account::FAULTS,
         gcp_storage::FAULTS,
     ]
     .into_iter()
@@ -208,6 +210,8 @@ const REACH_WHEN_PRESENT: &[(&str, Reach)] = &[
     ("aws.ec2.security-group-open-to-world-ipv6", Reach::Public),
     ("aws.ec2.snapshot-shared-publicly", Reach::Public),
     ("aws.ec2.image-made-public", Reach::Public),
+    // Every instance launched in such a subnet gets an address the internet can reach.
+    ("aws.ec2.subnet-public-ip-on-launch-enabled", Reach::Public),
     ("aws.iam.role-trust-policy-public", Reach::Public),
     (
         "aws.iam.role-trust-policy-external-account",
@@ -293,6 +297,10 @@ pub const INTENTS: &[(&str, &str)] = &[
         "data can be lost: versioning, retention or lifecycle weakened",
     ),
     ("transport-security-weakened", "data may travel unencrypted"),
+    (
+        "authentication-weakened",
+        "passwords, sign-in or credential protections get easier to defeat",
+    ),
 ];
 
 /// The faults with this intent, of one provider (every provider for the sandbox, which implements them all).

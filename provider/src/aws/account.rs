@@ -11,20 +11,64 @@
 
 use std::collections::BTreeMap;
 
+use async_trait::async_trait;
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use rdfi_proto::v1::ResourceRef;
 
+use super::switch::{AwsSwitch, SwitchDriver};
 use super::{AwsClients, caller_arn, sdk_error};
-use crate::{ProviderError, Result};
+use crate::model::FaultSemantics;
+use crate::model::account::{self as model, EbsEncryptionByDefault, PasswordPolicy, PasswordRules};
+use crate::{FaultDriver, ProviderError, Result, StateDriver, Versioned};
+
+/// The account's own IAM password policy.
+pub const PASSWORD_POLICY: &str = "aws.iam.account-password-policy";
+/// Whether new EBS volumes of the region are encrypted by default.
+pub const EBS_ENCRYPTION_DEFAULT: &str = "aws.ec2.ebs-encryption-default";
+
+pub(crate) const RESOURCE_TYPES: &[&str] = &[PASSWORD_POLICY, EBS_ENCRYPTION_DEFAULT];
+
+pub(crate) fn drivers() -> Vec<Box<dyn FaultDriver<AwsClients>>> {
+    vec![
+        Box::new(PasswordPolicyDriver),
+        Box::new(SwitchDriver::<EbsEncryptionByDefault>::new()),
+    ]
+}
+
+/// The account's password policy (one per account) or the region's EBS encryption default, when the account
+/// opted in.
+pub(crate) async fn discover(
+    clients: &AwsClients,
+    resource_type: &str,
+) -> Result<Vec<ResourceRef>> {
+    if resource_type == PASSWORD_POLICY {
+        discover_setting(
+            clients,
+            PASSWORD_POLICY,
+            "account-password-policy",
+            false,
+            |account| format!("arn:aws:iam::{account}:account-password-policy"),
+        )
+        .await
+    } else {
+        let region = clients.region.clone();
+        discover_setting(
+            clients,
+            EBS_ENCRYPTION_DEFAULT,
+            "ebs-encryption-by-default",
+            true,
+            |account| format!("arn:aws:ec2:{region}:{account}:ebs-encryption-by-default"),
+        )
+        .await
+    }
+}
 
 /// The name of the customer managed IAM policy whose tags opt the account in.
 pub const MARKER_POLICY: &str = "rdfi-account-opt-in";
 
 /// The account field of an ARN (`arn:PARTITION:SERVICE:REGION:ACCOUNT:...`).
 fn account_of(arn: &str) -> Option<&str> {
-    arn.split(':')
-        .nth(4)
-        .filter(|account| !account.is_empty())
+    arn.split(':').nth(4).filter(|account| !account.is_empty())
 }
 
 /// The partition of an ARN (`aws`, `aws-cn`, `aws-us-gov`).
@@ -107,11 +151,137 @@ pub(crate) async fn discover_setting(
 }
 
 /// The tags of an account-level setting: the marker's, none when the marker is gone (the account left).
+pub(crate) async fn tags(
+    clients: &AwsClients,
+    _resource: &ResourceRef,
+) -> Result<BTreeMap<String, String>> {
+    setting_tags(clients).await
+}
+
+/// The marker's tags, for any account-level setting; none when the marker is gone (the account left).
 pub(crate) async fn setting_tags(clients: &AwsClients) -> Result<BTreeMap<String, String>> {
     Ok(marker(clients)
         .await?
         .map(|(_, tags)| tags)
         .unwrap_or_default())
+}
+
+async fn password_policy(clients: &AwsClients, resource: &ResourceRef) -> Result<PasswordPolicy> {
+    let rules = match clients.iam.get_account_password_policy().send().await {
+        Ok(answer) => answer.password_policy().map(|policy| PasswordRules {
+            minimum_length: policy.minimum_password_length().unwrap_or(6),
+            require_symbols: policy.require_symbols(),
+            require_numbers: policy.require_numbers(),
+            require_uppercase: policy.require_uppercase_characters(),
+            require_lowercase: policy.require_lowercase_characters(),
+            allow_users_to_change: policy.allow_users_to_change_password(),
+            max_age_days: policy.max_password_age().filter(|days| *days > 0),
+            reuse_prevention: policy
+                .password_reuse_prevention()
+                .filter(|count| *count > 0),
+            hard_expiry: policy.hard_expiry().unwrap_or(false),
+        }),
+        Err(error) if error.code() == Some("NoSuchEntity") => None,
+        Err(error) => return Err(sdk_error("GetAccountPasswordPolicy", &resource.id, error)),
+    };
+    Ok(PasswordPolicy { rules })
+}
+
+/// Writes the whole policy: UpdateAccountPasswordPolicy resets every rule it is not given to IAM's default, so
+/// every rule is sent; no rules is DeleteAccountPasswordPolicy.
+async fn write_password_policy(
+    clients: &AwsClients,
+    resource: &ResourceRef,
+    policy: &PasswordPolicy,
+) -> Result<()> {
+    let Some(rules) = &policy.rules else {
+        clients
+            .iam
+            .delete_account_password_policy()
+            .send()
+            .await
+            .map_err(|error| sdk_error("DeleteAccountPasswordPolicy", &resource.id, error))?;
+        return Ok(());
+    };
+    clients
+        .iam
+        .update_account_password_policy()
+        .minimum_password_length(rules.minimum_length)
+        .require_symbols(rules.require_symbols)
+        .require_numbers(rules.require_numbers)
+        .require_uppercase_characters(rules.require_uppercase)
+        .require_lowercase_characters(rules.require_lowercase)
+        .allow_users_to_change_password(rules.allow_users_to_change)
+        .set_max_password_age(rules.max_age_days)
+        .set_password_reuse_prevention(rules.reuse_prevention)
+        .hard_expiry(rules.hard_expiry)
+        .send()
+        .await
+        .map_err(|error| sdk_error("UpdateAccountPasswordPolicy", &resource.id, error))?;
+    Ok(())
+}
+
+/// `aws.iam.account-password-policy-weakened`: writes the weakened policy; the revert writes the target, the
+/// policy just read with the fault's rules undone, so a rule someone tightened meanwhile stays.
+pub(crate) struct PasswordPolicyDriver;
+
+#[async_trait]
+impl StateDriver<AwsClients> for PasswordPolicyDriver {
+    type Fault = model::AccountPasswordPolicyWeakened;
+
+    async fn read(&self, clients: &AwsClients, resource: &ResourceRef) -> Result<PasswordPolicy> {
+        password_policy(clients, resource).await
+    }
+
+    async fn inject(
+        &self,
+        clients: &AwsClients,
+        resource: &ResourceRef,
+        before: &PasswordPolicy,
+    ) -> Result<()> {
+        write_password_policy(clients, resource, &Self::Fault::inject(before)).await
+    }
+
+    async fn revert(
+        &self,
+        clients: &AwsClients,
+        resource: &ResourceRef,
+        _current: &Versioned<PasswordPolicy>,
+        target: &PasswordPolicy,
+    ) -> Result<()> {
+        write_password_policy(clients, resource, target).await
+    }
+}
+
+impl AwsSwitch for EbsEncryptionByDefault {
+    async fn is_on(clients: &AwsClients, resource: &ResourceRef) -> Result<bool> {
+        let answer = clients
+            .ec2
+            .get_ebs_encryption_by_default()
+            .send()
+            .await
+            .map_err(|error| sdk_error("GetEbsEncryptionByDefault", &resource.id, error))?;
+        Ok(answer.ebs_encryption_by_default().unwrap_or(false))
+    }
+
+    async fn switch(clients: &AwsClients, resource: &ResourceRef, on: bool) -> Result<()> {
+        if on {
+            clients
+                .ec2
+                .enable_ebs_encryption_by_default()
+                .send()
+                .await
+                .map_err(|error| sdk_error("EnableEbsEncryptionByDefault", &resource.id, error))?;
+        } else {
+            clients
+                .ec2
+                .disable_ebs_encryption_by_default()
+                .send()
+                .await
+                .map_err(|error| sdk_error("DisableEbsEncryptionByDefault", &resource.id, error))?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

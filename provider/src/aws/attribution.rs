@@ -23,6 +23,14 @@ const S3_ACTIONS: &[(&str, &str)] = &[
         "PutLifecycleConfiguration",
     ),
     ("DeleteBucketLifecycle", "PutLifecycleConfiguration"),
+    (
+        "PutObjectLockConfiguration",
+        "PutBucketObjectLockConfiguration",
+    ),
+    (
+        "GetObjectLockConfiguration",
+        "GetBucketObjectLockConfiguration",
+    ),
 ];
 
 /// The IAM action an SDK operation on a resource of this type needs (`s3:PutBucketAcl`).
@@ -39,6 +47,9 @@ pub fn iam_action(resource_type: &str, operation: &str) -> Option<String> {
         Service::Ec2 => ("ec2", operation),
         Service::CloudTrail => ("cloudtrail", operation),
         Service::Kms => ("kms", operation),
+        Service::Ec2Instances => ("ec2", operation),
+        // A setting of the account is changed through the service its type names (`aws.iam.…`, `aws.ec2.…`).
+        Service::Account => (resource_type.split('.').nth(1)?, operation),
     };
     Some(format!("{prefix}:{action}"))
 }

@@ -4,7 +4,6 @@
 //! Trails are addressed by name (`ResourceRef::name`) in their home region; their ARN is the resource id.
 
 use std::collections::BTreeMap;
-use std::marker::PhantomData;
 
 use async_trait::async_trait;
 use aws_sdk_cloudtrail::types::{
@@ -13,10 +12,11 @@ use aws_sdk_cloudtrail::types::{
 };
 use rdfi_proto::v1::ResourceRef;
 
+use super::switch::{AwsSwitch, SwitchDriver};
 use super::{AwsClients, sdk_error};
 use crate::model::cloudtrail::{
     self as model, AdvancedEventSelector, AdvancedFieldSelector, DataResource, EventSelector,
-    TrailEventSelectors, TrailSetting, TrailSwitch, TrailSwitchKind, TrailSwitchOff,
+    TrailEventSelectors, TrailSwitch, TrailSwitchKind,
 };
 use crate::{FaultDriver, ProviderError, Result, StateDriver, Versioned};
 
@@ -26,9 +26,9 @@ pub(crate) const RESOURCE_TYPES: &[&str] = &[TRAIL];
 
 pub(crate) fn drivers() -> Vec<Box<dyn FaultDriver<AwsClients>>> {
     vec![
-        Box::new(SwitchOffDriver::<model::Logging>(PhantomData)),
-        Box::new(SwitchOffDriver::<model::LogFileValidation>(PhantomData)),
-        Box::new(SwitchOffDriver::<model::MultiRegion>(PhantomData)),
+        Box::new(SwitchDriver::<model::Logging>::new()),
+        Box::new(SwitchDriver::<model::LogFileValidation>::new()),
+        Box::new(SwitchDriver::<model::MultiRegion>::new()),
         Box::new(EventSelectorsDriver),
     ]
 }
@@ -180,37 +180,14 @@ async fn write_switch(
     Ok(())
 }
 
-/// A trail protection ([`TrailSwitch`]) switched off; the revert switches it to the target's setting (on again
-/// if it was on and nobody changed it since).
-pub(crate) struct SwitchOffDriver<S>(PhantomData<S>);
-
-#[async_trait]
-impl<S: TrailSwitch> StateDriver<AwsClients> for SwitchOffDriver<S> {
-    type Fault = TrailSwitchOff<S>;
-
-    async fn read(&self, clients: &AwsClients, resource: &ResourceRef) -> Result<TrailSetting> {
-        Ok(TrailSetting {
-            enabled: read_switch(clients, resource, S::KIND).await?,
-        })
+/// Every trail protection ([`TrailSwitch`]) is read and switched by its kind.
+impl<S: TrailSwitch> AwsSwitch for S {
+    async fn is_on(clients: &AwsClients, resource: &ResourceRef) -> Result<bool> {
+        read_switch(clients, resource, S::KIND).await
     }
 
-    async fn inject(
-        &self,
-        clients: &AwsClients,
-        resource: &ResourceRef,
-        _before: &TrailSetting,
-    ) -> Result<()> {
-        write_switch(clients, resource, S::KIND, false).await
-    }
-
-    async fn revert(
-        &self,
-        clients: &AwsClients,
-        resource: &ResourceRef,
-        _current: &Versioned<TrailSetting>,
-        target: &TrailSetting,
-    ) -> Result<()> {
-        write_switch(clients, resource, S::KIND, target.enabled).await
+    async fn switch(clients: &AwsClients, resource: &ResourceRef, on: bool) -> Result<()> {
+        write_switch(clients, resource, S::KIND, on).await
     }
 }
 

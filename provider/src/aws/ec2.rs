@@ -160,7 +160,7 @@ pub(crate) async fn discover(
 }
 
 /// An EC2 resource as a reference: its ARN as id, its EC2 id (`sg-...`, `snap-...`, `ami-...`) as name.
-fn ec2_ref(
+pub(super) fn ec2_ref(
     clients: &AwsClients,
     resource_type: &str,
     arn: String,

@@ -4,10 +4,11 @@ use std::collections::BTreeMap;
 use std::marker::PhantomData;
 
 use async_trait::async_trait;
-use aws_sdk_kms::types::KeyManagerType;
+use aws_sdk_kms::types::{KeyManagerType, KeyState};
 use rdfi_proto::v1::ResourceRef;
 
 use super::iam::decode_policy_document;
+use super::switch::{AwsSwitch, SwitchDriver};
 use super::{AwsClients, sdk_error};
 use crate::model::FaultSemantics;
 use crate::model::kms::{self as model, KeyPolicy, KeyRotation};
@@ -25,6 +26,7 @@ pub(crate) fn drivers() -> Vec<Box<dyn FaultDriver<AwsClients>>> {
     vec![
         Box::new(RotationDriver),
         Box::new(KeyPolicyDriver::<model::KeyPolicyPublic>(PhantomData)),
+        Box::new(SwitchDriver::<model::KeyEnabled>::new()),
     ]
 }
 
@@ -226,5 +228,44 @@ impl<F: FaultSemantics<State = KeyPolicy>> StateDriver<AwsClients> for KeyPolicy
         target: &KeyPolicy,
     ) -> Result<()> {
         write_key_policy(clients, resource, target).await
+    }
+}
+
+/// `aws.kms.key-disabled`: DisableKey, and EnableKey to revert. A key in any state but Enabled or Disabled
+/// (pending deletion or import, unavailable) reads as off, so the fault is not injected into it.
+impl AwsSwitch for model::KeyEnabled {
+    async fn is_on(clients: &AwsClients, resource: &ResourceRef) -> Result<bool> {
+        let described = clients
+            .kms
+            .describe_key()
+            .key_id(&resource.name)
+            .send()
+            .await
+            .map_err(|error| sdk_error("DescribeKey", &resource.id, error))?;
+        Ok(described
+            .key_metadata()
+            .and_then(|metadata| metadata.key_state())
+            == Some(&KeyState::Enabled))
+    }
+
+    async fn switch(clients: &AwsClients, resource: &ResourceRef, on: bool) -> Result<()> {
+        if on {
+            clients
+                .kms
+                .enable_key()
+                .key_id(&resource.name)
+                .send()
+                .await
+                .map_err(|error| sdk_error("EnableKey", &resource.id, error))?;
+        } else {
+            clients
+                .kms
+                .disable_key()
+                .key_id(&resource.name)
+                .send()
+                .await
+                .map_err(|error| sdk_error("DisableKey", &resource.id, error))?;
+        }
+        Ok(())
     }
 }

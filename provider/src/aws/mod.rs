@@ -5,12 +5,14 @@ pub mod account;
 pub mod attribution;
 mod cloudtrail;
 mod ec2;
+mod ec2_instances;
 mod errors;
 pub mod evaluate;
 mod iam;
 mod kms;
 mod s3;
 mod securityhub;
+mod switch;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -170,6 +172,8 @@ impl AwsProvider {
                     ec2::drivers(),
                     cloudtrail::drivers(),
                     kms::drivers(),
+                    account::drivers(),
+                    ec2_instances::drivers(),
                 ]
                 .into_iter()
                 .flatten()
@@ -232,6 +236,8 @@ impl Provider for AwsProvider {
             Service::Ec2 => ec2::discover(clients, resource_type).await,
             Service::CloudTrail => cloudtrail::discover(clients, resource_type).await,
             Service::Kms => kms::discover(clients, resource_type).await,
+            Service::Account => account::discover(clients, resource_type).await,
+            Service::Ec2Instances => ec2_instances::discover(clients, resource_type).await,
         }
     }
 
@@ -304,6 +310,8 @@ impl Provider for AwsProvider {
             Service::Ec2 => ec2::tags(clients, resource).await,
             Service::CloudTrail => cloudtrail::tags(clients, resource).await,
             Service::Kms => kms::tags(clients, resource).await,
+            Service::Account => account::tags(clients, resource).await,
+            Service::Ec2Instances => ec2::tags(clients, resource).await,
         }
     }
 }
@@ -355,6 +363,10 @@ pub(crate) enum Service {
     Ec2,
     CloudTrail,
     Kms,
+    /// Settings of the account (and region) rather than of a resource: `account`.
+    Account,
+    /// EC2 instances and subnets: `ec2_instances`.
+    Ec2Instances,
 }
 
 pub(crate) fn service_of(resource_type: &str) -> Result<Service> {
@@ -369,6 +381,10 @@ pub(crate) fn service_of(resource_type: &str) -> Result<Service> {
         Ok(Service::CloudTrail)
     } else if owned_by(kms::RESOURCE_TYPES) {
         Ok(Service::Kms)
+    } else if owned_by(account::RESOURCE_TYPES) {
+        Ok(Service::Account)
+    } else if owned_by(ec2_instances::RESOURCE_TYPES) {
+        Ok(Service::Ec2Instances)
     } else {
         Err(ProviderError::Config(format!(
             "aws has no resource type {resource_type:?}"

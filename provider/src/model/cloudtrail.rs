@@ -6,10 +6,10 @@
 //! selectors.
 
 use std::collections::BTreeSet;
-use std::marker::PhantomData;
 
 use serde::{Deserialize, Serialize};
 
+use super::switch::{Protection, SwitchedOff};
 use super::{FaultSemantics, FaultState, register_faults};
 
 register_faults![
@@ -18,15 +18,6 @@ register_faults![
     TrailLogFileValidationDisabled,
     TrailMultiRegionDisabled,
 ];
-
-/// One protection of a trail that is on or off.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TrailSetting {
-    pub enabled: bool,
-}
-
-impl FaultState for TrailSetting {}
 
 /// The trail protections the switch faults turn off.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,85 +30,59 @@ pub enum TrailSwitchKind {
     MultiRegion,
 }
 
-/// One trail protection a fault switches off.
-pub trait TrailSwitch: Send + Sync + 'static {
-    const ID: &'static str;
-    const PRESENT: &'static str;
-    const ASPECT: &'static str;
+/// One trail protection a fault switches off, and which of the trail's settings it is.
+pub trait TrailSwitch: Protection {
     const KIND: TrailSwitchKind;
-    /// The call that switches it off, for people.
-    const OPERATION: &'static str;
-}
-
-/// A trail protection ([`TrailSwitch`]) switched off; the revert switches it back on when it was on.
-pub struct TrailSwitchOff<S>(PhantomData<S>);
-
-impl<S: TrailSwitch> FaultSemantics for TrailSwitchOff<S> {
-    const ID: &'static str = S::ID;
-    const PRESENT: &'static str = S::PRESENT;
-    const ASPECT: &'static str = S::ASPECT;
-    type State = TrailSetting;
-
-    fn is_present(setting: &TrailSetting) -> bool {
-        !setting.enabled
-    }
-
-    fn inject(_before: &TrailSetting) -> TrailSetting {
-        TrailSetting { enabled: false }
-    }
-
-    fn remediate(_current: &TrailSetting) -> TrailSetting {
-        TrailSetting { enabled: true }
-    }
-
-    fn describe(_before: &TrailSetting) -> String {
-        S::OPERATION.to_owned()
-    }
-
-    fn example() -> TrailSetting {
-        TrailSetting { enabled: true }
-    }
 }
 
 /// The trail stops recording.
 pub struct Logging;
 
-impl TrailSwitch for Logging {
+impl Protection for Logging {
     const ID: &'static str = "aws.cloudtrail.trail-logging-stopped";
     const PRESENT: &'static str = "the trail is not logging";
     const ASPECT: &'static str = "cloudtrail.trail-logging";
-    const KIND: TrailSwitchKind = TrailSwitchKind::Logging;
     const OPERATION: &'static str = "StopLogging: the trail stops recording API activity";
+}
+
+impl TrailSwitch for Logging {
+    const KIND: TrailSwitchKind = TrailSwitchKind::Logging;
 }
 
 /// The trail stops writing digest files, so tampering with its logs goes unnoticed.
 pub struct LogFileValidation;
 
-impl TrailSwitch for LogFileValidation {
+impl Protection for LogFileValidation {
     const ID: &'static str = "aws.cloudtrail.trail-log-file-validation-disabled";
     const PRESENT: &'static str = "the trail's log file validation is disabled";
     const ASPECT: &'static str = "cloudtrail.trail-log-file-validation";
-    const KIND: TrailSwitchKind = TrailSwitchKind::LogFileValidation;
     const OPERATION: &'static str = "UpdateTrail: EnableLogFileValidation false";
+}
+
+impl TrailSwitch for LogFileValidation {
+    const KIND: TrailSwitchKind = TrailSwitchKind::LogFileValidation;
 }
 
 /// The trail records its home region only, so activity elsewhere is unseen.
 pub struct MultiRegion;
 
-impl TrailSwitch for MultiRegion {
+impl Protection for MultiRegion {
     const ID: &'static str = "aws.cloudtrail.trail-multi-region-disabled";
     const PRESENT: &'static str = "the trail records its home region only";
     const ASPECT: &'static str = "cloudtrail.trail-multi-region";
-    const KIND: TrailSwitchKind = TrailSwitchKind::MultiRegion;
     const OPERATION: &'static str = "UpdateTrail: IsMultiRegionTrail false";
 }
 
+impl TrailSwitch for MultiRegion {
+    const KIND: TrailSwitchKind = TrailSwitchKind::MultiRegion;
+}
+
 /// `aws.cloudtrail.trail-logging-stopped`.
-pub type TrailLoggingStopped = TrailSwitchOff<Logging>;
+pub type TrailLoggingStopped = SwitchedOff<Logging>;
 /// `aws.cloudtrail.trail-log-file-validation-disabled`.
-pub type TrailLogFileValidationDisabled = TrailSwitchOff<LogFileValidation>;
+pub type TrailLogFileValidationDisabled = SwitchedOff<LogFileValidation>;
 /// `aws.cloudtrail.trail-multi-region-disabled`.
-pub type TrailMultiRegionDisabled = TrailSwitchOff<MultiRegion>;
+pub type TrailMultiRegionDisabled = SwitchedOff<MultiRegion>;
 
 /// `ReadWriteType` of a basic event selector that records everything.
 pub const READ_WRITE_ALL: &str = "All";

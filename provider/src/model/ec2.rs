@@ -5,6 +5,9 @@
 //! and each revert revokes exactly that rule, so rules added meanwhile by someone else stay.
 //!
 //! Snapshots and images: who may use them ([`SharePermissions`]); the group `all` makes them public.
+//!
+//! Instances: how their metadata service answers ([`MetadataOptions`]). Subnets: whether instances launched
+//! in them get a public address.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -12,6 +15,7 @@ use std::marker::PhantomData;
 
 use serde::{Deserialize, Serialize};
 
+use super::switch::{Protection, SwitchedOff};
 use super::{FaultSemantics, FaultState, register_faults};
 
 register_faults![
@@ -21,6 +25,8 @@ register_faults![
     SecurityGroupOpenToWorldIpv6,
     SnapshotSharedPublicly,
     ImageMadePublic,
+    InstanceImdsv1Enabled,
+    SubnetPublicIpOnLaunchEnabled,
 ];
 
 /// Every IPv4 address.
@@ -435,6 +441,99 @@ impl ShareKind for ImageShare {
 }
 /// `aws.ec2.image-made-public`: the group `all` added to an AMI's launchPermission.
 pub type ImageMadePublic = MadePublic<ImageShare>;
+
+/// How an instance's metadata service answers (DescribeInstances MetadataOptions).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetadataOptions {
+    /// `required` (IMDSv2 only: every request needs a session token) or `optional` (IMDSv1 accepted).
+    pub http_tokens: String,
+    /// `enabled` or `disabled`: whether the metadata service answers at all.
+    pub http_endpoint: String,
+    /// How many network hops a token response may travel (1 keeps it on the instance).
+    pub http_put_response_hop_limit: i32,
+    /// `enabled` or `disabled`: whether instance tags are readable from the metadata service.
+    pub instance_metadata_tags: String,
+}
+
+impl FaultState for MetadataOptions {}
+
+/// Session tokens are required: IMDSv2 only.
+pub const TOKENS_REQUIRED: &str = "required";
+/// Session tokens are optional: IMDSv1 accepted.
+pub const TOKENS_OPTIONAL: &str = "optional";
+const ENABLED: &str = "enabled";
+
+/// `aws.ec2.instance-imdsv1-enabled`: the instance's metadata service accepts requests without a session token,
+/// so a server-side request forgery on the instance reads its role's credentials.
+pub struct InstanceImdsv1Enabled;
+
+impl FaultSemantics for InstanceImdsv1Enabled {
+    const ID: &'static str = "aws.ec2.instance-imdsv1-enabled";
+    const PRESENT: &'static str = "the instance metadata service accepts IMDSv1 requests";
+    const ASPECT: &'static str = "ec2.instance-metadata-options";
+    type State = MetadataOptions;
+
+    fn is_present(options: &MetadataOptions) -> bool {
+        options.http_endpoint == ENABLED && options.http_tokens == TOKENS_OPTIONAL
+    }
+
+    /// A metadata service that is off cannot answer IMDSv1: turning it on as well would be a second change.
+    fn precondition(before: &MetadataOptions) -> Option<String> {
+        (before.http_endpoint != ENABLED).then(|| {
+            format!(
+                "the instance's metadata service is {}: there is no IMDSv2 to weaken",
+                before.http_endpoint
+            )
+        })
+    }
+
+    fn inject(before: &MetadataOptions) -> MetadataOptions {
+        MetadataOptions {
+            http_tokens: TOKENS_OPTIONAL.to_owned(),
+            ..before.clone()
+        }
+    }
+
+    fn remediate(current: &MetadataOptions) -> MetadataOptions {
+        MetadataOptions {
+            http_tokens: TOKENS_REQUIRED.to_owned(),
+            ..current.clone()
+        }
+    }
+
+    fn describe(before: &MetadataOptions) -> String {
+        format!(
+            "ModifyInstanceMetadataOptions: HttpTokens {} -> optional (hop limit {} kept)",
+            before.http_tokens, before.http_put_response_hop_limit
+        )
+    }
+
+    /// IMDSv2 only, a hop limit of 2 (containers on the instance), instance tags readable.
+    fn example() -> MetadataOptions {
+        MetadataOptions {
+            http_tokens: TOKENS_REQUIRED.to_owned(),
+            http_endpoint: ENABLED.to_owned(),
+            http_put_response_hop_limit: 2,
+            instance_metadata_tags: ENABLED.to_owned(),
+        }
+    }
+}
+
+/// Instances launched in the subnet get no public IPv4 address unless asked for (MapPublicIpOnLaunch off).
+pub struct SubnetPrivateOnLaunch;
+
+impl Protection for SubnetPrivateOnLaunch {
+    const ID: &'static str = "aws.ec2.subnet-public-ip-on-launch-enabled";
+    const PRESENT: &'static str =
+        "the subnet gives every instance launched in it a public IPv4 address";
+    const ASPECT: &'static str = "ec2.subnet-private-on-launch";
+    const OPERATION: &'static str = "ModifySubnetAttribute: MapPublicIpOnLaunch true";
+}
+
+/// `aws.ec2.subnet-public-ip-on-launch-enabled`: the protection switched off is the subnet's keeping
+/// instances private; its state is `enabled` while MapPublicIpOnLaunch is false.
+pub type SubnetPublicIpOnLaunchEnabled = SwitchedOff<SubnetPrivateOnLaunch>;
 
 #[cfg(test)]
 mod tests {

@@ -4,9 +4,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::iam::{allows_everyone, statements, with_statement, without_statements};
+use super::switch::{Protection, SwitchedOff};
 use super::{FaultSemantics, FaultState, register_faults};
 
-register_faults![KeyRotationDisabled, KeyPolicyPublic];
+register_faults![KeyRotationDisabled, KeyPolicyPublic, KeyDisabled];
 
 /// Whether a customer managed key's material rotates automatically, and how often.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,3 +146,17 @@ impl FaultSemantics for KeyPolicyPublic {
         }
     }
 }
+
+/// The key can be used: it encrypts and decrypts.
+pub struct KeyEnabled;
+
+impl Protection for KeyEnabled {
+    const ID: &'static str = "aws.kms.key-disabled";
+    const PRESENT: &'static str = "the key is disabled";
+    const ASPECT: &'static str = "kms.key-state";
+    const OPERATION: &'static str =
+        "DisableKey: data encrypted under the key cannot be decrypted until it is enabled again";
+}
+
+/// `aws.kms.key-disabled`.
+pub type KeyDisabled = SwitchedOff<KeyEnabled>;

@@ -6,6 +6,7 @@
 //!
 //! One module per cloud service; each lists its faults once with [`register_faults!`].
 
+pub mod account;
 pub mod cloudtrail;
 pub mod ec2;
 pub mod gcs;
@@ -15,6 +16,7 @@ pub mod merge;
 #[cfg(test)]
 mod properties;
 pub mod s3;
+pub mod switch;
 
 use std::marker::PhantomData;
 
@@ -235,6 +237,7 @@ pub fn all() -> impl Iterator<Item = &'static dyn DynFault> {
         ec2::FAULTS,
         cloudtrail::FAULTS,
         kms::FAULTS,
+        account::FAULTS,
         gcs::FAULTS,
     ]
     .into_iter()
@@ -256,6 +259,7 @@ pub(crate) fn sandbox_drivers()
         ec2::sandbox_drivers(),
         cloudtrail::sandbox_drivers(),
         kms::sandbox_drivers(),
+        account::sandbox_drivers(),
         gcs::sandbox_drivers(),
     ]
     .into_iter()

@@ -40,7 +40,7 @@ pub fn cases() -> Vec<Box<dyn AwsCase>> {
 }
 
 /// The tags every prepared resource carries, as an EC2 tag specification.
-fn target_tags(resource_type: ResourceType, name: &str) -> TagSpecification {
+pub(super) fn target_tags(resource_type: ResourceType, name: &str) -> TagSpecification {
     let tag = |key: &str, value: &str| Tag::builder().key(key).value(value).build();
     TagSpecification::builder()
         .resource_type(resource_type)
@@ -51,7 +51,7 @@ fn target_tags(resource_type: ResourceType, name: &str) -> TagSpecification {
 }
 
 /// A resource reference as rdfi's EC2 discovery names it: the ARN as id, the EC2 id as name.
-fn ec2_ref(resource_type: &str, arn: String, ec2_id: &str) -> ResourceRef {
+pub(super) fn ec2_ref(resource_type: &str, arn: String, ec2_id: &str) -> ResourceRef {
     ResourceRef {
         provider: "aws".to_owned(),
         resource_type: resource_type.to_owned(),

@@ -8,6 +8,7 @@
 
 pub mod aws_cloudtrail;
 pub mod aws_ec2;
+pub mod aws_hygiene;
 pub mod aws_iam;
 pub mod aws_kms;
 pub mod aws_s3;
@@ -58,6 +59,7 @@ pub fn aws_cases() -> Vec<Box<dyn AwsCase>> {
         aws_ec2::cases(),
         aws_cloudtrail::cases(),
         aws_kms::cases(),
+        aws_hygiene::cases(),
     ]
     .into_iter()
     .flatten()

@@ -4,6 +4,7 @@
 mod acl;
 pub(crate) mod canary;
 mod lifecycle;
+mod object_lock;
 mod policy;
 mod settings;
 #[cfg(test)]
@@ -35,6 +36,7 @@ pub(crate) fn drivers() -> Vec<Box<dyn FaultDriver<AwsClients>>> {
         Box::new(BucketStateDriver::<model::BucketAccessLoggingDisabled>::new()),
         Box::new(BucketStateDriver::<model::BucketLifecycleExpireOneDay>::new()),
         Box::new(BucketStateDriver::<model::ObjectPublicAcl>::new()),
+        Box::new(BucketStateDriver::<model::BucketObjectLockRetentionShortened>::new()),
     ]
 }
 

@@ -1,8 +1,9 @@
 //! S3: bucket and object ACLs, bucket policies, Block Public Access, default encryption, versioning, access
-//! logging and lifecycle rules.
+//! logging, lifecycle rules and Object Lock retention.
 
 mod acl;
 mod lifecycle;
+mod object_lock;
 mod policy;
 mod settings;
 #[cfg(test)]
@@ -10,6 +11,7 @@ mod tests;
 
 pub use acl::*;
 pub use lifecycle::*;
+pub use object_lock::*;
 pub use policy::*;
 pub use settings::*;
 
@@ -27,6 +29,7 @@ register_faults![
     BucketAccessLoggingDisabled,
     BucketLifecycleExpireOneDay,
     ObjectPublicAcl,
+    BucketObjectLockRetentionShortened,
 ];
 
 /// The S3 group URI meaning "everyone, anonymous included".
