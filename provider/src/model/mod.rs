@@ -8,6 +8,8 @@
 
 pub mod cloudtrail;
 pub mod ec2;
+pub mod gcp_compute;
+pub mod gcp_iam;
 pub mod gcs;
 pub mod iam;
 pub mod kms;
@@ -236,6 +238,8 @@ pub fn all() -> impl Iterator<Item = &'static dyn DynFault> {
         cloudtrail::FAULTS,
         kms::FAULTS,
         gcs::FAULTS,
+        gcp_iam::FAULTS,
+        gcp_compute::FAULTS,
     ]
     .into_iter()
     .flatten()
@@ -257,6 +261,8 @@ pub(crate) fn sandbox_drivers()
         cloudtrail::sandbox_drivers(),
         kms::sandbox_drivers(),
         gcs::sandbox_drivers(),
+        gcp_iam::sandbox_drivers(),
+        gcp_compute::sandbox_drivers(),
     ]
     .into_iter()
     .flatten()
