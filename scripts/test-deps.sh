@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests start into project-local Python venvs, one per set:
-#   servers (the default): moto_server, nats-server, gcp-storage-emulator, PostgreSQL into .venv/
+#   servers (the default): moto_server, nats-server, gcp-storage-emulator, gcplocal, PostgreSQL into .venv/
 #                          (scripts/requirements-test.txt)
 #   custodian:             Cloud Custodian into .venv-tools/custodian/ (scripts/requirements-custodian.txt)
 #   prowler:               Prowler into .venv-tools/prowler/ (scripts/requirements-prowler.txt; about 2.3 GB)
@@ -51,7 +51,7 @@ for set in "$@"; do
   case "$set" in
     servers)
       install "${RDFI_TEST_VENV:-$root/.venv}" "$root/scripts/requirements-test.txt" \
-        moto_server nats-server gcp-storage-emulator ;;
+        moto_server nats-server gcp-storage-emulator gcplocal ;;
     custodian)
       install "$tools/custodian" "$root/scripts/requirements-custodian.txt" custodian ;;
     prowler)

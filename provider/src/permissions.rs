@@ -324,61 +324,160 @@ const AWS_ATTRIBUTION: &[&str] = &[
 const AWS_CANARY_OBJECT: &[&str] = &["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"];
 const AWS_CANARY_BUCKET: &[&str] = &["s3:ListBucketVersions"];
 
-/// Every Google Cloud fault's permissions beyond reading the bucket (`storage.buckets.get` with the full
-/// projection, which also needs `storage.buckets.getIamPolicy`).
-const GCP_FAULTS: &[(&str, &[&str])] = &[
+/// Cloud Storage faults read the bucket (`storage.buckets.get` with the full projection, which also needs
+/// `storage.buckets.getIamPolicy`).
+const GCS_READS: &[&str] = &["storage.buckets.get", "storage.buckets.getIamPolicy"];
+const PROJECT_POLICY: Calls = calls(
+    &["resourcemanager.projects.getIamPolicy"],
+    &["resourcemanager.projects.setIamPolicy"],
+);
+/// Inserting, patching or deleting a VPC firewall rule also needs `compute.networks.updatePolicy` on its
+/// network; each write waits for its operation (`compute.globalOperations.get`).
+const FIREWALL_WRITES: &[&str] = &[
+    "compute.firewalls.create",
+    "compute.firewalls.delete",
+    "compute.firewalls.update",
+    "compute.globalOperations.get",
+    "compute.networks.updatePolicy",
+];
+const FIREWALL_EXPOSURE: Calls = calls(
+    &["compute.firewalls.get", "compute.firewalls.list"],
+    FIREWALL_WRITES,
+);
+
+/// Every Google Cloud fault's permissions (a custom role's `includedPermissions`).
+const GCP_FAULTS: &[(&str, Calls)] = &[
     (
         "gcp.storage.bucket-iam-allusers-viewer",
-        &["storage.buckets.setIamPolicy"],
+        calls(GCS_READS, &["storage.buckets.setIamPolicy"]),
     ),
     (
         "gcp.storage.bucket-iam-allauthenticated-viewer",
-        &["storage.buckets.setIamPolicy"],
+        calls(GCS_READS, &["storage.buckets.setIamPolicy"]),
     ),
     (
         "gcp.storage.bucket-iam-allusers-admin",
-        &["storage.buckets.setIamPolicy"],
+        calls(GCS_READS, &["storage.buckets.setIamPolicy"]),
     ),
     (
         "gcp.storage.bucket-iam-external-admin",
-        &["storage.buckets.setIamPolicy"],
+        calls(GCS_READS, &["storage.buckets.setIamPolicy"]),
     ),
     (
         "gcp.storage.bucket-uniform-access-disabled",
-        &["storage.buckets.update"],
+        calls(GCS_READS, &["storage.buckets.update"]),
     ),
     (
         "gcp.storage.bucket-public-access-prevention-unenforced",
-        &["storage.buckets.update"],
+        calls(GCS_READS, &["storage.buckets.update"]),
     ),
     // Patching a bucket's ACLs needs setIamPolicy as well as update.
     (
         "gcp.storage.bucket-acl-public-read",
-        &["storage.buckets.update", "storage.buckets.setIamPolicy"],
+        calls(
+            GCS_READS,
+            &["storage.buckets.update", "storage.buckets.setIamPolicy"],
+        ),
     ),
     (
         "gcp.storage.bucket-default-object-acl-public-read",
-        &["storage.buckets.update", "storage.buckets.setIamPolicy"],
+        calls(
+            GCS_READS,
+            &["storage.buckets.update", "storage.buckets.setIamPolicy"],
+        ),
     ),
     (
         "gcp.storage.bucket-versioning-disabled",
-        &["storage.buckets.update"],
+        calls(GCS_READS, &["storage.buckets.update"]),
     ),
     (
         "gcp.storage.bucket-logging-removed",
-        &["storage.buckets.update"],
+        calls(GCS_READS, &["storage.buckets.update"]),
     ),
     (
         "gcp.storage.bucket-retention-removed",
-        &["storage.buckets.update"],
+        calls(GCS_READS, &["storage.buckets.update"]),
     ),
     (
         "gcp.storage.bucket-default-kms-key-removed",
-        &["storage.buckets.update"],
+        calls(GCS_READS, &["storage.buckets.update"]),
+    ),
+    (
+        "gcp.iam.project-owner-granted-to-external-user",
+        PROJECT_POLICY,
+    ),
+    (
+        "gcp.iam.project-editor-granted-to-external-user",
+        PROJECT_POLICY,
+    ),
+    (
+        "gcp.iam.project-token-creator-granted-broadly",
+        PROJECT_POLICY,
+    ),
+    (
+        "gcp.iam.project-service-account-user-granted-broadly",
+        PROJECT_POLICY,
+    ),
+    ("gcp.iam.service-account-made-project-owner", PROJECT_POLICY),
+    (
+        "gcp.logging.project-data-access-audit-logs-removed",
+        PROJECT_POLICY,
+    ),
+    // The fault's key is marked in the account's description (serviceAccounts.patch needs update).
+    (
+        "gcp.iam.service-account-key-created",
+        calls(
+            &["iam.serviceAccountKeys.list", "iam.serviceAccounts.get"],
+            &[
+                "iam.serviceAccountKeys.create",
+                "iam.serviceAccountKeys.delete",
+                "iam.serviceAccounts.update",
+            ],
+        ),
+    ),
+    (
+        "gcp.iam.service-account-enabled",
+        calls(
+            &["iam.serviceAccounts.get"],
+            &["iam.serviceAccounts.disable", "iam.serviceAccounts.enable"],
+        ),
+    ),
+    ("gcp.compute.firewall-ssh-open-to-world", FIREWALL_EXPOSURE),
+    ("gcp.compute.firewall-rdp-open-to-world", FIREWALL_EXPOSURE),
+    (
+        "gcp.compute.firewall-all-ports-open-to-world",
+        FIREWALL_EXPOSURE,
+    ),
+    (
+        "gcp.compute.firewall-logging-disabled",
+        calls(&["compute.firewalls.get"], FIREWALL_WRITES),
     ),
 ];
-const GCP_READS: &[&str] = &["storage.buckets.get", "storage.buckets.getIamPolicy"];
-const GCP_DISCOVERY: &[&str] = &["storage.buckets.list"];
+
+/// Per Google Cloud resource type: the permissions discovery needs (the monitor's), and the one that reads a
+/// resource's tags (labels, or the description of what has none) for the executor's guard.
+const GCP_TYPES: &[(&str, &[&str], &str)] = &[
+    (
+        "gcp.storage.bucket",
+        &["storage.buckets.list"],
+        "storage.buckets.get",
+    ),
+    (
+        "gcp.project",
+        &["resourcemanager.projects.get"],
+        "resourcemanager.projects.get",
+    ),
+    (
+        "gcp.iam.service-account",
+        &["iam.serviceAccounts.list"],
+        "iam.serviceAccounts.get",
+    ),
+    (
+        "gcp.compute.firewall",
+        &["compute.firewalls.list"],
+        "compute.firewalls.get",
+    ),
+];
 const GCP_CANARY: &[&str] = &[
     "storage.objects.create",
     "storage.objects.delete",
@@ -621,22 +720,37 @@ pub fn gcp_permissions(request: &PolicyRequest) -> Result<Vec<&'static str>, Unk
     let faults = faults_of(request, "gcp")?;
     let mut permissions: BTreeSet<&'static str> = BTreeSet::new();
     for &id in &faults {
-        permissions.extend(GCP_READS);
+        let calls = gcp_calls(id);
+        let resource_type = resource_type(id);
+        let (_, discovery, guard) = GCP_TYPES
+            .iter()
+            .find(|(known, _, _)| *known == resource_type)
+            .expect("every GCP resource type of the catalogue has discovery calls");
+        permissions.extend(calls.reads);
         if request.identity != Identity::Executor {
-            permissions.extend(GCP_DISCOVERY);
+            permissions.extend(discovery.iter());
+            // Discovery reads each resource's reach with the presence checks of the faults that grant access.
+            for (probe, _) in catalogue::reach_probes(resource_type) {
+                permissions.extend(gcp_calls(probe).reads);
+            }
         }
         if request.identity != Identity::Monitor {
-            let (_, changes) = GCP_FAULTS
-                .iter()
-                .find(|(fault, _)| *fault == id)
-                .expect("checked by faults_of");
-            permissions.extend(changes.iter());
+            permissions.insert(*guard);
+            permissions.extend(calls.writes);
             if proves_exposure(id) {
                 permissions.extend(GCP_CANARY);
             }
         }
     }
     Ok(permissions.into_iter().collect())
+}
+
+fn gcp_calls(id: &str) -> &'static Calls {
+    &GCP_FAULTS
+        .iter()
+        .find(|(fault, _)| *fault == id)
+        .expect("checked by faults_of")
+        .1
 }
 
 #[cfg(test)]
@@ -695,6 +809,36 @@ mod tests {
                 "{resource_type}"
             );
         }
+    }
+
+    #[test]
+    fn every_gcp_resource_type_has_its_discovery_and_project_faults_their_policy() {
+        for resource_type in catalogue::resource_types("gcp") {
+            assert!(
+                GCP_TYPES
+                    .iter()
+                    .any(|(known, _, _)| *known == resource_type),
+                "{resource_type}"
+            );
+        }
+        assert_eq!(
+            gcp_permissions(&request(
+                &["gcp.iam.service-account-made-project-owner"],
+                Identity::Executor
+            ))
+            .unwrap(),
+            [
+                "iam.serviceAccounts.get",
+                "resourcemanager.projects.getIamPolicy",
+                "resourcemanager.projects.setIamPolicy"
+            ]
+        );
+        let monitor = gcp_permissions(&request(
+            &["gcp.compute.firewall-logging-disabled"],
+            Identity::Monitor,
+        ))
+        .unwrap();
+        assert_eq!(monitor, ["compute.firewalls.get", "compute.firewalls.list"]);
     }
 
     #[test]

@@ -42,7 +42,8 @@ pub struct Endpoints {
     #[arg(long = "aws-endpoint", env = "RDFI_AWS_ENDPOINT", value_name = "URL")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aws: Option<String>,
-    /// The GCP project whose Cloud Storage buckets are targets.
+    /// The GCP project whose resources (the project itself, its buckets, service accounts and firewall rules)
+    /// are targets.
     #[arg(long = "gcp-project", env = "RDFI_GCP_PROJECT", value_name = "PROJECT")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gcp_project: Option<String>,
@@ -51,6 +52,12 @@ pub struct Endpoints {
     #[arg(long = "gcs-endpoint", env = "RDFI_GCS_ENDPOINT", value_name = "URL")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gcs: Option<String>,
+    /// One base URL override for every Google Cloud API but Cloud Storage (Resource Manager, IAM, Compute
+    /// Engine: gcplocal serves them all on one port), called anonymously; Google's endpoints with application
+    /// default credentials otherwise.
+    #[arg(long = "gcp-endpoint", env = "RDFI_GCP_ENDPOINT", value_name = "URL")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gcp: Option<String>,
 }
 
 /// How a cloud was reached: the provider, its region and endpoints; never credentials. The executor journals
@@ -80,6 +87,7 @@ impl std::fmt::Display for ProviderTarget {
             ("endpoint", &self.endpoints.aws),
             ("project", &self.endpoints.gcp_project),
             ("storage endpoint", &self.endpoints.gcs),
+            ("api endpoint", &self.endpoints.gcp),
         ] {
             if let Some(value) = value {
                 write!(f, ", {what} {value}")?;
@@ -121,6 +129,7 @@ pub async fn connect(
         "gcp" => Ok(Arc::new(GcpProvider::connect(&GcpSettings {
             project: endpoints.gcp_project.clone().unwrap_or_default(),
             endpoint: endpoints.gcs.clone(),
+            api_endpoint: endpoints.gcp.clone(),
         })?)),
         "sandbox" => Ok(Arc::new(SandboxProvider::new(Arc::new(
             SandboxAccount::demo(),
@@ -128,5 +137,41 @@ pub async fn connect(
         other => Err(ProviderError::Config(format!(
             "unknown provider {other:?}, expected aws, gcp or sandbox"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The journal records how every Google API was reached, and reads older records without the field.
+    #[test]
+    fn the_google_api_endpoint_is_journalled_with_the_storage_one() {
+        let target = ProviderTarget {
+            provider: "gcp".to_owned(),
+            region: String::new(),
+            endpoints: Endpoints {
+                gcp_project: Some("p".to_owned()),
+                gcs: Some("http://127.0.0.1:9023".to_owned()),
+                gcp: Some("http://127.0.0.1:8400".to_owned()),
+                ..Endpoints::default()
+            },
+        };
+        let journalled = serde_json::to_value(&target).unwrap();
+        assert_eq!(journalled["endpoints"]["gcp"], "http://127.0.0.1:8400");
+        assert_eq!(
+            serde_json::from_value::<ProviderTarget>(journalled).unwrap(),
+            target
+        );
+        let older: ProviderTarget = serde_json::from_value(serde_json::json!({
+            "provider": "gcp", "region": "", "endpoints": {"gcpProject": "p", "gcs": "http://127.0.0.1:9023"}
+        }))
+        .unwrap();
+        assert_eq!(older.endpoints.gcp, None);
+        assert!(
+            target
+                .to_string()
+                .contains("api endpoint http://127.0.0.1:8400")
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! - [`NatsServer`]: nats-server with JetStream, in a temporary store directory.
 //! - [`MotoServer`]: moto_server with AWS managed policies loaded.
 //! - [`gcs::GcsEmulator`]: gcp-storage-emulator, in memory.
+//! - [`gcplocal::GcpLocal`]: gcplocal (Resource Manager, IAM, Compute Engine), in memory.
 //! - [`postgres::Postgres`]: a PostgreSQL database of the test's own, on a server of its own.
 //! - [`Process`]: an rdfi binary as a child process, killed on drop, its log kept and printed when a test fails.
 //! - [`control`]: stand-in detective and corrective controls that watch a resource through the AWS SDK.
@@ -14,6 +15,7 @@ pub mod aws;
 pub mod cluster;
 pub mod conformance;
 pub mod control;
+pub mod gcplocal;
 pub mod gcs;
 pub mod postgres;
 pub mod sandbox;

@@ -1,11 +1,12 @@
 //! Every GCP fault of the catalogue against gcp-storage-emulator: prepare a bucket with a non-trivial prior
 //! configuration, inject through rdfi's provider, prove the misconfiguration with an independent JSON API read,
 //! revert, and prove the bucket reads back exactly as before. Also: discovery finds every prepared bucket with
-//! its labels, and every gcp fault has a case and a driver.
+//! its labels, and every gcp fault has a case (here or on gcplocal) and a driver.
 
 use rdfi_provider::Provider;
 use rdfi_provider::gcp::{BUCKET, GcpProvider, GcpSettings, bucket_resource_name};
 use rdfi_tests::conformance::gcp_storage::gcs_cases;
+use rdfi_tests::conformance::gcplocal::gcplocal_cases;
 use rdfi_tests::conformance::runner::{Outcomes, assert_covered, round_trip};
 use rdfi_tests::gcs::{GcsClient, GcsEmulator, PROJECT};
 use rdfi_tests::{free_port, rdfi_binary, wait_until};
@@ -17,6 +18,7 @@ fn provider_on(emulator: &GcsEmulator) -> GcpProvider {
     GcpProvider::connect(&GcpSettings {
         project: PROJECT.to_owned(),
         endpoint: Some(emulator.endpoint.clone()),
+        api_endpoint: None,
     })
     .expect("the gcp provider")
 }
@@ -77,7 +79,13 @@ async fn every_gcp_fault_injects_and_reverts_exactly_on_the_emulator() {
         );
     }
 
-    let covered: Vec<&str> = cases.iter().map(|case| case.fault_id()).collect();
+    // The faults beyond storage run on gcplocal (conformance_gcplocal.rs); one provider drives them all.
+    let beyond_storage = gcplocal_cases();
+    let covered: Vec<&str> = cases
+        .iter()
+        .map(|case| case.fault_id())
+        .chain(beyond_storage.iter().map(|case| case.fault_id()))
+        .collect();
     assert_covered("gcp", &covered, faults);
 }
 

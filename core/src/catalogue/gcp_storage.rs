@@ -9,7 +9,7 @@ const BUCKET: &str = "gcp.storage.bucket";
 const MINUTES: u64 = 60;
 
 /// A preventive control: the change is refused at once.
-const fn preventive(example: &'static str) -> ExpectedControl {
+pub(super) const fn preventive(example: &'static str) -> ExpectedControl {
     ExpectedControl {
         kind: ControlKind::Preventive,
         example,
@@ -17,7 +17,7 @@ const fn preventive(example: &'static str) -> ExpectedControl {
     }
 }
 
-const fn detective(example: &'static str, minutes: u64) -> ExpectedControl {
+pub(super) const fn detective(example: &'static str, minutes: u64) -> ExpectedControl {
     ExpectedControl {
         kind: ControlKind::Detective,
         example,
@@ -25,7 +25,7 @@ const fn detective(example: &'static str, minutes: u64) -> ExpectedControl {
     }
 }
 
-const fn corrective(example: &'static str, minutes: u64) -> ExpectedControl {
+pub(super) const fn corrective(example: &'static str, minutes: u64) -> ExpectedControl {
     ExpectedControl {
         kind: ControlKind::Corrective,
         example,

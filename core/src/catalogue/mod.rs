@@ -7,6 +7,8 @@ mod aws_ec2;
 mod aws_iam;
 mod aws_kms;
 mod aws_s3;
+mod gcp_compute;
+mod gcp_iam;
 mod gcp_storage;
 
 use std::time::Duration;
@@ -89,6 +91,8 @@ pub fn all() -> impl Iterator<Item = &'static FaultModel> {
         aws_kms::FAULTS,
         aws_account::FAULTS,
         gcp_storage::FAULTS,
+        gcp_iam::FAULTS,
+        gcp_compute::FAULTS,
     ]
     .into_iter()
     .flatten()
@@ -230,6 +234,28 @@ const REACH_WHEN_PRESENT: &[(&str, Reach)] = &[
         Reach::Public,
     ),
     ("gcp.storage.bucket-iam-external-admin", Reach::CrossAccount),
+    (
+        "gcp.iam.project-owner-granted-to-external-user",
+        Reach::CrossAccount,
+    ),
+    (
+        "gcp.iam.project-editor-granted-to-external-user",
+        Reach::CrossAccount,
+    ),
+    (
+        "gcp.iam.project-token-creator-granted-broadly",
+        Reach::CrossAccount,
+    ),
+    (
+        "gcp.iam.project-service-account-user-granted-broadly",
+        Reach::CrossAccount,
+    ),
+    ("gcp.compute.firewall-ssh-open-to-world", Reach::Public),
+    ("gcp.compute.firewall-rdp-open-to-world", Reach::Public),
+    (
+        "gcp.compute.firewall-all-ports-open-to-world",
+        Reach::Public,
+    ),
 ];
 
 /// How reachable a resource is when this fault's misconfiguration is already present on it; `None` for a
@@ -401,7 +427,15 @@ mod tests {
     #[test]
     fn resource_types_are_those_of_the_provider_s_faults() {
         let gcp = resource_types("gcp");
-        assert_eq!(gcp, ["gcp.storage.bucket"]);
+        assert_eq!(
+            gcp,
+            [
+                "gcp.compute.firewall",
+                "gcp.iam.service-account",
+                "gcp.project",
+                "gcp.storage.bucket"
+            ]
+        );
         let aws = resource_types("aws");
         assert!(aws.contains(&"aws.s3.bucket") && aws.contains(&"aws.iam.role"));
         assert!(aws.iter().all(|kind| kind.starts_with("aws.")));

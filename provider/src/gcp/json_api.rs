@@ -1,12 +1,18 @@
-//! A small client of the Cloud Storage JSON API (`/storage/v1`): list buckets, get and patch a bucket, get and
-//! set a bucket's IAM policy; insert, delete and read exposure canary objects (one-shot media uploads: three
-//! calls, rather than the `google-cloud-storage` crate, which costs a build as long as the workspace's: ADR 6). Bucket configuration goes through the JSON API rather than the
-//! `google-cloud-storage` crate because that crate reaches bucket, IAM and ACL settings over gRPC only, which no
-//! offline emulator speaks.
+//! A small client of Google Cloud's JSON APIs. Cloud Storage (`/storage/v1`): list buckets, get and patch a
+//! bucket, get and set a bucket's IAM policy; insert, delete and read exposure canary objects (one-shot media
+//! uploads: three calls, rather than the `google-cloud-storage` crate, which costs a build as long as the
+//! workspace's: ADR 6). Bucket configuration goes through the JSON API rather than the `google-cloud-storage`
+//! crate because that crate reaches bucket, IAM and ACL settings over gRPC only, which no offline emulator
+//! speaks. Resource Manager, IAM and Compute Engine ([`super::apis`]) go through the same client rather than
+//! Google's generated crates (google-cloud-iam-admin-v1, google-cloud-compute-v1), whose code takes many
+//! minutes to compile.
 //!
 //! Against Google, every call carries an OAuth access token from application default credentials
-//! (`google-cloud-auth`); against an emulator (base URL overridden) calls are anonymous.
+//! (`google-cloud-auth`), built on the first call that needs one; calls to an overridden base URL (an
+//! emulator) are anonymous. Cloud Storage and the other APIs are overridden apart (`--gcs-endpoint`,
+//! `--gcp-endpoint`).
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use google_cloud_auth::credentials::{AccessTokenCredentials, Builder as CredentialsBuilder};
@@ -21,8 +27,8 @@ use crate::{ProviderError, Result};
 
 /// Google's Cloud Storage endpoint.
 pub const DEFAULT_BASE_URL: &str = "https://storage.googleapis.com";
-/// The OAuth scope bucket configuration (IAM, ACLs, settings) needs.
-const FULL_CONTROL_SCOPE: &str = "https://www.googleapis.com/auth/devstorage.full_control";
+/// The OAuth scope of every Google Cloud API rdfi calls (bucket configuration, IAM, projects, firewalls).
+const CLOUD_PLATFORM_SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
 /// How long one call may take, from connecting to the last byte of its answer, before it counts as a
 /// (retryable) transport failure. The client does not retry itself: `rdfi_provider::with_retry` is the one
 /// retry layer.
@@ -30,51 +36,106 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long connecting (TCP and TLS) may take before the call counts as a (retryable) transport failure.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The JSON API client: base URL, project, and the credentials (none for an emulator).
+/// The Google Cloud APIs rdfi calls, each at a host of its own at Google.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GoogleApi {
+    Storage,
+    ResourceManager,
+    Iam,
+    Compute,
+}
+
+impl GoogleApi {
+    fn google_base_url(self) -> &'static str {
+        match self {
+            GoogleApi::Storage => DEFAULT_BASE_URL,
+            GoogleApi::ResourceManager => "https://cloudresourcemanager.googleapis.com",
+            GoogleApi::Iam => "https://iam.googleapis.com",
+            GoogleApi::Compute => "https://compute.googleapis.com",
+        }
+    }
+}
+
+/// The JSON API client: base URL overrides, project, and the credentials for the APIs reached at Google.
 pub struct JsonApiClient {
     http: reqwest::Client,
-    base_url: String,
+    /// Cloud Storage's base URL override.
+    storage_endpoint: Option<String>,
+    /// One base URL override for every other API (an emulator serves them all on one port).
+    api_endpoint: Option<String>,
     project: String,
-    credentials: Option<AccessTokenCredentials>,
+    /// Application default credentials, built on the first call to Google that needs them.
+    credentials: OnceLock<std::result::Result<AccessTokenCredentials, String>>,
 }
 
 impl JsonApiClient {
-    /// A client of Google's endpoint, authenticated with application default credentials.
-    pub fn google(project: &str) -> Result<Self> {
-        let credentials = CredentialsBuilder::default()
-            .with_scopes([FULL_CONTROL_SCOPE])
-            .build_access_token_credentials()
-            .map_err(|error| {
-                ProviderError::Config(format!("google application default credentials: {error}"))
-            })?;
-        Self::new(DEFAULT_BASE_URL, project, Some(credentials))
-    }
-
-    /// An anonymous client of an emulator at `base_url` (`http://127.0.0.1:PORT`).
-    pub fn anonymous(base_url: &str, project: &str) -> Result<Self> {
-        Self::new(base_url, project, None)
-    }
-
-    fn new(
-        base_url: &str,
+    /// A client of Google's endpoints, authenticated with application default credentials, except for the
+    /// APIs whose base URL is overridden (`http://127.0.0.1:PORT`), which are called anonymously.
+    pub fn connect(
         project: &str,
-        credentials: Option<AccessTokenCredentials>,
+        storage_endpoint: Option<&str>,
+        api_endpoint: Option<&str>,
     ) -> Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(CONNECT_TIMEOUT)
             .build()
             .map_err(|error| ProviderError::Config(format!("http client: {error}")))?;
+        let trimmed = |endpoint: &str| endpoint.trim_end_matches('/').to_owned();
         Ok(JsonApiClient {
             http,
-            base_url: base_url.trim_end_matches('/').to_owned(),
+            storage_endpoint: storage_endpoint.map(trimmed),
+            api_endpoint: api_endpoint.map(trimmed),
             project: project.to_owned(),
-            credentials,
+            credentials: OnceLock::new(),
         })
     }
 
+    /// An anonymous client of an emulator at `base_url` (`http://127.0.0.1:PORT`) for every API.
+    pub fn anonymous(base_url: &str, project: &str) -> Result<Self> {
+        Self::connect(project, Some(base_url), Some(base_url))
+    }
+
+    /// The project whose resources the client reads and changes.
+    pub fn project(&self) -> &str {
+        &self.project
+    }
+
+    /// The override of `api`'s base URL, if any.
+    fn endpoint(&self, api: GoogleApi) -> Option<&str> {
+        match api {
+            GoogleApi::Storage => self.storage_endpoint.as_deref(),
+            _ => self.api_endpoint.as_deref(),
+        }
+    }
+
+    /// `api`'s base URL: the override, or Google's.
+    pub(super) fn base_url(&self, api: GoogleApi) -> &str {
+        self.endpoint(api).unwrap_or(api.google_base_url())
+    }
+
+    pub(super) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The access token credentials, built once.
+    fn credentials(&self) -> std::result::Result<&AccessTokenCredentials, String> {
+        self.credentials
+            .get_or_init(|| {
+                CredentialsBuilder::default()
+                    .with_scopes([CLOUD_PLATFORM_SCOPE])
+                    .build_access_token_credentials()
+                    .map_err(|error| format!("google application default credentials: {error}"))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
     fn bucket_url(&self, bucket: &str) -> String {
-        format!("{}/storage/v1/b/{bucket}", self.base_url)
+        format!(
+            "{}/storage/v1/b/{bucket}",
+            self.base_url(GoogleApi::Storage)
+        )
     }
 
     /// Every bucket of the project, all pages (`buckets.list` with `pageToken`).
@@ -88,9 +149,14 @@ impl JsonApiClient {
             }
             let request = self
                 .http
-                .get(format!("{}/storage/v1/b", self.base_url))
+                .get(format!(
+                    "{}/storage/v1/b",
+                    self.base_url(GoogleApi::Storage)
+                ))
                 .query(&query);
-            let page: Value = self.send("buckets.list", &self.project, request).await?;
+            let page: Value = self
+                .send(GoogleApi::Storage, "buckets.list", &self.project, request)
+                .await?;
             if let Some(items) = page.get("items").and_then(Value::as_array) {
                 buckets.extend(items.iter().cloned());
             }
@@ -111,7 +177,8 @@ impl JsonApiClient {
             .http
             .get(self.bucket_url(bucket))
             .query(&[("projection", "full")]);
-        self.send("buckets.get", bucket, request).await
+        self.send(GoogleApi::Storage, "buckets.get", bucket, request)
+            .await
     }
 
     /// Patches the bucket fields in `patch`, leaving every other field as it is; with a metageneration, only
@@ -131,7 +198,7 @@ impl JsonApiClient {
             .request(Method::PATCH, self.bucket_url(bucket))
             .query(&query)
             .json(patch);
-        self.send::<Value>("buckets.patch", bucket, request)
+        self.send::<Value>(GoogleApi::Storage, "buckets.patch", bucket, request)
             .await
             .map(drop)
     }
@@ -142,7 +209,8 @@ impl JsonApiClient {
             .http
             .get(format!("{}/iam", self.bucket_url(bucket)))
             .query(&[("optionsRequestedPolicyVersion", "3")]);
-        self.send("buckets.getIamPolicy", bucket, request).await
+        self.send(GoogleApi::Storage, "buckets.getIamPolicy", bucket, request)
+            .await
     }
 
     /// Replaces the bucket's IAM policy; the policy carries the etag it was read with, so a concurrent change
@@ -152,15 +220,18 @@ impl JsonApiClient {
             .http
             .put(format!("{}/iam", self.bucket_url(bucket)))
             .json(policy);
-        self.send::<Value>("buckets.setIamPolicy", bucket, request)
+        self.send::<Value>(GoogleApi::Storage, "buckets.setIamPolicy", bucket, request)
             .await
             .map(drop)
     }
 
     /// The URL of an object: its name is one path segment, `/` escaped.
     fn object_url(&self, prefix: &str, bucket: &str, key: Option<&str>) -> Result<reqwest::Url> {
-        let mut url = reqwest::Url::parse(&format!("{}{prefix}/b/{bucket}/o", self.base_url))
-            .map_err(|error| ProviderError::Config(format!("storage URL: {error}")))?;
+        let mut url = reqwest::Url::parse(&format!(
+            "{}{prefix}/b/{bucket}/o",
+            self.base_url(GoogleApi::Storage)
+        ))
+        .map_err(|error| ProviderError::Config(format!("storage URL: {error}")))?;
         if let Some(key) = key
             && let Ok(mut segments) = url.path_segments_mut()
         {
@@ -181,7 +252,7 @@ impl JsonApiClient {
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, "text/plain")
             .body(content.to_owned());
-        self.send::<Value>("objects.insert", bucket, request)
+        self.send::<Value>(GoogleApi::Storage, "objects.insert", bucket, request)
             .await
             .map(drop)
     }
@@ -191,7 +262,10 @@ impl JsonApiClient {
         let request = self
             .http
             .delete(self.object_url("/storage/v1", bucket, Some(key))?);
-        match self.exchange("objects.delete", bucket, request).await? {
+        match self
+            .exchange(GoogleApi::Storage, "objects.delete", bucket, request)
+            .await?
+        {
             (status, _) if status.is_success() || status == StatusCode::NOT_FOUND => Ok(()),
             (status, body) => Err(status_error("objects.delete", bucket, status, &body)),
         }
@@ -202,7 +276,10 @@ impl JsonApiClient {
         let request = self
             .http
             .get(self.object_url("/storage/v1", bucket, Some(key))?);
-        match self.exchange("objects.get", bucket, request).await? {
+        match self
+            .exchange(GoogleApi::Storage, "objects.get", bucket, request)
+            .await?
+        {
             (status, _) if status.is_success() => Ok(true),
             (StatusCode::NOT_FOUND, _) => Ok(false),
             (status, body) => Err(status_error("objects.get", bucket, status, &body)),
@@ -264,13 +341,14 @@ impl JsonApiClient {
     }
 
     /// Sends a request with the access token (if any) and reads its JSON answer, mapping failures.
-    async fn send<T: DeserializeOwned>(
+    pub(super) async fn send<T: DeserializeOwned>(
         &self,
+        api: GoogleApi,
         operation: &str,
         resource: &str,
         request: RequestBuilder,
     ) -> Result<T> {
-        let (status, body) = self.exchange(operation, resource, request).await?;
+        let (status, body) = self.exchange(api, operation, resource, request).await?;
         if !status.is_success() {
             return Err(status_error(operation, resource, status, &body));
         }
@@ -284,8 +362,9 @@ impl JsonApiClient {
     }
 
     /// Sends a request with the access token (if any) and the fault's mark; the answer's status and body.
-    async fn exchange(
+    pub(super) async fn exchange(
         &self,
+        api: GoogleApi,
         operation: &str,
         resource: &str,
         mut request: RequestBuilder,
@@ -297,13 +376,15 @@ impl JsonApiClient {
             retryable,
             throttled: false,
         };
-        if let Some(credentials) = &self.credentials {
+        if self.endpoint(api).is_none() {
+            let credentials = self.credentials().map_err(ProviderError::Config)?;
             let token = credentials.access_token().await.map_err(|error| {
                 api_error(format!("access token: {error}"), error.is_transient())
             })?;
             request = request.bearer_auth(token.token);
         }
-        // A call made for a fault says which (crate::marking): Cloud Audit Logs records the header.
+        // A call made for a fault says which (crate::marking): Cloud Audit Logs records the header of Cloud
+        // Storage calls; the other APIs ignore it.
         if let Some(fault_instance) = crate::marking::current() {
             request = request.header(crate::marking::GCS_AUDIT_HEADER, fault_instance);
         }
@@ -346,7 +427,12 @@ fn error_message(body: &str) -> String {
 
 /// Maps an HTTP error answer: 403, and a 400 or 412 naming a preventive control, is a refusal; throttling,
 /// server errors and etag conflicts (another 412) are worth retrying; anything else is not.
-fn status_error(operation: &str, resource: &str, status: StatusCode, body: &str) -> ProviderError {
+pub(super) fn status_error(
+    operation: &str,
+    resource: &str,
+    status: StatusCode,
+    body: &str,
+) -> ProviderError {
     let message = error_message(body);
     let reason = format!("HTTP {}: {message}", status.as_u16());
     let names_a_control = matches!(
@@ -384,14 +470,21 @@ fn status_error(operation: &str, resource: &str, status: StatusCode, body: &str)
 /// organization policy constraints say so; a bare 403 is a missing permission, or a control rdfi cannot name.
 /// The refused permission is the operation's (`buckets.setIamPolicy` needs `storage.buckets.setIamPolicy`).
 fn attribute(operation: &str, resource: &str, message: &str) -> Attribution {
+    // Cloud Storage operations are named by their JSON API method; the other APIs' by the permission they need.
+    let storage = operation.starts_with("buckets.") || operation.starts_with("objects.");
     let permission = match operation {
         "buckets.patch" | "buckets.update" => "storage.buckets.update".to_owned(),
-        operation => format!("storage.{operation}"),
+        operation if storage => format!("storage.{operation}"),
+        permission => permission.to_owned(),
     };
     let lower = message.to_lowercase();
     let named = |name: &str, control_type| NamedControl {
         name: name.to_owned(),
-        location: format!("bucket {resource}"),
+        location: if storage {
+            format!("bucket {resource}")
+        } else {
+            resource.to_owned()
+        },
         control_type,
     };
     let control = if lower.contains("public access prevention") {

@@ -16,17 +16,15 @@ use rdfi_proto::v1::ResourceRef;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::bucket_ref;
 use super::json_api::JsonApiClient;
-use super::{BUCKET, bucket_ref};
 use crate::model::FaultSemantics;
+use crate::model::gcp_iam::{IamBinding, IamGrant, IamMemberGranted, IamPolicy};
 use crate::model::gcs::{
     self as model, AccessControlList, AclEntry, BucketEncryption, BucketIamConfiguration,
-    BucketIamMemberGranted, BucketIamPolicy, BucketLogging, BucketRetention, BucketVersioning,
-    IamBinding, IamGrant,
+    BucketLogging, BucketRetention, BucketVersioning,
 };
 use crate::{FaultDriver, Result, StateDriver, Versioned};
-
-pub(crate) const RESOURCE_TYPES: &[&str] = &[BUCKET];
 
 pub(crate) fn drivers() -> Vec<Box<dyn FaultDriver<JsonApiClient>>> {
     vec![
@@ -118,13 +116,10 @@ const CONDITIONAL_POLICY_VERSION: u32 = 3;
 struct IamMemberDriver<G>(PhantomData<G>);
 
 impl<G: IamGrant> IamMemberDriver<G> {
-    async fn read_with_etag(
-        client: &JsonApiClient,
-        bucket: &str,
-    ) -> Result<Versioned<BucketIamPolicy>> {
+    async fn read_with_etag(client: &JsonApiClient, bucket: &str) -> Result<Versioned<IamPolicy>> {
         let policy: WirePolicy = client.get_iam_policy(bucket).await?;
         Ok(Versioned {
-            state: BucketIamPolicy::new(policy.bindings),
+            state: IamPolicy::new(policy.bindings),
             version: policy.etag,
         })
     }
@@ -133,7 +128,7 @@ impl<G: IamGrant> IamMemberDriver<G> {
     async fn write(
         client: &JsonApiClient,
         bucket: &str,
-        policy: &BucketIamPolicy,
+        policy: &IamPolicy,
         etag: Option<String>,
     ) -> Result<()> {
         let policy = WirePolicy {
@@ -147,13 +142,9 @@ impl<G: IamGrant> IamMemberDriver<G> {
 
 #[async_trait]
 impl<G: IamGrant> StateDriver<JsonApiClient> for IamMemberDriver<G> {
-    type Fault = BucketIamMemberGranted<G>;
+    type Fault = IamMemberGranted<G>;
 
-    async fn read(
-        &self,
-        client: &JsonApiClient,
-        resource: &ResourceRef,
-    ) -> Result<BucketIamPolicy> {
+    async fn read(&self, client: &JsonApiClient, resource: &ResourceRef) -> Result<IamPolicy> {
         Ok(Self::read_with_etag(client, &resource.name).await?.state)
     }
 
@@ -161,7 +152,7 @@ impl<G: IamGrant> StateDriver<JsonApiClient> for IamMemberDriver<G> {
         &self,
         client: &JsonApiClient,
         resource: &ResourceRef,
-    ) -> Result<Versioned<BucketIamPolicy>> {
+    ) -> Result<Versioned<IamPolicy>> {
         Self::read_with_etag(client, &resource.name).await
     }
 
@@ -170,7 +161,7 @@ impl<G: IamGrant> StateDriver<JsonApiClient> for IamMemberDriver<G> {
         &self,
         client: &JsonApiClient,
         resource: &ResourceRef,
-        _before: &BucketIamPolicy,
+        _before: &IamPolicy,
     ) -> Result<()> {
         let current = Self::read_with_etag(client, &resource.name).await?;
         let injected = Self::Fault::inject(&current.state);
@@ -181,8 +172,8 @@ impl<G: IamGrant> StateDriver<JsonApiClient> for IamMemberDriver<G> {
         &self,
         client: &JsonApiClient,
         resource: &ResourceRef,
-        current: &Versioned<BucketIamPolicy>,
-        target: &BucketIamPolicy,
+        current: &Versioned<IamPolicy>,
+        target: &IamPolicy,
     ) -> Result<()> {
         Self::write(client, &resource.name, target, current.version.clone()).await
     }

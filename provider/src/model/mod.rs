@@ -9,6 +9,8 @@
 pub mod account;
 pub mod cloudtrail;
 pub mod ec2;
+pub mod gcp_compute;
+pub mod gcp_iam;
 pub mod gcs;
 pub mod iam;
 pub mod kms;
@@ -239,6 +241,8 @@ pub fn all() -> impl Iterator<Item = &'static dyn DynFault> {
         kms::FAULTS,
         account::FAULTS,
         gcs::FAULTS,
+        gcp_iam::FAULTS,
+        gcp_compute::FAULTS,
     ]
     .into_iter()
     .flatten()
@@ -261,6 +265,8 @@ pub(crate) fn sandbox_drivers()
         kms::sandbox_drivers(),
         account::sandbox_drivers(),
         gcs::sandbox_drivers(),
+        gcp_iam::sandbox_drivers(),
+        gcp_compute::sandbox_drivers(),
     ]
     .into_iter()
     .flatten()

@@ -13,6 +13,7 @@ pub mod aws_iam;
 pub mod aws_kms;
 pub mod aws_s3;
 pub mod gcp_storage;
+pub mod gcplocal;
 pub mod runner;
 
 use async_trait::async_trait;

@@ -3,7 +3,7 @@ use crate::model::FaultSemantics;
 
 #[test]
 fn an_iam_revert_removes_only_the_member_it_added() {
-    let before = BucketIamPolicy::example();
+    let before = BucketIamAllUsersViewer::example();
     let faulty = BucketIamAllUsersViewer::inject(&before);
     assert!(BucketIamAllUsersViewer::is_present(&faulty));
     // Someone else grants a reader meanwhile, in the same binding and in a new one.
@@ -28,7 +28,7 @@ fn an_iam_revert_removes_only_the_member_it_added() {
 
 #[test]
 fn a_member_under_a_condition_is_not_an_unconditional_grant() {
-    let policy = BucketIamPolicy::example();
+    let policy = BucketIamAllUsersViewer::example();
     assert!(!policy.grants("user:oncall@example.org", "roles/storage.objectAdmin"));
     let granted = policy.with_member("user:oncall@example.org", "roles/storage.objectAdmin");
     assert_eq!(granted.bindings.len(), policy.bindings.len() + 1);
@@ -40,8 +40,8 @@ fn a_member_under_a_condition_is_not_an_unconditional_grant() {
 
 #[test]
 fn removing_the_last_member_drops_the_binding() {
-    let policy =
-        BucketIamPolicy::new(Vec::new()).with_member(ALL_USERS, "roles/storage.objectViewer");
+    let policy = crate::model::gcp_iam::IamPolicy::new(Vec::new())
+        .with_member(ALL_USERS, "roles/storage.objectViewer");
     assert!(
         policy
             .without_member(ALL_USERS, "roles/storage.objectViewer")
