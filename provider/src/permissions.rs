@@ -181,6 +181,32 @@ const AWS_FAULTS: &[(&str, Calls)] = &[
         "aws.kms.key-policy-public",
         calls(&["kms:GetKeyPolicy"], &["kms:PutKeyPolicy"]),
     ),
+    (
+        "aws.sqs.queue-policy-public",
+        // SQS removes a queue's policy by setting it empty: one action for both.
+        calls(&["sqs:GetQueueAttributes"], &["sqs:SetQueueAttributes"]),
+    ),
+    (
+        "aws.sns.topic-policy-public",
+        calls(&["sns:GetTopicAttributes"], &["sns:SetTopicAttributes"]),
+    ),
+    (
+        "aws.secretsmanager.secret-policy-public",
+        calls(
+            &["secretsmanager:GetResourcePolicy"],
+            &[
+                "secretsmanager:PutResourcePolicy",
+                "secretsmanager:DeleteResourcePolicy",
+            ],
+        ),
+    ),
+    (
+        "aws.ecr.repository-policy-public",
+        calls(
+            &["ecr:GetRepositoryPolicy"],
+            &["ecr:SetRepositoryPolicy", "ecr:DeleteRepositoryPolicy"],
+        ),
+    ),
 ];
 
 /// Per AWS resource type: the calls that list every resource and read its tags (discovery, which must see
@@ -222,6 +248,30 @@ const AWS_TYPES: &[(&str, &[&str], &str)] = &[
         "aws.kms.key",
         &["kms:ListKeys", "kms:DescribeKey", "kms:ListResourceTags"],
         "kms:ListResourceTags",
+    ),
+    (
+        "aws.sqs.queue",
+        &[
+            "sqs:ListQueues",
+            "sqs:GetQueueAttributes",
+            "sqs:ListQueueTags",
+        ],
+        "sqs:ListQueueTags",
+    ),
+    (
+        "aws.sns.topic",
+        &["sns:ListTopics", "sns:ListTagsForResource"],
+        "sns:ListTagsForResource",
+    ),
+    (
+        "aws.secretsmanager.secret",
+        &["secretsmanager:ListSecrets"],
+        "secretsmanager:DescribeSecret",
+    ),
+    (
+        "aws.ecr.repository",
+        &["ecr:DescribeRepositories", "ecr:ListTagsForResource"],
+        "ecr:ListTagsForResource",
     ),
 ];
 

@@ -3,9 +3,13 @@
 
 mod aws_cloudtrail;
 mod aws_ec2;
+mod aws_ecr;
 mod aws_iam;
 mod aws_kms;
 mod aws_s3;
+mod aws_secretsmanager;
+mod aws_sns;
+mod aws_sqs;
 mod gcp_storage;
 
 use std::time::Duration;
@@ -87,6 +91,10 @@ pub fn all() -> impl Iterator<Item = &'static FaultModel> {
         aws_cloudtrail::FAULTS,
         aws_kms::FAULTS,
         gcp_storage::FAULTS,
+        aws_sqs::FAULTS,
+        aws_sns::FAULTS,
+        aws_secretsmanager::FAULTS,
+        aws_ecr::FAULTS,
     ]
     .into_iter()
     .flatten()
@@ -178,6 +186,18 @@ pub const EXPOSURE_UNPROVABLE: &[(&str, &str)] = &[
         "gcp.storage.bucket-public-access-prevention-unenforced",
         "it removes a preventive control and grants no one access by itself",
     ),
+    (
+        "aws.sqs.queue-policy-public",
+        "a public queue is read with an AWS identity of one's own, and canaries are bucket objects",
+    ),
+    (
+        "aws.secretsmanager.secret-policy-public",
+        "a public secret is read with an AWS identity of one's own, and canaries are bucket objects",
+    ),
+    (
+        "aws.ecr.repository-policy-public",
+        "a public repository is pulled with an AWS identity of one's own, and canaries are bucket objects",
+    ),
 ];
 
 /// The outsider's read that proves this fault's exposure; `None` for a fault that exposes no stored data to
@@ -226,6 +246,10 @@ const REACH_WHEN_PRESENT: &[(&str, Reach)] = &[
         Reach::Public,
     ),
     ("gcp.storage.bucket-iam-external-admin", Reach::CrossAccount),
+    ("aws.sqs.queue-policy-public", Reach::Public),
+    ("aws.sns.topic-policy-public", Reach::Public),
+    ("aws.secretsmanager.secret-policy-public", Reach::Public),
+    ("aws.ecr.repository-policy-public", Reach::Public),
 ];
 
 /// How reachable a resource is when this fault's misconfiguration is already present on it; `None` for a

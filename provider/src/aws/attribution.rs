@@ -39,6 +39,10 @@ pub fn iam_action(resource_type: &str, operation: &str) -> Option<String> {
         Service::Ec2 => ("ec2", operation),
         Service::CloudTrail => ("cloudtrail", operation),
         Service::Kms => ("kms", operation),
+        Service::Sqs => ("sqs", operation),
+        Service::Sns => ("sns", operation),
+        Service::SecretsManager => ("secretsmanager", operation),
+        Service::Ecr => ("ecr", operation),
     };
     Some(format!("{prefix}:{action}"))
 }

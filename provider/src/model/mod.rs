@@ -8,13 +8,18 @@
 
 pub mod cloudtrail;
 pub mod ec2;
+pub mod ecr;
 pub mod gcs;
 pub mod iam;
 pub mod kms;
 pub mod merge;
 #[cfg(test)]
 mod properties;
+pub mod resource_policy;
 pub mod s3;
+pub mod secretsmanager;
+pub mod sns;
+pub mod sqs;
 
 use std::marker::PhantomData;
 
@@ -236,6 +241,10 @@ pub fn all() -> impl Iterator<Item = &'static dyn DynFault> {
         cloudtrail::FAULTS,
         kms::FAULTS,
         gcs::FAULTS,
+        sqs::FAULTS,
+        sns::FAULTS,
+        secretsmanager::FAULTS,
+        ecr::FAULTS,
     ]
     .into_iter()
     .flatten()
@@ -257,6 +266,10 @@ pub(crate) fn sandbox_drivers()
         cloudtrail::sandbox_drivers(),
         kms::sandbox_drivers(),
         gcs::sandbox_drivers(),
+        sqs::sandbox_drivers(),
+        sns::sandbox_drivers(),
+        secretsmanager::sandbox_drivers(),
+        ecr::sandbox_drivers(),
     ]
     .into_iter()
     .flatten()
