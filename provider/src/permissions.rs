@@ -223,6 +223,32 @@ const AWS_FAULTS: &[(&str, Calls)] = &[
         "aws.kms.key-policy-public",
         calls(&["kms:GetKeyPolicy"], &["kms:PutKeyPolicy"]),
     ),
+    (
+        "aws.sqs.queue-policy-public",
+        // SQS removes a queue's policy by setting it empty: one action for both.
+        calls(&["sqs:GetQueueAttributes"], &["sqs:SetQueueAttributes"]),
+    ),
+    (
+        "aws.sns.topic-policy-public",
+        calls(&["sns:GetTopicAttributes"], &["sns:SetTopicAttributes"]),
+    ),
+    (
+        "aws.secretsmanager.secret-policy-public",
+        calls(
+            &["secretsmanager:GetResourcePolicy"],
+            &[
+                "secretsmanager:PutResourcePolicy",
+                "secretsmanager:DeleteResourcePolicy",
+            ],
+        ),
+    ),
+    (
+        "aws.ecr.repository-policy-public",
+        calls(
+            &["ecr:GetRepositoryPolicy"],
+            &["ecr:SetRepositoryPolicy", "ecr:DeleteRepositoryPolicy"],
+        ),
+    ),
 ];
 
 /// What finding an account-level setting reads: rdfi's own account, and the tags of its opt-in marker.
@@ -296,6 +322,30 @@ const AWS_TYPES: &[(&str, &[&str], &str)] = &[
         "aws.kms.key",
         &["kms:ListKeys", "kms:DescribeKey", "kms:ListResourceTags"],
         "kms:ListResourceTags",
+    ),
+    (
+        "aws.sqs.queue",
+        &[
+            "sqs:ListQueues",
+            "sqs:GetQueueAttributes",
+            "sqs:ListQueueTags",
+        ],
+        "sqs:ListQueueTags",
+    ),
+    (
+        "aws.sns.topic",
+        &["sns:ListTopics", "sns:ListTagsForResource"],
+        "sns:ListTagsForResource",
+    ),
+    (
+        "aws.secretsmanager.secret",
+        &["secretsmanager:ListSecrets"],
+        "secretsmanager:DescribeSecret",
+    ),
+    (
+        "aws.ecr.repository",
+        &["ecr:DescribeRepositories", "ecr:ListTagsForResource"],
+        "ecr:ListTagsForResource",
     ),
 ];
 

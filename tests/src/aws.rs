@@ -44,6 +44,12 @@ pub struct Clients {
     pub ec2: aws_sdk_ec2::Client,
     pub cloudtrail: aws_sdk_cloudtrail::Client,
     pub kms: aws_sdk_kms::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub secretsmanager: aws_sdk_secretsmanager::Client,
+    pub ecr: aws_sdk_ecr::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub rds: aws_sdk_rds::Client,
 }
 
 pub async fn clients(endpoint: &str) -> Clients {
@@ -67,6 +73,12 @@ fn clients_of(config: &aws_config::SdkConfig) -> Clients {
         ec2: aws_sdk_ec2::Client::new(config),
         cloudtrail: aws_sdk_cloudtrail::Client::new(config),
         kms: aws_sdk_kms::Client::new(config),
+        sqs: aws_sdk_sqs::Client::new(config),
+        sns: aws_sdk_sns::Client::new(config),
+        secretsmanager: aws_sdk_secretsmanager::Client::new(config),
+        ecr: aws_sdk_ecr::Client::new(config),
+        lambda: aws_sdk_lambda::Client::new(config),
+        rds: aws_sdk_rds::Client::new(config),
     }
 }
 

@@ -4,11 +4,15 @@
 mod aws_account;
 mod aws_cloudtrail;
 mod aws_ec2;
+mod aws_ecr;
 mod aws_iam;
 mod aws_kms;
 mod aws_s3;
 mod gcp_compute;
 mod gcp_iam;
+mod aws_secretsmanager;
+mod aws_sns;
+mod aws_sqs;
 mod gcp_storage;
 
 use std::time::Duration;
@@ -93,6 +97,10 @@ pub fn all() -> impl Iterator<Item = &'static FaultModel> {
         gcp_storage::FAULTS,
         gcp_iam::FAULTS,
         gcp_compute::FAULTS,
+        aws_sqs::FAULTS,
+        aws_sns::FAULTS,
+        aws_secretsmanager::FAULTS,
+        aws_ecr::FAULTS,
     ]
     .into_iter()
     .flatten()
@@ -184,6 +192,18 @@ pub const EXPOSURE_UNPROVABLE: &[(&str, &str)] = &[
         "gcp.storage.bucket-public-access-prevention-unenforced",
         "it removes a preventive control and grants no one access by itself",
     ),
+    (
+        "aws.sqs.queue-policy-public",
+        "a public queue is read with an AWS identity of one's own, and canaries are bucket objects",
+    ),
+    (
+        "aws.secretsmanager.secret-policy-public",
+        "a public secret is read with an AWS identity of one's own, and canaries are bucket objects",
+    ),
+    (
+        "aws.ecr.repository-policy-public",
+        "a public repository is pulled with an AWS identity of one's own, and canaries are bucket objects",
+    ),
 ];
 
 /// The outsider's read that proves this fault's exposure; `None` for a fault that exposes no stored data to
@@ -256,6 +276,10 @@ const REACH_WHEN_PRESENT: &[(&str, Reach)] = &[
         "gcp.compute.firewall-all-ports-open-to-world",
         Reach::Public,
     ),
+    ("aws.sqs.queue-policy-public", Reach::Public),
+    ("aws.sns.topic-policy-public", Reach::Public),
+    ("aws.secretsmanager.secret-policy-public", Reach::Public),
+    ("aws.ecr.repository-policy-public", Reach::Public),
 ];
 
 /// How reachable a resource is when this fault's misconfiguration is already present on it; `None` for a

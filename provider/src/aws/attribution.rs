@@ -50,6 +50,10 @@ pub fn iam_action(resource_type: &str, operation: &str) -> Option<String> {
         Service::Ec2Instances => ("ec2", operation),
         // A setting of the account is changed through the service its type names (`aws.iam.…`, `aws.ec2.…`).
         Service::Account => (resource_type.split('.').nth(1)?, operation),
+        Service::Sqs => ("sqs", operation),
+        Service::Sns => ("sns", operation),
+        Service::SecretsManager => ("secretsmanager", operation),
+        Service::Ecr => ("ecr", operation),
     };
     Some(format!("{prefix}:{action}"))
 }

@@ -1,7 +1,6 @@
 //! KMS customer managed keys: discovery, tags, and the rotation and key policy faults.
 
 use std::collections::BTreeMap;
-use std::marker::PhantomData;
 
 use async_trait::async_trait;
 use aws_sdk_kms::types::{KeyManagerType, KeyState};
@@ -9,8 +8,8 @@ use rdfi_proto::v1::ResourceRef;
 
 use super::iam::decode_policy_document;
 use super::switch::{AwsSwitch, SwitchDriver};
+use super::resource_policy::{PolicyDriver, PolicyStore};
 use super::{AwsClients, sdk_error};
-use crate::model::FaultSemantics;
 use crate::model::kms::{self as model, KeyPolicy, KeyRotation};
 use crate::{FaultDriver, Result, StateDriver, Versioned};
 
@@ -25,8 +24,8 @@ pub(crate) const RESOURCE_TYPES: &[&str] = &[KEY];
 pub(crate) fn drivers() -> Vec<Box<dyn FaultDriver<AwsClients>>> {
     vec![
         Box::new(RotationDriver),
-        Box::new(KeyPolicyDriver::<model::KeyPolicyPublic>(PhantomData)),
         Box::new(SwitchDriver::<model::KeyEnabled>::new()),
+        PolicyDriver::<model::KeyPolicyPublic, KeyPolicyStore>::boxed(),
     ]
 }
 
@@ -167,67 +166,39 @@ impl StateDriver<AwsClients> for RotationDriver {
     }
 }
 
-async fn key_policy(clients: &AwsClients, resource: &ResourceRef) -> Result<KeyPolicy> {
-    let output = clients
-        .kms
-        .get_key_policy()
-        .key_id(&resource.name)
-        .policy_name(DEFAULT_POLICY)
-        .send()
-        .await
-        .map_err(|error| sdk_error("GetKeyPolicy", &resource.id, error))?;
-    Ok(KeyPolicy {
-        document: decode_policy_document(&resource.id, output.policy().unwrap_or_default())?,
-    })
-}
-
-async fn write_key_policy(
-    clients: &AwsClients,
-    resource: &ResourceRef,
-    policy: &KeyPolicy,
-) -> Result<()> {
-    clients
-        .kms
-        .put_key_policy()
-        .key_id(&resource.name)
-        .policy_name(DEFAULT_POLICY)
-        .policy(policy.document.to_string())
-        .send()
-        .await
-        .map_err(|error| sdk_error("PutKeyPolicy", &resource.id, error))?;
-    Ok(())
-}
-
-/// `aws.kms.key-policy-public`: writes the key policy with the fault's statement added. KMS takes a key policy
-/// whole: the revert writes the target, the policy just read without the fault's statement, so statements
-/// others changed meanwhile stay.
-pub(crate) struct KeyPolicyDriver<F>(PhantomData<F>);
+/// A key's `default` key policy: read with GetKeyPolicy, written whole with PutKeyPolicy (a key always has
+/// one).
+pub(crate) struct KeyPolicyStore;
 
 #[async_trait]
-impl<F: FaultSemantics<State = KeyPolicy>> StateDriver<AwsClients> for KeyPolicyDriver<F> {
-    type Fault = F;
+impl PolicyStore for KeyPolicyStore {
+    type State = KeyPolicy;
 
-    async fn read(&self, clients: &AwsClients, resource: &ResourceRef) -> Result<KeyPolicy> {
-        key_policy(clients, resource).await
+    async fn read(clients: &AwsClients, resource: &ResourceRef) -> Result<KeyPolicy> {
+        let output = clients
+            .kms
+            .get_key_policy()
+            .key_id(&resource.name)
+            .policy_name(DEFAULT_POLICY)
+            .send()
+            .await
+            .map_err(|error| sdk_error("GetKeyPolicy", &resource.id, error))?;
+        Ok(KeyPolicy {
+            document: decode_policy_document(&resource.id, output.policy().unwrap_or_default())?,
+        })
     }
 
-    async fn inject(
-        &self,
-        clients: &AwsClients,
-        resource: &ResourceRef,
-        before: &KeyPolicy,
-    ) -> Result<()> {
-        write_key_policy(clients, resource, &F::inject(before)).await
-    }
-
-    async fn revert(
-        &self,
-        clients: &AwsClients,
-        resource: &ResourceRef,
-        _current: &Versioned<KeyPolicy>,
-        target: &KeyPolicy,
-    ) -> Result<()> {
-        write_key_policy(clients, resource, target).await
+    async fn write(clients: &AwsClients, resource: &ResourceRef, policy: &KeyPolicy) -> Result<()> {
+        clients
+            .kms
+            .put_key_policy()
+            .key_id(&resource.name)
+            .policy_name(DEFAULT_POLICY)
+            .policy(policy.document.to_string())
+            .send()
+            .await
+            .map_err(|error| sdk_error("PutKeyPolicy", &resource.id, error))?;
+        Ok(())
     }
 }
 

@@ -6,13 +6,18 @@ pub mod attribution;
 mod cloudtrail;
 mod ec2;
 mod ec2_instances;
+mod ecr;
 mod errors;
 pub mod evaluate;
 mod iam;
 mod kms;
+mod resource_policy;
 mod s3;
+mod secretsmanager;
 mod securityhub;
 mod switch;
+mod sns;
+mod sqs;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -127,6 +132,10 @@ pub struct AwsClients {
     pub cloudtrail: aws_sdk_cloudtrail::Client,
     pub kms: aws_sdk_kms::Client,
     pub securityhub: aws_sdk_securityhub::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub secretsmanager: aws_sdk_secretsmanager::Client,
+    pub ecr: aws_sdk_ecr::Client,
     pub region: String,
 }
 
@@ -174,6 +183,10 @@ impl AwsProvider {
                     kms::drivers(),
                     account::drivers(),
                     ec2_instances::drivers(),
+                    sqs::drivers(),
+                    sns::drivers(),
+                    secretsmanager::drivers(),
+                    ecr::drivers(),
                 ]
                 .into_iter()
                 .flatten()
@@ -201,6 +214,11 @@ impl AwsProvider {
             aws_sdk_cloudtrail::config::Builder::from(shared).interceptor(MarkAwsCalls);
         let kms = aws_sdk_kms::config::Builder::from(shared).interceptor(MarkAwsCalls);
         let securityhub = aws_sdk_securityhub::config::Builder::from(shared);
+        let sqs = aws_sdk_sqs::config::Builder::from(shared).interceptor(MarkAwsCalls);
+        let sns = aws_sdk_sns::config::Builder::from(shared).interceptor(MarkAwsCalls);
+        let secretsmanager =
+            aws_sdk_secretsmanager::config::Builder::from(shared).interceptor(MarkAwsCalls);
+        let ecr = aws_sdk_ecr::config::Builder::from(shared).interceptor(MarkAwsCalls);
         AwsClients {
             s3: aws_sdk_s3::Client::from_conf(s3_config.build()),
             s3_anonymous: aws_sdk_s3::Client::from_conf(s3_anonymous),
@@ -210,6 +228,10 @@ impl AwsProvider {
             cloudtrail: aws_sdk_cloudtrail::Client::from_conf(cloudtrail.build()),
             kms: aws_sdk_kms::Client::from_conf(kms.build()),
             securityhub: aws_sdk_securityhub::Client::from_conf(securityhub.build()),
+            sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
+            sns: aws_sdk_sns::Client::from_conf(sns.build()),
+            secretsmanager: aws_sdk_secretsmanager::Client::from_conf(secretsmanager.build()),
+            ecr: aws_sdk_ecr::Client::from_conf(ecr.build()),
             region: shared
                 .region()
                 .map(|region| region.to_string())
@@ -238,6 +260,10 @@ impl Provider for AwsProvider {
             Service::Kms => kms::discover(clients, resource_type).await,
             Service::Account => account::discover(clients, resource_type).await,
             Service::Ec2Instances => ec2_instances::discover(clients, resource_type).await,
+            Service::Sqs => sqs::discover(clients, resource_type).await,
+            Service::Sns => sns::discover(clients, resource_type).await,
+            Service::SecretsManager => secretsmanager::discover(clients, resource_type).await,
+            Service::Ecr => ecr::discover(clients, resource_type).await,
         }
     }
 
@@ -312,6 +338,10 @@ impl Provider for AwsProvider {
             Service::Kms => kms::tags(clients, resource).await,
             Service::Account => account::tags(clients, resource).await,
             Service::Ec2Instances => ec2::tags(clients, resource).await,
+            Service::Sqs => sqs::tags(clients, resource).await,
+            Service::Sns => sns::tags(clients, resource).await,
+            Service::SecretsManager => secretsmanager::tags(clients, resource).await,
+            Service::Ecr => ecr::tags(clients, resource).await,
         }
     }
 }
@@ -367,6 +397,10 @@ pub(crate) enum Service {
     Account,
     /// EC2 instances and subnets: `ec2_instances`.
     Ec2Instances,
+    Sqs,
+    Sns,
+    SecretsManager,
+    Ecr,
 }
 
 pub(crate) fn service_of(resource_type: &str) -> Result<Service> {
@@ -385,6 +419,14 @@ pub(crate) fn service_of(resource_type: &str) -> Result<Service> {
         Ok(Service::Account)
     } else if owned_by(ec2_instances::RESOURCE_TYPES) {
         Ok(Service::Ec2Instances)
+    } else if owned_by(sqs::RESOURCE_TYPES) {
+        Ok(Service::Sqs)
+    } else if owned_by(sns::RESOURCE_TYPES) {
+        Ok(Service::Sns)
+    } else if owned_by(secretsmanager::RESOURCE_TYPES) {
+        Ok(Service::SecretsManager)
+    } else if owned_by(ecr::RESOURCE_TYPES) {
+        Ok(Service::Ecr)
     } else {
         Err(ProviderError::Config(format!(
             "aws has no resource type {resource_type:?}"

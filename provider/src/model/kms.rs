@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::iam::{allows_everyone, statements, with_statement, without_statements};
 use super::switch::{Protection, SwitchedOff};
+use super::resource_policy::{PolicyDocument, PolicyOpenedToEveryone, PublicGrant};
 use super::{FaultSemantics, FaultState, register_faults};
 
 register_faults![KeyRotationDisabled, KeyPolicyPublic, KeyDisabled];
@@ -71,46 +71,35 @@ pub struct KeyPolicy {
 
 impl FaultState for KeyPolicy {}
 
-/// The action the public key policy fault grants to everyone.
-const PUBLIC_ACTION: &str = "kms:Decrypt";
+impl PolicyDocument for KeyPolicy {
+    fn document(&self) -> Option<&Value> {
+        Some(&self.document)
+    }
+
+    /// A key always has its policy: one left without statements is written as such.
+    fn with_document(&self, document: Value) -> Self {
+        KeyPolicy { document }
+    }
+}
 
 /// `aws.kms.key-policy-public`: anyone may decrypt with the key.
-pub struct KeyPolicyPublic;
+pub type KeyPolicyPublic = PolicyOpenedToEveryone<PublicDecrypt>;
 
-impl FaultSemantics for KeyPolicyPublic {
+/// Everyone allowed kms:Decrypt on the key.
+pub struct PublicDecrypt;
+
+impl PublicGrant for PublicDecrypt {
     const ID: &'static str = "aws.kms.key-policy-public";
     const PRESENT: &'static str = "the key policy lets anyone (*) decrypt with the key";
     const ASPECT: &'static str = "kms.key-policy";
+    const SID: &'static str = "RdfiFaultPublicDecrypt";
+    const ACTIONS: &'static [&'static str] = &["kms:Decrypt"];
+    const OPERATION: &'static str = "PutKeyPolicy";
     type State = KeyPolicy;
 
-    fn is_present(policy: &KeyPolicy) -> bool {
-        statements(&policy.document)
-            .into_iter()
-            .any(|statement| allows_everyone(statement, PUBLIC_ACTION))
-    }
-
-    fn inject(policy: &KeyPolicy) -> KeyPolicy {
-        KeyPolicy {
-            document: with_statement(
-                &policy.document,
-                json!({"Sid": "RdfiFaultPublicDecrypt", "Effect": "Allow", "Principal": "*", "Action": PUBLIC_ACTION, "Resource": "*"}),
-            ),
-        }
-    }
-
-    fn remediate(current: &KeyPolicy) -> KeyPolicy {
-        KeyPolicy {
-            document: without_statements(&current.document, |statement| {
-                allows_everyone(statement, PUBLIC_ACTION)
-            }),
-        }
-    }
-
-    fn describe(policy: &KeyPolicy) -> String {
-        format!(
-            "PutKeyPolicy: add a statement allowing kms:Decrypt to Principal * beside {} statement(s)",
-            statements(&policy.document).len()
-        )
+    /// In a key policy, `"Resource": "*"` is the key itself.
+    fn statement_resource(_policy: &KeyPolicy) -> Option<Value> {
+        Some(json!("*"))
     }
 
     /// The usual shape: the account's IAM policies decide, one admin role manages, one app role uses.

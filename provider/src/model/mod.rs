@@ -11,14 +11,19 @@ pub mod cloudtrail;
 pub mod ec2;
 pub mod gcp_compute;
 pub mod gcp_iam;
+pub mod ecr;
 pub mod gcs;
 pub mod iam;
 pub mod kms;
 pub mod merge;
 #[cfg(test)]
 mod properties;
+pub mod resource_policy;
 pub mod s3;
 pub mod switch;
+pub mod secretsmanager;
+pub mod sns;
+pub mod sqs;
 
 use std::marker::PhantomData;
 
@@ -243,6 +248,10 @@ pub fn all() -> impl Iterator<Item = &'static dyn DynFault> {
         gcs::FAULTS,
         gcp_iam::FAULTS,
         gcp_compute::FAULTS,
+        sqs::FAULTS,
+        sns::FAULTS,
+        secretsmanager::FAULTS,
+        ecr::FAULTS,
     ]
     .into_iter()
     .flatten()
@@ -267,6 +276,10 @@ pub(crate) fn sandbox_drivers()
         gcs::sandbox_drivers(),
         gcp_iam::sandbox_drivers(),
         gcp_compute::sandbox_drivers(),
+        sqs::sandbox_drivers(),
+        sns::sandbox_drivers(),
+        secretsmanager::sandbox_drivers(),
+        ecr::sandbox_drivers(),
     ]
     .into_iter()
     .flatten()

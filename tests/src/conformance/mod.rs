@@ -9,11 +9,16 @@
 pub mod aws_cloudtrail;
 pub mod aws_ec2;
 pub mod aws_hygiene;
+pub mod aws_ecr;
 pub mod aws_iam;
 pub mod aws_kms;
 pub mod aws_s3;
+pub mod aws_secretsmanager;
+pub mod aws_sns;
+pub mod aws_sqs;
 pub mod gcp_storage;
 pub mod gcplocal;
+pub mod resource_policy;
 pub mod runner;
 
 use async_trait::async_trait;
@@ -61,6 +66,10 @@ pub fn aws_cases() -> Vec<Box<dyn AwsCase>> {
         aws_cloudtrail::cases(),
         aws_kms::cases(),
         aws_hygiene::cases(),
+        aws_sqs::cases(),
+        aws_sns::cases(),
+        aws_secretsmanager::cases(),
+        aws_ecr::cases(),
     ]
     .into_iter()
     .flatten()
