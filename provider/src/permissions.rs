@@ -182,6 +182,17 @@ const AWS_FAULTS: &[(&str, Calls)] = &[
         calls(&["kms:DescribeKey"], &["kms:DisableKey", "kms:EnableKey"]),
     ),
     (
+        "aws.kms.key-scheduled-for-deletion",
+        calls(
+            &["kms:DescribeKey"],
+            &[
+                "kms:ScheduleKeyDeletion",
+                "kms:CancelKeyDeletion",
+                "kms:EnableKey",
+            ],
+        ),
+    ),
+    (
         "aws.iam.account-password-policy-weakened",
         calls(
             &["iam:GetAccountPasswordPolicy"],

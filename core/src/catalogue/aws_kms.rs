@@ -95,4 +95,34 @@ pub(super) static FAULTS: &[FaultModel] = &[
         intents: &["encryption-disabled"],
         remediation: "Enable the key (aws kms enable-key), alert on DisableKey and ScheduleKeyDeletion, and let only the key administrators' pipeline change key state.",
     },
+    FaultModel {
+        id: "aws.kms.key-scheduled-for-deletion",
+        title: "Customer managed KMS key scheduled for deletion (7-day waiting period)",
+        resource_type: "aws.kms.key",
+        security_attribute: SecurityAttribute::Availability,
+        attack_technique: "T1485",
+        cis_control: None,
+        cvss_vector: "CVSS:3.1/AV:N/AC:L/PR:H/UI:N/S:C/C:N/I:H/A:H",
+        preconditions: "the key is a customer managed key that is enabled; the revert cancels the deletion and enables the key again, and must come within the 7-day waiting period (rdfi's deadline and recovery do), or the key and every piece of data encrypted under it are lost",
+        destructive: true,
+        expected_controls: &[
+            ExpectedControl {
+                kind: ControlKind::Preventive,
+                example: "an SCP denying kms:ScheduleKeyDeletion, or a key policy allowing it only to a break-glass role",
+                default_deadline: Duration::ZERO,
+            },
+            ExpectedControl {
+                kind: ControlKind::Detective,
+                example: "an EventBridge rule on ScheduleKeyDeletion (the CIS 4.7 metric filter), Security Hub KMS.3, the CloudWatch alarm on KMS keys pending deletion",
+                default_deadline: Duration::from_secs(5 * 60),
+            },
+            ExpectedControl {
+                kind: ControlKind::Corrective,
+                example: "a Lambda on the ScheduleKeyDeletion event that cancels the deletion and enables the key",
+                default_deadline: Duration::from_secs(5 * 60),
+            },
+        ],
+        intents: &["encryption-disabled", "data-retention-weakened"],
+        remediation: "Cancel the deletion (aws kms cancel-key-deletion) and enable the key (aws kms enable-key), then let only a break-glass role schedule key deletion.",
+    },
 ];

@@ -8,11 +8,11 @@ mod aws_ecr;
 mod aws_iam;
 mod aws_kms;
 mod aws_s3;
-mod gcp_compute;
-mod gcp_iam;
 mod aws_secretsmanager;
 mod aws_sns;
 mod aws_sqs;
+mod gcp_compute;
+mod gcp_iam;
 mod gcp_storage;
 
 use std::time::Duration;
@@ -373,7 +373,13 @@ mod tests {
             .filter(|model| model.destructive)
             .map(|model| model.id)
             .collect();
-        assert_eq!(destructive, ["aws.s3.bucket-lifecycle-expire-one-day"]);
+        assert_eq!(
+            destructive,
+            [
+                "aws.s3.bucket-lifecycle-expire-one-day",
+                "aws.kms.key-scheduled-for-deletion"
+            ]
+        );
     }
 
     #[test]
@@ -446,6 +452,51 @@ mod tests {
             ]
         );
         assert_eq!(reach_probes("aws.cloudtrail.trail").count(), 0);
+    }
+
+    /// The catalogue is as broad as its peers' on both clouds, and asking by intent reaches the faults on
+    /// identity, networks and the detectors themselves on each.
+    #[test]
+    fn both_clouds_are_broad_and_intents_pick_faults_on_each() {
+        let count = |provider: &str| all().filter(|model| model.provider() == provider).count();
+        assert!(count("aws") >= 50, "{} AWS faults", count("aws"));
+        assert!(count("gcp") >= 22, "{} GCP faults", count("gcp"));
+        let picks = |intent: &str, provider: &str| -> Vec<&str> {
+            by_intent(intent, provider).map(|model| model.id).collect()
+        };
+        for (intent, aws, gcp) in [
+            (
+                "audit-logging-disabled",
+                "aws.logs.audit-log-retention-one-day",
+                "gcp.logging.project-data-access-audit-logs-removed",
+            ),
+            (
+                "external-access",
+                "aws.sqs.queue-policy-public",
+                "gcp.iam.project-owner-granted-to-external-user",
+            ),
+            (
+                "network-exposure",
+                "aws.ec2.subnet-public-ip-on-launch-enabled",
+                "gcp.compute.firewall-ssh-open-to-world",
+            ),
+            (
+                "privilege-escalation",
+                "aws.iam.role-admin-policy-attached",
+                "gcp.iam.service-account-made-project-owner",
+            ),
+        ] {
+            assert!(
+                picks(intent, "aws").contains(&aws),
+                "{intent}: {:?}",
+                picks(intent, "aws")
+            );
+            assert!(
+                picks(intent, "gcp").contains(&gcp),
+                "{intent}: {:?}",
+                picks(intent, "gcp")
+            );
+        }
     }
 
     #[test]

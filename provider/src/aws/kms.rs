@@ -7,8 +7,8 @@ use aws_sdk_kms::types::{KeyManagerType, KeyState};
 use rdfi_proto::v1::ResourceRef;
 
 use super::iam::decode_policy_document;
-use super::switch::{AwsSwitch, SwitchDriver};
 use super::resource_policy::{PolicyDriver, PolicyStore};
+use super::switch::{AwsSwitch, SwitchDriver};
 use super::{AwsClients, sdk_error};
 use crate::model::kms::{self as model, KeyPolicy, KeyRotation};
 use crate::{FaultDriver, Result, StateDriver, Versioned};
@@ -25,6 +25,7 @@ pub(crate) fn drivers() -> Vec<Box<dyn FaultDriver<AwsClients>>> {
     vec![
         Box::new(RotationDriver),
         Box::new(SwitchDriver::<model::KeyEnabled>::new()),
+        Box::new(SwitchDriver::<model::KeyNotPendingDeletion>::new()),
         PolicyDriver::<model::KeyPolicyPublic, KeyPolicyStore>::boxed(),
     ]
 }
@@ -206,17 +207,7 @@ impl PolicyStore for KeyPolicyStore {
 /// (pending deletion or import, unavailable) reads as off, so the fault is not injected into it.
 impl AwsSwitch for model::KeyEnabled {
     async fn is_on(clients: &AwsClients, resource: &ResourceRef) -> Result<bool> {
-        let described = clients
-            .kms
-            .describe_key()
-            .key_id(&resource.name)
-            .send()
-            .await
-            .map_err(|error| sdk_error("DescribeKey", &resource.id, error))?;
-        Ok(described
-            .key_metadata()
-            .and_then(|metadata| metadata.key_state())
-            == Some(&KeyState::Enabled))
+        key_enabled(clients, resource).await
     }
 
     async fn switch(clients: &AwsClients, resource: &ResourceRef, on: bool) -> Result<()> {
@@ -238,5 +229,65 @@ impl AwsSwitch for model::KeyEnabled {
                 .map_err(|error| sdk_error("DisableKey", &resource.id, error))?;
         }
         Ok(())
+    }
+}
+
+/// Whether the key's state is Enabled (DescribeKey).
+async fn key_enabled(clients: &AwsClients, resource: &ResourceRef) -> Result<bool> {
+    let described = clients
+        .kms
+        .describe_key()
+        .key_id(&resource.name)
+        .send()
+        .await
+        .map_err(|error| sdk_error("DescribeKey", &resource.id, error))?;
+    Ok(described
+        .key_metadata()
+        .and_then(|metadata| metadata.key_state())
+        == Some(&KeyState::Enabled))
+}
+
+/// The shortest waiting period KMS allows before it deletes a key.
+const DELETION_WINDOW_DAYS: i32 = 7;
+
+/// `aws.kms.key-scheduled-for-deletion`: ScheduleKeyDeletion with the shortest waiting period; the revert
+/// cancels it (which leaves the key disabled) and enables the key.
+impl AwsSwitch for model::KeyNotPendingDeletion {
+    async fn is_on(clients: &AwsClients, resource: &ResourceRef) -> Result<bool> {
+        key_enabled(clients, resource).await
+    }
+
+    async fn switch(clients: &AwsClients, resource: &ResourceRef, on: bool) -> Result<()> {
+        if !on {
+            clients
+                .kms
+                .schedule_key_deletion()
+                .key_id(&resource.name)
+                .pending_window_in_days(DELETION_WINDOW_DAYS)
+                .send()
+                .await
+                .map_err(|error| sdk_error("ScheduleKeyDeletion", &resource.id, error))?;
+            return Ok(());
+        }
+        let pending = clients
+            .kms
+            .describe_key()
+            .key_id(&resource.name)
+            .send()
+            .await
+            .map_err(|error| sdk_error("DescribeKey", &resource.id, error))?
+            .key_metadata()
+            .and_then(|metadata| metadata.key_state())
+            == Some(&KeyState::PendingDeletion);
+        if pending {
+            clients
+                .kms
+                .cancel_key_deletion()
+                .key_id(&resource.name)
+                .send()
+                .await
+                .map_err(|error| sdk_error("CancelKeyDeletion", &resource.id, error))?;
+        }
+        model::KeyEnabled::switch(clients, resource, true).await
     }
 }

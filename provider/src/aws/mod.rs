@@ -15,9 +15,9 @@ mod resource_policy;
 mod s3;
 mod secretsmanager;
 mod securityhub;
-mod switch;
 mod sns;
 mod sqs;
+mod switch;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -56,6 +56,9 @@ impl GoogleApi {
     }
 }
 
+/// Where Google says whose an access token is (its `email`).
+const TOKENINFO_URL: &str = "https://oauth2.googleapis.com/tokeninfo";
+
 /// The JSON API client: base URL overrides, project, and the credentials for the APIs reached at Google.
 pub struct JsonApiClient {
     http: reqwest::Client,
@@ -129,6 +132,47 @@ impl JsonApiClient {
             })
             .as_ref()
             .map_err(Clone::clone)
+    }
+
+    /// The email of the identity the client acts as at Google, from the tokeninfo of its access token; `None`
+    /// when an API is an emulator's (a run against emulators acts as no one of Google's).
+    pub(super) async fn caller_email(&self) -> Result<Option<String>> {
+        if self.storage_endpoint.is_some() || self.api_endpoint.is_some() {
+            return Ok(None);
+        }
+        let api_error = |reason: String, retryable: bool| ProviderError::Api {
+            operation: "tokeninfo".to_owned(),
+            resource: "caller".to_owned(),
+            reason,
+            retryable,
+            throttled: false,
+        };
+        let credentials = self.credentials().map_err(ProviderError::Config)?;
+        let token = credentials
+            .access_token()
+            .await
+            .map_err(|error| api_error(format!("access token: {error}"), error.is_transient()))?;
+        let response = self
+            .http
+            .get(TOKENINFO_URL)
+            .query(&[("access_token", token.token.as_str())])
+            .send()
+            .await
+            .map_err(|error| api_error(error.to_string(), true))?;
+        let status = response.status();
+        let body = response
+            .text()
+            .await
+            .map_err(|error| api_error(error.to_string(), true))?;
+        if !status.is_success() {
+            return Err(api_error(
+                format!("HTTP {status}"),
+                status.is_server_error(),
+            ));
+        }
+        let info: serde_json::Value = serde_json::from_str(&body)
+            .map_err(|error| api_error(format!("not JSON: {error}"), false))?;
+        Ok(info["email"].as_str().map(str::to_owned))
     }
 
     fn bucket_url(&self, bucket: &str) -> String {

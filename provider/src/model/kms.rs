@@ -3,11 +3,16 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::switch::{Protection, SwitchedOff};
 use super::resource_policy::{PolicyDocument, PolicyOpenedToEveryone, PublicGrant};
+use super::switch::{Protection, SwitchedOff};
 use super::{FaultSemantics, FaultState, register_faults};
 
-register_faults![KeyRotationDisabled, KeyPolicyPublic, KeyDisabled];
+register_faults![
+    KeyRotationDisabled,
+    KeyPolicyPublic,
+    KeyDisabled,
+    KeyScheduledForDeletion,
+];
 
 /// Whether a customer managed key's material rotates automatically, and how often.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,3 +154,17 @@ impl Protection for KeyEnabled {
 
 /// `aws.kms.key-disabled`.
 pub type KeyDisabled = SwitchedOff<KeyEnabled>;
+
+/// The key is enabled and not scheduled for deletion. A disabled key reads as off too, so the fault is injected
+/// only into an enabled key and its revert (cancel the deletion, enable) brings back exactly that.
+pub struct KeyNotPendingDeletion;
+
+impl Protection for KeyNotPendingDeletion {
+    const ID: &'static str = "aws.kms.key-scheduled-for-deletion";
+    const PRESENT: &'static str = "the key is not enabled (scheduled for deletion, or disabled)";
+    const ASPECT: &'static str = "kms.key-deletion";
+    const OPERATION: &'static str = "ScheduleKeyDeletion: the key is disabled and deleted in 7 days unless the deletion is cancelled";
+}
+
+/// `aws.kms.key-scheduled-for-deletion`.
+pub type KeyScheduledForDeletion = SwitchedOff<KeyNotPendingDeletion>;

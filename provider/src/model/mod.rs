@@ -9,9 +9,9 @@
 pub mod account;
 pub mod cloudtrail;
 pub mod ec2;
+pub mod ecr;
 pub mod gcp_compute;
 pub mod gcp_iam;
-pub mod ecr;
 pub mod gcs;
 pub mod iam;
 pub mod kms;
@@ -20,10 +20,10 @@ pub mod merge;
 mod properties;
 pub mod resource_policy;
 pub mod s3;
-pub mod switch;
 pub mod secretsmanager;
 pub mod sns;
 pub mod sqs;
+pub mod switch;
 
 use std::marker::PhantomData;
 

@@ -29,7 +29,14 @@ pub fn cases() -> Vec<Box<dyn AwsCase>> {
         Box::new(InstanceImdsv1Enabled),
         Box::new(SubnetPublicIpOnLaunch),
         Box::new(ObjectLockRetentionShortened),
-        Box::new(KeyDisabled),
+        Box::new(KeyStateCase {
+            fault_id: "aws.kms.key-disabled",
+            misconfigured_state: "Disabled",
+        }),
+        Box::new(KeyStateCase {
+            fault_id: "aws.kms.key-scheduled-for-deletion",
+            misconfigured_state: "PendingDeletion",
+        }),
     ]
 }
 
@@ -464,12 +471,16 @@ impl AwsCase for ObjectLockRetentionShortened {
     }
 }
 
-struct KeyDisabled;
+/// A key's state faults: misconfigured while the key is in `misconfigured_state`.
+struct KeyStateCase {
+    fault_id: &'static str,
+    misconfigured_state: &'static str,
+}
 
 #[async_trait]
-impl AwsCase for KeyDisabled {
+impl AwsCase for KeyStateCase {
     fn fault_id(&self) -> &'static str {
-        "aws.kms.key-disabled"
+        self.fault_id
     }
 
     async fn prepare(&self, aws: &Clients, name: &str) -> ResourceRef {
@@ -492,10 +503,11 @@ impl AwsCase for KeyDisabled {
     }
 
     fn misconfigured(&self, read: &Value) -> bool {
-        read["state"] == "Disabled"
+        read["state"] == self.misconfigured_state
     }
 
-    /// Someone notes on the key why it is off (KMS takes a description change of a disabled key).
+    /// Someone notes on the key why it is off (KMS takes a description change of a disabled key or one pending
+    /// deletion).
     async fn change_meanwhile(&self, aws: &Clients, resource: &ResourceRef) -> bool {
         aws.kms
             .update_key_description()

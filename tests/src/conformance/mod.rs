@@ -8,8 +8,8 @@
 
 pub mod aws_cloudtrail;
 pub mod aws_ec2;
-pub mod aws_hygiene;
 pub mod aws_ecr;
+pub mod aws_hygiene;
 pub mod aws_iam;
 pub mod aws_kms;
 pub mod aws_s3;
