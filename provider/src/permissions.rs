@@ -235,6 +235,10 @@ const AWS_FAULTS: &[(&str, Calls)] = &[
         calls(&["kms:GetKeyPolicy"], &["kms:PutKeyPolicy"]),
     ),
     (
+        "aws.kms.key-grant-external-account",
+        calls(&["kms:ListGrants"], &["kms:CreateGrant", "kms:RevokeGrant"]),
+    ),
+    (
         "aws.sqs.queue-policy-public",
         // SQS removes a queue's policy by setting it empty: one action for both.
         calls(&["sqs:GetQueueAttributes"], &["sqs:SetQueueAttributes"]),
@@ -1081,6 +1085,8 @@ mod tests {
             [
                 "kms:DescribeKey",
                 "kms:GetKeyPolicy",
+                // Reach: the presence check of the grant fault.
+                "kms:ListGrants",
                 "kms:ListKeys",
                 "kms:ListResourceTags"
             ]

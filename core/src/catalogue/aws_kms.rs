@@ -1,4 +1,4 @@
-//! KMS faults: key hygiene (rotation) and key policies opened to everyone.
+//! KMS faults: key hygiene (rotation), key policies opened to everyone, grants to another account.
 
 use std::time::Duration;
 
@@ -64,6 +64,36 @@ pub(super) static FAULTS: &[FaultModel] = &[
         ],
         intents: &["encryption-disabled", "external-access"],
         remediation: "Restore the key policy without the statement for Principal *, name the exact accounts and roles that may use the key (or condition on aws:PrincipalOrgID or kms:CallerAccount), and review Access Analyzer findings for KMS keys.",
+    },
+    FaultModel {
+        id: "aws.kms.key-grant-external-account",
+        title: "KMS grant lets an external account (999999999999) decrypt with the key",
+        resource_type: "aws.kms.key",
+        security_attribute: SecurityAttribute::Confidentiality,
+        attack_technique: "T1098",
+        cis_control: None,
+        cvss_vector: "CVSS:3.1/AV:N/AC:H/PR:L/UI:N/S:C/C:H/I:N/A:N",
+        preconditions: "the key is a customer managed key with no grant to a principal of account 999999999999",
+        destructive: false,
+        expected_controls: &[
+            ExpectedControl {
+                kind: ControlKind::Preventive,
+                example: "an SCP denying kms:CreateGrant unless kms:GrantIsForAWSResource is true or the grantee is in the organization, a key policy allowing CreateGrant only to service roles",
+                default_deadline: Duration::ZERO,
+            },
+            ExpectedControl {
+                kind: ControlKind::Detective,
+                example: "IAM Access Analyzer external access finding on the key (it reads grants), EventBridge rule on CreateGrant with a GranteePrincipal outside the organization",
+                default_deadline: Duration::from_secs(5 * 60),
+            },
+            ExpectedControl {
+                kind: ControlKind::Corrective,
+                example: "an EventBridge rule on CreateGrant invoking a function that revokes grants to principals outside the organization",
+                default_deadline: Duration::from_secs(5 * 60),
+            },
+        ],
+        intents: &["encryption-disabled", "external-access"],
+        remediation: "Revoke the grant (aws kms revoke-grant), review ListGrants on every key (grants do not show in the key policy), allow kms:CreateGrant only with kms:GrantIsForAWSResource or to the organization's principals, and review Access Analyzer findings for KMS keys.",
     },
     FaultModel {
         id: "aws.kms.key-disabled",

@@ -280,6 +280,7 @@ const REACH_WHEN_PRESENT: &[(&str, Reach)] = &[
     ("aws.sns.topic-policy-public", Reach::Public),
     ("aws.secretsmanager.secret-policy-public", Reach::Public),
     ("aws.ecr.repository-policy-public", Reach::Public),
+    ("aws.kms.key-grant-external-account", Reach::CrossAccount),
 ];
 
 /// How reachable a resource is when this fault's misconfiguration is already present on it; `None` for a

@@ -1,17 +1,18 @@
-//! KMS customer managed keys: discovery, tags, and the rotation and key policy faults.
+//! KMS customer managed keys: discovery, tags, and the rotation, key policy and grant faults.
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use aws_sdk_kms::types::{KeyManagerType, KeyState};
+use aws_sdk_kms::types::{GrantOperation, KeyManagerType, KeyState};
 use rdfi_proto::v1::ResourceRef;
 
 use super::iam::decode_policy_document;
 use super::resource_policy::{PolicyDriver, PolicyStore};
 use super::switch::{AwsSwitch, SwitchDriver};
 use super::{AwsClients, sdk_error};
-use crate::model::kms::{self as model, KeyPolicy, KeyRotation};
-use crate::{FaultDriver, Result, StateDriver, Versioned};
+use crate::model::FaultState;
+use crate::model::kms::{self as model, KeyGrant, KeyGrants, KeyPolicy, KeyRotation};
+use crate::{FaultDriver, ProviderError, Result, StateDriver, Versioned};
 
 /// The resource type of KMS keys.
 const KEY: &str = "aws.kms.key";
@@ -24,9 +25,10 @@ pub(crate) const RESOURCE_TYPES: &[&str] = &[KEY];
 pub(crate) fn drivers() -> Vec<Box<dyn FaultDriver<AwsClients>>> {
     vec![
         Box::new(RotationDriver),
+        PolicyDriver::<model::KeyPolicyPublic, KeyPolicyStore>::boxed(),
+        Box::new(GrantDriver),
         Box::new(SwitchDriver::<model::KeyEnabled>::new()),
         Box::new(SwitchDriver::<model::KeyNotPendingDeletion>::new()),
-        PolicyDriver::<model::KeyPolicyPublic, KeyPolicyStore>::boxed(),
     ]
 }
 
@@ -199,6 +201,137 @@ impl PolicyStore for KeyPolicyStore {
             .send()
             .await
             .map_err(|error| sdk_error("PutKeyPolicy", &resource.id, error))?;
+        Ok(())
+    }
+}
+
+/// The key's grants with their ids (ListGrants, all pages), canonical.
+async fn grants_with_ids(
+    clients: &AwsClients,
+    resource: &ResourceRef,
+) -> Result<Vec<(String, KeyGrant)>> {
+    let mut pages = clients
+        .kms
+        .list_grants()
+        .key_id(&resource.name)
+        .into_paginator()
+        .send();
+    let mut grants = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|error| sdk_error("ListGrants", &resource.id, error))?;
+        for entry in page.grants() {
+            let grant = KeyGrant {
+                name: entry.name().unwrap_or_default().to_owned(),
+                grantee_principal: entry.grantee_principal().unwrap_or_default().to_owned(),
+                operations: entry
+                    .operations()
+                    .iter()
+                    .map(|operation| operation.as_str().to_owned())
+                    .collect(),
+                retiring_principal: entry.retiring_principal().map(str::to_owned),
+            };
+            grants.push((
+                entry.grant_id().unwrap_or_default().to_owned(),
+                grant.canonical(),
+            ));
+        }
+    }
+    Ok(grants)
+}
+
+/// `aws.kms.key-grant-external-account`: CreateGrant of the fault's grant. KMS adds and revokes grants one by
+/// one, by an id it makes up: the revert revokes the grants the current state holds beyond the target (the
+/// fault's own, found again by their fields), so grants made meanwhile stay.
+pub(crate) struct GrantDriver;
+
+#[async_trait]
+impl StateDriver<AwsClients> for GrantDriver {
+    type Fault = model::KeyGrantExternalAccount;
+
+    async fn read(&self, clients: &AwsClients, resource: &ResourceRef) -> Result<KeyGrants> {
+        let grants = grants_with_ids(clients, resource).await?;
+        Ok(KeyGrants {
+            grants: grants.into_iter().map(|(_, grant)| grant).collect(),
+        }
+        .canonical())
+    }
+
+    async fn inject(
+        &self,
+        clients: &AwsClients,
+        resource: &ResourceRef,
+        _before: &KeyGrants,
+    ) -> Result<()> {
+        let grant = model::KeyGrantExternalAccount::grant();
+        clients
+            .kms
+            .create_grant()
+            .key_id(&resource.name)
+            .name(&grant.name)
+            .grantee_principal(&grant.grantee_principal)
+            .set_operations(Some(
+                grant
+                    .operations
+                    .iter()
+                    .map(|operation| GrantOperation::from(operation.as_str()))
+                    .collect(),
+            ))
+            .send()
+            .await
+            .map_err(|error| sdk_error("CreateGrant", &resource.id, error))?;
+        Ok(())
+    }
+
+    async fn revert(
+        &self,
+        clients: &AwsClients,
+        resource: &ResourceRef,
+        current: &Versioned<KeyGrants>,
+        target: &KeyGrants,
+    ) -> Result<()> {
+        // Revoke exactly the grants the current state holds beyond the target (the fault's own), found again
+        // by their fields: a grant created since the state was read is not among them.
+        let mut missing = target.grants.clone();
+        let mut unwanted = Vec::new();
+        for grant in &current.state.grants {
+            match missing.iter().position(|wanted| wanted == grant) {
+                Some(position) => {
+                    missing.swap_remove(position);
+                }
+                None => unwanted.push(grant.clone()),
+            }
+        }
+        if !missing.is_empty() {
+            // The fault only adds a grant, so its revert only revokes: a grant the target holds and the key
+            // does not is someone else's, which rdfi cannot create for them.
+            return Err(ProviderError::Api {
+                operation: "RevokeGrant".to_owned(),
+                resource: resource.id.clone(),
+                reason: format!(
+                    "the revert would need {} grant(s) the key no longer has; rdfi only revokes its own",
+                    missing.len()
+                ),
+                retryable: false,
+                throttled: false,
+            });
+        }
+        let mut revoked = Vec::new();
+        for (grant_id, grant) in grants_with_ids(clients, resource).await? {
+            if let Some(position) = unwanted.iter().position(|extra| *extra == grant) {
+                unwanted.swap_remove(position);
+                revoked.push(grant_id);
+            }
+        }
+        for grant_id in revoked {
+            clients
+                .kms
+                .revoke_grant()
+                .key_id(&resource.name)
+                .grant_id(&grant_id)
+                .send()
+                .await
+                .map_err(|error| sdk_error("RevokeGrant", &resource.id, error))?;
+        }
         Ok(())
     }
 }

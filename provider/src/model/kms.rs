@@ -1,9 +1,11 @@
-//! KMS: key rotation and key policies.
+//! KMS: key rotation, key policies and grants.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::iam::EXTERNAL_ACCOUNT_ROOT;
 use super::resource_policy::{PolicyDocument, PolicyOpenedToEveryone, PublicGrant};
+use super::s3::EXTERNAL_ACCOUNT_ID;
 use super::switch::{Protection, SwitchedOff};
 use super::{FaultSemantics, FaultState, register_faults};
 
@@ -12,6 +14,7 @@ register_faults![
     KeyPolicyPublic,
     KeyDisabled,
     KeyScheduledForDeletion,
+    KeyGrantExternalAccount,
 ];
 
 /// Whether a customer managed key's material rotates automatically, and how often.
@@ -168,3 +171,133 @@ impl Protection for KeyNotPendingDeletion {
 
 /// `aws.kms.key-scheduled-for-deletion`.
 pub type KeyScheduledForDeletion = SwitchedOff<KeyNotPendingDeletion>;
+/// One grant on a key, as the grant fault tells grants apart: its name, who it lets do what, and who may
+/// retire it. KMS gives each grant an id of its own making, which the fault's semantics cannot know before
+/// the grant exists: the driver finds the ids of the grants to revoke again from these fields.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyGrant {
+    pub name: String,
+    pub grantee_principal: String,
+    /// The grant operations (`Decrypt`), sorted.
+    pub operations: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retiring_principal: Option<String>,
+}
+
+impl KeyGrant {
+    /// The grant with its operations sorted.
+    pub fn canonical(mut self) -> KeyGrant {
+        self.operations.sort_unstable();
+        self.operations.dedup();
+        self
+    }
+
+    /// Whether the grant lets a principal of the external account use the key.
+    fn is_external(&self) -> bool {
+        self.grantee_principal.split(':').nth(4) == Some(EXTERNAL_ACCOUNT_ID)
+    }
+}
+
+/// The grants of a key, sorted; KMS may hold two grants alike, so a list, not a set.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyGrants {
+    pub grants: Vec<KeyGrant>,
+}
+
+impl FaultState for KeyGrants {
+    fn canonical(self) -> Self {
+        let mut grants: Vec<KeyGrant> = self.grants.into_iter().map(KeyGrant::canonical).collect();
+        grants.sort_unstable();
+        KeyGrants { grants }
+    }
+}
+
+/// The name of the grant the external-account fault creates.
+pub const EXTERNAL_GRANT_NAME: &str = "rdfi-fault-external-decrypt";
+
+/// `aws.kms.key-grant-external-account`: a grant lets the external account [`EXTERNAL_ACCOUNT_ROOT`] decrypt
+/// with the key. Grants bypass the key policy: the key policy still reads as before.
+pub struct KeyGrantExternalAccount;
+
+impl KeyGrantExternalAccount {
+    /// The grant the fault creates.
+    pub fn grant() -> KeyGrant {
+        KeyGrant {
+            name: EXTERNAL_GRANT_NAME.to_owned(),
+            grantee_principal: EXTERNAL_ACCOUNT_ROOT.to_owned(),
+            operations: vec!["Decrypt".to_owned()],
+            retiring_principal: None,
+        }
+    }
+}
+
+impl FaultSemantics for KeyGrantExternalAccount {
+    const ID: &'static str = "aws.kms.key-grant-external-account";
+    const PRESENT: &'static str = "a grant lets account 999999999999 use the key";
+    const ASPECT: &'static str = "kms.key-grants";
+    type State = KeyGrants;
+
+    fn is_present(grants: &KeyGrants) -> bool {
+        grants.grants.iter().any(KeyGrant::is_external)
+    }
+
+    fn inject(before: &KeyGrants) -> KeyGrants {
+        let mut grants = before.grants.clone();
+        grants.push(Self::grant());
+        KeyGrants { grants }.canonical()
+    }
+
+    /// Every grant to the external account revoked; the others kept.
+    fn remediate(current: &KeyGrants) -> KeyGrants {
+        KeyGrants {
+            grants: current
+                .grants
+                .iter()
+                .filter(|grant| !grant.is_external())
+                .cloned()
+                .collect(),
+        }
+    }
+
+    fn describe(before: &KeyGrants) -> String {
+        format!(
+            "CreateGrant: let {EXTERNAL_ACCOUNT_ROOT} Decrypt with the key beside {} grant(s)",
+            before.grants.len()
+        )
+    }
+
+    /// An application role encrypting and decrypting, and EC2 Auto Scaling's service-linked role using the key
+    /// for encrypted volumes (the grant AWS documents for it, retirable by the role itself).
+    fn example() -> KeyGrants {
+        let autoscaling = "arn:aws:iam::123456789012:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling";
+        KeyGrants {
+            grants: vec![
+                KeyGrant {
+                    name: "order-service".to_owned(),
+                    grantee_principal: "arn:aws:iam::123456789012:role/order-service".to_owned(),
+                    operations: ["Encrypt", "Decrypt", "GenerateDataKey"]
+                        .map(str::to_owned)
+                        .to_vec(),
+                    retiring_principal: None,
+                },
+                KeyGrant {
+                    name: "autoscaling-volumes".to_owned(),
+                    grantee_principal: autoscaling.to_owned(),
+                    operations: [
+                        "Decrypt",
+                        "GenerateDataKeyWithoutPlaintext",
+                        "ReEncryptFrom",
+                        "ReEncryptTo",
+                        "CreateGrant",
+                        "DescribeKey",
+                    ]
+                    .map(str::to_owned)
+                    .to_vec(),
+                    retiring_principal: Some(autoscaling.to_owned()),
+                },
+            ],
+        }
+        .canonical()
+    }
+}

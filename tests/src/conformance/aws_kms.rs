@@ -2,7 +2,7 @@
 //! enabled, read straight through the SDK.
 
 use async_trait::async_trait;
-use aws_sdk_kms::types::Tag;
+use aws_sdk_kms::types::{GrantOperation, Tag};
 use rdfi_proto::v1::ResourceRef;
 use rdfi_provider::model::{FaultSemantics, kms};
 use serde_json::{Value, json};
@@ -11,7 +11,11 @@ use super::AwsCase;
 use crate::aws::{Clients, REGION};
 
 pub fn cases() -> Vec<Box<dyn AwsCase>> {
-    vec![Box::new(KeyRotationDisabled), Box::new(KeyPolicyPublic)]
+    vec![
+        Box::new(KeyRotationDisabled),
+        Box::new(KeyPolicyPublic),
+        Box::new(KeyGrantExternalAccount),
+    ]
 }
 
 /// A symmetric customer managed key tagged opted-in, whose policy lets the account's IAM policies decide,
@@ -135,5 +139,123 @@ impl AwsCase for KeyPolicyPublic {
                         })
                 })
             })
+    }
+}
+
+/// The key's grants as ListGrants answers them: `name grantee operations retiring` lines, sorted.
+async fn grant_lines(aws: &Clients, key_id: &str) -> Value {
+    let grants = aws
+        .kms
+        .list_grants()
+        .key_id(key_id)
+        .send()
+        .await
+        .expect("ListGrants");
+    let mut lines: Vec<String> = grants
+        .grants()
+        .iter()
+        .map(|grant| {
+            let mut operations: Vec<&str> = grant
+                .operations()
+                .iter()
+                .map(|operation| operation.as_str())
+                .collect();
+            operations.sort_unstable();
+            format!(
+                "{} {} {} {}",
+                grant.name().unwrap_or_default(),
+                grant.grantee_principal().unwrap_or_default(),
+                operations.join(","),
+                grant.retiring_principal().unwrap_or("-")
+            )
+        })
+        .collect();
+    lines.sort();
+    json!(lines)
+}
+
+async fn create_grant(
+    aws: &Clients,
+    key_id: &str,
+    name: &str,
+    grantee: &str,
+    operations: &[GrantOperation],
+) {
+    aws.kms
+        .create_grant()
+        .key_id(key_id)
+        .name(name)
+        .grantee_principal(grantee)
+        .set_operations(Some(operations.to_vec()))
+        .send()
+        .await
+        .expect("CreateGrant");
+}
+
+struct KeyGrantExternalAccount;
+
+#[async_trait]
+impl AwsCase for KeyGrantExternalAccount {
+    fn fault_id(&self) -> &'static str {
+        "aws.kms.key-grant-external-account"
+    }
+
+    /// The key of [`prepare_key`] with two grants of its own account: an application role encrypting and
+    /// decrypting, a batch role decrypting.
+    async fn prepare(&self, aws: &Clients, name: &str) -> ResourceRef {
+        let key = prepare_key(aws, name).await;
+        create_grant(
+            aws,
+            &key.name,
+            "order-service",
+            "arn:aws:iam::123456789012:role/order-service",
+            &[GrantOperation::Encrypt, GrantOperation::Decrypt],
+        )
+        .await;
+        create_grant(
+            aws,
+            &key.name,
+            "nightly-batch",
+            "arn:aws:iam::123456789012:role/nightly-batch",
+            &[GrantOperation::Decrypt],
+        )
+        .await;
+        key
+    }
+
+    async fn read(&self, aws: &Clients, resource: &ResourceRef) -> Value {
+        json!({"grants": grant_lines(aws, &resource.name).await})
+    }
+
+    /// Some grant's grantee is a principal of account 999999999999.
+    fn misconfigured(&self, read: &Value) -> bool {
+        read["grants"].as_array().is_some_and(|lines| {
+            lines
+                .iter()
+                .filter_map(Value::as_str)
+                .any(|line| line.contains(":iam::999999999999:"))
+        })
+    }
+
+    /// A reporting role of the account gets a grant of its own.
+    async fn change_meanwhile(&self, aws: &Clients, resource: &ResourceRef) -> bool {
+        create_grant(
+            aws,
+            &resource.name,
+            "reporting",
+            "arn:aws:iam::123456789012:role/reporting",
+            &[GrantOperation::Decrypt],
+        )
+        .await;
+        true
+    }
+
+    fn kept(&self, read: &Value) -> bool {
+        read["grants"].as_array().is_some_and(|lines| {
+            lines
+                .iter()
+                .filter_map(Value::as_str)
+                .any(|line| line.starts_with("reporting "))
+        })
     }
 }
