@@ -181,6 +181,23 @@ const AWS_FAULTS: &[(&str, Calls)] = &[
         "aws.kms.key-policy-public",
         calls(&["kms:GetKeyPolicy"], &["kms:PutKeyPolicy"]),
     ),
+    (
+        "aws.cloudwatch.alarm-actions-disabled",
+        calls(
+            &["cloudwatch:DescribeAlarms"],
+            &[
+                "cloudwatch:DisableAlarmActions",
+                "cloudwatch:EnableAlarmActions",
+            ],
+        ),
+    ),
+    (
+        "aws.logs.audit-log-retention-one-day",
+        calls(
+            &["logs:DescribeLogGroups"],
+            &["logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy"],
+        ),
+    ),
 ];
 
 /// Per AWS resource type: the calls that list every resource and read its tags (discovery, which must see
@@ -222,6 +239,19 @@ const AWS_TYPES: &[(&str, &[&str], &str)] = &[
         "aws.kms.key",
         &["kms:ListKeys", "kms:DescribeKey", "kms:ListResourceTags"],
         "kms:ListResourceTags",
+    ),
+    (
+        "aws.cloudwatch.alarm",
+        &[
+            "cloudwatch:DescribeAlarms",
+            "cloudwatch:ListTagsForResource",
+        ],
+        "cloudwatch:ListTagsForResource",
+    ),
+    (
+        "aws.logs.log-group",
+        &["logs:DescribeLogGroups", "logs:ListTagsForResource"],
+        "logs:ListTagsForResource",
     ),
 ];
 

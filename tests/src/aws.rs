@@ -44,6 +44,8 @@ pub struct Clients {
     pub ec2: aws_sdk_ec2::Client,
     pub cloudtrail: aws_sdk_cloudtrail::Client,
     pub kms: aws_sdk_kms::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
 }
 
 pub async fn clients(endpoint: &str) -> Clients {
@@ -67,6 +69,8 @@ fn clients_of(config: &aws_config::SdkConfig) -> Clients {
         ec2: aws_sdk_ec2::Client::new(config),
         cloudtrail: aws_sdk_cloudtrail::Client::new(config),
         kms: aws_sdk_kms::Client::new(config),
+        cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+        logs: aws_sdk_cloudwatchlogs::Client::new(config),
     }
 }
 

@@ -33,6 +33,12 @@ const MOTO_CANNOT_JUDGE: &[(&str, &str)] = &[
         "aws.iam.user-access-key-created",
         "moto cannot verify the signature of its TagUser call",
     ),
+    // moto checks CloudWatch calls under its endpoint prefix (monitoring:DescribeAlarms), not under the IAM
+    // service prefix AWS uses (cloudwatch:DescribeAlarms).
+    (
+        "aws.cloudwatch.alarm-actions-disabled",
+        "moto checks its calls under other action names",
+    ),
 ];
 
 /// The policy document `rdfi iam-policy` prints for these faults, as moto can evaluate it.

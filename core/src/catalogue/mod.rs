@@ -2,9 +2,11 @@
 //! revert, probe); the catalogue says what a fault means for security and who should catch it.
 
 mod aws_cloudtrail;
+mod aws_cloudwatch;
 mod aws_ec2;
 mod aws_iam;
 mod aws_kms;
+mod aws_logs;
 mod aws_s3;
 mod gcp_storage;
 
@@ -87,6 +89,8 @@ pub fn all() -> impl Iterator<Item = &'static FaultModel> {
         aws_cloudtrail::FAULTS,
         aws_kms::FAULTS,
         gcp_storage::FAULTS,
+        aws_cloudwatch::FAULTS,
+        aws_logs::FAULTS,
     ]
     .into_iter()
     .flatten()
@@ -293,6 +297,7 @@ pub const INTENTS: &[(&str, &str)] = &[
         "data can be lost: versioning, retention or lifecycle weakened",
     ),
     ("transport-security-weakened", "data may travel unencrypted"),
+    ("detection-disabled", "a detective control stops watching"),
 ];
 
 /// The faults with this intent, of one provider (every provider for the sandbox, which implements them all).
@@ -315,7 +320,13 @@ mod tests {
             .filter(|model| model.destructive)
             .map(|model| model.id)
             .collect();
-        assert_eq!(destructive, ["aws.s3.bucket-lifecycle-expire-one-day"]);
+        assert_eq!(
+            destructive,
+            [
+                "aws.s3.bucket-lifecycle-expire-one-day",
+                "aws.logs.audit-log-retention-one-day"
+            ]
+        );
     }
 
     #[test]

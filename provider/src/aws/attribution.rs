@@ -39,6 +39,8 @@ pub fn iam_action(resource_type: &str, operation: &str) -> Option<String> {
         Service::Ec2 => ("ec2", operation),
         Service::CloudTrail => ("cloudtrail", operation),
         Service::Kms => ("kms", operation),
+        Service::CloudWatch => ("cloudwatch", operation),
+        Service::Logs => ("logs", operation),
     };
     Some(format!("{prefix}:{action}"))
 }

@@ -4,11 +4,13 @@
 pub mod account;
 pub mod attribution;
 mod cloudtrail;
+mod cloudwatch;
 mod ec2;
 mod errors;
 pub mod evaluate;
 mod iam;
 mod kms;
+mod logs;
 mod s3;
 mod securityhub;
 
@@ -125,6 +127,8 @@ pub struct AwsClients {
     pub cloudtrail: aws_sdk_cloudtrail::Client,
     pub kms: aws_sdk_kms::Client,
     pub securityhub: aws_sdk_securityhub::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
     pub region: String,
 }
 
@@ -170,6 +174,8 @@ impl AwsProvider {
                     ec2::drivers(),
                     cloudtrail::drivers(),
                     kms::drivers(),
+                    cloudwatch::drivers(),
+                    logs::drivers(),
                 ]
                 .into_iter()
                 .flatten()
@@ -197,6 +203,9 @@ impl AwsProvider {
             aws_sdk_cloudtrail::config::Builder::from(shared).interceptor(MarkAwsCalls);
         let kms = aws_sdk_kms::config::Builder::from(shared).interceptor(MarkAwsCalls);
         let securityhub = aws_sdk_securityhub::config::Builder::from(shared);
+        let cloudwatch =
+            aws_sdk_cloudwatch::config::Builder::from(shared).interceptor(MarkAwsCalls);
+        let logs = aws_sdk_cloudwatchlogs::config::Builder::from(shared).interceptor(MarkAwsCalls);
         AwsClients {
             s3: aws_sdk_s3::Client::from_conf(s3_config.build()),
             s3_anonymous: aws_sdk_s3::Client::from_conf(s3_anonymous),
@@ -206,6 +215,8 @@ impl AwsProvider {
             cloudtrail: aws_sdk_cloudtrail::Client::from_conf(cloudtrail.build()),
             kms: aws_sdk_kms::Client::from_conf(kms.build()),
             securityhub: aws_sdk_securityhub::Client::from_conf(securityhub.build()),
+            cloudwatch: aws_sdk_cloudwatch::Client::from_conf(cloudwatch.build()),
+            logs: aws_sdk_cloudwatchlogs::Client::from_conf(logs.build()),
             region: shared
                 .region()
                 .map(|region| region.to_string())
@@ -232,6 +243,8 @@ impl Provider for AwsProvider {
             Service::Ec2 => ec2::discover(clients, resource_type).await,
             Service::CloudTrail => cloudtrail::discover(clients, resource_type).await,
             Service::Kms => kms::discover(clients, resource_type).await,
+            Service::CloudWatch => cloudwatch::discover(clients, resource_type).await,
+            Service::Logs => logs::discover(clients, resource_type).await,
         }
     }
 
@@ -304,6 +317,8 @@ impl Provider for AwsProvider {
             Service::Ec2 => ec2::tags(clients, resource).await,
             Service::CloudTrail => cloudtrail::tags(clients, resource).await,
             Service::Kms => kms::tags(clients, resource).await,
+            Service::CloudWatch => cloudwatch::tags(clients, resource).await,
+            Service::Logs => logs::tags(clients, resource).await,
         }
     }
 }
@@ -355,6 +370,8 @@ pub(crate) enum Service {
     Ec2,
     CloudTrail,
     Kms,
+    CloudWatch,
+    Logs,
 }
 
 pub(crate) fn service_of(resource_type: &str) -> Result<Service> {
@@ -369,6 +386,10 @@ pub(crate) fn service_of(resource_type: &str) -> Result<Service> {
         Ok(Service::CloudTrail)
     } else if owned_by(kms::RESOURCE_TYPES) {
         Ok(Service::Kms)
+    } else if owned_by(cloudwatch::RESOURCE_TYPES) {
+        Ok(Service::CloudWatch)
+    } else if owned_by(logs::RESOURCE_TYPES) {
+        Ok(Service::Logs)
     } else {
         Err(ProviderError::Config(format!(
             "aws has no resource type {resource_type:?}"

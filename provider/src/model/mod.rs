@@ -7,14 +7,17 @@
 //! One module per cloud service; each lists its faults once with [`register_faults!`].
 
 pub mod cloudtrail;
+pub mod cloudwatch;
 pub mod ec2;
 pub mod gcs;
 pub mod iam;
 pub mod kms;
+pub mod logs;
 pub mod merge;
 #[cfg(test)]
 mod properties;
 pub mod s3;
+pub mod watch;
 
 use std::marker::PhantomData;
 
@@ -236,6 +239,8 @@ pub fn all() -> impl Iterator<Item = &'static dyn DynFault> {
         cloudtrail::FAULTS,
         kms::FAULTS,
         gcs::FAULTS,
+        cloudwatch::FAULTS,
+        logs::FAULTS,
     ]
     .into_iter()
     .flatten()
@@ -257,6 +262,8 @@ pub(crate) fn sandbox_drivers()
         cloudtrail::sandbox_drivers(),
         kms::sandbox_drivers(),
         gcs::sandbox_drivers(),
+        cloudwatch::sandbox_drivers(),
+        logs::sandbox_drivers(),
     ]
     .into_iter()
     .flatten()

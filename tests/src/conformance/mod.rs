@@ -7,9 +7,11 @@
 //! catalogue has one.
 
 pub mod aws_cloudtrail;
+pub mod aws_cloudwatch;
 pub mod aws_ec2;
 pub mod aws_iam;
 pub mod aws_kms;
+pub mod aws_logs;
 pub mod aws_s3;
 pub mod gcp_storage;
 pub mod runner;
@@ -58,6 +60,8 @@ pub fn aws_cases() -> Vec<Box<dyn AwsCase>> {
         aws_ec2::cases(),
         aws_cloudtrail::cases(),
         aws_kms::cases(),
+        aws_cloudwatch::cases(),
+        aws_logs::cases(),
     ]
     .into_iter()
     .flatten()
