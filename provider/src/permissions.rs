@@ -198,6 +198,23 @@ const AWS_FAULTS: &[(&str, Calls)] = &[
             &["logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy"],
         ),
     ),
+    (
+        "aws.guardduty.detector-disabled",
+        calls(&["guardduty:GetDetector"], &["guardduty:UpdateDetector"]),
+    ),
+    (
+        "aws.config.recorder-stopped",
+        calls(
+            &[
+                "config:DescribeConfigurationRecorders",
+                "config:DescribeConfigurationRecorderStatus",
+            ],
+            &[
+                "config:StopConfigurationRecorder",
+                "config:StartConfigurationRecorder",
+            ],
+        ),
+    ),
 ];
 
 /// Per AWS resource type: the calls that list every resource and read its tags (discovery, which must see
@@ -253,7 +270,33 @@ const AWS_TYPES: &[(&str, &[&str], &str)] = &[
         &["logs:DescribeLogGroups", "logs:ListTagsForResource"],
         "logs:ListTagsForResource",
     ),
+    // Account-level settings: the caller's account, then the tags of its opt-in marker (crate::aws::account).
+    (
+        "aws.guardduty.detector",
+        &[
+            "guardduty:ListDetectors",
+            "sts:GetCallerIdentity",
+            "iam:ListPolicyTags",
+        ],
+        "iam:ListPolicyTags",
+    ),
+    (
+        "aws.config.recorder",
+        &[
+            "config:DescribeConfigurationRecorders",
+            "sts:GetCallerIdentity",
+            "iam:ListPolicyTags",
+        ],
+        "iam:ListPolicyTags",
+    ),
 ];
+
+/// The AWS resource types that are account-level settings: they opt in through the account's marker
+/// (crate::aws::account), not through tags of their own, so a condition on `aws:ResourceTag` would never hold
+/// for them. Their changes are allowed unconditioned, in a statement of their own; rdfi's guard reads the
+/// marker's tags before each injection, and the deny on `rdfi-protected` still holds where the setting itself
+/// carries that tag.
+const AWS_ACCOUNT_LEVEL_TYPES: &[&str] = &["aws.guardduty.detector", "aws.config.recorder"];
 
 /// What the executor reads when the cloud refuses a change, to name the policy that refused (rdfi's own
 /// user or role, its groups and their policies; the bucket's policy).
@@ -423,6 +466,7 @@ pub fn aws_policy(request: &PolicyRequest) -> Result<Option<Value>, UnknownFault
     let monitor = request.identity != Identity::Executor;
     let mut reads: BTreeSet<&str> = BTreeSet::new();
     let mut writes: BTreeSet<&str> = BTreeSet::new();
+    let mut account_writes: BTreeSet<&str> = BTreeSet::new();
     let mut canary = false;
     for &id in &faults {
         let calls = aws_calls(id);
@@ -442,6 +486,9 @@ pub fn aws_policy(request: &PolicyRequest) -> Result<Option<Value>, UnknownFault
         if executor {
             reads.insert(*guard);
             writes.extend(calls.writes);
+            if AWS_ACCOUNT_LEVEL_TYPES.contains(&resource_type) {
+                account_writes.extend(calls.writes);
+            }
             canary |= proves_exposure(id);
         }
     }
@@ -477,7 +524,9 @@ pub fn aws_policy(request: &PolicyRequest) -> Result<Option<Value>, UnknownFault
             .iter()
             .copied()
             .filter(|action| {
-                !action.starts_with("s3:") && !is(action, &["iam:TagUser", "iam:UntagUser"])
+                !action.starts_with("s3:")
+                    && !is(action, &["iam:TagUser", "iam:UntagUser"])
+                    && !account_writes.contains(action)
             })
             .collect();
         if !tagged_writes.is_empty() {
@@ -487,6 +536,14 @@ pub fn aws_policy(request: &PolicyRequest) -> Result<Option<Value>, UnknownFault
                 "Action": sorted(tagged_writes),
                 "Resource": "*",
                 "Condition": opted_in,
+            }));
+        }
+        if !account_writes.is_empty() {
+            statements.push(json!({
+                "Sid": "RdfiChangeAccountSettings",
+                "Effect": "Allow",
+                "Action": sorted(account_writes.clone()),
+                "Resource": "*",
             }));
         }
         if !key_tagging.is_empty() {
@@ -827,6 +884,51 @@ mod tests {
                 "storage.objects.get"
             ]
         );
+    }
+
+    #[test]
+    fn account_level_changes_hold_without_a_resource_tag_and_discovery_reads_the_marker() {
+        let policy = aws_policy(&request(
+            &[
+                "aws.guardduty.detector-disabled",
+                "aws.config.recorder-stopped",
+                "aws.logs.audit-log-retention-one-day",
+            ],
+            Identity::Both,
+        ))
+        .unwrap()
+        .unwrap();
+        let statements = policy["Statement"].as_array().unwrap();
+        let account = statements
+            .iter()
+            .find(|statement| statement["Sid"] == "RdfiChangeAccountSettings")
+            .unwrap();
+        assert!(account.get("Condition").is_none(), "{account}");
+        assert_eq!(
+            actions(&policy, "RdfiChangeAccountSettings"),
+            [
+                "config:StartConfigurationRecorder",
+                "config:StopConfigurationRecorder",
+                "guardduty:UpdateDetector"
+            ]
+        );
+        // The log group is taggable: its changes stay conditioned on the opt-in tag.
+        assert_eq!(
+            actions(&policy, "RdfiChangeOptedIn"),
+            ["logs:DeleteRetentionPolicy", "logs:PutRetentionPolicy"]
+        );
+        let denied = actions(&policy, "RdfiNeverProtected");
+        assert!(denied.contains(&"guardduty:UpdateDetector".to_owned()));
+        let reads = actions(&policy, "RdfiRead");
+        for read in [
+            "guardduty:ListDetectors",
+            "guardduty:GetDetector",
+            "config:DescribeConfigurationRecorderStatus",
+            "iam:ListPolicyTags",
+            "sts:GetCallerIdentity",
+        ] {
+            assert!(reads.contains(&read.to_owned()), "{read}: {reads:?}");
+        }
     }
 
     proptest! {

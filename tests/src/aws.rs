@@ -46,6 +46,8 @@ pub struct Clients {
     pub kms: aws_sdk_kms::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub guardduty: aws_sdk_guardduty::Client,
+    pub config: aws_sdk_config::Client,
 }
 
 pub async fn clients(endpoint: &str) -> Clients {
@@ -71,6 +73,8 @@ fn clients_of(config: &aws_config::SdkConfig) -> Clients {
         kms: aws_sdk_kms::Client::new(config),
         cloudwatch: aws_sdk_cloudwatch::Client::new(config),
         logs: aws_sdk_cloudwatchlogs::Client::new(config),
+        guardduty: aws_sdk_guardduty::Client::new(config),
+        config: aws_sdk_config::Client::new(config),
     }
 }
 
@@ -238,6 +242,71 @@ impl Clients {
     }
 
     /// An IAM user with tags, two managed policies (one AWS, one customer) and an inline policy.
+    /// Opts the account in to faults on its account-level settings: its marker, the customer managed policy
+    /// `rdfi-account-opt-in` tagged `rdfi-target=true` (created if missing, tagged if not). Returns the
+    /// account id.
+    pub async fn opt_in_account(&self) -> String {
+        let opt_in = aws_sdk_iam::types::Tag::builder()
+            .key("rdfi-target")
+            .value("true")
+            .build()
+            .expect("a tag");
+        let created = self
+            .iam
+            .create_policy()
+            .policy_name(rdfi_provider::aws::account::MARKER_POLICY)
+            .description("rdfi may inject faults into this account's account-level settings")
+            .policy_document(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"none:null","Resource":"*"}]}"#,
+            )
+            .tags(opt_in.clone())
+            .send()
+            .await;
+        let arn = match created {
+            Ok(created) => created
+                .policy()
+                .and_then(|policy| policy.arn())
+                .expect("a policy arn")
+                .to_owned(),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|error| error.is_entity_already_exists_exception()) =>
+            {
+                let listed = self
+                    .iam
+                    .list_policies()
+                    .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+                    .send()
+                    .await
+                    .expect("ListPolicies");
+                let arn = listed
+                    .policies()
+                    .iter()
+                    .filter_map(|policy| policy.arn())
+                    .find(|arn| arn.ends_with(rdfi_provider::aws::account::MARKER_POLICY))
+                    .expect("the marker")
+                    .to_owned();
+                self.iam
+                    .tag_policy()
+                    .policy_arn(&arn)
+                    .tags(opt_in)
+                    .send()
+                    .await
+                    .expect("TagPolicy");
+                arn
+            }
+            Err(error) => panic!(
+                "CreatePolicy {}: {error:?}",
+                rdfi_provider::aws::account::MARKER_POLICY
+            ),
+        };
+        arn.split(':')
+            .nth(4)
+            .expect("an account in the ARN")
+            .to_owned()
+    }
+
     /// A user whose one inline policy is `policy` (its name, its document), if any, and its access key id and
     /// secret.
     pub async fn user_with_policy(

@@ -1,5 +1,7 @@
 //! Detective controls and audit logs on moto_server, beyond the conformance round trip: discovery of alarms
-//! and log groups across pages with their tags, and the revert of a log group that never expired.
+//! and log groups across pages with their tags, the revert of a log group that never expired, and the
+//! account-level settings (GuardDuty detector, Config recorder) that exist for rdfi only once the account has
+//! opted in with its marker.
 
 use std::collections::BTreeMap;
 
@@ -139,4 +141,82 @@ async fn a_log_group_that_never_expired_never_expires_again_after_the_revert() {
         .await
         .unwrap();
     assert!(check.reverted && !check.changed_by_others, "{check:?}");
+}
+
+/// An account without the marker has no account-level resource to rdfi, whatever it runs; with the marker its
+/// detector and recorder carry the marker's tags, and a marker without the opt-in tag is seen and not opted in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_level_settings_exist_for_rdfi_only_once_the_account_has_its_marker() {
+    use aws_sdk_config::types::{ConfigurationRecorder, RecordingGroup};
+    use rdfi_provider::aws::account::MARKER_POLICY;
+
+    let moto = MotoServer::start();
+    let aws = clients(&moto.endpoint).await;
+    let provider = AwsProvider::from_sdk_config(&sdk_config(&moto.endpoint).await);
+    let detector_id = aws
+        .guardduty
+        .create_detector()
+        .enable(true)
+        .send()
+        .await
+        .expect("CreateDetector")
+        .detector_id()
+        .expect("a detector id")
+        .to_owned();
+    aws.config
+        .put_configuration_recorder()
+        .configuration_recorder(
+            ConfigurationRecorder::builder()
+                .name("default")
+                .role_arn("arn:aws:iam::123456789012:role/aws-config-recorder")
+                .recording_group(RecordingGroup::builder().all_supported(true).build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("PutConfigurationRecorder");
+    let types = ["aws.guardduty.detector", "aws.config.recorder"];
+
+    for resource_type in types {
+        assert!(
+            provider.discover(resource_type).await.unwrap().is_empty(),
+            "{resource_type} without the marker"
+        );
+    }
+
+    let account = aws.opt_in_account().await;
+    let detectors = provider.discover("aws.guardduty.detector").await.unwrap();
+    assert_eq!(detectors.len(), 1, "{detectors:?}");
+    assert_eq!(detectors[0].name, detector_id);
+    assert_eq!(
+        detectors[0].id,
+        format!("arn:aws:guardduty:us-east-1:{account}:detector/{detector_id}")
+    );
+    let recorders = provider.discover("aws.config.recorder").await.unwrap();
+    assert_eq!(recorders.len(), 1, "{recorders:?}");
+    assert_eq!(recorders[0].name, "default");
+    for resource in detectors.iter().chain(&recorders) {
+        assert_eq!(
+            resource.tags.get("rdfi-target").map(String::as_str),
+            Some("true")
+        );
+        assert_eq!(resource.region, "us-east-1");
+        let tags = provider.tags(resource).await.unwrap();
+        assert_eq!(tags.get("rdfi-target").map(String::as_str), Some("true"));
+    }
+
+    // The marker without the opt-in tag: the settings are seen, and left alone.
+    aws.iam
+        .untag_policy()
+        .policy_arn(format!("arn:aws:iam::{account}:policy/{MARKER_POLICY}"))
+        .tag_keys("rdfi-target")
+        .send()
+        .await
+        .expect("UntagPolicy");
+    for resource_type in types {
+        let found = provider.discover(resource_type).await.unwrap();
+        assert_eq!(found.len(), 1, "{resource_type}");
+        assert!(!found[0].tags.contains_key("rdfi-target"), "{found:?}");
+        assert!(provider.tags(&found[0]).await.unwrap().is_empty());
+    }
 }

@@ -3,7 +3,9 @@
 
 mod aws_cloudtrail;
 mod aws_cloudwatch;
+mod aws_config;
 mod aws_ec2;
+mod aws_guardduty;
 mod aws_iam;
 mod aws_kms;
 mod aws_logs;
@@ -91,6 +93,8 @@ pub fn all() -> impl Iterator<Item = &'static FaultModel> {
         gcp_storage::FAULTS,
         aws_cloudwatch::FAULTS,
         aws_logs::FAULTS,
+        aws_guardduty::FAULTS,
+        aws_config::FAULTS,
     ]
     .into_iter()
     .flatten()

@@ -41,6 +41,8 @@ pub fn iam_action(resource_type: &str, operation: &str) -> Option<String> {
         Service::Kms => ("kms", operation),
         Service::CloudWatch => ("cloudwatch", operation),
         Service::Logs => ("logs", operation),
+        Service::GuardDuty => ("guardduty", operation),
+        Service::Config => ("config", operation),
     };
     Some(format!("{prefix}:{action}"))
 }

@@ -5,9 +5,11 @@ pub mod account;
 pub mod attribution;
 mod cloudtrail;
 mod cloudwatch;
+mod config;
 mod ec2;
 mod errors;
 pub mod evaluate;
+mod guardduty;
 mod iam;
 mod kms;
 mod logs;
@@ -129,6 +131,8 @@ pub struct AwsClients {
     pub securityhub: aws_sdk_securityhub::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub guardduty: aws_sdk_guardduty::Client,
+    pub config: aws_sdk_config::Client,
     pub region: String,
 }
 
@@ -176,6 +180,8 @@ impl AwsProvider {
                     kms::drivers(),
                     cloudwatch::drivers(),
                     logs::drivers(),
+                    guardduty::drivers(),
+                    config::drivers(),
                 ]
                 .into_iter()
                 .flatten()
@@ -206,6 +212,8 @@ impl AwsProvider {
         let cloudwatch =
             aws_sdk_cloudwatch::config::Builder::from(shared).interceptor(MarkAwsCalls);
         let logs = aws_sdk_cloudwatchlogs::config::Builder::from(shared).interceptor(MarkAwsCalls);
+        let guardduty = aws_sdk_guardduty::config::Builder::from(shared).interceptor(MarkAwsCalls);
+        let config = aws_sdk_config::config::Builder::from(shared).interceptor(MarkAwsCalls);
         AwsClients {
             s3: aws_sdk_s3::Client::from_conf(s3_config.build()),
             s3_anonymous: aws_sdk_s3::Client::from_conf(s3_anonymous),
@@ -217,6 +225,8 @@ impl AwsProvider {
             securityhub: aws_sdk_securityhub::Client::from_conf(securityhub.build()),
             cloudwatch: aws_sdk_cloudwatch::Client::from_conf(cloudwatch.build()),
             logs: aws_sdk_cloudwatchlogs::Client::from_conf(logs.build()),
+            guardduty: aws_sdk_guardduty::Client::from_conf(guardduty.build()),
+            config: aws_sdk_config::Client::from_conf(config.build()),
             region: shared
                 .region()
                 .map(|region| region.to_string())
@@ -245,6 +255,8 @@ impl Provider for AwsProvider {
             Service::Kms => kms::discover(clients, resource_type).await,
             Service::CloudWatch => cloudwatch::discover(clients, resource_type).await,
             Service::Logs => logs::discover(clients, resource_type).await,
+            Service::GuardDuty => guardduty::discover(clients, resource_type).await,
+            Service::Config => config::discover(clients, resource_type).await,
         }
     }
 
@@ -319,6 +331,8 @@ impl Provider for AwsProvider {
             Service::Kms => kms::tags(clients, resource).await,
             Service::CloudWatch => cloudwatch::tags(clients, resource).await,
             Service::Logs => logs::tags(clients, resource).await,
+            Service::GuardDuty => guardduty::tags(clients, resource).await,
+            Service::Config => config::tags(clients, resource).await,
         }
     }
 }
@@ -372,6 +386,8 @@ pub(crate) enum Service {
     Kms,
     CloudWatch,
     Logs,
+    GuardDuty,
+    Config,
 }
 
 pub(crate) fn service_of(resource_type: &str) -> Result<Service> {
@@ -390,6 +406,10 @@ pub(crate) fn service_of(resource_type: &str) -> Result<Service> {
         Ok(Service::CloudWatch)
     } else if owned_by(logs::RESOURCE_TYPES) {
         Ok(Service::Logs)
+    } else if owned_by(guardduty::RESOURCE_TYPES) {
+        Ok(Service::GuardDuty)
+    } else if owned_by(config::RESOURCE_TYPES) {
+        Ok(Service::Config)
     } else {
         Err(ProviderError::Config(format!(
             "aws has no resource type {resource_type:?}"

@@ -8,8 +8,10 @@
 
 pub mod cloudtrail;
 pub mod cloudwatch;
+pub mod config;
 pub mod ec2;
 pub mod gcs;
+pub mod guardduty;
 pub mod iam;
 pub mod kms;
 pub mod logs;
@@ -241,6 +243,8 @@ pub fn all() -> impl Iterator<Item = &'static dyn DynFault> {
         gcs::FAULTS,
         cloudwatch::FAULTS,
         logs::FAULTS,
+        guardduty::FAULTS,
+        config::FAULTS,
     ]
     .into_iter()
     .flatten()
@@ -264,6 +268,8 @@ pub(crate) fn sandbox_drivers()
         gcs::sandbox_drivers(),
         cloudwatch::sandbox_drivers(),
         logs::sandbox_drivers(),
+        guardduty::sandbox_drivers(),
+        config::sandbox_drivers(),
     ]
     .into_iter()
     .flatten()

@@ -8,7 +8,9 @@
 
 pub mod aws_cloudtrail;
 pub mod aws_cloudwatch;
+pub mod aws_config;
 pub mod aws_ec2;
+pub mod aws_guardduty;
 pub mod aws_iam;
 pub mod aws_kms;
 pub mod aws_logs;
@@ -62,6 +64,8 @@ pub fn aws_cases() -> Vec<Box<dyn AwsCase>> {
         aws_kms::cases(),
         aws_cloudwatch::cases(),
         aws_logs::cases(),
+        aws_guardduty::cases(),
+        aws_config::cases(),
     ]
     .into_iter()
     .flatten()
