@@ -264,6 +264,40 @@ const AWS_FAULTS: &[(&str, Calls)] = &[
             &["ecr:SetRepositoryPolicy", "ecr:DeleteRepositoryPolicy"],
         ),
     ),
+    (
+        "aws.cloudwatch.alarm-actions-disabled",
+        calls(
+            &["cloudwatch:DescribeAlarms"],
+            &[
+                "cloudwatch:DisableAlarmActions",
+                "cloudwatch:EnableAlarmActions",
+            ],
+        ),
+    ),
+    (
+        "aws.logs.audit-log-retention-one-day",
+        calls(
+            &["logs:DescribeLogGroups"],
+            &["logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy"],
+        ),
+    ),
+    (
+        "aws.guardduty.detector-disabled",
+        calls(&["guardduty:GetDetector"], &["guardduty:UpdateDetector"]),
+    ),
+    (
+        "aws.config.recorder-stopped",
+        calls(
+            &[
+                "config:DescribeConfigurationRecorders",
+                "config:DescribeConfigurationRecorderStatus",
+            ],
+            &[
+                "config:StopConfigurationRecorder",
+                "config:StartConfigurationRecorder",
+            ],
+        ),
+    ),
 ];
 
 /// What finding an account-level setting reads: rdfi's own account, and the tags of its opt-in marker.
@@ -275,6 +309,8 @@ const ACCOUNT_MARKER_READS: &[&str] = &["sts:GetCallerIdentity", "iam:ListPolicy
 const AWS_ACCOUNT_TYPES: &[&str] = &[
     "aws.iam.account-password-policy",
     "aws.ec2.ebs-encryption-default",
+    "aws.guardduty.detector",
+    "aws.config.recorder",
 ];
 
 /// Per AWS resource type: the calls that list every resource and read its tags (discovery, which must see
@@ -318,6 +354,37 @@ const AWS_TYPES: &[(&str, &[&str], &str)] = &[
         "ec2:DescribeTags",
     ),
     // Account-level settings: the account's marker carries their tags (provider `aws::account`).
+    (
+        "aws.cloudwatch.alarm",
+        &[
+            "cloudwatch:DescribeAlarms",
+            "cloudwatch:ListTagsForResource",
+        ],
+        "cloudwatch:ListTagsForResource",
+    ),
+    (
+        "aws.logs.log-group",
+        &["logs:DescribeLogGroups", "logs:ListTagsForResource"],
+        "logs:ListTagsForResource",
+    ),
+    (
+        "aws.guardduty.detector",
+        &[
+            "guardduty:ListDetectors",
+            "sts:GetCallerIdentity",
+            "iam:ListPolicyTags",
+        ],
+        "iam:ListPolicyTags",
+    ),
+    (
+        "aws.config.recorder",
+        &[
+            "config:DescribeConfigurationRecorders",
+            "sts:GetCallerIdentity",
+            "iam:ListPolicyTags",
+        ],
+        "iam:ListPolicyTags",
+    ),
     (
         "aws.iam.account-password-policy",
         ACCOUNT_MARKER_READS,
@@ -983,15 +1050,18 @@ mod tests {
     }
 
     /// Settings of the account carry no tags: their changes are allowed unconditioned, in a statement of their
-    /// own, and the executor reads the account's marker to check its opt-in.
+    /// own, still listed in the Deny on protected resources; discovery and the guard read the account's marker.
+    /// A log group is taggable: its changes stay conditioned.
     #[test]
     fn account_settings_change_without_a_tag_condition_and_read_the_marker() {
         let policy = aws_policy(&request(
             &[
                 "aws.iam.account-password-policy-weakened",
-                "aws.kms.key-disabled",
+                "aws.guardduty.detector-disabled",
+                "aws.config.recorder-stopped",
+                "aws.logs.audit-log-retention-one-day",
             ],
-            Identity::Executor,
+            Identity::Both,
         ))
         .unwrap()
         .unwrap();
@@ -1004,17 +1074,29 @@ mod tests {
         assert_eq!(
             actions(&policy, "RdfiChangeOptedInAccount"),
             [
+                "config:StartConfigurationRecorder",
+                "config:StopConfigurationRecorder",
+                "guardduty:UpdateDetector",
                 "iam:DeleteAccountPasswordPolicy",
                 "iam:UpdateAccountPasswordPolicy"
             ]
         );
         assert_eq!(
             actions(&policy, "RdfiChangeOptedIn"),
-            ["kms:DisableKey", "kms:EnableKey"]
+            ["logs:DeleteRetentionPolicy", "logs:PutRetentionPolicy"]
         );
+        let denied = actions(&policy, "RdfiNeverProtected");
+        assert!(denied.contains(&"guardduty:UpdateDetector".to_owned()));
         let reads = actions(&policy, "RdfiRead");
-        assert!(reads.contains(&"iam:ListPolicyTags".to_owned()));
-        assert!(reads.contains(&"sts:GetCallerIdentity".to_owned()));
+        for read in [
+            "guardduty:ListDetectors",
+            "guardduty:GetDetector",
+            "config:DescribeConfigurationRecorderStatus",
+            "iam:ListPolicyTags",
+            "sts:GetCallerIdentity",
+        ] {
+            assert!(reads.contains(&read.to_owned()), "{read}: {reads:?}");
+        }
     }
 
     #[test]

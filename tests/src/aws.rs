@@ -50,6 +50,10 @@ pub struct Clients {
     pub ecr: aws_sdk_ecr::Client,
     pub lambda: aws_sdk_lambda::Client,
     pub rds: aws_sdk_rds::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub guardduty: aws_sdk_guardduty::Client,
+    pub config: aws_sdk_config::Client,
 }
 
 pub async fn clients(endpoint: &str) -> Clients {
@@ -79,6 +83,10 @@ fn clients_of(config: &aws_config::SdkConfig) -> Clients {
         ecr: aws_sdk_ecr::Client::new(config),
         lambda: aws_sdk_lambda::Client::new(config),
         rds: aws_sdk_rds::Client::new(config),
+        cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+        logs: aws_sdk_cloudwatchlogs::Client::new(config),
+        guardduty: aws_sdk_guardduty::Client::new(config),
+        config: aws_sdk_config::Client::new(config),
     }
 }
 
@@ -132,35 +140,6 @@ fn grant(grantee: Grantee, permission: Permission) -> Grant {
 impl Clients {
     /// A bucket with tags and a non-trivial ACL: the owner's FULL_CONTROL, READ and READ_ACP for a partner
     /// account, WRITE and READ_ACP for S3 log delivery.
-    /// Opts the account in to faults on its account-level settings: its marker, the IAM policy
-    /// `rdfi-account-opt-in`, tagged `rdfi-target=true` (created once; later calls find it).
-    pub async fn opt_in_account(&self) {
-        let created = self
-            .iam
-            .create_policy()
-            .policy_name(rdfi_provider::aws::account::MARKER_POLICY)
-            .description("opts this account in to rdfi faults on its account-level settings")
-            .policy_document(
-                r#"{"Version":"2012-10-17","Statement":[{"Sid":"OptInMarkerOnly","Effect":"Deny","Action":"*","Resource":"*"}]}"#,
-            )
-            .tags(
-                aws_sdk_iam::types::Tag::builder()
-                    .key("rdfi-target")
-                    .value("true")
-                    .build()
-                    .expect("a tag"),
-            )
-            .send()
-            .await;
-        match created {
-            Ok(_) => {}
-            Err(error)
-                if aws_sdk_iam::error::ProvideErrorMetadata::code(&error)
-                    == Some("EntityAlreadyExists") => {}
-            Err(error) => panic!("CreatePolicy rdfi-account-opt-in: {error:?}"),
-        }
-    }
-
     pub async fn create_bucket(&self, name: &str, tags: &[(&str, &str)]) {
         let mut create = self.s3.create_bucket().bucket(name);
         if REGION != "us-east-1" {
@@ -272,6 +251,71 @@ impl Clients {
             .await
             .iter()
             .any(|line| line.contains("/global/AllUsers"))
+    }
+
+    /// Opts the account in to faults on its account-level settings: its marker, the customer managed policy
+    /// `rdfi-account-opt-in` tagged `rdfi-target=true` (created if missing, tagged if not). Returns the
+    /// account id.
+    pub async fn opt_in_account(&self) -> String {
+        let opt_in = aws_sdk_iam::types::Tag::builder()
+            .key("rdfi-target")
+            .value("true")
+            .build()
+            .expect("a tag");
+        let created = self
+            .iam
+            .create_policy()
+            .policy_name(rdfi_provider::aws::account::MARKER_POLICY)
+            .description("rdfi may inject faults into this account's account-level settings")
+            .policy_document(
+                r#"{"Version":"2012-10-17","Statement":[{"Sid":"OptInMarkerOnly","Effect":"Deny","Action":"*","Resource":"*"}]}"#,
+            )
+            .tags(opt_in.clone())
+            .send()
+            .await;
+        let arn = match created {
+            Ok(created) => created
+                .policy()
+                .and_then(|policy| policy.arn())
+                .expect("a policy arn")
+                .to_owned(),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|error| error.is_entity_already_exists_exception()) =>
+            {
+                let listed = self
+                    .iam
+                    .list_policies()
+                    .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+                    .send()
+                    .await
+                    .expect("ListPolicies");
+                let arn = listed
+                    .policies()
+                    .iter()
+                    .filter_map(|policy| policy.arn())
+                    .find(|arn| arn.ends_with(rdfi_provider::aws::account::MARKER_POLICY))
+                    .expect("the marker")
+                    .to_owned();
+                self.iam
+                    .tag_policy()
+                    .policy_arn(&arn)
+                    .tags(opt_in)
+                    .send()
+                    .await
+                    .expect("TagPolicy");
+                arn
+            }
+            Err(error) => panic!(
+                "CreatePolicy {}: {error:?}",
+                rdfi_provider::aws::account::MARKER_POLICY
+            ),
+        };
+        arn.split(':')
+            .nth(4)
+            .expect("an account in the ARN")
+            .to_owned()
     }
 
     /// An IAM user with tags, two managed policies (one AWS, one customer) and an inline policy.

@@ -38,6 +38,18 @@ const MOTO_CANNOT_JUDGE: &[(&str, &str)] = &[
         "aws.iam.user-access-key-created",
         "moto cannot verify the signature of its TagUser call",
     ),
+    // moto checks CloudWatch calls under its endpoint prefix (monitoring:DescribeAlarms), not under the IAM
+    // service prefix AWS uses (cloudwatch:DescribeAlarms).
+    (
+        "aws.cloudwatch.alarm-actions-disabled",
+        "moto checks its calls under other action names",
+    ),
+    // Once enforcing, moto answers SignatureDoesNotMatch to the SDK's GuardDuty (REST JSON) calls, whoever
+    // signs them: even the administrator's GetDetector.
+    (
+        "aws.guardduty.detector-disabled",
+        "moto cannot verify the signature of its GuardDuty calls",
+    ),
 ];
 
 /// The policy document `rdfi iam-policy` prints for these faults, as moto can evaluate it.

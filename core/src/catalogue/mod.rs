@@ -3,10 +3,14 @@
 
 mod aws_account;
 mod aws_cloudtrail;
+mod aws_cloudwatch;
+mod aws_config;
 mod aws_ec2;
 mod aws_ecr;
+mod aws_guardduty;
 mod aws_iam;
 mod aws_kms;
+mod aws_logs;
 mod aws_s3;
 mod aws_secretsmanager;
 mod aws_sns;
@@ -101,6 +105,10 @@ pub fn all() -> impl Iterator<Item = &'static FaultModel> {
         aws_sns::FAULTS,
         aws_secretsmanager::FAULTS,
         aws_ecr::FAULTS,
+        aws_cloudwatch::FAULTS,
+        aws_logs::FAULTS,
+        aws_guardduty::FAULTS,
+        aws_config::FAULTS,
     ]
     .into_iter()
     .flatten()
@@ -352,6 +360,7 @@ pub const INTENTS: &[(&str, &str)] = &[
         "authentication-weakened",
         "passwords, sign-in or credential protections get easier to defeat",
     ),
+    ("detection-disabled", "a detective control stops watching"),
 ];
 
 /// The faults with this intent, of one provider (every provider for the sandbox, which implements them all).
@@ -378,7 +387,8 @@ mod tests {
             destructive,
             [
                 "aws.s3.bucket-lifecycle-expire-one-day",
-                "aws.kms.key-scheduled-for-deletion"
+                "aws.kms.key-scheduled-for-deletion",
+                "aws.logs.audit-log-retention-one-day"
             ]
         );
     }

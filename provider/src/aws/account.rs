@@ -10,6 +10,7 @@
 //! without the opt-in tag on it, the account is seen and left alone. docs/targeting.md says how to opt in.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 
 use async_trait::async_trait;
 use aws_sdk_iam::error::ProvideErrorMetadata;
@@ -84,8 +85,26 @@ fn marker_arn(caller: &str, account: &str) -> String {
     )
 }
 
-/// The account id and the marker's tags, or `None` when the account has no marker (it has not opted in).
-async fn marker(clients: &AwsClients) -> Result<Option<(String, BTreeMap<String, String>)>> {
+/// The account a discovery runs in, to name its settings by ARN.
+pub(crate) struct Account {
+    pub id: String,
+    /// `aws`, `aws-cn`, `aws-us-gov`.
+    pub partition: String,
+}
+
+impl Account {
+    /// The ARN of `resource` of `service` in this account and `region`:
+    /// `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`.
+    pub fn arn(&self, service: &str, region: &str, resource: &str) -> String {
+        format!(
+            "arn:{}:{service}:{region}:{}:{resource}",
+            self.partition, self.id
+        )
+    }
+}
+
+/// The account and the marker's tags, or `None` when the account has no marker (it has not opted in).
+async fn marker(clients: &AwsClients) -> Result<Option<(Account, BTreeMap<String, String>)>> {
     let caller = caller_arn(clients).await?;
     let account = account_of(&caller)
         .ok_or_else(|| ProviderError::Api {
@@ -117,7 +136,13 @@ async fn marker(clients: &AwsClients) -> Result<Option<(String, BTreeMap<String,
         }
         match page.marker() {
             Some(next) if page.is_truncated() => marker = Some(next.to_owned()),
-            _ => return Ok(Some((account, tags))),
+            _ => {
+                let account = Account {
+                    partition: partition_of(&caller).to_owned(),
+                    id: account,
+                };
+                return Ok(Some((account, tags)));
+            }
         }
     }
 }
@@ -125,6 +150,10 @@ async fn marker(clients: &AwsClients) -> Result<Option<(String, BTreeMap<String,
 /// The account-level setting `resource_type` of this account (and the clients' region where the setting is
 /// regional), carrying the marker's tags, named `name` and identified by `id(account)`; none when the account
 /// has no marker.
+#[allow(
+    dead_code,
+    reason = "for the settings an account has exactly one of (its password policy, EBS encryption by default), whose faults are added beside these"
+)]
 pub(crate) async fn discover_setting(
     clients: &AwsClients,
     resource_type: &str,
@@ -132,22 +161,46 @@ pub(crate) async fn discover_setting(
     regional: bool,
     id: impl FnOnce(&str) -> String,
 ) -> Result<Vec<ResourceRef>> {
+    discover_settings(clients, resource_type, regional, |account| async move {
+        Ok(vec![(name.to_owned(), id(&account.id))])
+    })
+    .await
+}
+
+/// The account-level settings `resource_type` of this account (and the clients' region where they are
+/// regional) that `settings` finds, as (name, id) pairs, for a type of which an account may have several or
+/// none (GuardDuty detectors, Config recorders), each carrying the marker's tags; none, and `settings` is not
+/// called, when the account has no marker.
+pub(crate) async fn discover_settings<F>(
+    clients: &AwsClients,
+    resource_type: &str,
+    regional: bool,
+    settings: impl FnOnce(Account) -> F,
+) -> Result<Vec<ResourceRef>>
+where
+    F: Future<Output = Result<Vec<(String, String)>>>,
+{
     let Some((account, tags)) = marker(clients).await? else {
         return Ok(Vec::new());
     };
-    Ok(vec![ResourceRef {
-        exposure: String::new(),
-        provider: "aws".to_owned(),
-        resource_type: resource_type.to_owned(),
-        id: id(&account),
-        name: name.to_owned(),
-        region: if regional {
-            clients.region.clone()
-        } else {
-            String::new()
-        },
-        tags: tags.into_iter().collect(),
-    }])
+    let region = if regional {
+        clients.region.clone()
+    } else {
+        String::new()
+    };
+    Ok(settings(account)
+        .await?
+        .into_iter()
+        .map(|(name, id)| ResourceRef {
+            exposure: String::new(),
+            provider: "aws".to_owned(),
+            resource_type: resource_type.to_owned(),
+            id,
+            name,
+            region: region.clone(),
+            tags: tags.clone().into_iter().collect(),
+        })
+        .collect())
 }
 
 /// The tags of an account-level setting: the marker's, none when the marker is gone (the account left).

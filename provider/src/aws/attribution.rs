@@ -54,6 +54,10 @@ pub fn iam_action(resource_type: &str, operation: &str) -> Option<String> {
         Service::Sns => ("sns", operation),
         Service::SecretsManager => ("secretsmanager", operation),
         Service::Ecr => ("ecr", operation),
+        Service::CloudWatch => ("cloudwatch", operation),
+        Service::Logs => ("logs", operation),
+        Service::GuardDuty => ("guardduty", operation),
+        Service::Config => ("config", operation),
     };
     Some(format!("{prefix}:{action}"))
 }

@@ -4,13 +4,17 @@
 pub mod account;
 pub mod attribution;
 mod cloudtrail;
+mod cloudwatch;
+mod config;
 mod ec2;
 mod ec2_instances;
 mod ecr;
 mod errors;
 pub mod evaluate;
+mod guardduty;
 mod iam;
 mod kms;
+mod logs;
 mod resource_policy;
 mod s3;
 mod secretsmanager;
@@ -136,6 +140,10 @@ pub struct AwsClients {
     pub sns: aws_sdk_sns::Client,
     pub secretsmanager: aws_sdk_secretsmanager::Client,
     pub ecr: aws_sdk_ecr::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub guardduty: aws_sdk_guardduty::Client,
+    pub config: aws_sdk_config::Client,
     pub region: String,
 }
 
@@ -187,6 +195,10 @@ impl AwsProvider {
                     sns::drivers(),
                     secretsmanager::drivers(),
                     ecr::drivers(),
+                    cloudwatch::drivers(),
+                    logs::drivers(),
+                    guardduty::drivers(),
+                    config::drivers(),
                 ]
                 .into_iter()
                 .flatten()
@@ -219,6 +231,11 @@ impl AwsProvider {
         let secretsmanager =
             aws_sdk_secretsmanager::config::Builder::from(shared).interceptor(MarkAwsCalls);
         let ecr = aws_sdk_ecr::config::Builder::from(shared).interceptor(MarkAwsCalls);
+        let cloudwatch =
+            aws_sdk_cloudwatch::config::Builder::from(shared).interceptor(MarkAwsCalls);
+        let logs = aws_sdk_cloudwatchlogs::config::Builder::from(shared).interceptor(MarkAwsCalls);
+        let guardduty = aws_sdk_guardduty::config::Builder::from(shared).interceptor(MarkAwsCalls);
+        let config = aws_sdk_config::config::Builder::from(shared).interceptor(MarkAwsCalls);
         AwsClients {
             s3: aws_sdk_s3::Client::from_conf(s3_config.build()),
             s3_anonymous: aws_sdk_s3::Client::from_conf(s3_anonymous),
@@ -232,6 +249,10 @@ impl AwsProvider {
             sns: aws_sdk_sns::Client::from_conf(sns.build()),
             secretsmanager: aws_sdk_secretsmanager::Client::from_conf(secretsmanager.build()),
             ecr: aws_sdk_ecr::Client::from_conf(ecr.build()),
+            cloudwatch: aws_sdk_cloudwatch::Client::from_conf(cloudwatch.build()),
+            logs: aws_sdk_cloudwatchlogs::Client::from_conf(logs.build()),
+            guardduty: aws_sdk_guardduty::Client::from_conf(guardduty.build()),
+            config: aws_sdk_config::Client::from_conf(config.build()),
             region: shared
                 .region()
                 .map(|region| region.to_string())
@@ -264,6 +285,10 @@ impl Provider for AwsProvider {
             Service::Sns => sns::discover(clients, resource_type).await,
             Service::SecretsManager => secretsmanager::discover(clients, resource_type).await,
             Service::Ecr => ecr::discover(clients, resource_type).await,
+            Service::CloudWatch => cloudwatch::discover(clients, resource_type).await,
+            Service::Logs => logs::discover(clients, resource_type).await,
+            Service::GuardDuty => guardduty::discover(clients, resource_type).await,
+            Service::Config => config::discover(clients, resource_type).await,
         }
     }
 
@@ -342,6 +367,10 @@ impl Provider for AwsProvider {
             Service::Sns => sns::tags(clients, resource).await,
             Service::SecretsManager => secretsmanager::tags(clients, resource).await,
             Service::Ecr => ecr::tags(clients, resource).await,
+            Service::CloudWatch => cloudwatch::tags(clients, resource).await,
+            Service::Logs => logs::tags(clients, resource).await,
+            Service::GuardDuty => guardduty::tags(clients, resource).await,
+            Service::Config => config::tags(clients, resource).await,
         }
     }
 }
@@ -401,6 +430,10 @@ pub(crate) enum Service {
     Sns,
     SecretsManager,
     Ecr,
+    CloudWatch,
+    Logs,
+    GuardDuty,
+    Config,
 }
 
 pub(crate) fn service_of(resource_type: &str) -> Result<Service> {
@@ -427,6 +460,14 @@ pub(crate) fn service_of(resource_type: &str) -> Result<Service> {
         Ok(Service::SecretsManager)
     } else if owned_by(ecr::RESOURCE_TYPES) {
         Ok(Service::Ecr)
+    } else if owned_by(cloudwatch::RESOURCE_TYPES) {
+        Ok(Service::CloudWatch)
+    } else if owned_by(logs::RESOURCE_TYPES) {
+        Ok(Service::Logs)
+    } else if owned_by(guardduty::RESOURCE_TYPES) {
+        Ok(Service::GuardDuty)
+    } else if owned_by(config::RESOURCE_TYPES) {
+        Ok(Service::Config)
     } else {
         Err(ProviderError::Config(format!(
             "aws has no resource type {resource_type:?}"

@@ -8,13 +8,17 @@
 
 pub mod account;
 pub mod cloudtrail;
+pub mod cloudwatch;
+pub mod config;
 pub mod ec2;
 pub mod ecr;
 pub mod gcp_compute;
 pub mod gcp_iam;
 pub mod gcs;
+pub mod guardduty;
 pub mod iam;
 pub mod kms;
+pub mod logs;
 pub mod merge;
 #[cfg(test)]
 mod properties;
@@ -24,6 +28,7 @@ pub mod secretsmanager;
 pub mod sns;
 pub mod sqs;
 pub mod switch;
+pub mod watch;
 
 use std::marker::PhantomData;
 
@@ -252,6 +257,10 @@ pub fn all() -> impl Iterator<Item = &'static dyn DynFault> {
         sns::FAULTS,
         secretsmanager::FAULTS,
         ecr::FAULTS,
+        cloudwatch::FAULTS,
+        logs::FAULTS,
+        guardduty::FAULTS,
+        config::FAULTS,
     ]
     .into_iter()
     .flatten()
@@ -280,6 +289,10 @@ pub(crate) fn sandbox_drivers()
         sns::sandbox_drivers(),
         secretsmanager::sandbox_drivers(),
         ecr::sandbox_drivers(),
+        cloudwatch::sandbox_drivers(),
+        logs::sandbox_drivers(),
+        guardduty::sandbox_drivers(),
+        config::sandbox_drivers(),
     ]
     .into_iter()
     .flatten()

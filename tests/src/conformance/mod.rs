@@ -7,11 +7,15 @@
 //! catalogue has one.
 
 pub mod aws_cloudtrail;
+pub mod aws_cloudwatch;
+pub mod aws_config;
 pub mod aws_ec2;
 pub mod aws_ecr;
+pub mod aws_guardduty;
 pub mod aws_hygiene;
 pub mod aws_iam;
 pub mod aws_kms;
+pub mod aws_logs;
 pub mod aws_s3;
 pub mod aws_secretsmanager;
 pub mod aws_sns;
@@ -70,6 +74,10 @@ pub fn aws_cases() -> Vec<Box<dyn AwsCase>> {
         aws_sns::cases(),
         aws_secretsmanager::cases(),
         aws_ecr::cases(),
+        aws_cloudwatch::cases(),
+        aws_logs::cases(),
+        aws_guardduty::cases(),
+        aws_config::cases(),
     ]
     .into_iter()
     .flatten()
