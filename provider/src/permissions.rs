@@ -211,6 +211,20 @@ const AWS_FAULTS: &[(&str, Calls)] = &[
             &["ecr:SetRepositoryPolicy", "ecr:DeleteRepositoryPolicy"],
         ),
     ),
+    (
+        "aws.lambda.function-public-invoke",
+        calls(
+            &["lambda:GetPolicy"],
+            &["lambda:AddPermission", "lambda:RemovePermission"],
+        ),
+    ),
+    (
+        "aws.rds.snapshot-shared-publicly",
+        calls(
+            &["rds:DescribeDBSnapshotAttributes"],
+            &["rds:ModifyDBSnapshotAttribute"],
+        ),
+    ),
 ];
 
 /// Per AWS resource type: the calls that list every resource and read its tags (discovery, which must see
@@ -276,6 +290,16 @@ const AWS_TYPES: &[(&str, &[&str], &str)] = &[
         "aws.ecr.repository",
         &["ecr:DescribeRepositories", "ecr:ListTagsForResource"],
         "ecr:ListTagsForResource",
+    ),
+    (
+        "aws.lambda.function",
+        &["lambda:ListFunctions", "lambda:ListTags"],
+        "lambda:ListTags",
+    ),
+    (
+        "aws.rds.snapshot",
+        &["rds:DescribeDBSnapshots", "rds:ListTagsForResource"],
+        "rds:ListTagsForResource",
     ),
 ];
 

@@ -43,6 +43,8 @@ pub fn iam_action(resource_type: &str, operation: &str) -> Option<String> {
         Service::Sns => ("sns", operation),
         Service::SecretsManager => ("secretsmanager", operation),
         Service::Ecr => ("ecr", operation),
+        Service::Lambda => ("lambda", operation),
+        Service::Rds => ("rds", operation),
     };
     Some(format!("{prefix}:{action}"))
 }

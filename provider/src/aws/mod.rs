@@ -10,6 +10,8 @@ mod errors;
 pub mod evaluate;
 mod iam;
 mod kms;
+mod lambda;
+mod rds;
 mod resource_policy;
 mod s3;
 mod secretsmanager;
@@ -134,6 +136,8 @@ pub struct AwsClients {
     pub sns: aws_sdk_sns::Client,
     pub secretsmanager: aws_sdk_secretsmanager::Client,
     pub ecr: aws_sdk_ecr::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub rds: aws_sdk_rds::Client,
     pub region: String,
 }
 
@@ -183,6 +187,8 @@ impl AwsProvider {
                     sns::drivers(),
                     secretsmanager::drivers(),
                     ecr::drivers(),
+                    lambda::drivers(),
+                    rds::drivers(),
                 ]
                 .into_iter()
                 .flatten()
@@ -215,6 +221,8 @@ impl AwsProvider {
         let secretsmanager =
             aws_sdk_secretsmanager::config::Builder::from(shared).interceptor(MarkAwsCalls);
         let ecr = aws_sdk_ecr::config::Builder::from(shared).interceptor(MarkAwsCalls);
+        let lambda = aws_sdk_lambda::config::Builder::from(shared).interceptor(MarkAwsCalls);
+        let rds = aws_sdk_rds::config::Builder::from(shared).interceptor(MarkAwsCalls);
         AwsClients {
             s3: aws_sdk_s3::Client::from_conf(s3_config.build()),
             s3_anonymous: aws_sdk_s3::Client::from_conf(s3_anonymous),
@@ -228,6 +236,8 @@ impl AwsProvider {
             sns: aws_sdk_sns::Client::from_conf(sns.build()),
             secretsmanager: aws_sdk_secretsmanager::Client::from_conf(secretsmanager.build()),
             ecr: aws_sdk_ecr::Client::from_conf(ecr.build()),
+            lambda: aws_sdk_lambda::Client::from_conf(lambda.build()),
+            rds: aws_sdk_rds::Client::from_conf(rds.build()),
             region: shared
                 .region()
                 .map(|region| region.to_string())
@@ -258,6 +268,8 @@ impl Provider for AwsProvider {
             Service::Sns => sns::discover(clients, resource_type).await,
             Service::SecretsManager => secretsmanager::discover(clients, resource_type).await,
             Service::Ecr => ecr::discover(clients, resource_type).await,
+            Service::Lambda => lambda::discover(clients, resource_type).await,
+            Service::Rds => rds::discover(clients, resource_type).await,
         }
     }
 
@@ -334,6 +346,8 @@ impl Provider for AwsProvider {
             Service::Sns => sns::tags(clients, resource).await,
             Service::SecretsManager => secretsmanager::tags(clients, resource).await,
             Service::Ecr => ecr::tags(clients, resource).await,
+            Service::Lambda => lambda::tags(clients, resource).await,
+            Service::Rds => rds::tags(clients, resource).await,
         }
     }
 }
@@ -389,6 +403,8 @@ pub(crate) enum Service {
     Sns,
     SecretsManager,
     Ecr,
+    Lambda,
+    Rds,
 }
 
 pub(crate) fn service_of(resource_type: &str) -> Result<Service> {
@@ -411,6 +427,10 @@ pub(crate) fn service_of(resource_type: &str) -> Result<Service> {
         Ok(Service::SecretsManager)
     } else if owned_by(ecr::RESOURCE_TYPES) {
         Ok(Service::Ecr)
+    } else if owned_by(lambda::RESOURCE_TYPES) {
+        Ok(Service::Lambda)
+    } else if owned_by(rds::RESOURCE_TYPES) {
+        Ok(Service::Rds)
     } else {
         Err(ProviderError::Config(format!(
             "aws has no resource type {resource_type:?}"

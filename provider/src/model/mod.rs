@@ -12,9 +12,11 @@ pub mod ecr;
 pub mod gcs;
 pub mod iam;
 pub mod kms;
+pub mod lambda;
 pub mod merge;
 #[cfg(test)]
 mod properties;
+pub mod rds;
 pub mod resource_policy;
 pub mod s3;
 pub mod secretsmanager;
@@ -245,6 +247,8 @@ pub fn all() -> impl Iterator<Item = &'static dyn DynFault> {
         sns::FAULTS,
         secretsmanager::FAULTS,
         ecr::FAULTS,
+        lambda::FAULTS,
+        rds::FAULTS,
     ]
     .into_iter()
     .flatten()
@@ -270,6 +274,8 @@ pub(crate) fn sandbox_drivers()
         sns::sandbox_drivers(),
         secretsmanager::sandbox_drivers(),
         ecr::sandbox_drivers(),
+        lambda::sandbox_drivers(),
+        rds::sandbox_drivers(),
     ]
     .into_iter()
     .flatten()

@@ -11,6 +11,8 @@ pub mod aws_ec2;
 pub mod aws_ecr;
 pub mod aws_iam;
 pub mod aws_kms;
+pub mod aws_lambda;
+pub mod aws_rds;
 pub mod aws_s3;
 pub mod aws_secretsmanager;
 pub mod aws_sns;
@@ -67,6 +69,8 @@ pub fn aws_cases() -> Vec<Box<dyn AwsCase>> {
         aws_sns::cases(),
         aws_secretsmanager::cases(),
         aws_ecr::cases(),
+        aws_lambda::cases(),
+        aws_rds::cases(),
     ]
     .into_iter()
     .flatten()
