@@ -298,6 +298,20 @@ const AWS_FAULTS: &[(&str, Calls)] = &[
             ],
         ),
     ),
+    (
+        "aws.lambda.function-public-invoke",
+        calls(
+            &["lambda:GetPolicy"],
+            &["lambda:AddPermission", "lambda:RemovePermission"],
+        ),
+    ),
+    (
+        "aws.rds.snapshot-shared-publicly",
+        calls(
+            &["rds:DescribeDBSnapshotAttributes"],
+            &["rds:ModifyDBSnapshotAttribute"],
+        ),
+    ),
 ];
 
 /// What finding an account-level setting reads: rdfi's own account, and the tags of its opt-in marker.
@@ -354,6 +368,16 @@ const AWS_TYPES: &[(&str, &[&str], &str)] = &[
         "ec2:DescribeTags",
     ),
     // Account-level settings: the account's marker carries their tags (provider `aws::account`).
+    (
+        "aws.lambda.function",
+        &["lambda:ListFunctions", "lambda:ListTags"],
+        "lambda:ListTags",
+    ),
+    (
+        "aws.rds.snapshot",
+        &["rds:DescribeDBSnapshots", "rds:ListTagsForResource"],
+        "rds:ListTagsForResource",
+    ),
     (
         "aws.cloudwatch.alarm",
         &[

@@ -50,6 +50,12 @@ const MOTO_CANNOT_JUDGE: &[(&str, &str)] = &[
         "aws.guardduty.detector-disabled",
         "moto cannot verify the signature of its GuardDuty calls",
     ),
+    // Once enforcing, moto answers SignatureDoesNotMatch to the SDK's Lambda GetPolicy (a REST path with the
+    // function's name), whoever signs it, the administrator included.
+    (
+        "aws.lambda.function-public-invoke",
+        "moto cannot verify the signature of its GetPolicy call",
+    ),
 ];
 
 /// The policy document `rdfi iam-policy` prints for these faults, as moto can evaluate it.

@@ -10,7 +10,9 @@ mod aws_ecr;
 mod aws_guardduty;
 mod aws_iam;
 mod aws_kms;
+mod aws_lambda;
 mod aws_logs;
+mod aws_rds;
 mod aws_s3;
 mod aws_secretsmanager;
 mod aws_sns;
@@ -109,6 +111,8 @@ pub fn all() -> impl Iterator<Item = &'static FaultModel> {
         aws_logs::FAULTS,
         aws_guardduty::FAULTS,
         aws_config::FAULTS,
+        aws_lambda::FAULTS,
+        aws_rds::FAULTS,
     ]
     .into_iter()
     .flatten()
@@ -212,6 +216,10 @@ pub const EXPOSURE_UNPROVABLE: &[(&str, &str)] = &[
         "aws.ecr.repository-policy-public",
         "a public repository is pulled with an AWS identity of one's own, and canaries are bucket objects",
     ),
+    (
+        "aws.rds.snapshot-shared-publicly",
+        "a public DB snapshot is restored with an AWS account of one's own, not read by an anonymous request",
+    ),
 ];
 
 /// The outsider's read that proves this fault's exposure; `None` for a fault that exposes no stored data to
@@ -289,6 +297,8 @@ const REACH_WHEN_PRESENT: &[(&str, Reach)] = &[
     ("aws.secretsmanager.secret-policy-public", Reach::Public),
     ("aws.ecr.repository-policy-public", Reach::Public),
     ("aws.kms.key-grant-external-account", Reach::CrossAccount),
+    ("aws.lambda.function-public-invoke", Reach::Public),
+    ("aws.rds.snapshot-shared-publicly", Reach::Public),
 ];
 
 /// How reachable a resource is when this fault's misconfiguration is already present on it; `None` for a

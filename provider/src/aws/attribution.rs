@@ -58,6 +58,8 @@ pub fn iam_action(resource_type: &str, operation: &str) -> Option<String> {
         Service::Logs => ("logs", operation),
         Service::GuardDuty => ("guardduty", operation),
         Service::Config => ("config", operation),
+        Service::Lambda => ("lambda", operation),
+        Service::Rds => ("rds", operation),
     };
     Some(format!("{prefix}:{action}"))
 }

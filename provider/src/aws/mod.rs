@@ -14,7 +14,9 @@ pub mod evaluate;
 mod guardduty;
 mod iam;
 mod kms;
+mod lambda;
 mod logs;
+mod rds;
 mod resource_policy;
 mod s3;
 mod secretsmanager;
@@ -144,6 +146,8 @@ pub struct AwsClients {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub guardduty: aws_sdk_guardduty::Client,
     pub config: aws_sdk_config::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub rds: aws_sdk_rds::Client,
     pub region: String,
 }
 
@@ -199,6 +203,8 @@ impl AwsProvider {
                     logs::drivers(),
                     guardduty::drivers(),
                     config::drivers(),
+                    lambda::drivers(),
+                    rds::drivers(),
                 ]
                 .into_iter()
                 .flatten()
@@ -236,6 +242,8 @@ impl AwsProvider {
         let logs = aws_sdk_cloudwatchlogs::config::Builder::from(shared).interceptor(MarkAwsCalls);
         let guardduty = aws_sdk_guardduty::config::Builder::from(shared).interceptor(MarkAwsCalls);
         let config = aws_sdk_config::config::Builder::from(shared).interceptor(MarkAwsCalls);
+        let lambda = aws_sdk_lambda::config::Builder::from(shared).interceptor(MarkAwsCalls);
+        let rds = aws_sdk_rds::config::Builder::from(shared).interceptor(MarkAwsCalls);
         AwsClients {
             s3: aws_sdk_s3::Client::from_conf(s3_config.build()),
             s3_anonymous: aws_sdk_s3::Client::from_conf(s3_anonymous),
@@ -253,6 +261,8 @@ impl AwsProvider {
             logs: aws_sdk_cloudwatchlogs::Client::from_conf(logs.build()),
             guardduty: aws_sdk_guardduty::Client::from_conf(guardduty.build()),
             config: aws_sdk_config::Client::from_conf(config.build()),
+            lambda: aws_sdk_lambda::Client::from_conf(lambda.build()),
+            rds: aws_sdk_rds::Client::from_conf(rds.build()),
             region: shared
                 .region()
                 .map(|region| region.to_string())
@@ -289,6 +299,8 @@ impl Provider for AwsProvider {
             Service::Logs => logs::discover(clients, resource_type).await,
             Service::GuardDuty => guardduty::discover(clients, resource_type).await,
             Service::Config => config::discover(clients, resource_type).await,
+            Service::Lambda => lambda::discover(clients, resource_type).await,
+            Service::Rds => rds::discover(clients, resource_type).await,
         }
     }
 
@@ -371,6 +383,8 @@ impl Provider for AwsProvider {
             Service::Logs => logs::tags(clients, resource).await,
             Service::GuardDuty => guardduty::tags(clients, resource).await,
             Service::Config => config::tags(clients, resource).await,
+            Service::Lambda => lambda::tags(clients, resource).await,
+            Service::Rds => rds::tags(clients, resource).await,
         }
     }
 }
@@ -434,6 +448,8 @@ pub(crate) enum Service {
     Logs,
     GuardDuty,
     Config,
+    Lambda,
+    Rds,
 }
 
 pub(crate) fn service_of(resource_type: &str) -> Result<Service> {
@@ -468,6 +484,10 @@ pub(crate) fn service_of(resource_type: &str) -> Result<Service> {
         Ok(Service::GuardDuty)
     } else if owned_by(config::RESOURCE_TYPES) {
         Ok(Service::Config)
+    } else if owned_by(lambda::RESOURCE_TYPES) {
+        Ok(Service::Lambda)
+    } else if owned_by(rds::RESOURCE_TYPES) {
+        Ok(Service::Rds)
     } else {
         Err(ProviderError::Config(format!(
             "aws has no resource type {resource_type:?}"

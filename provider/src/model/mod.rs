@@ -18,10 +18,12 @@ pub mod gcs;
 pub mod guardduty;
 pub mod iam;
 pub mod kms;
+pub mod lambda;
 pub mod logs;
 pub mod merge;
 #[cfg(test)]
 mod properties;
+pub mod rds;
 pub mod resource_policy;
 pub mod s3;
 pub mod secretsmanager;
@@ -261,6 +263,8 @@ pub fn all() -> impl Iterator<Item = &'static dyn DynFault> {
         logs::FAULTS,
         guardduty::FAULTS,
         config::FAULTS,
+        lambda::FAULTS,
+        rds::FAULTS,
     ]
     .into_iter()
     .flatten()
@@ -293,6 +297,8 @@ pub(crate) fn sandbox_drivers()
         logs::sandbox_drivers(),
         guardduty::sandbox_drivers(),
         config::sandbox_drivers(),
+        lambda::sandbox_drivers(),
+        rds::sandbox_drivers(),
     ]
     .into_iter()
     .flatten()

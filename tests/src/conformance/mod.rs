@@ -15,7 +15,9 @@ pub mod aws_guardduty;
 pub mod aws_hygiene;
 pub mod aws_iam;
 pub mod aws_kms;
+pub mod aws_lambda;
 pub mod aws_logs;
+pub mod aws_rds;
 pub mod aws_s3;
 pub mod aws_secretsmanager;
 pub mod aws_sns;
@@ -78,6 +80,8 @@ pub fn aws_cases() -> Vec<Box<dyn AwsCase>> {
         aws_logs::cases(),
         aws_guardduty::cases(),
         aws_config::cases(),
+        aws_lambda::cases(),
+        aws_rds::cases(),
     ]
     .into_iter()
     .flatten()
