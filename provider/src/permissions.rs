@@ -215,6 +215,22 @@ const AWS_FAULTS: &[(&str, Calls)] = &[
             ],
         ),
     ),
+    // Re-creating a flow log passes its delivery role (CloudWatch Logs), sets up log delivery (S3, Firehose)
+    // and tags it; deleting one to S3 or Firehose removes its log delivery.
+    (
+        "aws.ec2.vpc-flow-logs-deleted",
+        calls(
+            &["ec2:DescribeFlowLogs"],
+            &[
+                "ec2:DeleteFlowLogs",
+                "ec2:CreateFlowLogs",
+                "ec2:CreateTags",
+                "iam:PassRole",
+                "logs:CreateLogDelivery",
+                "logs:DeleteLogDelivery",
+            ],
+        ),
+    ),
 ];
 
 /// Per AWS resource type: the calls that list every resource and read its tags (discovery, which must see
@@ -289,14 +305,34 @@ const AWS_TYPES: &[(&str, &[&str], &str)] = &[
         ],
         "iam:ListPolicyTags",
     ),
+    ("aws.ec2.vpc", &["ec2:DescribeVpcs"], "ec2:DescribeTags"),
 ];
 
-/// The AWS resource types that are account-level settings: they opt in through the account's marker
-/// (crate::aws::account), not through tags of their own, so a condition on `aws:ResourceTag` would never hold
-/// for them. Their changes are allowed unconditioned, in a statement of their own; rdfi's guard reads the
-/// marker's tags before each injection, and the deny on `rdfi-protected` still holds where the setting itself
-/// carries that tag.
-const AWS_ACCOUNT_LEVEL_TYPES: &[&str] = &["aws.guardduty.detector", "aws.config.recorder"];
+/// The AWS resource types whose faults' changes a condition on the target's `aws:ResourceTag` cannot guard,
+/// and why. Their changes are allowed unconditioned, in a statement of their own; rdfi's guard reads the
+/// target's opt-in before each injection, and the deny on `rdfi-protected` still holds on whatever carries
+/// that tag.
+const AWS_CHANGES_WITHOUT_RESOURCE_TAG: &[(&str, &str)] = &[
+    (
+        "aws.guardduty.detector",
+        "an account-level setting: the account's marker carries the opt-in tag (crate::aws::account)",
+    ),
+    (
+        "aws.config.recorder",
+        "an account-level setting: the account's marker carries the opt-in tag (crate::aws::account)",
+    ),
+    (
+        "aws.ec2.vpc",
+        "the flow logs deleted and created are resources of their own, with tags of their own, and creating one passes a role and sets up log delivery",
+    ),
+];
+
+/// The service each fault that calls `iam:PassRole` passes a role to: the only service the role may be passed
+/// to (`iam:PassedToService`).
+const AWS_PASSED_ROLES: &[(&str, &str)] = &[(
+    "aws.ec2.vpc-flow-logs-deleted",
+    "vpc-flow-logs.amazonaws.com",
+)];
 
 /// What the executor reads when the cloud refuses a change, to name the policy that refused (rdfi's own
 /// user or role, its groups and their policies; the bucket's policy).
@@ -466,7 +502,8 @@ pub fn aws_policy(request: &PolicyRequest) -> Result<Option<Value>, UnknownFault
     let monitor = request.identity != Identity::Executor;
     let mut reads: BTreeSet<&str> = BTreeSet::new();
     let mut writes: BTreeSet<&str> = BTreeSet::new();
-    let mut account_writes: BTreeSet<&str> = BTreeSet::new();
+    let mut untagged_writes: BTreeSet<&str> = BTreeSet::new();
+    let mut passed_to: BTreeSet<&str> = BTreeSet::new();
     let mut canary = false;
     for &id in &faults {
         let calls = aws_calls(id);
@@ -486,9 +523,18 @@ pub fn aws_policy(request: &PolicyRequest) -> Result<Option<Value>, UnknownFault
         if executor {
             reads.insert(*guard);
             writes.extend(calls.writes);
-            if AWS_ACCOUNT_LEVEL_TYPES.contains(&resource_type) {
-                account_writes.extend(calls.writes);
+            if AWS_CHANGES_WITHOUT_RESOURCE_TAG
+                .iter()
+                .any(|(kind, _)| *kind == resource_type)
+            {
+                untagged_writes.extend(calls.writes);
             }
+            passed_to.extend(
+                AWS_PASSED_ROLES
+                    .iter()
+                    .filter(|(fault, _)| *fault == id)
+                    .map(|(_, service)| *service),
+            );
             canary |= proves_exposure(id);
         }
     }
@@ -526,7 +572,7 @@ pub fn aws_policy(request: &PolicyRequest) -> Result<Option<Value>, UnknownFault
             .filter(|action| {
                 !action.starts_with("s3:")
                     && !is(action, &["iam:TagUser", "iam:UntagUser"])
-                    && !account_writes.contains(action)
+                    && !untagged_writes.contains(action)
             })
             .collect();
         if !tagged_writes.is_empty() {
@@ -538,12 +584,23 @@ pub fn aws_policy(request: &PolicyRequest) -> Result<Option<Value>, UnknownFault
                 "Condition": opted_in,
             }));
         }
-        if !account_writes.is_empty() {
+        // A role rdfi passes goes only to the service that delivers with it.
+        untagged_writes.remove("iam:PassRole");
+        if !untagged_writes.is_empty() {
             statements.push(json!({
-                "Sid": "RdfiChangeAccountSettings",
+                "Sid": "RdfiChangeWithoutResourceTag",
                 "Effect": "Allow",
-                "Action": sorted(account_writes.clone()),
+                "Action": sorted(untagged_writes.clone()),
                 "Resource": "*",
+            }));
+        }
+        if !passed_to.is_empty() {
+            statements.push(json!({
+                "Sid": "RdfiPassDeliveryRoles",
+                "Effect": "Allow",
+                "Action": ["iam:PassRole"],
+                "Resource": "*",
+                "Condition": { "StringEquals": { "iam:PassedToService": sorted(passed_to) } },
             }));
         }
         if !key_tagging.is_empty() {
@@ -887,7 +944,7 @@ mod tests {
     }
 
     #[test]
-    fn account_level_changes_hold_without_a_resource_tag_and_discovery_reads_the_marker() {
+    fn changes_no_resource_tag_can_guard_hold_unconditioned_and_discovery_reads_the_marker() {
         let policy = aws_policy(&request(
             &[
                 "aws.guardduty.detector-disabled",
@@ -901,11 +958,11 @@ mod tests {
         let statements = policy["Statement"].as_array().unwrap();
         let account = statements
             .iter()
-            .find(|statement| statement["Sid"] == "RdfiChangeAccountSettings")
+            .find(|statement| statement["Sid"] == "RdfiChangeWithoutResourceTag")
             .unwrap();
         assert!(account.get("Condition").is_none(), "{account}");
         assert_eq!(
-            actions(&policy, "RdfiChangeAccountSettings"),
+            actions(&policy, "RdfiChangeWithoutResourceTag"),
             [
                 "config:StartConfigurationRecorder",
                 "config:StopConfigurationRecorder",
@@ -919,6 +976,12 @@ mod tests {
         );
         let denied = actions(&policy, "RdfiNeverProtected");
         assert!(denied.contains(&"guardduty:UpdateDetector".to_owned()));
+        assert!(
+            statements
+                .iter()
+                .all(|statement| statement["Sid"] != "RdfiPassDeliveryRoles")
+        );
+
         let reads = actions(&policy, "RdfiRead");
         for read in [
             "guardduty:ListDetectors",
@@ -929,6 +992,35 @@ mod tests {
         ] {
             assert!(reads.contains(&read.to_owned()), "{read}: {reads:?}");
         }
+
+        // Flow logs are resources of their own: their changes cannot hold on the VPC's tag either, and the
+        // delivery role goes to the flow log service only.
+        let policy = aws_policy(&request(
+            &["aws.ec2.vpc-flow-logs-deleted"],
+            Identity::Executor,
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            actions(&policy, "RdfiChangeWithoutResourceTag"),
+            [
+                "ec2:CreateFlowLogs",
+                "ec2:CreateTags",
+                "ec2:DeleteFlowLogs",
+                "logs:CreateLogDelivery",
+                "logs:DeleteLogDelivery"
+            ]
+        );
+        let pass = policy["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|statement| statement["Sid"] == "RdfiPassDeliveryRoles")
+            .unwrap();
+        assert_eq!(
+            pass["Condition"],
+            json!({ "StringEquals": { "iam:PassedToService": ["vpc-flow-logs.amazonaws.com"] } })
+        );
     }
 
     proptest! {

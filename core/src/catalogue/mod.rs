@@ -5,6 +5,7 @@ mod aws_cloudtrail;
 mod aws_cloudwatch;
 mod aws_config;
 mod aws_ec2;
+mod aws_ec2_flow_logs;
 mod aws_guardduty;
 mod aws_iam;
 mod aws_kms;
@@ -95,6 +96,7 @@ pub fn all() -> impl Iterator<Item = &'static FaultModel> {
         aws_logs::FAULTS,
         aws_guardduty::FAULTS,
         aws_config::FAULTS,
+        aws_ec2_flow_logs::FAULTS,
     ]
     .into_iter()
     .flatten()

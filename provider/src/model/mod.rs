@@ -10,6 +10,7 @@ pub mod cloudtrail;
 pub mod cloudwatch;
 pub mod config;
 pub mod ec2;
+pub mod ec2_flow_logs;
 pub mod gcs;
 pub mod guardduty;
 pub mod iam;
@@ -245,6 +246,7 @@ pub fn all() -> impl Iterator<Item = &'static dyn DynFault> {
         logs::FAULTS,
         guardduty::FAULTS,
         config::FAULTS,
+        ec2_flow_logs::FAULTS,
     ]
     .into_iter()
     .flatten()
@@ -270,6 +272,7 @@ pub(crate) fn sandbox_drivers()
         logs::sandbox_drivers(),
         guardduty::sandbox_drivers(),
         config::sandbox_drivers(),
+        ec2_flow_logs::sandbox_drivers(),
     ]
     .into_iter()
     .flatten()
