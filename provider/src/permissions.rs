@@ -312,6 +312,22 @@ const AWS_FAULTS: &[(&str, Calls)] = &[
             &["rds:ModifyDBSnapshotAttribute"],
         ),
     ),
+    // Re-creating a flow log passes its delivery role (CloudWatch Logs), sets up log delivery (S3, Firehose)
+    // and tags it; deleting one to S3 or Firehose removes its log delivery.
+    (
+        "aws.ec2.vpc-flow-logs-deleted",
+        calls(
+            &["ec2:DescribeFlowLogs"],
+            &[
+                "ec2:DeleteFlowLogs",
+                "ec2:CreateFlowLogs",
+                "ec2:CreateTags",
+                "iam:PassRole",
+                "logs:CreateLogDelivery",
+                "logs:DeleteLogDelivery",
+            ],
+        ),
+    ),
 ];
 
 /// What finding an account-level setting reads: rdfi's own account, and the tags of its opt-in marker.
@@ -326,6 +342,21 @@ const AWS_ACCOUNT_TYPES: &[&str] = &[
     "aws.guardduty.detector",
     "aws.config.recorder",
 ];
+
+/// The other resource types whose faults' changes a condition on the target's `aws:ResourceTag` cannot guard,
+/// and why; like the account's settings, they are allowed unconditioned and rdfi's guard reads the target's
+/// opt-in before each injection.
+const AWS_UNTAGGED_CHANGES: &[(&str, &str)] = &[(
+    "aws.ec2.vpc",
+    "the flow logs deleted and created are resources of their own, with tags of their own, and creating one passes a role and sets up log delivery",
+)];
+
+/// The service each fault that calls `iam:PassRole` passes a role to: the only service the role may be passed
+/// to (`iam:PassedToService`).
+const AWS_PASSED_ROLES: &[(&str, &str)] = &[(
+    "aws.ec2.vpc-flow-logs-deleted",
+    "vpc-flow-logs.amazonaws.com",
+)];
 
 /// Per AWS resource type: the calls that list every resource and read its tags (discovery, which must see
 /// resources that have not opted in, to know they have not), and the one that reads a target's tags again just
@@ -723,6 +754,7 @@ pub fn aws_policy(request: &PolicyRequest) -> Result<Option<Value>, UnknownFault
     let mut reads: BTreeSet<&str> = BTreeSet::new();
     let mut writes: BTreeSet<&str> = BTreeSet::new();
     let mut account_writes: BTreeSet<&str> = BTreeSet::new();
+    let mut passed_to: BTreeSet<&str> = BTreeSet::new();
     let mut canary = false;
     for &id in &faults {
         let calls = aws_calls(id);
@@ -743,10 +775,22 @@ pub fn aws_policy(request: &PolicyRequest) -> Result<Option<Value>, UnknownFault
             reads.insert(*guard);
             if AWS_ACCOUNT_TYPES.contains(&resource_type) {
                 reads.extend(ACCOUNT_MARKER_READS);
+            }
+            let untagged = AWS_ACCOUNT_TYPES.contains(&resource_type)
+                || AWS_UNTAGGED_CHANGES
+                    .iter()
+                    .any(|(kind, _)| *kind == resource_type);
+            if untagged {
                 account_writes.extend(calls.writes);
             } else {
                 writes.extend(calls.writes);
             }
+            passed_to.extend(
+                AWS_PASSED_ROLES
+                    .iter()
+                    .filter(|(fault, _)| *fault == id)
+                    .map(|(_, service)| *service),
+            );
             canary |= proves_exposure(id);
         }
     }
@@ -794,13 +838,29 @@ pub fn aws_policy(request: &PolicyRequest) -> Result<Option<Value>, UnknownFault
                 "Condition": opted_in,
             }));
         }
-        if !account_writes.is_empty() {
-            // Settings of the account have no tags to condition on: the account's marker opts it in.
+        // Settings of the account have no tags to condition on (the account's marker opts it in), nor have the
+        // resources some faults create (AWS_UNTAGGED_CHANGES). A role rdfi passes goes only to the service that
+        // delivers with it.
+        let unconditioned: BTreeSet<&str> = account_writes
+            .iter()
+            .copied()
+            .filter(|action| *action != "iam:PassRole")
+            .collect();
+        if !unconditioned.is_empty() {
             statements.push(json!({
-                "Sid": "RdfiChangeOptedInAccount",
+                "Sid": "RdfiChangeWithoutResourceTag",
                 "Effect": "Allow",
-                "Action": sorted(account_writes.clone()),
+                "Action": sorted(unconditioned),
                 "Resource": "*",
+            }));
+        }
+        if !passed_to.is_empty() {
+            statements.push(json!({
+                "Sid": "RdfiPassDeliveryRoles",
+                "Effect": "Allow",
+                "Action": ["iam:PassRole"],
+                "Resource": "*",
+                "Condition": { "StringEquals": { "iam:PassedToService": sorted(passed_to) } },
             }));
         }
         if !key_tagging.is_empty() {
@@ -1092,11 +1152,11 @@ mod tests {
         let statements = policy["Statement"].as_array().unwrap();
         let account = statements
             .iter()
-            .find(|statement| statement["Sid"] == "RdfiChangeOptedInAccount")
+            .find(|statement| statement["Sid"] == "RdfiChangeWithoutResourceTag")
             .unwrap();
         assert!(account.get("Condition").is_none(), "{account}");
         assert_eq!(
-            actions(&policy, "RdfiChangeOptedInAccount"),
+            actions(&policy, "RdfiChangeWithoutResourceTag"),
             [
                 "config:StartConfigurationRecorder",
                 "config:StopConfigurationRecorder",
@@ -1121,6 +1181,40 @@ mod tests {
         ] {
             assert!(reads.contains(&read.to_owned()), "{read}: {reads:?}");
         }
+        assert!(
+            statements
+                .iter()
+                .all(|statement| statement["Sid"] != "RdfiPassDeliveryRoles")
+        );
+
+        // Flow logs are resources of their own: their changes cannot hold on the VPC's tag either, and the
+        // delivery role goes to the flow log service only.
+        let policy = aws_policy(&request(
+            &["aws.ec2.vpc-flow-logs-deleted"],
+            Identity::Executor,
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            actions(&policy, "RdfiChangeWithoutResourceTag"),
+            [
+                "ec2:CreateFlowLogs",
+                "ec2:CreateTags",
+                "ec2:DeleteFlowLogs",
+                "logs:CreateLogDelivery",
+                "logs:DeleteLogDelivery"
+            ]
+        );
+        let passed = policy["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|statement| statement["Sid"] == "RdfiPassDeliveryRoles")
+            .unwrap();
+        assert_eq!(
+            passed["Condition"],
+            json!({ "StringEquals": { "iam:PassedToService": ["vpc-flow-logs.amazonaws.com"] } })
+        );
     }
 
     #[test]

@@ -56,6 +56,13 @@ const MOTO_CANNOT_JUDGE: &[(&str, &str)] = &[
         "aws.lambda.function-public-invoke",
         "moto cannot verify the signature of its GetPolicy call",
     ),
+    // The revert's CreateFlowLogs carries the flow log's record format, whose fields are separated by spaces:
+    // once enforcing, moto answers AuthFailure to it whoever signs (as to the EC2 calls the set-up makes
+    // before enforcing). Its DeleteFlowLogs passes with the printed policy.
+    (
+        "aws.ec2.vpc-flow-logs-deleted",
+        "moto cannot verify the signature of its CreateFlowLogs call",
+    ),
 ];
 
 /// The policy document `rdfi iam-policy` prints for these faults, as moto can evaluate it.

@@ -6,6 +6,7 @@ mod aws_cloudtrail;
 mod aws_cloudwatch;
 mod aws_config;
 mod aws_ec2;
+mod aws_ec2_flow_logs;
 mod aws_ecr;
 mod aws_guardduty;
 mod aws_iam;
@@ -113,6 +114,7 @@ pub fn all() -> impl Iterator<Item = &'static FaultModel> {
         aws_config::FAULTS,
         aws_lambda::FAULTS,
         aws_rds::FAULTS,
+        aws_ec2_flow_logs::FAULTS,
     ]
     .into_iter()
     .flatten()

@@ -7,7 +7,7 @@
 //! account-level resource discovered carries the marker's tags, and the executor's guard reads them again
 //! before each injection, so the opt-in tag, `rdfi-protected` and the experiment's selector decide as they do
 //! for any resource. Without the marker, no account-level resource is discovered and none can be targeted;
-//! without the opt-in tag on it, the account is seen and left alone. docs/targeting.md says how to opt in.
+//! without the opt-in tag on it, the account is seen and left alone. docs/deploy.md (step 5) says how to opt in.
 
 use std::collections::BTreeMap;
 use std::future::Future;

@@ -1,5 +1,5 @@
 //! EC2: security groups, EBS snapshots, AMIs — discovery, tags, and the faults that open security groups to the
-//! internet and make snapshots and images public.
+//! internet and make snapshots and images public. VPCs and their flow logs are in [`flow_logs`].
 //!
 //! Every change is a delta: the security group drivers authorize and revoke single rules
 //! (AuthorizeSecurityGroupIngress / RevokeSecurityGroupIngress), the sharing drivers add and remove the group
@@ -24,14 +24,16 @@ use crate::model::ec2::{
 };
 use crate::{FaultDriver, ProviderError, Result, StateDriver, Versioned};
 
+mod flow_logs;
+
 pub const SECURITY_GROUP: &str = "aws.ec2.security-group";
 pub const SNAPSHOT: &str = "aws.ec2.snapshot";
 pub const IMAGE: &str = "aws.ec2.image";
 
-pub(crate) const RESOURCE_TYPES: &[&str] = &[SECURITY_GROUP, SNAPSHOT, IMAGE];
+pub(crate) const RESOURCE_TYPES: &[&str] = &[SECURITY_GROUP, SNAPSHOT, IMAGE, flow_logs::VPC];
 
 pub(crate) fn drivers() -> Vec<Box<dyn FaultDriver<AwsClients>>> {
-    vec![
+    let mut drivers: Vec<Box<dyn FaultDriver<AwsClients>>> = vec![
         Box::new(OpenToWorldDriver::<model::SshFromEverywhere>(PhantomData)),
         Box::new(OpenToWorldDriver::<model::RdpFromEverywhere>(PhantomData)),
         Box::new(OpenToWorldDriver::<model::AllTrafficFromEverywhereIpv4>(
@@ -42,10 +44,12 @@ pub(crate) fn drivers() -> Vec<Box<dyn FaultDriver<AwsClients>>> {
         )),
         Box::new(PublicShareDriver::<model::SnapshotShare>(PhantomData)),
         Box::new(PublicShareDriver::<model::ImageShare>(PhantomData)),
-    ]
+    ];
+    drivers.extend(flow_logs::drivers());
+    drivers
 }
 
-/// The tags of a security group, snapshot or image (its name is its EC2 id), read fresh.
+/// The tags of a security group, snapshot, image or VPC (its name is its EC2 id), read fresh.
 pub(crate) async fn tags(
     clients: &AwsClients,
     resource: &ResourceRef,
@@ -150,6 +154,7 @@ pub(crate) async fn discover(
                 }
             }
         }
+        flow_logs::VPC => return flow_logs::discover(clients).await,
         other => {
             return Err(ProviderError::Config(format!(
                 "aws ec2 has no resource type {other:?}"

@@ -11,6 +11,7 @@ pub mod cloudtrail;
 pub mod cloudwatch;
 pub mod config;
 pub mod ec2;
+pub mod ec2_flow_logs;
 pub mod ecr;
 pub mod gcp_compute;
 pub mod gcp_iam;
@@ -265,6 +266,7 @@ pub fn all() -> impl Iterator<Item = &'static dyn DynFault> {
         config::FAULTS,
         lambda::FAULTS,
         rds::FAULTS,
+        ec2_flow_logs::FAULTS,
     ]
     .into_iter()
     .flatten()
@@ -299,6 +301,7 @@ pub(crate) fn sandbox_drivers()
         config::sandbox_drivers(),
         lambda::sandbox_drivers(),
         rds::sandbox_drivers(),
+        ec2_flow_logs::sandbox_drivers(),
     ]
     .into_iter()
     .flatten()

@@ -10,6 +10,7 @@ pub mod aws_cloudtrail;
 pub mod aws_cloudwatch;
 pub mod aws_config;
 pub mod aws_ec2;
+pub mod aws_ec2_flow_logs;
 pub mod aws_ecr;
 pub mod aws_guardduty;
 pub mod aws_hygiene;
@@ -82,6 +83,7 @@ pub fn aws_cases() -> Vec<Box<dyn AwsCase>> {
         aws_config::cases(),
         aws_lambda::cases(),
         aws_rds::cases(),
+        aws_ec2_flow_logs::cases(),
     ]
     .into_iter()
     .flatten()
