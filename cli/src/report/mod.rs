@@ -778,17 +778,24 @@ pub(crate) fn escape_markup(text: &str) -> String {
 /// The name of each ATT&CK (Enterprise, v16) technique the catalogue's faults map to.
 pub(crate) fn technique_name(id: &str) -> Option<&'static str> {
     Some(match id {
+        "T1078.004" => "Valid Accounts: Cloud Accounts",
         "T1098" => "Account Manipulation",
         "T1098.001" => "Account Manipulation: Additional Cloud Credentials",
         "T1098.003" => "Account Manipulation: Additional Cloud Roles",
+        "T1133" => "External Remote Services",
         "T1485" => "Data Destruction",
         "T1490" => "Inhibit System Recovery",
         "T1530" => "Data from Cloud Storage",
         "T1537" => "Transfer Data to Cloud Account",
+        "T1552.005" => "Unsecured Credentials: Cloud Instance Metadata API",
+        "T1555.006" => "Credentials from Password Stores: Cloud Secrets Management Stores",
+        "T1556" => "Modify Authentication Process",
         "T1557" => "Adversary-in-the-Middle",
         "T1562" => "Impair Defenses",
+        "T1562.001" => "Impair Defenses: Disable or Modify Tools",
         "T1562.007" => "Impair Defenses: Disable or Modify Cloud Firewall",
         "T1562.008" => "Impair Defenses: Disable or Modify Cloud Logs",
+        "T1648" => "Serverless Execution",
         _ => return None,
     })
 }
