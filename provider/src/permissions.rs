@@ -399,6 +399,7 @@ const AWS_TYPES: &[(&str, &[&str], &str)] = &[
         "ec2:DescribeTags",
     ),
     // Account-level settings: the account's marker carries their tags (provider `aws::account`).
+    ("aws.ec2.vpc", &["ec2:DescribeVpcs"], "ec2:DescribeTags"),
     (
         "aws.lambda.function",
         &["lambda:ListFunctions", "lambda:ListTags"],

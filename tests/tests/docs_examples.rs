@@ -275,7 +275,7 @@ const COMMANDS: &[(&str, Check)] = &[
         Check::NotRun("changes IAM in a Google Cloud project"),
     ),
     (
-        "gcloud iam roles create rdfiExecutor --project my-project --permissions storage.buckets.get,storage.buckets.getIamPolicy,storage.buckets.setIamPolicy,storage.buckets.update,storage.objects.create,storage.objects.delete,storage.objects.get",
+        "gcloud iam roles create rdfiExecutor --project my-project --permissions compute.firewalls.create,compute.firewalls.delete,compute.firewalls.get,compute.firewalls.list,compute.firewalls.update,compute.globalOperations.get,compute.networks.updatePolicy,iam.serviceAccountKeys.create,iam.serviceAccountKeys.delete,iam.serviceAccountKeys.list,iam.serviceAccounts.disable,iam.serviceAccounts.enable,iam.serviceAccounts.get,iam.serviceAccounts.update,resourcemanager.projects.get,resourcemanager.projects.getIamPolicy,resourcemanager.projects.setIamPolicy,storage.buckets.get,storage.buckets.getIamPolicy,storage.buckets.setIamPolicy,storage.buckets.update,storage.objects.create,storage.objects.delete,storage.objects.get",
         Check::Run(gcp_role_is_what_iam_policy_prints),
     ),
     (
@@ -283,7 +283,7 @@ const COMMANDS: &[(&str, Check)] = &[
         Check::NotRun("changes IAM in a Google Cloud project"),
     ),
     (
-        "gcloud iam roles create rdfiMonitor --project my-project --permissions storage.buckets.get,storage.buckets.list,storage.buckets.getIamPolicy",
+        "gcloud iam roles create rdfiMonitor --project my-project --permissions compute.firewalls.get,compute.firewalls.list,iam.serviceAccountKeys.list,iam.serviceAccounts.get,iam.serviceAccounts.list,resourcemanager.projects.get,resourcemanager.projects.getIamPolicy,storage.buckets.get,storage.buckets.getIamPolicy,storage.buckets.list",
         Check::Run(gcp_role_is_what_iam_policy_prints),
     ),
     (
