@@ -9,8 +9,11 @@
 #   kubernetes:            kubectl (for `kubectl kustomize`) and kubernetes-validate into .venv-tools/kubernetes/
 #                          (scripts/requirements-kubernetes.txt), for scripts/validate-manifests.sh
 #   fuzz:                  cargo-fuzz (crates.io), for scripts/fuzz.sh
+#   chaostoolkit:          Chaos Toolkit and chaostoolkit-aws into .venv-tools/chaostoolkit/
+#                          (scripts/requirements-chaostoolkit.txt), and Debian's GNU time (/usr/bin/time, which
+#                          measures each tool's peak memory), for the side-by-side benchmark only
 # The real security tools get venvs of their own: their boto3 pins conflict with each other and with moto's.
-# Usage: scripts/test-deps.sh [servers|custodian|prowler|reports|kubernetes|fuzz]...
+# Usage: scripts/test-deps.sh [servers|custodian|prowler|reports|kubernetes|fuzz|chaostoolkit]...
 # Idempotent and safe to run concurrently: a set whose venv already matches its requirements file is left alone.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -71,11 +74,24 @@ for set in "$@"; do
       fi ;;
     kubernetes)
       install "$tools/kubernetes" "$root/scripts/requirements-kubernetes.txt" kubectl kubernetes-validate ;;
+    chaostoolkit)
+      install "$tools/chaostoolkit" "$root/scripts/requirements-chaostoolkit.txt" chaos
+      if [ ! -x /usr/bin/time ]; then
+        echo "test-deps: installing Debian's time" >&2
+        (
+          exec 9>"$tools/time.lock"
+          flock 9
+          [ -x /usr/bin/time ] || {
+            apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
+          }
+        )
+      fi ;;
     fuzz)
       # cargo fuzz, for scripts/fuzz.sh, into cargo's own bin directory.
       command -v cargo-fuzz >/dev/null || cargo install --quiet --locked cargo-fuzz --version 0.13.2 ;;
     *)
-      echo "test-deps: unknown set '$set' (servers, custodian, prowler, reports, kubernetes, fuzz)" >&2
+      echo "test-deps: unknown set '$set' (servers, custodian, prowler, reports, kubernetes, fuzz, chaostoolkit)" >&2
       exit 2 ;;
   esac
 done

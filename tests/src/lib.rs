@@ -12,12 +12,15 @@
 //! nats-server and moto_server come from the project's venv (`scripts/test-deps.sh`), installed on first use.
 
 pub mod aws;
+pub mod chart;
 pub mod cluster;
 pub mod conformance;
 pub mod control;
 pub mod gcplocal;
 pub mod gcs;
+pub mod measure;
 pub mod postgres;
+pub mod proxy;
 pub mod sandbox;
 pub mod tls;
 pub mod tools;
@@ -73,7 +76,17 @@ pub fn rdfi_binary(name: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target"));
-    let path = target.join("debug").join(name);
+    fresh_binary(target.join("debug").join(name))
+}
+
+/// An rdfi binary built beside the running one (a load binary in target/release runs the release `rdfi`),
+/// refused when older than the newest source, as [`rdfi_binary`] does.
+pub fn sibling_binary(name: &str) -> PathBuf {
+    let me = std::env::current_exe().expect("the running binary's path");
+    fresh_binary(me.with_file_name(name))
+}
+
+fn fresh_binary(path: PathBuf) -> PathBuf {
     let built = std::fs::metadata(&path).and_then(|metadata| metadata.modified()).unwrap_or_else(|_| {
         panic!(
             "{} is missing: build the binaries first (scripts/test.sh does: cargo build --workspace --bins)",
@@ -437,14 +450,25 @@ hypothesis:
     )
 }
 
+/// What the health port (`--health-listen`) at `port` says of readiness (`None` while it does not answer).
+pub async fn ready(port: u16) -> Option<bool> {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let channel = tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{port}"))
+        .ok()?
+        .connect()
+        .await
+        .ok()?;
+    let answer = HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: "ready".to_owned(),
+        })
+        .await
+        .ok()?;
+    Some(answer.into_inner().status() == ServingStatus::Serving)
+}
+
 /// The process's peak resident memory (VmHWM), in KiB, for the load binaries.
 pub fn peak_memory_kib() -> Option<u64> {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()?
-        .lines()
-        .find(|line| line.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
+    measure::status_kib(std::process::id(), "VmHWM")
 }

@@ -20,9 +20,14 @@ use crate::{MotoServer, aws, installed, workspace_root};
 /// A real tool's program, `scripts/test-deps.sh TOOL` having installed `.venv-tools/TOOL` (`RDFI_TOOLS_VENV`
 /// moves `.venv-tools`).
 pub fn tool_program(tool: &'static str) -> PathBuf {
-    installed(tool, tools_dir().join(tool))
+    set_program(tool, tool)
+}
+
+/// `program` of the venv `scripts/test-deps.sh SET` installs (`.venv-tools/SET`).
+pub fn set_program(set: &'static str, program: &str) -> PathBuf {
+    installed(set, tools_dir().join(set))
         .join("bin")
-        .join(tool)
+        .join(program)
 }
 
 fn tools_dir() -> PathBuf {
@@ -34,19 +39,17 @@ fn tools_dir() -> PathBuf {
 /// The Python of a tool set's venv (`scripts/test-deps.sh SET` installs `.venv-tools/SET`), for the test
 /// scripts that use its packages.
 pub fn tool_python(set: &'static str) -> PathBuf {
-    installed(set, tools_dir().join(set))
-        .join("bin")
-        .join("python")
+    set_program(set, "python")
 }
 
-/// The environment a Python AWS tool needs to work against this moto only: test credentials, the region, the
-/// endpoint, and no shared AWS configuration from the machine.
-fn tool_env(moto: &MotoServer, home: &Path) -> Vec<(String, String)> {
-    let mut env = moto.process_env();
+/// The environment a Python AWS tool needs to work against `endpoint` (moto, or a proxy to it) only: test
+/// credentials, the region, the endpoint, and no shared AWS configuration from the machine.
+pub fn tool_env(endpoint: &str, home: &Path) -> Vec<(String, String)> {
+    let mut env = MotoServer::client_env();
     env.extend(
         [
             ("AWS_DEFAULT_REGION", aws::REGION.to_owned()),
-            ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+            ("AWS_ENDPOINT_URL", endpoint.to_owned()),
             (
                 "AWS_CONFIG_FILE",
                 home.join("aws-config").display().to_string(),
@@ -86,7 +89,7 @@ impl CustodianSchedule {
         let dir = tempfile::tempdir().expect("a directory for Custodian");
         let policy_file = dir.path().join("policy.yml");
         std::fs::write(&policy_file, policy).expect("the policy file is written");
-        let env = tool_env(moto, dir.path());
+        let env = tool_env(&moto.endpoint, dir.path());
         let runs = Arc::new(Mutex::new(Vec::new()));
         let recorded = Arc::clone(&runs);
         let root = dir.path().to_path_buf();
@@ -215,7 +218,7 @@ impl Prowler {
             .args(["-M", "json-ocsf", "-o"])
             .arg(dir.path())
             .args(["-F", "scan"])
-            .envs(tool_env(moto, dir.path()))
+            .envs(tool_env(&moto.endpoint, dir.path()))
             .stdin(Stdio::null())
             .kill_on_drop(true)
             .output()

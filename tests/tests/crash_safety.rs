@@ -1,10 +1,9 @@
 //! Nothing is ever left behind: crashes at 20 points, SIGTERM, dry runs and a throttling cloud, against moto.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rdfi_tests::aws::{Clients, clients};
+use rdfi_tests::proxy::{Behaviour, Proxy};
 use rdfi_tests::{MotoServer, Process, free_port, rdfi_binary, wait_until};
 use serde_json::Value;
 use tempfile::TempDir;
@@ -517,14 +516,14 @@ async fn a_cloud_that_fails_every_other_call_still_ends_reverted() {
     let moto = MotoServer::start();
     let aws = clients(&moto.endpoint).await;
     let baseline = prepare_round(&aws, "flaky").await;
-    let (proxy, failures) = flaky_proxy(moto.endpoint.clone()).await;
+    let proxy = Proxy::start(&moto.endpoint, Behaviour::ThrottleEveryOther).await;
     let mut run = Run::new(&moto, &round_experiment("flaky", "2s"), &[]);
     let position = run
         .args
         .iter()
         .position(|arg| arg == "--aws-endpoint")
         .unwrap();
-    run.args[position + 1] = proxy.clone();
+    run.args[position + 1] = proxy.url.clone();
     let (code, report) = run.output(&moto).await;
     assert_eq!(
         code, 1,
@@ -535,86 +534,12 @@ async fn a_cloud_that_fails_every_other_call_still_ends_reverted() {
         assert_eq!(fault["verdict"], "missed", "{fault:#}");
     }
     assert!(
-        failures.load(Ordering::SeqCst) >= 10,
-        "the proxy failed calls: {failures:?}"
+        proxy.throttled() >= 10,
+        "the proxy failed calls: {}",
+        proxy.throttled()
     );
     assert_eq!(round_state(&aws, "flaky").await, baseline);
     run.recover(&moto).await;
-}
-
-/// An HTTP proxy to moto that answers every other request with 503 SlowDown.
-async fn flaky_proxy(upstream: String) -> (String, Arc<AtomicUsize>) {
-    use axum::body::Body;
-    use axum::extract::{Request, State};
-    use axum::response::Response;
-
-    #[derive(Clone)]
-    struct Proxy {
-        upstream: String,
-        client: reqwest::Client,
-        calls: Arc<AtomicUsize>,
-        failures: Arc<AtomicUsize>,
-    }
-
-    async fn forward(State(proxy): State<Proxy>, request: Request) -> Response {
-        if proxy.calls.fetch_add(1, Ordering::SeqCst) % 2 == 1 {
-            proxy.failures.fetch_add(1, Ordering::SeqCst);
-            return Response::builder()
-                .status(503)
-                .header("content-type", "application/xml")
-                .body(Body::from(
-                    "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>",
-                ))
-                .unwrap();
-        }
-        let (parts, body) = request.into_parts();
-        let url = format!(
-            "{}{}",
-            proxy.upstream,
-            parts
-                .uri
-                .path_and_query()
-                .map(|pq| pq.as_str())
-                .unwrap_or("/")
-        );
-        let body = axum::body::to_bytes(body, usize::MAX)
-            .await
-            .unwrap_or_default();
-        let mut upstream = proxy.client.request(parts.method, url).body(body);
-        for (name, value) in &parts.headers {
-            if name != "host" {
-                upstream = upstream.header(name, value);
-            }
-        }
-        match upstream.send().await {
-            Ok(answer) => {
-                let mut response = Response::builder().status(answer.status());
-                for (name, value) in answer.headers() {
-                    response = response.header(name, value);
-                }
-                response
-                    .body(Body::from(answer.bytes().await.unwrap_or_default()))
-                    .unwrap()
-            }
-            Err(error) => Response::builder()
-                .status(502)
-                .body(Body::from(error.to_string()))
-                .unwrap(),
-        }
-    }
-
-    let failures = Arc::new(AtomicUsize::new(0));
-    let proxy = Proxy {
-        upstream,
-        client: reqwest::Client::new(),
-        calls: Arc::new(AtomicUsize::new(0)),
-        failures: failures.clone(),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let app = axum::Router::new().fallback(forward).with_state(proxy);
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{address}"), failures)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

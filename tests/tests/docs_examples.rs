@@ -25,6 +25,9 @@ enum Check {
     NotRun(&'static str),
 }
 
+/// Why the commands `scripts/bench.sh` writes into docs/benchmarks.md are not run here.
+const BY_BENCH_SH: &str = "a release benchmark, run by scripts/bench.sh, which writes the section it stands in";
+
 /// Every command of the docs' ```sh blocks (comments stripped, continued lines joined), and how it is checked.
 const COMMANDS: &[(&str, Check)] = &[
     // README.md
@@ -177,6 +180,52 @@ const COMMANDS: &[(&str, Check)] = &[
     (
         "target/release/campaign-bench sandbox",
         Check::NotRun("a benchmark, measured by hand"),
+    ),
+    (
+        "scripts/bench.sh",
+        Check::NotRun(
+            "every benchmark after a release build: about 20 minutes of both cores; tests/tests/benchmarks.rs runs the side-by-side and idle benchmarks' checks on the debug build",
+        ),
+    ),
+    (
+        "target/release/ctk-bench 3",
+        Check::NotRun(BY_BENCH_SH),
+    ),
+    (
+        "target/release/idle-bench 5",
+        Check::NotRun(BY_BENCH_SH),
+    ),
+    (
+        "target/release/loop-bench 200 nats serial",
+        Check::NotRun(BY_BENCH_SH),
+    ),
+    (
+        "target/release/loop-bench 1000 memory burst",
+        Check::NotRun(BY_BENCH_SH),
+    ),
+    (
+        "target/release/loop-bench 1000 nats burst",
+        Check::NotRun(BY_BENCH_SH),
+    ),
+    (
+        "target/release/loop-bench 3000 memory burst",
+        Check::NotRun(BY_BENCH_SH),
+    ),
+    (
+        "target/release/loop-bench 3000 nats burst",
+        Check::NotRun(BY_BENCH_SH),
+    ),
+    (
+        "target/release/loop-bench 10000 memory burst",
+        Check::NotRun(BY_BENCH_SH),
+    ),
+    (
+        "target/release/campaign-bench moto",
+        Check::NotRun(BY_BENCH_SH),
+    ),
+    (
+        "target/release/scale-bench 200 1 1 20 100",
+        Check::NotRun(BY_BENCH_SH),
     ),
     (
         "cargo test -p rdfi-tests --test conformance_aws --test conformance_gcp --test conformance_sandbox -- --nocapture",

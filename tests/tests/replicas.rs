@@ -8,29 +8,11 @@ use rdfi_tests::aws::clients;
 use rdfi_tests::cluster::{Cluster, report_of};
 use rdfi_tests::postgres::Postgres;
 use rdfi_tests::{
-    MotoServer, NatsServer, Process, experiment_yaml, free_port, wait_for_port, wait_until,
+    MotoServer, NatsServer, Process, experiment_yaml, free_port, ready, wait_for_port, wait_until,
 };
 use serde_json::Value;
-use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 const BUCKET_FAULT: &str = "aws.s3.bucket-public-acl";
-
-/// What the health port at `port` says of readiness (`None` while it does not answer).
-async fn ready(port: u16) -> Option<bool> {
-    let channel = tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{port}"))
-        .ok()?
-        .connect()
-        .await
-        .ok()?;
-    let answer = HealthClient::new(channel)
-        .check(HealthCheckRequest {
-            service: "ready".to_owned(),
-        })
-        .await
-        .ok()?;
-    Some(answer.into_inner().status() == ServingStatus::Serving)
-}
 
 /// `rdfi runs` against one knowledge replica: the run ids it lists.
 async fn runs_listed(cluster: &Cluster, knowledge: &str) -> Vec<String> {

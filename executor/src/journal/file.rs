@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-use super::{Claim, Journal, JournalError, JournalRecord, Stops};
+use super::{Claim, Journal, JournalError, JournalRecord, OpenIndex, Stops};
 use crate::guard::Occupancy;
 
 const JOURNAL_FILE: &str = "executor-journal.jsonl";
@@ -24,17 +24,35 @@ const LOCK_FILE: &str = "executor.lock";
 const STOPS_FILE: &str = "executor-stops.json";
 
 /// The journal file and the last record of every fault in it.
+///
+/// Group commit: a write appends its record under the journal's lock and leaves the lock before its fsync, so
+/// that writes arriving meanwhile append theirs; the first to fsync makes every record appended so far durable,
+/// and the others find theirs durable already. Each write still returns only once its record is on disk, and
+/// since the file only grows, a record is never durable before one appended ahead of it.
 pub struct FileJournal {
     inner: Arc<Mutex<Inner>>,
+    durable: Arc<Mutex<Durable>>,
+}
+
+/// How far the file is known to be on disk.
+struct Durable {
+    /// The journal file, to fsync (a second handle on it; replaced with the file by compaction).
+    file: File,
+    /// The file's length up to which every byte is on disk.
+    synced: u64,
+    /// An fsync failed: what is on disk is unknown from then on, so every later write fails with this.
+    failed: Option<String>,
 }
 
 struct Inner {
     dir: PathBuf,
     path: PathBuf,
     file: File,
-    /// The length of the file up to the last good record.
+    /// The length of the file up to the last good record (appended; on disk up to [`Durable::synced`]).
     len: u64,
     latest: HashMap<String, JournalRecord>,
+    /// The open records among `latest`.
+    index: OpenIndex,
     stops: Stops,
     /// Holds the directory's exclusive lock while open.
     _lock: File,
@@ -219,12 +237,19 @@ impl FileJournal {
             sync_dir(dir)?;
         }
         let len = file.metadata().map_err(&io)?.len();
+        let sync_file = file.try_clone().map_err(&io)?;
         Ok(FileJournal {
+            durable: Arc::new(Mutex::new(Durable {
+                file: sync_file,
+                synced: len,
+                failed: None,
+            })),
             inner: Arc::new(Mutex::new(Inner {
                 dir: dir.to_owned(),
                 path,
                 file,
                 len,
+                index: OpenIndex::of(latest.values()),
                 latest,
                 stops: read_stops(dir)?,
                 _lock: lock,
@@ -234,9 +259,7 @@ impl FileJournal {
 
     /// The journal's state, for reads that neither block nor write.
     fn locked(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.inner)
     }
 
     /// Runs `work` on the journal under its lock, on a blocking thread (the fsyncs stay off the async threads).
@@ -245,11 +268,34 @@ impl FileJournal {
         work: impl FnOnce(&mut Inner) -> Result<T, JournalError> + Send + 'static,
     ) -> Result<T, JournalError> {
         let inner = self.inner.clone();
+        let blocking = tokio::task::spawn_blocking(move || work(&mut lock(&inner)));
+        match blocking.await {
+            Ok(outcome) => outcome,
+            Err(error) => std::panic::resume_unwind(error.into_panic()),
+        }
+    }
+
+    /// Runs `work` under the journal's lock, then, out of it, makes what it appended durable (see
+    /// [`FileJournal`]): `work` answers the file's length after its record, or `None` when it wrote nothing.
+    async fn with_durable<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Inner) -> Result<(T, Option<u64>), JournalError> + Send + 'static,
+    ) -> Result<T, JournalError> {
+        let inner = self.inner.clone();
+        let durable = self.durable.clone();
         let blocking = tokio::task::spawn_blocking(move || {
-            let mut inner = inner
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            work(&mut inner)
+            let (outcome, written_to, path) = {
+                let mut inner = lock(&inner);
+                if let Some(reason) = lock(&durable).failed.clone() {
+                    return Err(io_error(&inner.path)(std::io::Error::other(reason)));
+                }
+                let (outcome, written_to) = work(&mut inner)?;
+                (outcome, written_to, inner.path.clone())
+            };
+            if let Some(end) = written_to {
+                sync_to(&durable, end).map_err(io_error(&path))?;
+            }
+            Ok(outcome)
         });
         match blocking.await {
             Ok(outcome) => outcome,
@@ -258,19 +304,41 @@ impl FileJournal {
     }
 }
 
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Makes the journal file durable up to `end` at least: nothing to do when an fsync since covered it.
+fn sync_to(durable: &Mutex<Durable>, end: u64) -> std::io::Result<()> {
+    let mut durable = lock(durable);
+    if let Some(reason) = &durable.failed {
+        return Err(std::io::Error::other(reason.clone()));
+    }
+    if durable.synced >= end {
+        return Ok(());
+    }
+    // Whatever was appended up to now is covered by this fsync.
+    let length = durable.file.metadata()?.len();
+    if let Err(error) = durable.file.sync_data() {
+        durable.failed = Some(format!("an fsync of the journal failed: {error}"));
+        return Err(error);
+    }
+    durable.synced = length.max(end);
+    Ok(())
+}
+
 impl Inner {
-    fn append(&mut self, record: &JournalRecord) -> Result<(), JournalError> {
+    /// Appends `record` (not yet fsynced: see [`FileJournal::with_durable`]); answers the file's length after it.
+    fn append(&mut self, record: &JournalRecord) -> Result<u64, JournalError> {
         let mut line = serde_json::to_vec(record).map_err(|error| JournalError::Corrupt {
             path: self.path.clone(),
             line: 0,
             reason: error.to_string(),
         })?;
         line.push(b'\n');
-        let written = self
-            .file
-            .write_all(&line)
-            .and_then(|_| self.file.sync_data());
-        if let Err(error) = written {
+        if let Err(error) = self.file.write_all(&line) {
             // Cut a half-written record off, so that the file stays readable and the next record starts clean.
             if let Err(truncate) = self.file.set_len(self.len) {
                 tracing::error!(%truncate, path = %self.path.display(), "cannot cut a failed journal write back");
@@ -278,9 +346,11 @@ impl Inner {
             return Err(io_error(&self.path)(error));
         }
         self.len += line.len() as u64;
-        self.latest
+        let old = self
+            .latest
             .insert(record.fault_instance_id.clone(), record.clone());
-        Ok(())
+        self.index.replace(old.as_ref(), record);
+        Ok(self.len)
     }
 
     fn save_stops(&mut self, stops: Stops) -> Result<(), JournalError> {
@@ -299,24 +369,25 @@ impl Inner {
 impl Journal for FileJournal {
     async fn claim(&self, record: &JournalRecord) -> Result<Claim, JournalError> {
         let record = record.clone();
-        self.with(move |inner| {
+        self.with_durable(move |inner| {
             if inner.latest.contains_key(&record.fault_instance_id) {
-                return Ok(Claim::AlreadyHandled);
+                return Ok((Claim::AlreadyHandled, None));
             }
             if record.state.is_open()
-                && let Some(holder) = super::holder_of(inner.latest.values(), &record)
+                && let Some(holder) = inner.index.holder(&record)
             {
-                return Ok(Claim::ResourceBusy { holder });
+                return Ok((Claim::ResourceBusy { holder }, None));
             }
-            inner.append(&record)?;
-            Ok(Claim::Taken)
+            let end = inner.append(&record)?;
+            Ok((Claim::Taken, Some(end)))
         })
         .await
     }
 
     async fn append(&self, record: &JournalRecord) -> Result<(), JournalError> {
         let record = record.clone();
-        self.with(move |inner| inner.append(&record)).await
+        self.with_durable(move |inner| Ok(((), Some(inner.append(&record)?))))
+            .await
     }
 
     async fn get(&self, fault_instance_id: &str) -> Result<Option<JournalRecord>, JournalError> {
@@ -326,19 +397,17 @@ impl Journal for FileJournal {
 
     async fn open_faults(&self) -> Result<Vec<JournalRecord>, JournalError> {
         let inner = self.locked();
-        Ok(super::open_of(inner.latest.values()))
-    }
-
-    async fn occupancy(&self, run_id: &str, resource_id: &str) -> Result<Occupancy, JournalError> {
-        let inner = self.locked();
-        Ok(super::occupancy_of(
-            inner.latest.values(),
-            run_id,
-            resource_id,
+        Ok(super::open_of(
+            inner.index.open_ids().filter_map(|id| inner.latest.get(id)),
         ))
     }
 
+    async fn occupancy(&self, run_id: &str, resource_id: &str) -> Result<Occupancy, JournalError> {
+        Ok(self.locked().index.occupancy(run_id, resource_id))
+    }
+
     async fn compact(&self, before_ms: i64) -> Result<usize, JournalError> {
+        let durable = self.durable.clone();
         self.with(move |inner| {
             let dropped: Vec<String> = inner
                 .latest
@@ -370,6 +439,10 @@ impl Journal for FileJournal {
             let io = io_error(&inner.path);
             inner.file = open_options().append(true).open(&inner.path).map_err(&io)?;
             inner.len = text.len() as u64;
+            // The new file is on disk whole (`replace_file` fsynced it).
+            let mut durable = lock(&durable);
+            durable.file = inner.file.try_clone().map_err(&io)?;
+            durable.synced = inner.len;
             for id in &dropped {
                 inner.latest.remove(id);
             }
@@ -437,6 +510,57 @@ mod tests {
             journal.get("b").await.unwrap().unwrap().state,
             FaultState::Reverted
         );
+    }
+
+    /// Writes that overlap share fsyncs (group commit); each still lands, whole, and replays.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_writes_all_land_and_replay() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let journal = Arc::new(FileJournal::open(dir.path()).unwrap());
+            let mut writes = tokio::task::JoinSet::new();
+            for index in 0..64 {
+                let journal = journal.clone();
+                writes.spawn(async move {
+                    let id = format!("f{index}");
+                    let resource = format!("r{index}");
+                    assert_eq!(
+                        journal
+                            .claim(&record(&id, &resource, FaultState::Intended))
+                            .await
+                            .unwrap(),
+                        Claim::Taken
+                    );
+                    journal
+                        .append(&record(&id, &resource, FaultState::Injected))
+                        .await
+                        .unwrap();
+                    if index % 2 == 0 {
+                        journal
+                            .append(&record(&id, &resource, FaultState::Reverted))
+                            .await
+                            .unwrap();
+                    }
+                });
+            }
+            while let Some(done) = writes.join_next().await {
+                done.unwrap();
+            }
+            assert_eq!(journal.open_faults().await.unwrap().len(), 32);
+        }
+        let journal = FileJournal::open(dir.path()).unwrap();
+        let open = journal.open_faults().await.unwrap();
+        assert_eq!(open.len(), 32);
+        assert!(open.iter().all(|record| record.state == FaultState::Injected));
+        assert_eq!(
+            journal.occupancy("run", "r1").await.unwrap(),
+            Occupancy {
+                open: 32,
+                open_in_run: 32,
+                resource_taken: true,
+            }
+        );
+        assert!(!journal.occupancy("run", "r0").await.unwrap().resource_taken);
     }
 
     #[tokio::test]

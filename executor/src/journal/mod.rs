@@ -216,7 +216,9 @@ fn open_of<'a>(records: impl Iterator<Item = &'a JournalRecord>) -> Vec<JournalR
     open
 }
 
-/// The open fault other than `record` that holds `record`'s resource, if any.
+/// The open fault other than `record` that holds `record`'s resource, if any: what [`OpenIndex::holder`]
+/// answers, by a scan.
+#[cfg(test)]
 fn holder_of<'a>(
     records: impl Iterator<Item = &'a JournalRecord>,
     record: &JournalRecord,
@@ -229,6 +231,80 @@ fn holder_of<'a>(
         })
         .map(|other| other.fault_instance_id.clone())
         .next()
+}
+
+/// The open records of a journal, indexed by resource and by run, kept beside the last record of every fault:
+/// what a claim and the caps ask of the journal, answered without a scan of every record it holds (closed ones
+/// included, until compaction). Agrees with [`occupancy_of`], [`holder_of`] and [`open_of`] over the same
+/// records (property-tested below).
+#[derive(Debug, Default)]
+pub(crate) struct OpenIndex {
+    /// Open fault ids by resource id (one per resource once claims hold it; a set for journals written before).
+    by_resource: std::collections::HashMap<String, std::collections::BTreeSet<String>>,
+    /// How many open faults each run has.
+    in_run: std::collections::HashMap<String, usize>,
+    /// Every open fault's id.
+    open: std::collections::HashSet<String>,
+}
+
+impl OpenIndex {
+    /// The index of `records`, the last record of each fault.
+    pub(crate) fn of<'a>(records: impl Iterator<Item = &'a JournalRecord>) -> OpenIndex {
+        let mut index = OpenIndex::default();
+        for record in records {
+            index.replace(None, record);
+        }
+        index
+    }
+
+    /// A fault's last record goes from `old` (none when new) to `new`.
+    pub(crate) fn replace(&mut self, old: Option<&JournalRecord>, new: &JournalRecord) {
+        if let Some(old) = old.filter(|old| old.state.is_open()) {
+            self.open.remove(&old.fault_instance_id);
+            if let Some(holders) = self.by_resource.get_mut(&old.resource.id) {
+                holders.remove(&old.fault_instance_id);
+                if holders.is_empty() {
+                    self.by_resource.remove(&old.resource.id);
+                }
+            }
+            if let Some(count) = self.in_run.get_mut(&old.run_id) {
+                *count -= 1;
+                if *count == 0 {
+                    self.in_run.remove(&old.run_id);
+                }
+            }
+        }
+        if new.state.is_open() {
+            self.open.insert(new.fault_instance_id.clone());
+            self.by_resource
+                .entry(new.resource.id.clone())
+                .or_default()
+                .insert(new.fault_instance_id.clone());
+            *self.in_run.entry(new.run_id.clone()).or_default() += 1;
+        }
+    }
+
+    pub(crate) fn occupancy(&self, run_id: &str, resource_id: &str) -> Occupancy {
+        Occupancy {
+            open: self.open.len(),
+            open_in_run: self.in_run.get(run_id).copied().unwrap_or(0),
+            resource_taken: self.by_resource.contains_key(resource_id),
+        }
+    }
+
+    /// The open fault other than `record` that holds `record`'s resource, if any.
+    pub(crate) fn holder(&self, record: &JournalRecord) -> Option<String> {
+        self.by_resource
+            .get(&record.resource.id)?
+            .iter()
+            .find(|holder| **holder != record.fault_instance_id)
+            .cloned()
+    }
+
+    /// The ids of the open faults.
+    pub(crate) fn open_ids(&self) -> impl Iterator<Item = &String> {
+        self.open.iter()
+    }
 }
 
 #[cfg(test)]
@@ -261,6 +337,47 @@ pub(crate) fn test_record(id: &str, resource: &str, state: FaultState) -> Journa
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    const STATES: [FaultState; 8] = FaultState::ALL;
+
+    proptest! {
+        /// Whatever transitions a journal sees, in whatever order, the index answers what a scan of the last
+        /// records answers.
+        #[test]
+        fn the_open_index_agrees_with_a_scan(
+            writes in proptest::collection::vec((0..6usize, 0..3usize, 0..2usize, 0..STATES.len()), 0..60),
+            asked_run in 0..2usize,
+            asked_resource in 0..3usize,
+        ) {
+            let mut latest: std::collections::HashMap<String, JournalRecord> = Default::default();
+            let mut index = OpenIndex::default();
+            for (fault, resource, run, state) in writes {
+                let mut record = test_record(&format!("f{fault}"), &format!("r{resource}"), STATES[state]);
+                record.run_id = format!("run{run}");
+                let old = latest.insert(record.fault_instance_id.clone(), record.clone());
+                index.replace(old.as_ref(), &record);
+                let run_id = format!("run{asked_run}");
+                let resource_id = format!("r{asked_resource}");
+                prop_assert_eq!(
+                    index.occupancy(&run_id, &resource_id),
+                    occupancy_of(latest.values(), &run_id, &resource_id)
+                );
+                let holder = index.holder(&record);
+                let scanned = holder_of(latest.values(), &record);
+                prop_assert_eq!(holder.is_some(), scanned.is_some());
+                let mut ids: Vec<&String> = index.open_ids().collect();
+                ids.sort();
+                let mut open: Vec<&String> = latest.values().filter(|r| r.state.is_open()).map(|r| &r.fault_instance_id).collect();
+                open.sort();
+                prop_assert_eq!(ids, open);
+                prop_assert_eq!(
+                    OpenIndex::of(latest.values()).occupancy(&run_id, &resource_id),
+                    index.occupancy(&run_id, &resource_id)
+                );
+            }
+        }
+    }
 
     #[test]
     fn occupancy_counts_open_records_only() {

@@ -22,6 +22,7 @@ use rdfi_provider::Provider;
 use rdfi_provider::sandbox::{SandboxAccount, SandboxProvider};
 use rdfi_provider::settings::{Endpoints, ProviderTarget};
 use rdfi_tests::MotoServer;
+use rdfi_tests::chart::Series;
 
 const BUCKETS: usize = 10;
 
@@ -135,72 +136,27 @@ async fn campaign(target: &Target, faults: u32, rate: f64) -> anyhow::Result<Dur
     Ok(elapsed)
 }
 
-/// A line chart of (x, seconds) points, with the ideal pacing (faults / rate) dashed beside it.
+/// Campaign time against `x_label`, with the ideal pacing (faults / rate) dashed beside it.
 fn svg(title: &str, x_label: &str, points: &[(f64, f64, f64)]) -> String {
-    let (width, height, margin) = (560.0, 320.0, 56.0);
-    let x_max = points.iter().map(|p| p.0).fold(0.0, f64::max) * 1.05;
-    let y_max = points.iter().map(|p| p.1.max(p.2)).fold(0.0, f64::max) * 1.1;
-    let x = |value: f64| margin + value / x_max * (width - 2.0 * margin);
-    let y = |value: f64| height - margin - value / y_max * (height - 2.0 * margin);
-    let path = |select: fn(&(f64, f64, f64)) -> f64| {
-        points
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                format!(
-                    "{}{:.1},{:.1}",
-                    if i == 0 { "M" } else { " L" },
-                    x(p.0),
-                    y(select(p))
-                )
-            })
-            .collect::<String>()
-    };
-    let mut out = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">\n\
-         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
-         <text x=\"{margin}\" y=\"24\" font-size=\"14\">{title}</text>\n\
-         <line x1=\"{margin}\" y1=\"{b}\" x2=\"{r}\" y2=\"{b}\" stroke=\"black\"/>\n\
-         <line x1=\"{margin}\" y1=\"{margin}\" x2=\"{margin}\" y2=\"{b}\" stroke=\"black\"/>\n\
-         <text x=\"{cx}\" y=\"{lx}\" text-anchor=\"middle\">{x_label}</text>\n\
-         <text x=\"14\" y=\"{cy}\" transform=\"rotate(-90 14 {cy})\" text-anchor=\"middle\">campaign time (s)</text>\n",
-        b = height - margin,
-        r = width - margin,
-        cx = width / 2.0,
-        lx = height - 16.0,
-        cy = height / 2.0,
-    );
-    for i in 0..=4 {
-        let value = y_max * f64::from(i) / 4.0;
-        out.push_str(&format!(
-            "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{value:.1}</text>\n",
-            margin - 6.0,
-            y(value) + 4.0
-        ));
-    }
-    for p in points {
-        out.push_str(&format!(
-            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"#1f6feb\"/>\n",
-            x(p.0),
-            height - margin + 16.0,
-            p.0,
-            x(p.0),
-            y(p.1)
-        ));
-    }
-    out.push_str(&format!(
-        "<path d=\"{}\" fill=\"none\" stroke=\"#1f6feb\" stroke-width=\"2\"/>\n\
-         <path d=\"{}\" fill=\"none\" stroke=\"#888\" stroke-dasharray=\"5 4\"/>\n\
-         <text x=\"{}\" y=\"{}\" fill=\"#1f6feb\">measured</text>\n\
-         <text x=\"{}\" y=\"{}\" fill=\"#888\">faults / rate</text>\n</svg>\n",
-        path(|p| p.1),
-        path(|p| p.2),
-        width - margin - 90.0,
-        margin + 4.0,
-        width - margin - 90.0,
-        margin + 20.0
-    ));
-    out
+    rdfi_tests::chart::line_svg(
+        title,
+        x_label,
+        "campaign time (s)",
+        &[
+            Series {
+                label: "measured",
+                color: "#1f6feb",
+                dashed: false,
+                points: points.iter().map(|p| (p.0, p.1)).collect(),
+            },
+            Series {
+                label: "faults / rate",
+                color: "#888",
+                dashed: true,
+                points: points.iter().map(|p| (p.0, p.2)).collect(),
+            },
+        ],
+    )
 }
 
 #[tokio::main]
