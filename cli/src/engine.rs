@@ -332,6 +332,7 @@ impl Engine {
                         limits: config.safety.blast_radius(&config.opt_in_tag),
                         retry: config.safety.retry(),
                         revert_concurrency: config.safety.revert_concurrency,
+                        inject_concurrency: config.safety.inject_concurrency,
                         grpc: config.executor_listen.clone(),
                         target: config.target.clone(),
                     };

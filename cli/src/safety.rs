@@ -127,6 +127,7 @@ pub async fn recover(args: RecoverArgs) -> Result<u8, Failure> {
                 limits: args.safety.blast_radius(&args.provider.opt_in_tag),
                 retry: args.safety.retry(),
                 revert_concurrency: args.safety.revert_concurrency,
+                inject_concurrency: args.safety.inject_concurrency,
                 grpc: None,
                 target: Some(target.clone()),
             },

@@ -33,6 +33,15 @@ pub struct SafetyArgs {
     /// The longest exposure window the executor accepts.
     #[arg(long, env = "RDFI_MAX_EXPOSURE", default_value = "1h", value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub max_exposure: Duration,
+    /// Planned faults snapshotted, claimed and injected at once (each is admitted by the guard in the order
+    /// planned, and counted against the caps from its admission).
+    #[arg(
+        long,
+        env = "RDFI_INJECT_CONCURRENCY",
+        default_value_t = 16,
+        value_name = "N"
+    )]
+    pub inject_concurrency: usize,
     /// Reverts running at once (an abort of many faults).
     #[arg(
         long,

@@ -11,6 +11,7 @@ use tracing::Instrument;
 
 use crate::audit::Seen;
 use crate::failpoint::{failpoint, fails};
+use crate::inject::Admission;
 use crate::journal::FaultState;
 use crate::lifecycle::{Effect, Fault, Input, Notice, Stage, step};
 use crate::{Active, Executor, JournalRecord, now_ms};
@@ -30,6 +31,8 @@ pub(crate) struct Driving {
     abort_delivered: bool,
     /// What was read around the changes, for the audit trail.
     seen: Seen,
+    /// A planned fault's place under the caps until its claim is written.
+    admission: Option<Admission>,
 }
 
 impl Executor {
@@ -74,6 +77,7 @@ impl Executor {
             timer_at_ms: None,
             abort_delivered: false,
             seen: Seen::default(),
+            admission: None,
         };
         let executor = self.clone();
         self.tasks
@@ -88,6 +92,7 @@ impl Executor {
         fault: Fault,
         tokens: Tokens,
         input: Input,
+        admission: Option<Admission>,
     ) {
         let mut driving = Driving {
             fault,
@@ -95,6 +100,7 @@ impl Executor {
             timer_at_ms: None,
             abort_delivered: false,
             seen: Seen::default(),
+            admission,
         };
         self.run_inputs(&mut driving, VecDeque::from([input])).await;
         // Closed already (refused, prevented, taken elsewhere): `hold` releases it at once.
@@ -173,6 +179,8 @@ impl Executor {
         match effect {
             Effect::Claim(record) => {
                 let claimed = self.journal.claim(&record).await;
+                // Claimed (the journal counts it now) or not (it never will be): either way, out of the admitted.
+                driving.admission = None;
                 match claimed {
                     Ok(claim) => {
                         failpoint("after-intent");

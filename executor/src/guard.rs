@@ -45,6 +45,61 @@ pub struct Occupancy {
     pub resource_taken: bool,
 }
 
+impl Occupancy {
+    /// These open faults and `more` besides.
+    pub fn plus(self, more: Occupancy) -> Occupancy {
+        Occupancy {
+            open: self.open + more.open,
+            open_in_run: self.open_in_run + more.open_in_run,
+            resource_taken: self.resource_taken || more.resource_taken,
+        }
+    }
+}
+
+/// Planned faults an executor admitted whose claim is not written yet. Faults are admitted one after another
+/// and then taken several at once; each counts against the caps from its admission, here until its claim is in
+/// the journal and there after, so that faults taken at once never exceed a cap. Read before the journal's
+/// occupancy (a fault released from here is already in the journal), a fault is counted at least once.
+#[derive(Debug, Default)]
+pub struct InFlight {
+    open: usize,
+    in_run: HashMap<String, usize>,
+    resources: HashMap<String, usize>,
+}
+
+impl InFlight {
+    /// The admitted faults a fault of `run_id` on `resource_id` would join.
+    pub fn occupancy(&self, run_id: &str, resource_id: &str) -> Occupancy {
+        Occupancy {
+            open: self.open,
+            open_in_run: self.in_run.get(run_id).copied().unwrap_or(0),
+            resource_taken: self.resources.contains_key(resource_id),
+        }
+    }
+
+    /// A fault of `run_id` on `resource_id` is admitted.
+    pub fn admit(&mut self, run_id: &str, resource_id: &str) {
+        self.open += 1;
+        *self.in_run.entry(run_id.to_owned()).or_default() += 1;
+        *self.resources.entry(resource_id.to_owned()).or_default() += 1;
+    }
+
+    /// An admitted fault of `run_id` on `resource_id` is claimed in the journal, or will never be.
+    pub fn release(&mut self, run_id: &str, resource_id: &str) {
+        fn decrement(counts: &mut HashMap<String, usize>, key: &str) {
+            if let Some(count) = counts.get_mut(key) {
+                *count -= 1;
+                if *count == 0 {
+                    counts.remove(key);
+                }
+            }
+        }
+        self.open = self.open.saturating_sub(1);
+        decrement(&mut self.in_run, run_id);
+        decrement(&mut self.resources, resource_id);
+    }
+}
+
 /// What the guard looks at for one planned fault.
 pub struct Candidate<'a> {
     pub run_id: &'a str,
@@ -120,6 +175,71 @@ impl BlastRadius {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Faults admitted one after another, each against the journal's open faults plus the admitted ones,
+        /// then claimed or dropped in any order: the open and admitted faults together never exceed a cap,
+        /// nor two share a resource.
+        #[test]
+        fn admitted_faults_never_exceed_the_caps(
+            steps in proptest::collection::vec((0..3usize, 0..4usize, 0..2usize), 1..80),
+        ) {
+            let limits = BlastRadius { max_active: 5, max_active_per_run: 3, ..BlastRadius::default() };
+            let mut in_flight = InFlight::default();
+            // The journal: open faults as (run, resource).
+            let mut journal: Vec<(String, String)> = Vec::new();
+            let mut admitted: Vec<(String, String)> = Vec::new();
+            let tags = HashMap::from([("rdfi-target".to_owned(), "true".to_owned())]);
+            for (action, resource, run) in steps {
+                let (run, resource) = (format!("run{run}"), format!("r{resource}"));
+                match action {
+                    0 => {
+                        let reserved = in_flight.occupancy(&run, &resource);
+                        let open = Occupancy {
+                            open: journal.len(),
+                            open_in_run: journal.iter().filter(|(r, _)| *r == run).count(),
+                            resource_taken: journal.iter().any(|(_, id)| *id == resource),
+                        };
+                        let candidate = ResourceRef { id: resource.clone(), ..Default::default() };
+                        let refused = check(&limits, &candidate, &tags, open.plus(reserved));
+                        if refused.is_none() {
+                            in_flight.admit(&run, &resource);
+                            admitted.push((run, resource));
+                        }
+                    }
+                    1 if !admitted.is_empty() => {
+                        // The oldest admitted fault is claimed: the journal holds it, then it leaves in_flight.
+                        let fault = admitted.remove(0);
+                        journal.push(fault.clone());
+                        in_flight.release(&fault.0, &fault.1);
+                    }
+                    2 if !admitted.is_empty() => {
+                        let fault = admitted.pop().unwrap();
+                        in_flight.release(&fault.0, &fault.1);
+                    }
+                    _ if !journal.is_empty() => {
+                        journal.remove(0);
+                    }
+                    _ => {}
+                }
+                let all: Vec<&(String, String)> = journal.iter().chain(&admitted).collect();
+                prop_assert!(all.len() <= limits.max_active);
+                for run in ["run0", "run1"] {
+                    prop_assert!(all.iter().filter(|(r, _)| r == run).count() <= limits.max_active_per_run);
+                }
+                let mut resources: Vec<&String> = all.iter().map(|(_, id)| id).collect();
+                resources.sort();
+                let before = resources.len();
+                resources.dedup();
+                prop_assert_eq!(before, resources.len(), "two faults on one resource");
+            }
+            for (run, resource) in admitted {
+                in_flight.release(&run, &resource);
+            }
+            prop_assert_eq!(in_flight.occupancy("run0", "r0"), Occupancy::default());
+        }
+    }
 
     fn bucket(name: &str) -> ResourceRef {
         ResourceRef {

@@ -1,27 +1,56 @@
 //! Taking a planned fault: the guard over the shared journal, the snapshot, and the injection (retried when the
 //! cloud throttles; a failed call is resolved by reading the resource).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use rdfi_core::experiment;
 use rdfi_proto::v1::{FaultPlanned, ResourceRef};
 use rdfi_provider::{ProviderError, exposure, marking, with_retry};
 
+use crate::drive::Tokens;
 use crate::lifecycle::{Fault, Injection, Input};
 use crate::{Executor, ExecutorError, FaultState, JournalRecord, STALE_PLAN, guard, now_ms};
 
+/// A planned fault the guard admitted: counted against the caps ([`guard::InFlight`]) until dropped, once its
+/// claim is written or when it never will be.
+pub(crate) struct Admission {
+    in_flight: Arc<Mutex<guard::InFlight>>,
+    run_id: String,
+    resource_id: String,
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .release(&self.run_id, &self.resource_id);
+    }
+}
+
+/// A planned fault in hand after [`Executor::admit_planned`]: what taking it needs.
+pub(crate) struct Taken {
+    record: JournalRecord,
+    tokens: Tokens,
+    planned: FaultPlanned,
+    /// Admitted, or why not.
+    admitted: Result<Admission, String>,
+}
+
 impl Executor {
-    pub(crate) async fn on_planned(
+    /// The first stage of a planned fault, in the order planned faults are delivered: takes it in hand (unless
+    /// it is already handled) and guards it. `None` when there is nothing more to do for it.
+    pub(crate) async fn admit_planned(
         self: &Arc<Self>,
         run_id: &str,
         fault_instance_id: &str,
         planned_at_ms: i64,
         planned: FaultPlanned,
-    ) -> Result<(), ExecutorError> {
+    ) -> Result<Option<Taken>, ExecutorError> {
         if self.journal.get(fault_instance_id).await?.is_some() {
             tracing::debug!("fault already handled; redelivery ignored");
-            return Ok(());
+            return Ok(None);
         }
         let resource = planned.resource.clone().unwrap_or_default();
         let now = now_ms();
@@ -51,27 +80,52 @@ impl Executor {
         };
         let Some(tokens) = self.register(&record) else {
             tracing::debug!("fault already in hand; redelivery ignored");
-            return Ok(());
+            return Ok(None);
         };
-        let first = self
-            .admit(run_id, &planned, &resource, now - planned_at_ms)
-            .await;
-        self.drive_planned(Fault::planned(record), tokens, first)
-            .await;
-        Ok(())
+        let admitted = match self
+            .guard(run_id, &planned, &resource, now - planned_at_ms)
+            .await
+        {
+            Some(reason) => Err(reason),
+            None => {
+                let mut in_flight = self
+                    .in_flight
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                in_flight.admit(run_id, &resource.id);
+                Ok(Admission {
+                    in_flight: self.in_flight.clone(),
+                    run_id: run_id.to_owned(),
+                    resource_id: resource.id.clone(),
+                })
+            }
+        };
+        Ok(Some(Taken {
+            record,
+            tokens,
+            planned,
+            admitted,
+        }))
     }
 
-    /// The guard, then the snapshot and what the injection will change: the lifecycle's first input.
-    async fn admit(
-        &self,
-        run_id: &str,
-        planned: &FaultPlanned,
-        resource: &ResourceRef,
-        age_ms: i64,
-    ) -> Input {
-        if let Some(reason) = self.guard(run_id, planned, resource, age_ms).await {
-            return Input::Refused { reason };
-        }
+    /// The second stage, several faults at once: the snapshot, then the lifecycle up to the injection's hold.
+    pub(crate) async fn take_planned(self: Arc<Self>, taken: Taken) {
+        let (first, admission) = match taken.admitted {
+            Err(reason) => (Input::Refused { reason }, None),
+            Ok(admission) => {
+                let resource = &taken.record.resource;
+                (
+                    self.snapshot_input(&taken.planned, resource).await,
+                    Some(admission),
+                )
+            }
+        };
+        self.drive_planned(Fault::planned(taken.record), taken.tokens, first, admission)
+            .await;
+    }
+
+    /// The snapshot and what the injection will change: the lifecycle's first input for an admitted fault.
+    async fn snapshot_input(&self, planned: &FaultPlanned, resource: &ResourceRef) -> Input {
         let faults = self.provider.faults();
         let snapshot = match with_retry(&self.retry, "snapshot", || {
             faults.snapshot(&planned.fault_id, resource)
@@ -214,8 +268,14 @@ impl Executor {
             Ok(tags) => tags.into_iter().collect(),
             Err(error) => return Some(format!("cannot read the resource's tags: {error}")),
         };
+        // The admitted faults first: one that leaves them meanwhile is in the journal's count by then.
+        let admitted = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .occupancy(run_id, &resource.id);
         let occupancy = match self.journal.occupancy(run_id, &resource.id).await {
-            Ok(occupancy) => occupancy,
+            Ok(occupancy) => occupancy.plus(admitted),
             Err(error) => return Some(format!("cannot read the journal: {error}")),
         };
         self.limits.refusal(

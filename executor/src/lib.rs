@@ -81,6 +81,8 @@ pub struct ExecutorConfig {
     pub retry: RetryPolicy,
     /// Reverts running at once (abort of many faults).
     pub revert_concurrency: usize,
+    /// Planned faults taken at once (snapshot, claim, injection), admitted one after another.
+    pub inject_concurrency: usize,
     /// Where to serve `rdfi.v1.ExecutorService`; not served when `None`.
     pub grpc: Option<rdfi_core::grpc::Listen>,
     /// How the provider reaches the cloud, recorded with every fault for recovery; `None` records nothing.
@@ -107,6 +109,8 @@ struct Executor {
     actor: String,
     target: Option<ProviderTarget>,
     reverts: Semaphore,
+    /// Planned faults admitted by the guard whose claim is not written yet: the caps count them too.
+    in_flight: Arc<Mutex<guard::InFlight>>,
     active: Mutex<HashMap<String, Active>>,
     tasks: TaskTracker,
     /// Cancelled when the executor stops: a fault whose revert then fails is left open in the journal for
@@ -137,6 +141,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<RevertOutcome, ExecutorError> {
     let grpc_listen = config.grpc.clone();
+    let inject_concurrency = config.inject_concurrency;
     let executor = Executor::start(config).await?;
     executor.recover_open(false, &|_| true).await?;
     let grpc = GrpcServer::spawn(
@@ -147,29 +152,38 @@ pub async fn run(
     );
     let aborts = tokio::spawn(executor.clone().listen_for_aborts(shutdown.clone()));
     let sweeper = tokio::spawn(executor.clone().sweep(shutdown.clone()));
-    let consumed = worker::consume(
+    let consumed = worker::consume_staged(
         executor.bus.clone(),
         ConsumerConfig::new(CONSUMER, &[subjects::FAULT_PLANNED]),
         shutdown.clone(),
+        inject_concurrency,
         |event| {
             let executor = executor.clone();
             async move {
-                if let Some(Payload::FaultPlanned(planned)) = event.payload {
-                    let planned_at_ms = event
-                        .time
-                        .as_ref()
-                        .map(rdfi_proto::unix_millis)
-                        .unwrap_or_default();
-                    executor
-                        .on_planned(
-                            &event.run_id,
-                            &event.fault_instance_id,
-                            planned_at_ms,
-                            planned,
-                        )
-                        .await?;
-                }
-                Ok(())
+                let taken = match event.payload {
+                    Some(Payload::FaultPlanned(planned)) => {
+                        let planned_at_ms = event
+                            .time
+                            .as_ref()
+                            .map(rdfi_proto::unix_millis)
+                            .unwrap_or_default();
+                        executor
+                            .admit_planned(
+                                &event.run_id,
+                                &event.fault_instance_id,
+                                planned_at_ms,
+                                planned,
+                            )
+                            .await?
+                    }
+                    _ => None,
+                };
+                Ok(async move {
+                    if let Some(taken) = taken {
+                        executor.take_planned(taken).await;
+                    }
+                    Ok(())
+                })
             }
         },
     )
@@ -272,6 +286,7 @@ impl Executor {
             own_identity,
             target: config.target,
             reverts: Semaphore::new(config.revert_concurrency.max(1)),
+            in_flight: Arc::default(),
             active: Mutex::default(),
             tasks: TaskTracker::new(),
             stopping: CancellationToken::new(),

@@ -13,8 +13,16 @@ pub struct Series<'a> {
 pub fn line_svg(title: &str, x_label: &str, y_label: &str, series: &[Series<'_>]) -> String {
     let (width, height, margin) = (560.0, 320.0, 56.0);
     let all = || series.iter().flat_map(|line| line.points.iter());
-    let x_max = all().map(|p| p.0).fold(0.0, f64::max).max(f64::MIN_POSITIVE) * 1.05;
-    let y_max = all().map(|p| p.1).fold(0.0, f64::max).max(f64::MIN_POSITIVE) * 1.1;
+    let x_max = all()
+        .map(|p| p.0)
+        .fold(0.0, f64::max)
+        .max(f64::MIN_POSITIVE)
+        * 1.05;
+    let y_max = all()
+        .map(|p| p.1)
+        .fold(0.0, f64::max)
+        .max(f64::MIN_POSITIVE)
+        * 1.1;
     let x = |value: f64| margin + value / x_max * (width - 2.0 * margin);
     let y = |value: f64| height - margin - value / y_max * (height - 2.0 * margin);
     let mut out = format!(
@@ -55,7 +63,14 @@ pub fn line_svg(title: &str, x_label: &str, y_label: &str, series: &[Series<'_>]
             .points
             .iter()
             .enumerate()
-            .map(|(i, p)| format!("{}{:.1},{:.1}", if i == 0 { "M" } else { " L" }, x(p.0), y(p.1)))
+            .map(|(i, p)| {
+                format!(
+                    "{}{:.1},{:.1}",
+                    if i == 0 { "M" } else { " L" },
+                    x(p.0),
+                    y(p.1)
+                )
+            })
             .collect();
         let dash = if line.dashed {
             " stroke-dasharray=\"5 4\""

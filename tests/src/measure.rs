@@ -96,7 +96,13 @@ mod tests {
     #[test]
     fn overlapping_intervals_are_counted_once() {
         let ms = Duration::from_millis;
-        let intervals = [(ms(10), ms(20)), (ms(0), ms(5)), (ms(15), ms(30)), (ms(30), ms(31)), (ms(40), ms(40))];
+        let intervals = [
+            (ms(10), ms(20)),
+            (ms(0), ms(5)),
+            (ms(15), ms(30)),
+            (ms(30), ms(31)),
+            (ms(40), ms(40)),
+        ];
         assert_eq!(covered(intervals.into_iter()), ms(5 + 21));
         assert_eq!(covered(std::iter::empty()), Duration::ZERO);
     }
@@ -117,11 +123,18 @@ mod tests {
         let scratch = tempfile::tempdir().unwrap();
         // A child that holds 64 MiB resident at its peak.
         let mut command = timed(Path::new("python3"), scratch.path());
-        command.args(["-c", "b = bytearray(64 << 20); b[::4096] = b'x' * len(b[::4096])"]);
+        command.args([
+            "-c",
+            "b = bytearray(64 << 20); b[::4096] = b'x' * len(b[::4096])",
+        ]);
         let measured = run(&mut command, scratch.path()).unwrap();
         assert!(measured.status.success(), "{measured:?}");
         assert!(measured.peak_kib > 64 * 1024, "{measured:?}");
-        let failed = run(&mut timed(Path::new("false"), scratch.path()), scratch.path()).unwrap();
+        let failed = run(
+            &mut timed(Path::new("false"), scratch.path()),
+            scratch.path(),
+        )
+        .unwrap();
         assert_eq!(failed.status.code(), Some(1));
         assert!(status_kib(std::process::id(), "VmRSS").is_some_and(|kib| kib > 0));
         assert_eq!(status_kib(std::process::id(), "NoSuchField"), None);

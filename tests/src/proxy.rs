@@ -227,14 +227,27 @@ mod tests {
     fn operations_are_named_as_aws_names_them() {
         let uri = |text: &str| text.parse::<Uri>().unwrap();
         assert_eq!(
-            operation_of(&Method::POST, &signed("iam"), &uri("/"), b"Action=AttachRolePolicy&Version=2010-05-08"),
+            operation_of(
+                &Method::POST,
+                &signed("iam"),
+                &uri("/"),
+                b"Action=AttachRolePolicy&Version=2010-05-08"
+            ),
             "iam:AttachRolePolicy"
         );
         let mut json = signed("kms");
         json.insert("x-amz-target", "TrentService.ListGrants".parse().unwrap());
-        assert_eq!(operation_of(&Method::POST, &json, &uri("/"), b"{}"), "kms:ListGrants");
         assert_eq!(
-            operation_of(&Method::PUT, &signed("s3"), &uri("/bench-bucket-00?versioning"), b"<xml/>"),
+            operation_of(&Method::POST, &json, &uri("/"), b"{}"),
+            "kms:ListGrants"
+        );
+        assert_eq!(
+            operation_of(
+                &Method::PUT,
+                &signed("s3"),
+                &uri("/bench-bucket-00?versioning"),
+                b"<xml/>"
+            ),
             "s3:PUT ?versioning"
         );
         assert_eq!(
@@ -245,7 +258,10 @@ mod tests {
             operation_of(&Method::GET, &signed("s3"), &uri("/bucket/key"), b""),
             "s3:GET /BUCKET/KEY"
         );
-        assert_eq!(operation_of(&Method::HEAD, &HeaderMap::new(), &uri("/bucket"), b""), "unsigned:HEAD /BUCKET");
+        assert_eq!(
+            operation_of(&Method::HEAD, &HeaderMap::new(), &uri("/bucket"), b""),
+            "unsigned:HEAD /BUCKET"
+        );
     }
 
     #[tokio::test]
@@ -258,13 +274,21 @@ mod tests {
         let client = reqwest::Client::new();
         let mut statuses = Vec::new();
         for _ in 0..4 {
-            let answer = client.get(format!("{}/bucket?versioning", proxy.url)).send().await.unwrap();
+            let answer = client
+                .get(format!("{}/bucket?versioning", proxy.url))
+                .send()
+                .await
+                .unwrap();
             statuses.push(answer.status().as_u16());
         }
         assert_eq!(statuses, [200, 503, 200, 503]);
         assert_eq!(proxy.throttled(), 2);
         let calls = proxy.calls();
-        assert_eq!(calls.len(), 2, "only forwarded calls are recorded: {calls:?}");
+        assert_eq!(
+            calls.len(),
+            2,
+            "only forwarded calls are recorded: {calls:?}"
+        );
         assert_eq!(calls[0].operation, "unsigned:GET ?versioning");
     }
 }

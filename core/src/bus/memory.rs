@@ -27,8 +27,35 @@ struct Shared {
 #[derive(Default)]
 struct State {
     log: Vec<Stored>,
-    recent_ids: HashMap<String, Instant>,
+    recent_ids: RecentIds,
     consumers: HashMap<String, ConsumerState>,
+}
+
+/// The event ids published within the duplicate window, oldest first: forgetting the expired ones costs only
+/// what expired (a scan of every id on each publish made a burst quadratic).
+#[derive(Default)]
+struct RecentIds {
+    by_age: std::collections::VecDeque<(Instant, String)>,
+    ids: std::collections::HashSet<String>,
+}
+
+impl RecentIds {
+    /// Whether `id` is new within the window; remembers it.
+    fn first_sighting(&mut self, id: &str, now: Instant) -> bool {
+        while let Some((seen, _)) = self.by_age.front() {
+            if now.duration_since(*seen) < DUPLICATE_WINDOW {
+                break;
+            }
+            if let Some((_, expired)) = self.by_age.pop_front() {
+                self.ids.remove(&expired);
+            }
+        }
+        if !self.ids.insert(id.to_owned()) {
+            return false;
+        }
+        self.by_age.push_back((now, id.to_owned()));
+        true
+    }
 }
 
 struct Stored {
@@ -64,14 +91,9 @@ impl Bus for MemoryBus {
         let subject = events::subject_of(event).ok_or(BusError::EmptyEvent)?;
         {
             let mut state = self.state();
-            let now = Instant::now();
-            state
-                .recent_ids
-                .retain(|_, seen| now.duration_since(*seen) < DUPLICATE_WINDOW);
-            if state.recent_ids.contains_key(&event.id) {
+            if !state.recent_ids.first_sighting(&event.id, Instant::now()) {
                 return Ok(());
             }
-            state.recent_ids.insert(event.id.clone(), now);
             state.log.push(Stored {
                 subject,
                 event: event.clone(),
@@ -213,5 +235,24 @@ impl Acker for MemoryAcker {
             consumer.pending.remove(&self.position);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_id_is_a_duplicate_within_the_window_only() {
+        let mut recent = RecentIds::default();
+        let start = Instant::now();
+        assert!(recent.first_sighting("a", start));
+        assert!(recent.first_sighting("b", start + DUPLICATE_WINDOW / 2));
+        assert!(!recent.first_sighting("a", start + DUPLICATE_WINDOW / 2));
+        // "a" expires, "b" is still remembered.
+        assert!(recent.first_sighting("a", start + DUPLICATE_WINDOW));
+        assert!(!recent.first_sighting("b", start + DUPLICATE_WINDOW));
+        assert_eq!(recent.ids.len(), 2);
+        assert_eq!(recent.by_age.len(), 2);
     }
 }

@@ -551,7 +551,10 @@ mod tests {
         let journal = FileJournal::open(dir.path()).unwrap();
         let open = journal.open_faults().await.unwrap();
         assert_eq!(open.len(), 32);
-        assert!(open.iter().all(|record| record.state == FaultState::Injected));
+        assert!(
+            open.iter()
+                .all(|record| record.state == FaultState::Injected)
+        );
         assert_eq!(
             journal.occupancy("run", "r1").await.unwrap(),
             Occupancy {

@@ -149,6 +149,9 @@ pub struct AwsClients {
     pub lambda: aws_sdk_lambda::Client,
     pub rds: aws_sdk_rds::Client,
     pub region: String,
+    /// The caller's ARN, read from STS once: the credentials a process is given name one identity for its
+    /// life, and every bucket policy read and guard asks for it.
+    caller: tokio::sync::OnceCell<String>,
 }
 
 pub struct AwsProvider {
@@ -267,6 +270,7 @@ impl AwsProvider {
                 .region()
                 .map(|region| region.to_string())
                 .unwrap_or_default(),
+            caller: tokio::sync::OnceCell::new(),
         }
     }
 }
@@ -389,27 +393,38 @@ impl Provider for AwsProvider {
     }
 }
 
-/// The role an assumed-role session ARN (`arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION`) acts as.
-/// The caller's ARN as STS names it.
+/// The caller's ARN as STS names it (read once per set of clients).
 pub(crate) async fn caller_arn(clients: &AwsClients) -> Result<String> {
-    let identity = clients
-        .sts
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|error| sdk_error("GetCallerIdentity", "caller", error))?;
-    identity
-        .arn()
-        .map(str::to_owned)
-        .ok_or_else(|| ProviderError::Api {
-            operation: "GetCallerIdentity".to_owned(),
-            resource: "caller".to_owned(),
-            reason: "the answer names no ARN".to_owned(),
-            retryable: false,
-            throttled: false,
+    clients
+        .caller
+        .get_or_try_init(|| async {
+            let identity = clients
+                .sts
+                .get_caller_identity()
+                .send()
+                .await
+                .map_err(|error| sdk_error("GetCallerIdentity", "caller", error))?;
+            identity
+                .arn()
+                .map(str::to_owned)
+                .ok_or_else(|| ProviderError::Api {
+                    operation: "GetCallerIdentity".to_owned(),
+                    resource: "caller".to_owned(),
+                    reason: "the answer names no ARN".to_owned(),
+                    retryable: false,
+                    throttled: false,
+                })
         })
+        .await
+        .cloned()
 }
 
+/// The account of an ARN (`arn:PARTITION:SERVICE:REGION:ACCOUNT:...`).
+pub(crate) fn account_of(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|account| !account.is_empty())
+}
+
+/// The role an assumed-role session ARN (`arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION`) acts as.
 pub(crate) fn assumed_role_name(sts_arn: &str) -> Option<&str> {
     let (_, rest) = sts_arn.split_once(":assumed-role/")?;
     let (role, _session) = rest.split_once('/')?;
@@ -621,6 +636,20 @@ mod tests {
             signed.contains("authorization: aws4-hmac-sha256"),
             "{signed}"
         );
+    }
+
+    #[test]
+    fn an_arn_names_its_account() {
+        assert_eq!(
+            account_of("arn:aws:sts::123456789012:assumed-role/rdfi/session"),
+            Some("123456789012")
+        );
+        assert_eq!(
+            account_of("arn:aws:iam::aws:policy/ReadOnlyAccess"),
+            Some("aws")
+        );
+        assert_eq!(account_of("arn:aws:s3:::bucket"), None);
+        assert_eq!(account_of("not an arn"), None);
     }
 
     #[test]

@@ -59,7 +59,9 @@ const BENCHES: &[Bench] = &[
         what: "All five services in one process on the sandbox provider (no cloud latency), \
                `aws.s3.bucket-public-acl`, 1 ms exposure window, no controls, no settle: per fault, from \
                `fault.planned` to `analysis.verdict`. Serial: one fault at a time; burst: every fault planned at \
-               once (latency includes queueing). Peak memory is the process's (not nats-server's).",
+               once (latency includes queueing); \"1 at once\": the executor takes planned faults one at a time \
+               (`--inject-concurrency 1`), as it did before it could take 16. Peak memory is the process's (not \
+               nats-server's).",
         output: Output::Rows(LOOP_HEADER),
         runs: &[
             &["loop-bench", "200", "memory", "serial"],
@@ -68,6 +70,7 @@ const BENCHES: &[Bench] = &[
             &["loop-bench", "1000", "nats", "burst"],
             &["loop-bench", "3000", "memory", "burst"],
             &["loop-bench", "3000", "nats", "burst"],
+            &["loop-bench", "3000", "nats", "burst", "1"],
             &["loop-bench", "10000", "memory", "burst"],
             &["loop-bench", "10000", "nats", "burst"],
         ],
@@ -217,7 +220,11 @@ fn engine_curves(rows_text: &str, dir: &Path) -> anyhow::Result<String> {
     };
     let mut text = String::new();
     for (name, y_label, column) in [
-        ("engine-faults-per-second-vs-faults.svg", "faults per second", 6),
+        (
+            "engine-faults-per-second-vs-faults.svg",
+            "faults per second",
+            6,
+        ),
         ("engine-peak-memory-vs-faults.svg", "peak memory (MiB)", 7),
     ] {
         std::fs::write(

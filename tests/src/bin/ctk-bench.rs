@@ -144,8 +144,9 @@ fn command(tool: Tool, endpoint: &str, dir: &Path) -> Command {
 fn check_report(tool: Tool, dir: &Path, stdout: &str) -> anyhow::Result<()> {
     match tool {
         Tool::Rdfi => {
-            let report: Value = serde_json::from_str(stdout)
-                .map_err(|error| anyhow::anyhow!("rdfi printed no JSON report ({error}): {stdout}"))?;
+            let report: Value = serde_json::from_str(stdout).map_err(|error| {
+                anyhow::anyhow!("rdfi printed no JSON report ({error}): {stdout}")
+            })?;
             let faults = report["faults"].as_array().cloned().unwrap_or_default();
             let verified = faults
                 .iter()
@@ -163,7 +164,11 @@ fn check_report(tool: Tool, dir: &Path, stdout: &str) -> anyhow::Result<()> {
             let succeeded = |key: &str| {
                 journal[key]
                     .as_array()
-                    .map(|runs| runs.iter().filter(|run| run["status"] == "succeeded").count())
+                    .map(|runs| {
+                        runs.iter()
+                            .filter(|run| run["status"] == "succeeded")
+                            .count()
+                    })
                     .unwrap_or(0)
             };
             anyhow::ensure!(
@@ -182,7 +187,12 @@ fn check_report(tool: Tool, dir: &Path, stdout: &str) -> anyhow::Result<()> {
 
 /// The calls that make the 20 changes and undo them must all be there, for either tool.
 fn check_calls(tool: Tool, calls: &[Call]) -> anyhow::Result<()> {
-    let count = |operation: &str| calls.iter().filter(|call| call.operation == operation).count();
+    let count = |operation: &str| {
+        calls
+            .iter()
+            .filter(|call| call.operation == operation)
+            .count()
+    };
     for (operation, expected) in [
         ("s3:PUT ?versioning", 2 * PER_FAULT),
         ("iam:AttachRolePolicy", PER_FAULT),
@@ -230,7 +240,11 @@ async fn sample(tool: Tool) -> anyhow::Result<Sample> {
         tool,
         measured,
         service: calls.iter().map(|call| call.upstream).sum(),
-        busy: measure::covered(calls.iter().map(|call| (call.sent, call.sent + call.upstream))),
+        busy: measure::covered(
+            calls
+                .iter()
+                .map(|call| (call.sent, call.sent + call.upstream)),
+        ),
         calls,
     })
 }

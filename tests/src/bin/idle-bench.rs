@@ -28,7 +28,10 @@ async fn main() -> anyhow::Result<()> {
     let shared = [
         ("--nats", nats.url.clone()),
         ("--knowledge-listen", listen(knowledge_port)),
-        ("--knowledge-url", format!("http://{}", listen(knowledge_port))),
+        (
+            "--knowledge-url",
+            format!("http://{}", listen(knowledge_port)),
+        ),
         ("--planner-listen", listen(free_port())),
         ("--webhook-listen", listen(free_port())),
         ("--executor-listen", listen(free_port())),
@@ -49,11 +52,7 @@ async fn main() -> anyhow::Result<()> {
             .flat_map(|(flag, value)| [flag.to_owned(), value])
             .collect();
         let started = Instant::now();
-        let mut process = Process::spawn(
-            &sibling_binary(&format!("rdfi-{service}")),
-            &args,
-            &env,
-        );
+        let mut process = Process::spawn(&sibling_binary(&format!("rdfi-{service}")), &args, &env);
         loop {
             if ready(health).await == Some(true) {
                 break;
@@ -68,7 +67,9 @@ async fn main() -> anyhow::Result<()> {
         running.push((service, process, started.elapsed()));
     }
     tokio::time::sleep(Duration::from_secs(idle)).await;
-    println!("| service | start to ready | resident memory after {idle} s idle | peak resident memory |");
+    println!(
+        "| service | start to ready | resident memory after {idle} s idle | peak resident memory |"
+    );
     println!("|---|---|---|---|");
     for (service, process, to_ready) in &running {
         let kib = |field| status_kib(process.pid(), field).unwrap_or(0) as f64 / 1024.0;

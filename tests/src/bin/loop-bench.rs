@@ -7,7 +7,10 @@
 //! In `burst` mode one campaign plans all N faults at once (latency includes queueing behind the others); in
 //! `serial` mode N campaigns of one fault run one after another (latency is one fault's own overhead).
 //!
-//! cargo run --release -p rdfi-tests --bin loop-bench -- [FAULTS] [memory|nats] [burst|serial]
+//! The executor takes up to INJECT_CONCURRENCY planned faults at once (`--inject-concurrency`, default 16; 1
+//! takes them one at a time, as before it could take several).
+//!
+//! cargo run --release -p rdfi-tests --bin loop-bench -- [FAULTS] [memory|nats] [burst|serial] [INJECT_CONCURRENCY]
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -23,6 +26,7 @@ use rdfi_executor::args::SafetyArgs;
 use rdfi_proto::v1::event::Payload;
 use rdfi_provider::sandbox::{SandboxAccount, SandboxProvider};
 use rdfi_tests::NatsServer;
+use rdfi_tests::measure::percentile;
 
 fn experiment_for(faults: usize) -> String {
     rdfi_tests::bench_experiment(
@@ -30,11 +34,6 @@ fn experiment_for(faults: usize) -> String {
         "  provider: sandbox",
         &format!("  - id: aws.s3.bucket-public-acl\n    maxTargets: {faults}"),
     )
-}
-
-fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * fraction).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
 }
 
 #[tokio::main]
@@ -47,6 +46,7 @@ async fn main() -> anyhow::Result<()> {
         mode == "burst" || mode == "serial",
         "mode is burst or serial, not {mode}"
     );
+    let inject_concurrency: usize = args.next().map(|n| n.parse()).transpose()?.unwrap_or(16);
     let per_run = if mode == "serial" { 1 } else { faults };
     let nats = (bus_kind == "nats").then(NatsServer::start);
     let bus: Arc<dyn Bus> = match &nats {
@@ -68,6 +68,7 @@ async fn main() -> anyhow::Result<()> {
             safety: SafetyArgs {
                 max_active_faults: faults,
                 max_active_per_run: faults,
+                inject_concurrency,
                 ..SafetyArgs::default()
             },
             ..EngineConfig::one_process(
@@ -128,7 +129,12 @@ async fn main() -> anyhow::Result<()> {
     engine.stop().await?;
     latencies.sort();
     println!(
-        "| {bus_kind} | {mode} | {faults} | {:.1} ms | {:.1} ms | {:.1} ms | {:.0} | {} MiB |",
+        "| {bus_kind} | {mode}{} | {faults} | {:.1} ms | {:.1} ms | {:.1} ms | {:.0} | {} MiB |",
+        if inject_concurrency == 16 {
+            String::new()
+        } else {
+            format!(", {inject_concurrency} at once")
+        },
         percentile(&latencies, 0.5).as_secs_f64() * 1e3,
         percentile(&latencies, 0.99).as_secs_f64() * 1e3,
         latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,

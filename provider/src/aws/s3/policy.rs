@@ -5,7 +5,7 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::types::PublicAccessBlockConfiguration;
 
 use super::BucketState;
-use crate::aws::{AwsClients, sdk_error};
+use crate::aws::{AwsClients, account_of, caller_arn, sdk_error};
 use crate::model::s3::{self as model, BucketPolicy, PublicAccessBlock, PublicAccessBlockFlags};
 use crate::{ProviderError, Result};
 
@@ -15,12 +15,7 @@ use crate::{ProviderError, Result};
 #[async_trait]
 impl BucketState for BucketPolicy {
     async fn read(clients: &AwsClients, bucket: &str) -> Result<BucketPolicy> {
-        let identity = clients
-            .sts
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|error| sdk_error("GetCallerIdentity", bucket, error))?;
+        let caller = caller_arn(clients).await?;
         let document = match clients.s3.get_bucket_policy().bucket(bucket).send().await {
             Ok(output) => output
                 .policy()
@@ -40,7 +35,7 @@ impl BucketState for BucketPolicy {
         };
         Ok(BucketPolicy {
             bucket: bucket.to_owned(),
-            account_id: identity.account().unwrap_or_default().to_owned(),
+            account_id: account_of(&caller).unwrap_or_default().to_owned(),
             document,
         })
     }
