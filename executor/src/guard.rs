@@ -54,49 +54,55 @@ impl Occupancy {
             resource_taken: self.resource_taken || more.resource_taken,
         }
     }
+
+    /// These open faults without the counts of `fewer` (whose resources stay taken).
+    pub fn less(self, fewer: Occupancy) -> Occupancy {
+        Occupancy {
+            open: self.open.saturating_sub(fewer.open),
+            open_in_run: self.open_in_run.saturating_sub(fewer.open_in_run),
+            resource_taken: self.resource_taken,
+        }
+    }
 }
 
-/// Planned faults an executor admitted whose claim is not written yet. Faults are admitted one after another
-/// and then taken several at once; each counts against the caps from its admission, here until its claim is in
-/// the journal and there after, so that faults taken at once never exceed a cap. Read before the journal's
-/// occupancy (a fault released from here is already in the journal), a fault is counted at least once.
+/// Planned faults an executor admitted and is still taking (snapshot, claim, injection). Faults are admitted
+/// one after another and then taken several at once; each counts against the caps from its admission. The
+/// journal's count leaves them out (whether their claim is written yet or not), so each is counted exactly
+/// once: here.
 #[derive(Debug, Default)]
 pub struct InFlight {
-    open: usize,
-    in_run: HashMap<String, usize>,
-    resources: HashMap<String, usize>,
+    /// Fault instance id -> (run id, resource id).
+    faults: HashMap<String, (String, String)>,
 }
 
 impl InFlight {
     /// The admitted faults a fault of `run_id` on `resource_id` would join.
     pub fn occupancy(&self, run_id: &str, resource_id: &str) -> Occupancy {
-        Occupancy {
-            open: self.open,
-            open_in_run: self.in_run.get(run_id).copied().unwrap_or(0),
-            resource_taken: self.resources.contains_key(resource_id),
+        let mut occupancy = Occupancy::default();
+        for (run, resource) in self.faults.values() {
+            occupancy.open += 1;
+            occupancy.open_in_run += usize::from(run == run_id);
+            occupancy.resource_taken |= resource == resource_id;
         }
+        occupancy
     }
 
-    /// A fault of `run_id` on `resource_id` is admitted.
-    pub fn admit(&mut self, run_id: &str, resource_id: &str) {
-        self.open += 1;
-        *self.in_run.entry(run_id.to_owned()).or_default() += 1;
-        *self.resources.entry(resource_id.to_owned()).or_default() += 1;
+    /// The admitted faults' ids: what the journal's count leaves out.
+    pub fn ids(&self) -> Vec<String> {
+        self.faults.keys().cloned().collect()
     }
 
-    /// An admitted fault of `run_id` on `resource_id` is claimed in the journal, or will never be.
-    pub fn release(&mut self, run_id: &str, resource_id: &str) {
-        fn decrement(counts: &mut HashMap<String, usize>, key: &str) {
-            if let Some(count) = counts.get_mut(key) {
-                *count -= 1;
-                if *count == 0 {
-                    counts.remove(key);
-                }
-            }
-        }
-        self.open = self.open.saturating_sub(1);
-        decrement(&mut self.in_run, run_id);
-        decrement(&mut self.resources, resource_id);
+    /// A fault is admitted.
+    pub fn admit(&mut self, fault_instance_id: &str, run_id: &str, resource_id: &str) {
+        self.faults.insert(
+            fault_instance_id.to_owned(),
+            (run_id.to_owned(), resource_id.to_owned()),
+        );
+    }
+
+    /// An admitted fault is taken (injected and held, or closed): the journal counts it from now on.
+    pub fn release(&mut self, fault_instance_id: &str) {
+        self.faults.remove(fault_instance_id);
     }
 }
 
@@ -178,52 +184,84 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        /// Faults admitted one after another, each against the journal's open faults plus the admitted ones,
-        /// then claimed or dropped in any order: the open and admitted faults together never exceed a cap,
-        /// nor two share a resource.
+        /// Faults admitted one after another, each judged on the journal's open faults (leaving out the admitted
+        /// ones) plus the admitted ones, then claimed, taken, dropped and closed in any order: the faults never
+        /// exceed a cap nor share a resource, and a fault is refused for a cap only when the cap is reached.
         #[test]
-        fn admitted_faults_never_exceed_the_caps(
-            steps in proptest::collection::vec((0..3usize, 0..4usize, 0..2usize), 1..80),
+        fn admitted_faults_are_counted_once_against_the_caps(
+            steps in proptest::collection::vec((0..5usize, 0..4usize, 0..2usize), 1..80),
         ) {
             let limits = BlastRadius { max_active: 5, max_active_per_run: 3, ..BlastRadius::default() };
             let mut in_flight = InFlight::default();
-            // The journal: open faults as (run, resource).
-            let mut journal: Vec<(String, String)> = Vec::new();
-            let mut admitted: Vec<(String, String)> = Vec::new();
+            // id -> (run, resource), as the journal holds open records and as the executor admitted them.
+            let mut journal: Vec<(String, String, String)> = Vec::new();
+            let mut admitted: Vec<String> = Vec::new();
             let tags = HashMap::from([("rdfi-target".to_owned(), "true".to_owned())]);
-            for (action, resource, run) in steps {
+            for (index, (action, resource, run)) in steps.into_iter().enumerate() {
                 let (run, resource) = (format!("run{run}"), format!("r{resource}"));
+                let ids = in_flight.ids();
+                fn claimed(journal: &[(String, String, String)], id: &str) -> bool {
+                    journal.iter().any(|(other, _, _)| other == id)
+                }
                 match action {
                     0 => {
-                        let reserved = in_flight.occupancy(&run, &resource);
+                        let counted: Vec<&(String, String, String)> =
+                            journal.iter().filter(|(id, _, _)| !ids.contains(id)).collect();
                         let open = Occupancy {
-                            open: journal.len(),
-                            open_in_run: journal.iter().filter(|(r, _)| *r == run).count(),
-                            resource_taken: journal.iter().any(|(_, id)| *id == resource),
+                            open: counted.len(),
+                            open_in_run: counted.iter().filter(|(_, r, _)| *r == run).count(),
+                            resource_taken: journal.iter().any(|(_, _, id)| *id == resource),
                         };
+                        let occupancy = open.plus(in_flight.occupancy(&run, &resource));
                         let candidate = ResourceRef { id: resource.clone(), ..Default::default() };
-                        let refused = check(&limits, &candidate, &tags, open.plus(reserved));
-                        if refused.is_none() {
-                            in_flight.admit(&run, &resource);
-                            admitted.push((run, resource));
+                        // Every fault, once: in the journal or admitted (or both, claimed and not yet taken).
+                        let mut all: Vec<(String, String, String)> = journal.clone();
+                        for id in &admitted {
+                            if !claimed(&journal, id) {
+                                let (r, res) = in_flight.faults[id].clone();
+                                all.push((id.clone(), r, res));
+                            }
+                        }
+                        prop_assert_eq!(occupancy.open, all.len());
+                        prop_assert_eq!(occupancy.open_in_run, all.iter().filter(|(_, r, _)| *r == run).count());
+                        prop_assert_eq!(occupancy.resource_taken, all.iter().any(|(_, _, id)| *id == resource));
+                        if check(&limits, &candidate, &tags, occupancy).is_none() {
+                            let id = format!("f{index}");
+                            in_flight.admit(&id, &run, &resource);
+                            admitted.push(id);
                         }
                     }
-                    1 if !admitted.is_empty() => {
-                        // The oldest admitted fault is claimed: the journal holds it, then it leaves in_flight.
-                        let fault = admitted.remove(0);
-                        journal.push(fault.clone());
-                        in_flight.release(&fault.0, &fault.1);
+                    1 => {
+                        // The oldest admitted fault not yet claimed writes its claim.
+                        if let Some(id) = admitted.iter().find(|id| !claimed(&journal, id)).cloned() {
+                            let (r, res) = in_flight.faults[&id].clone();
+                            journal.push((id, r, res));
+                        }
                     }
-                    2 if !admitted.is_empty() => {
-                        let fault = admitted.pop().unwrap();
-                        in_flight.release(&fault.0, &fault.1);
+                    2 => {
+                        // The oldest claimed admitted fault is taken: it leaves the admitted.
+                        if let Some(at) = admitted.iter().position(|id| claimed(&journal, id)) {
+                            in_flight.release(&admitted.remove(at));
+                        }
                     }
-                    _ if !journal.is_empty() => {
-                        journal.remove(0);
+                    3 => {
+                        // An admitted fault whose claim never comes (a failed snapshot) is dropped.
+                        if let Some(at) = admitted.iter().position(|id| !claimed(&journal, id)) {
+                            in_flight.release(&admitted.remove(at));
+                        }
                     }
-                    _ => {}
+                    _ => {
+                        // A taken fault is closed.
+                        if let Some(at) = journal.iter().position(|(id, _, _)| !admitted.contains(id)) {
+                            journal.remove(at);
+                        }
+                    }
                 }
-                let all: Vec<&(String, String)> = journal.iter().chain(&admitted).collect();
+                let mut all: Vec<(String, String)> =
+                    journal.iter().map(|(_, r, res)| (r.clone(), res.clone())).collect();
+                for id in admitted.iter().filter(|id| !claimed(&journal, id)) {
+                    all.push(in_flight.faults[id].clone());
+                }
                 prop_assert!(all.len() <= limits.max_active);
                 for run in ["run0", "run1"] {
                     prop_assert!(all.iter().filter(|(r, _)| r == run).count() <= limits.max_active_per_run);
@@ -234,10 +272,6 @@ mod tests {
                 resources.dedup();
                 prop_assert_eq!(before, resources.len(), "two faults on one resource");
             }
-            for (run, resource) in admitted {
-                in_flight.release(&run, &resource);
-            }
-            prop_assert_eq!(in_flight.occupancy("run0", "r0"), Occupancy::default());
         }
     }
 

@@ -12,12 +12,11 @@ use crate::drive::Tokens;
 use crate::lifecycle::{Fault, Injection, Input};
 use crate::{Executor, ExecutorError, FaultState, JournalRecord, STALE_PLAN, guard, now_ms};
 
-/// A planned fault the guard admitted: counted against the caps ([`guard::InFlight`]) until dropped, once its
-/// claim is written or when it never will be.
+/// A planned fault the guard admitted: counted against the caps as admitted ([`guard::InFlight`]) until
+/// dropped, once its claim is written (the journal counts it from then on) or when it never will be.
 pub(crate) struct Admission {
     in_flight: Arc<Mutex<guard::InFlight>>,
-    run_id: String,
-    resource_id: String,
+    fault_instance_id: String,
 }
 
 impl Drop for Admission {
@@ -25,7 +24,7 @@ impl Drop for Admission {
         self.in_flight
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .release(&self.run_id, &self.resource_id);
+            .release(&self.fault_instance_id);
     }
 }
 
@@ -92,11 +91,10 @@ impl Executor {
                     .in_flight
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner);
-                in_flight.admit(run_id, &resource.id);
+                in_flight.admit(fault_instance_id, run_id, &resource.id);
                 Ok(Admission {
                     in_flight: self.in_flight.clone(),
-                    run_id: run_id.to_owned(),
-                    resource_id: resource.id.clone(),
+                    fault_instance_id: fault_instance_id.to_owned(),
                 })
             }
         };
@@ -268,13 +266,15 @@ impl Executor {
             Ok(tags) => tags.into_iter().collect(),
             Err(error) => return Some(format!("cannot read the resource's tags: {error}")),
         };
-        // The admitted faults first: one that leaves them meanwhile is in the journal's count by then.
-        let admitted = self
-            .in_flight
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .occupancy(run_id, &resource.id);
-        let occupancy = match self.journal.occupancy(run_id, &resource.id).await {
+        // The faults this executor admitted count here, and the journal leaves them out: each once.
+        let (admitted, ids) = {
+            let in_flight = self
+                .in_flight
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            (in_flight.occupancy(run_id, &resource.id), in_flight.ids())
+        };
+        let occupancy = match self.journal.occupancy(run_id, &resource.id, &ids).await {
             Ok(occupancy) => occupancy.plus(admitted),
             Err(error) => return Some(format!("cannot read the journal: {error}")),
         };

@@ -64,12 +64,25 @@ async fn contract(journal: &dyn Journal, second: Option<&dyn Journal>) {
         Claim::Taken
     );
     let counted = journal
-        .occupancy("run", "arn:aws:s3:::bucket")
+        .occupancy("run", "arn:aws:s3:::bucket", &[])
         .await
         .unwrap();
     assert_eq!(
         (counted.open, counted.open_in_run, counted.resource_taken),
         (2, 2, true)
+    );
+    // Faults the caller counts itself are left out of the counts, not of the resources they hold.
+    let counted = journal
+        .occupancy(
+            "run",
+            "arn:aws:s3:::bucket",
+            &["a".to_owned(), "unknown".to_owned()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (counted.open, counted.open_in_run, counted.resource_taken),
+        (1, 1, true)
     );
     // Closing the fault releases the resource.
     journal

@@ -402,8 +402,18 @@ impl Journal for FileJournal {
         ))
     }
 
-    async fn occupancy(&self, run_id: &str, resource_id: &str) -> Result<Occupancy, JournalError> {
-        Ok(self.locked().index.occupancy(run_id, resource_id))
+    async fn occupancy(
+        &self,
+        run_id: &str,
+        resource_id: &str,
+        left_out: &[String],
+    ) -> Result<Occupancy, JournalError> {
+        let inner = self.locked();
+        let left_out = left_out.iter().filter_map(|id| inner.latest.get(id));
+        Ok(inner
+            .index
+            .occupancy(run_id, resource_id)
+            .less(super::left_out_of(left_out, run_id, &[])))
     }
 
     async fn compact(&self, before_ms: i64) -> Result<usize, JournalError> {
@@ -556,14 +566,20 @@ mod tests {
                 .all(|record| record.state == FaultState::Injected)
         );
         assert_eq!(
-            journal.occupancy("run", "r1").await.unwrap(),
+            journal.occupancy("run", "r1", &[]).await.unwrap(),
             Occupancy {
                 open: 32,
                 open_in_run: 32,
                 resource_taken: true,
             }
         );
-        assert!(!journal.occupancy("run", "r0").await.unwrap().resource_taken);
+        assert!(
+            !journal
+                .occupancy("run", "r0", &[])
+                .await
+                .unwrap()
+                .resource_taken
+        );
     }
 
     #[tokio::test]
@@ -789,12 +805,18 @@ mod tests {
             .append(&record("b", "y", FaultState::Reverted))
             .await
             .unwrap();
-        let seen = journal.occupancy("run", "x").await.unwrap();
+        let seen = journal.occupancy("run", "x", &[]).await.unwrap();
         assert_eq!(
             (seen.open, seen.open_in_run, seen.resource_taken),
             (1, 1, true)
         );
-        assert!(!journal.occupancy("run", "y").await.unwrap().resource_taken);
+        assert!(
+            !journal
+                .occupancy("run", "y", &[])
+                .await
+                .unwrap()
+                .resource_taken
+        );
     }
 
     #[tokio::test]

@@ -164,13 +164,23 @@ pub trait Journal: Send + Sync {
     /// Every fault a revert is still owed for, earliest deadline first.
     async fn open_faults(&self) -> Result<Vec<JournalRecord>, JournalError>;
 
-    /// The open faults a fault of `run_id` on `resource_id` would join: what the caps count.
-    async fn occupancy(&self, run_id: &str, resource_id: &str) -> Result<Occupancy, JournalError> {
-        Ok(occupancy_of(
-            self.open_faults().await?.iter(),
-            run_id,
-            resource_id,
-        ))
+    /// The open faults a fault of `run_id` on `resource_id` would join: what the caps count. The faults named
+    /// in `left_out` are not counted (an executor counts those it admitted itself), though their resource is
+    /// still taken.
+    async fn occupancy(
+        &self,
+        run_id: &str,
+        resource_id: &str,
+        left_out: &[String],
+    ) -> Result<Occupancy, JournalError> {
+        let open = self.open_faults().await?;
+        Ok(
+            occupancy_of(open.iter(), run_id, resource_id).less(left_out_of(
+                open.iter(),
+                run_id,
+                left_out,
+            )),
+        )
     }
 
     /// Drops closed records last written before `before_ms` (redeliveries older than that are refused as
@@ -203,6 +213,23 @@ fn occupancy_of<'a>(
         occupancy.open += 1;
         occupancy.open_in_run += usize::from(record.run_id == run_id);
         occupancy.resource_taken |= record.resource.id == resource_id;
+    }
+    occupancy
+}
+
+/// The open records among `records` named in `left_out`, counted as [`occupancy_of`] counts (never their
+/// resource: that stays taken).
+fn left_out_of<'a>(
+    records: impl Iterator<Item = &'a JournalRecord>,
+    run_id: &str,
+    left_out: &[String],
+) -> Occupancy {
+    let mut occupancy = Occupancy::default();
+    for record in records
+        .filter(|record| record.state.is_open() && left_out.contains(&record.fault_instance_id))
+    {
+        occupancy.open += 1;
+        occupancy.open_in_run += usize::from(record.run_id == run_id);
     }
     occupancy
 }
