@@ -409,11 +409,11 @@ impl Journal for FileJournal {
         left_out: &[String],
     ) -> Result<Occupancy, JournalError> {
         let inner = self.locked();
-        let left_out = left_out.iter().filter_map(|id| inner.latest.get(id));
+        let named = left_out.iter().filter_map(|id| inner.latest.get(id));
         Ok(inner
             .index
             .occupancy(run_id, resource_id)
-            .less(super::left_out_of(left_out, run_id, &[])))
+            .less(super::left_out_of(named, run_id, left_out)))
     }
 
     async fn compact(&self, before_ms: i64) -> Result<usize, JournalError> {
@@ -816,6 +816,13 @@ mod tests {
                 .await
                 .unwrap()
                 .resource_taken
+        );
+        // An open fault the caller counts itself is left out of the counts; a closed one changes nothing.
+        let left_out = ["a".to_owned(), "b".to_owned()];
+        let seen = journal.occupancy("run", "x", &left_out).await.unwrap();
+        assert_eq!(
+            (seen.open, seen.open_in_run, seen.resource_taken),
+            (0, 0, true)
         );
     }
 
