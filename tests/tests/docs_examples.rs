@@ -215,6 +215,10 @@ const COMMANDS: &[(&str, Check)] = &[
         Check::NotRun(BY_BENCH_SH),
     ),
     (
+        "target/release/loop-bench 5000 nats burst",
+        Check::NotRun(BY_BENCH_SH),
+    ),
+    (
         "target/release/loop-bench 10000 memory burst",
         Check::NotRun(BY_BENCH_SH),
     ),

@@ -72,7 +72,9 @@ const BENCHES: &[Bench] = &[
             &["loop-bench", "3000", "nats", "burst"],
             &["loop-bench", "3000", "nats", "burst", "1"],
             &["loop-bench", "10000", "memory", "burst"],
-            &["loop-bench", "10000", "nats", "burst"],
+            // 10,000 over NATS cannot run: the monitor's inventory of 10,000 buckets is one message larger than
+            // NATS's 1 MiB payload limit (docs/benchmarks.md says more).
+            &["loop-bench", "5000", "nats", "burst"],
         ],
     },
     Bench {
