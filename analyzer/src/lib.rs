@@ -123,6 +123,10 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 /// Analyzes until `shutdown`.
 pub async fn run(config: AnalyzerConfig, shutdown: CancellationToken) -> Result<(), AnalyzerError> {
     let state = Arc::new(Mutex::new(State::default()));
+    // Held from a change of the state to the publication of what it led to, so that events go out in the
+    // order they were decided: a fault's finding before the run's completion that counts it, whichever of
+    // the settle timers and the consumer decides them.
+    let order = Arc::new(tokio::sync::Mutex::new(()));
     let bus = config.bus.clone();
     let settling = shutdown.clone();
     // A restarted analyzer finds the runs in flight in the bus's history, with their facts, its own
@@ -151,7 +155,10 @@ pub async fn run(config: AnalyzerConfig, shutdown: CancellationToken) -> Result<
     }
     for (run_id, fault_key, delay) in replayed.settles {
         tokio::spawn(settle(
-            state.clone(),
+            Ordered {
+                state: state.clone(),
+                order: order.clone(),
+            },
             bus.clone(),
             settling.clone(),
             run_id,
@@ -171,17 +178,29 @@ pub async fn run(config: AnalyzerConfig, shutdown: CancellationToken) -> Result<
         ),
         shutdown,
         |event| {
-            let applied = lock(&state).apply(&event);
-            let (state, bus, settling) = (state.clone(), bus.clone(), settling.clone());
+            let ordered = Ordered {
+                state: state.clone(),
+                order: order.clone(),
+            };
+            let (bus, settling) = (bus.clone(), settling.clone());
             async move {
+                let _in_order = ordered.order.lock().await;
+                let applied = lock(&ordered.state).apply(&event);
                 if let Some((run_id, fault_key, delay)) = applied.settle {
                     // Spawned from within the event's span, as its child: the verdict, the finding and the
                     // run's completion published later belong to the fault's trace.
                     let span =
                         tracing::info_span!("settle", %run_id, fault_instance_id = %fault_key);
                     tokio::spawn(
-                        settle(state, bus.clone(), settling, run_id, fault_key, delay)
-                            .instrument(span),
+                        settle(
+                            ordered.clone(),
+                            bus.clone(),
+                            settling,
+                            run_id,
+                            fault_key,
+                            delay,
+                        )
+                        .instrument(span),
                     );
                 }
                 for event in applied.events {
@@ -195,9 +214,16 @@ pub async fn run(config: AnalyzerConfig, shutdown: CancellationToken) -> Result<
     Ok(())
 }
 
+/// The analysis state, and the lock that keeps what it decides published in order.
+#[derive(Clone)]
+struct Ordered {
+    state: Arc<Mutex<State>>,
+    order: Arc<tokio::sync::Mutex<()>>,
+}
+
 /// Judges a reverted fault once its settle time has passed (at once on shutdown) and publishes what follows.
 async fn settle(
-    state: Arc<Mutex<State>>,
+    ordered: Ordered,
     bus: Arc<dyn Bus>,
     shutdown: CancellationToken,
     run_id: String,
@@ -208,7 +234,8 @@ async fn settle(
         _ = tokio::time::sleep(delay) => {}
         _ = shutdown.cancelled() => {}
     }
-    let outgoing = lock(&state).conclude(&run_id, &fault_key);
+    let _in_order = ordered.order.lock().await;
+    let outgoing = lock(&ordered.state).conclude(&run_id, &fault_key);
     for event in outgoing {
         let mut attempt = 0;
         while let Err(error) = bus.publish(&event).await {
